@@ -1,0 +1,56 @@
+import type { ChatMessage } from '../../core/ports.js';
+import { effectivePrompt, type ImageRequest } from '../../core/requests.js';
+import type { ChatModel, ImageSettings } from '../../core/settings.js';
+
+/**
+ * The exact JSON bodies Together receives. Pure, so `lorabot run --dry-run` can print what would be sent.
+ * @see https://docs.together.ai/reference/post-images-generations
+ * @see https://docs.together.ai/reference/chat-completions-1
+ */
+export interface ImageGenerationBody {
+  model: string;
+  prompt: string;
+  width: number;
+  height: number;
+  steps: number;
+  n: number;
+  seed?: number;
+  response_format: 'base64' | 'url';
+  image_loras?: Array<{ path: string; scale: number }>;
+}
+
+export function buildImageBody(request: ImageRequest, image: ImageSettings): ImageGenerationBody {
+  const body: ImageGenerationBody = {
+    model: image.model,
+    prompt: effectivePrompt(request),
+    width: request.width,
+    height: request.height,
+    steps: request.steps,
+    n: request.n,
+    response_format: image.responseFormat,
+  };
+  if (request.seed !== undefined) body.seed = request.seed;
+  if (request.loras.length > 0) body.image_loras = request.loras.map(({ path, scale }) => ({ path, scale }));
+  return body;
+}
+
+export interface ChatCompletionBody {
+  model: string;
+  messages: ChatMessage[];
+  max_tokens: number;
+  stream?: boolean;
+}
+
+/** A chat body: the model's system prompt, earlier turns (oldest first), then the question. */
+export function buildChatBody(
+  question: string,
+  model: ChatModel,
+  options: { history?: readonly ChatMessage[]; stream?: boolean } = {},
+): ChatCompletionBody {
+  const messages: ChatMessage[] = [];
+  if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });
+  messages.push(...(options.history ?? []), { role: 'user', content: question });
+  const body: ChatCompletionBody = { model: model.id, messages, max_tokens: model.maxTokens };
+  if (options.stream) body.stream = true;
+  return body;
+}

@@ -1,0 +1,465 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { Agent, type Dispatcher, request } from 'undici';
+import type {
+  CallOptions,
+  ChatProvider,
+  ChatResult,
+  ChatUsage,
+  FinishReason,
+  ImageProvider,
+  ImageResult,
+  Logger,
+} from '../../core/ports.js';
+import { downloadImage, type DownloadOptions, sniffImage } from './image-download.js';
+import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from './retry-policy.js';
+import {
+  type CallKind,
+  errorCode,
+  flattenHeaders,
+  TogetherError,
+  togetherErrorFromNetwork,
+  togetherErrorFromResponse,
+} from './together-error.js';
+
+export interface TogetherTimeouts {
+  /** One image generation attempt, from sending to the whole body (FLUX dev with n=4 can take minutes). */
+  imageMs: number;
+  /** One non-streamed chat attempt. */
+  chatMs: number;
+  /** Longest silence between two chunks of a stream. */
+  streamIdleMs: number;
+  /** Longest a whole stream may take. */
+  streamTotalMs: number;
+  connectMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: TogetherTimeouts = {
+  imageMs: 180_000,
+  chatMs: 120_000,
+  streamIdleMs: 30_000,
+  streamTotalMs: 300_000,
+  connectMs: 10_000,
+};
+
+export interface TogetherClientOptions {
+  /** e.g. `https://api.together.ai/v1` */
+  baseUrl: string;
+  /** undefined: every call fails with a message naming TOGETHER_API_KEY. */
+  apiKey: string | undefined;
+  timeouts?: Partial<TogetherTimeouts>;
+  retry?: Partial<RetryOptions>;
+  download?: Partial<DownloadOptions>;
+  /** A dispatcher to use instead of the client's own keep-alive Agent (tests: a CA for a local https fake). */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  userAgent?: string;
+  /** Injected for tests; defaults to a real timer. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Attempt<T> {
+  run(signal: AbortSignal): Promise<T>;
+  /** For streams: whether a token arrived in the attempt that failed. */
+  started?: () => boolean;
+}
+
+/**
+ * Together's REST API over one keep-alive undici Agent: image generation, chat completions and chat streams,
+ * with typed errors and the retry policy in `retry-policy.ts`.
+ */
+export class TogetherClient implements ImageProvider, ChatProvider {
+  private readonly base: string;
+  private readonly timeouts: TogetherTimeouts;
+  private readonly retry: RetryOptions;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly download: DownloadOptions;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: TogetherClientOptions) {
+    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.retry = { ...DEFAULT_RETRY_OPTIONS, ...options.retry };
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: this.timeouts.connectMs } });
+    const userAgent = options.userAgent ?? 'lorabot';
+    this.download = {
+      maxBytes: 25 * 1024 * 1024,
+      timeoutMs: 60_000,
+      userAgent,
+      dispatcher: this.dispatcher,
+      ...options.download,
+    };
+    this.sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** @see https://docs.together.ai/reference/post-images-generations */
+  async generateImages(body: Record<string, unknown>, options: CallOptions = {}): Promise<ImageResult> {
+    const model = String(body.model);
+    return this.withRetries('image', options.signal, {
+      run: async (signal) => {
+        const response = await this.post('/images/generations', body, {
+          kind: 'image',
+          model,
+          signal,
+          timeoutMs: this.timeouts.imageMs,
+        });
+        const json = await this.readJson(response, 'image');
+        const items = (json as { data?: unknown }).data;
+        if (!Array.isArray(items) || items.length === 0) {
+          throw invalidResponse('image', 'the image response had no data items', response.requestId);
+        }
+        const images = [];
+        for (const item of items as Array<Record<string, unknown>>) {
+          // Branch on the field present, not on `type`: older responses have no `type`.
+          if (typeof item.b64_json === 'string') {
+            const bytes = Buffer.from(item.b64_json, 'base64');
+            const mimeType = sniffImage(bytes);
+            if (!mimeType) throw invalidResponse('image', 'a b64_json item is not a PNG, JPEG or WebP image', response.requestId);
+            images.push({ bytes: new Uint8Array(bytes), mimeType });
+          } else if (typeof item.url === 'string') {
+            images.push(await this.downloadWithRetries(item.url, signal));
+          } else {
+            throw invalidResponse('image', 'an image item has neither b64_json nor url', response.requestId);
+          }
+        }
+        return { images, requestId: response.requestId, attempts: 0 };
+      },
+    });
+  }
+
+  /** @see https://docs.together.ai/reference/chat-completions-1 */
+  async chat(body: Record<string, unknown>, options: CallOptions = {}): Promise<ChatResult> {
+    const model = String(body.model);
+    return this.withRetries('chat', options.signal, {
+      run: async (signal) => {
+        const response = await this.post('/chat/completions', { ...body, stream: false }, {
+          kind: 'chat',
+          model,
+          signal,
+          timeoutMs: this.timeouts.chatMs,
+        });
+        const json = (await this.readJson(response, 'chat')) as {
+          choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
+          usage?: unknown;
+        };
+        const choice = json.choices?.[0];
+        if (!choice) throw invalidResponse('chat', 'the chat response had no choices', response.requestId);
+        return {
+          text: choice.message?.content ?? '',
+          finishReason: normalizeFinishReason(choice.finish_reason),
+          usage: readUsage(json.usage),
+          requestId: response.requestId,
+          attempts: 0,
+        };
+      },
+    });
+  }
+
+  /**
+   * Streams a chat completion over SSE, calling `onDelta` with each piece of text. Usage is taken from whichever
+   * chunk carries it; an `{"error":…}` event inside the 200 stream is an error. Retried only before the first token.
+   */
+  async streamChat(
+    body: Record<string, unknown>,
+    options: CallOptions & { onDelta?: (text: string) => void } = {},
+  ): Promise<ChatResult> {
+    const model = String(body.model);
+    let started = false;
+    return this.withRetries('stream', options.signal, {
+      started: () => started,
+      run: async (signal) => {
+        started = false;
+        const response = await this.post('/chat/completions', { ...body, stream: true }, {
+          kind: 'stream',
+          model,
+          signal,
+          timeoutMs: this.timeouts.streamTotalMs,
+          bodyTimeoutMs: this.timeouts.streamIdleMs,
+        });
+        const state = { text: '', usage: undefined as ChatUsage | undefined, finish: undefined as FinishReason | undefined, done: false };
+        const fail = (message: string, cause?: unknown) =>
+          new TogetherError({
+            code: 'stream_error',
+            kind: 'stream',
+            phase: 'response',
+            status: 200,
+            ...(response.requestId ? { requestId: response.requestId } : {}),
+            userMessage: `The answer stopped partway: ${message}.`,
+            logMessage: `Together stream failed: ${message}`,
+            partialText: state.text,
+            cause,
+          });
+        let failure: TogetherError | undefined;
+        const parser = createParser({
+          onEvent: (event: EventSourceMessage) => {
+            if (failure || state.done || event.event) return;
+            const data = event.data.trim();
+            if (/^\[DONE\]/i.test(data)) {
+              state.done = true;
+              return;
+            }
+            let chunk: StreamChunk;
+            try {
+              chunk = JSON.parse(data) as StreamChunk;
+            } catch (error) {
+              failure = fail('Together sent a malformed event', error);
+              return;
+            }
+            if (chunk.error) {
+              const message = typeof chunk.error === 'object' ? chunk.error.message : String(chunk.error);
+              failure = fail(`Together reported an error (${message ?? 'no message'})`);
+              return;
+            }
+            const usage = readUsage(chunk.usage);
+            if (usage) state.usage = usage;
+            const choice = chunk.choices?.[0];
+            const delta = choice?.delta?.content;
+            if (typeof delta === 'string' && delta.length > 0) {
+              state.text += delta;
+              started = true;
+              options.onDelta?.(delta);
+            }
+            if (choice?.finish_reason !== undefined && choice.finish_reason !== null) {
+              state.finish = normalizeFinishReason(choice.finish_reason);
+            }
+          },
+        });
+        const decoder = new TextDecoder();
+        try {
+          for await (const piece of response.body) {
+            parser.feed(decoder.decode(piece as Buffer, { stream: true }));
+            if (failure || state.done) break;
+          }
+          parser.feed(decoder.decode());
+        } catch (error) {
+          if (signal.aborted) throw error;
+          if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
+            throw fail(`Together sent nothing for ${Math.round(this.timeouts.streamIdleMs / 1000)} s`, error);
+          }
+          throw fail(started ? 'the connection dropped' : 'the connection dropped before the first token', error);
+        } finally {
+          response.body.destroy();
+        }
+        if (failure) throw failure;
+        if (state.finish === 'error') throw fail('Together ended the answer with an error');
+        if (!state.done && state.finish === undefined) throw fail('the stream ended before the answer was complete');
+        return {
+          text: state.text,
+          finishReason: state.finish ?? 'unknown',
+          usage: state.usage,
+          requestId: response.requestId,
+          attempts: 0,
+        };
+      },
+    });
+  }
+
+  /** Closes the keep-alive connections (only those of an Agent this client made). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async withRetries<T extends { attempts: number }>(
+    kind: CallKind,
+    outer: AbortSignal | undefined,
+    attempt: Attempt<T>,
+  ): Promise<T> {
+    if (!this.options.apiKey) {
+      throw new TogetherError({
+        code: 'not_configured',
+        kind,
+        phase: 'connect',
+        userMessage: 'The bot has no Together API key. An operator needs to set TOGETHER_API_KEY.',
+        logMessage: 'TOGETHER_API_KEY is not set',
+      });
+    }
+    for (let retries = 0; ; retries++) {
+      try {
+        const result = await attempt.run(outer ?? new AbortController().signal);
+        result.attempts = retries + 1;
+        return result;
+      } catch (caught) {
+        const error = this.toTogetherError(caught, kind, outer);
+        const decision = decideRetry({
+          error,
+          retriesSoFar: retries,
+          options: this.retry,
+          streamStarted: attempt.started?.() ?? false,
+          random: this.random(),
+          now: this.now(),
+        });
+        this.options.logger?.warn(
+          {
+            kind,
+            code: error.code,
+            status: error.status,
+            requestId: error.requestId,
+            attempt: retries + 1,
+            retry: decision.retry,
+            reason: decision.reason,
+            ...(decision.retry ? { delayMs: decision.delayMs } : {}),
+          },
+          error.message,
+        );
+        if (!decision.retry) throw error;
+        try {
+          await this.sleep(decision.delayMs, outer);
+        } catch {
+          throw this.toTogetherError(outer?.reason ?? caught, kind, outer);
+        }
+      }
+    }
+  }
+
+  private toTogetherError(caught: unknown, kind: CallKind, outer: AbortSignal | undefined): TogetherError {
+    if (caught instanceof TogetherError) return caught;
+    if (outer?.aborted) {
+      return new TogetherError({
+        code: 'aborted',
+        kind,
+        phase: 'sent',
+        userMessage: 'The request was cancelled.',
+        logMessage: `Together ${kind} request cancelled`,
+        cause: caught,
+      });
+    }
+    throw caught;
+  }
+
+  private async post(
+    path: string,
+    body: Record<string, unknown>,
+    call: { kind: CallKind; model: string; signal: AbortSignal; timeoutMs: number; bodyTimeoutMs?: number },
+  ): Promise<{ status: number; headers: Record<string, string>; body: Dispatcher.ResponseData['body']; requestId: string | undefined }> {
+    const timeout = AbortSignal.timeout(call.timeoutMs);
+    const signal = AbortSignal.any([call.signal, timeout]);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.base}${path}`, {
+        method: 'POST',
+        dispatcher: this.dispatcher,
+        signal,
+        headersTimeout: call.timeoutMs,
+        bodyTimeout: call.bodyTimeoutMs ?? call.timeoutMs,
+        headers: {
+          authorization: `Bearer ${this.options.apiKey}`,
+          'content-type': 'application/json',
+          accept: call.kind === 'stream' ? 'text/event-stream' : 'application/json',
+          'user-agent': this.download.userAgent,
+        },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      if (call.signal.aborted) throw error;
+      throw togetherErrorFromNetwork({ kind: call.kind, error, timedOut: timeout.aborted, timeoutMs: call.timeoutMs });
+    }
+    const headers = flattenHeaders(response.headers);
+    const requestId = headers['x-request-id'] ?? headers['cf-ray'];
+    if (response.statusCode >= 400) {
+      const bodyText = await response.body.text().catch(() => '');
+      throw togetherErrorFromResponse({ kind: call.kind, status: response.statusCode, headers, bodyText, model: call.model });
+    }
+    this.options.logger?.debug({ kind: call.kind, status: response.statusCode, requestId }, 'Together answered');
+    return { status: response.statusCode, headers, body: response.body, requestId };
+  }
+
+  /** Reads a JSON body. For images a body that breaks off after a 200 means the work was done, and billed. */
+  private async readJson(
+    response: { body: Dispatcher.ResponseData['body']; requestId: string | undefined },
+    kind: CallKind,
+  ): Promise<unknown> {
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw new TogetherError({
+        code: 'network',
+        kind,
+        phase: 'sent',
+        mayBeBilled: kind === 'image',
+        ...(response.requestId ? { requestId: response.requestId } : {}),
+        userMessage:
+          kind === 'image'
+            ? 'The connection to Together dropped while the images were arriving. The request was probably billed, so it was not retried automatically.'
+            : 'The connection to Together dropped while the answer was arriving. Try again shortly.',
+        logMessage: `Together ${kind} response body broke off`,
+        cause: error,
+      });
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw invalidResponse(kind, 'Together sent a response that is not valid JSON', response.requestId, error);
+    }
+  }
+
+  private async downloadWithRetries(url: string, signal: AbortSignal) {
+    for (let retries = 0; ; retries++) {
+      try {
+        return await downloadImage(url, { ...this.download, signal });
+      } catch (caught) {
+        if (!(caught instanceof TogetherError)) throw caught;
+        const decision = decideRetry({ error: caught, retriesSoFar: retries, options: this.retry, random: this.random(), now: this.now() });
+        if (!decision.retry) throw caught;
+        await this.sleep(decision.delayMs, signal);
+      }
+    }
+  }
+}
+
+interface StreamChunk {
+  error?: { message?: string } | string;
+  usage?: unknown;
+  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
+}
+
+function invalidResponse(kind: CallKind, message: string, requestId: string | undefined, cause?: unknown): TogetherError {
+  return new TogetherError({
+    code: 'invalid_response',
+    kind,
+    phase: 'response',
+    mayBeBilled: kind === 'image',
+    ...(requestId ? { requestId } : {}),
+    userMessage: `Together sent a response the bot could not read (${message}).`,
+    logMessage: `Together ${kind} response invalid: ${message}`,
+    cause,
+  });
+}
+
+/** Together's finish reasons, plus PY1's `error` and `""`; `eos` is `stop`. */
+export function normalizeFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+    case 'eos':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'error':
+      return 'error';
+    default:
+      return 'unknown';
+  }
+}
+
+function readUsage(value: unknown): ChatUsage | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
+  if (typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number') return undefined;
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+}

@@ -1,0 +1,403 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { RetryOptions } from './adapters/together/retry-policy.js';
+import type { TogetherTimeouts } from './adapters/together/together-client.js';
+import { parseLoraUrl } from './core/lora-ref.js';
+import { usdToMicros } from './core/money.js';
+import { err, ok, type Result } from './core/result.js';
+import type { ChatModel, CoreSettings, ImagePricing, LoraPreset } from './core/settings.js';
+
+/**
+ * The one reader of `process.env` and the config file. Everything is validated once, at start-up, into a frozen
+ * `Config`; a bad value stops the process with one message that lists every problem.
+ */
+export interface Config {
+  together: {
+    apiKey: string | undefined;
+    baseUrl: string;
+    timeouts: TogetherTimeouts;
+    retry: RetryOptions;
+    download: { maxBytes: number; timeoutMs: number };
+  };
+  redisUrl: string | undefined;
+  slack: { botToken: string; signingSecret: string | undefined; appToken: string | undefined; apiUrl: string } | null;
+  discord: { token: string; applicationId: string; apiUrl: string } | null;
+  http: { port: number; host: string };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  core: CoreSettings;
+  /** The config file read, if any. */
+  configPath: string | undefined;
+}
+
+export interface ConfigError {
+  message: string;
+  problems: string[];
+}
+
+const positiveInt = z.number().int().positive();
+const range = (min: number, max: number) =>
+  z.strictObject({ min: z.number().int().min(min).max(max), max: z.number().int().min(min).max(max) });
+const usd = z.number().nonnegative().refine((v) => usdToMicros(v) !== undefined, {
+  message: 'expected a USD amount with at most 6 decimals',
+});
+
+const fileSchema = z.strictObject({
+  together: z.strictObject({
+    timeouts: z.strictObject({
+      image_ms: positiveInt.min(180_000, 'image generation needs at least 180000 ms (FLUX with n=4 can take minutes)'),
+      chat_ms: positiveInt,
+      stream_idle_ms: positiveInt,
+      stream_total_ms: positiveInt,
+      connect_ms: positiveInt,
+    }),
+    retries: z.strictObject({
+      max_retries: z.number().int().min(0).max(10),
+      base_delay_ms: positiveInt,
+      max_backoff_ms: positiveInt,
+      max_server_delay_ms: positiveInt,
+    }),
+    download: z.strictObject({ max_bytes: positiveInt, timeout_ms: positiveInt }),
+  }),
+  image: z.strictObject({
+    model: z.string().min(1),
+    response_format: z.enum(['base64', 'url']),
+    defaults: z.strictObject({ width: positiveInt, height: positiveInt, steps: positiveInt, n: positiveInt }),
+    bounds: z.strictObject({
+      min_side: positiveInt,
+      max_side: positiveInt,
+      side_multiple: positiveInt,
+      steps: range(1, 50),
+      n: range(1, 4),
+      lora_scale: z.strictObject({ min: z.number().min(-10).max(10), max: z.number().min(-10).max(10) }),
+      max_prompt_chars: positiveInt,
+    }),
+    pricing: z
+      .strictObject({
+        usd_per_megapixel: usd,
+        megapixel_pixels: z.union([z.literal(1_000_000), z.literal(1_048_576)]),
+        rounding: z.enum(['up', 'none']),
+        step_scaling_default_steps: positiveInt.nullable(),
+      })
+      .nullable(),
+  }),
+  chat: z.strictObject({
+    default_model: z.string().min(1),
+    max_question_chars: positiveInt,
+    models: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'model names are letters, digits, - and _'),
+      z.strictObject({
+        id: z.string().min(1),
+        system_prompt: z.string().optional(),
+        max_tokens: positiveInt,
+        description: z.string().optional(),
+        pricing: z.strictObject({ input_usd_per_m_tokens: usd, output_usd_per_m_tokens: usd }).nullable(),
+      }),
+    ),
+  }),
+  loras: z.record(
+    z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'preset names are letters, digits, - and _'),
+    z.strictObject({
+      url: z.string().min(1),
+      trigger: z.string().optional(),
+      scale: z.number().default(1),
+      description: z.string().optional(),
+    }),
+  ),
+});
+
+type FileConfig = z.input<typeof fileSchema>;
+
+/** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
+export const DEFAULT_FILE_CONFIG: FileConfig = {
+  together: {
+    timeouts: { image_ms: 180_000, chat_ms: 120_000, stream_idle_ms: 30_000, stream_total_ms: 300_000, connect_ms: 10_000 },
+    retries: { max_retries: 2, base_delay_ms: 1000, max_backoff_ms: 10_000, max_server_delay_ms: 60_000 },
+    download: { max_bytes: 25 * 1024 * 1024, timeout_ms: 60_000 },
+  },
+  image: {
+    model: 'black-forest-labs/FLUX.1-dev-lora',
+    response_format: 'base64',
+    defaults: { width: 1024, height: 1024, steps: 28, n: 1 },
+    bounds: {
+      min_side: 256,
+      max_side: 1920,
+      side_multiple: 8,
+      steps: { min: 1, max: 50 },
+      n: { min: 1, max: 4 },
+      lora_scale: { min: 0, max: 2 },
+      max_prompt_chars: 2000,
+    },
+    pricing: { usd_per_megapixel: 0.035, megapixel_pixels: 1_000_000, rounding: 'up', step_scaling_default_steps: null },
+  },
+  chat: {
+    default_model: 'default',
+    max_question_chars: 8000,
+    models: {
+      default: {
+        id: 'meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo',
+        system_prompt: 'You are a helpful assistant in a team chat. Answer briefly and clearly.',
+        max_tokens: 1024,
+        description: 'Llama 3.1 8B Instruct Turbo',
+        pricing: { input_usd_per_m_tokens: 0.18, output_usd_per_m_tokens: 0.18 },
+      },
+    },
+  },
+  loras: {
+    tarot: {
+      url: 'https://huggingface.co/multimodalart/flux-tarot-v1',
+      trigger: 'in the style of TOK a trtcrd tarot style',
+      scale: 1,
+      description: 'Tarot-card illustration style',
+    },
+  },
+};
+
+const envSchema = z.object({
+  TOGETHER_API_KEY: z.string().min(1).optional(),
+  TOGETHER_BASE_URL: httpUrl().default('https://api.together.ai/v1'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL')
+    .optional(),
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  SLACK_API_URL: httpUrl().default('https://slack.com/api/'),
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,25}$/, 'expected the numeric application id').optional(),
+  DISCORD_API_URL: httpUrl().default('https://discord.com/api'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LORABOT_CONFIG: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+function httpUrl() {
+  return z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');
+}
+
+export interface LoadConfigOptions {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** Reads env and the config file into a frozen Config, or returns every problem at once. */
+export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigError> {
+  const problems: string[] = [];
+  // Empty variables count as unset, as in most twelve-factor tools.
+  const env = Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined && v !== ''));
+  const envResult = envSchema.safeParse(env);
+  if (!envResult.success) {
+    for (const issue of envResult.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const file = readConfigFile(env.LORABOT_CONFIG, options.cwd, problems);
+  const merged = mergeConfig(DEFAULT_FILE_CONFIG, file.data ?? {});
+  const fileResult = fileSchema.safeParse(merged);
+  const where = file.path ? ` (in ${file.path})` : '';
+  if (!fileResult.success) {
+    for (const issue of fileResult.error.issues) {
+      problems.push(`${issue.path.join('.') || '(top level)'}${where}: ${describeIssue(issue)}`);
+    }
+  }
+  if (!envResult.success || !fileResult.success) return err(configError(problems));
+
+  const e = envResult.data;
+  if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
+    problems.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN (Socket Mode) is set');
+  }
+  if ((e.SLACK_SIGNING_SECRET || e.SLACK_APP_TOKEN) && !e.SLACK_BOT_TOKEN) {
+    problems.push('SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set');
+  }
+  if (e.DISCORD_TOKEN && !e.DISCORD_APPLICATION_ID) {
+    problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN');
+  }
+  const core = buildCoreSettings(fileResult.data, where, problems);
+  if (problems.length > 0) return err(configError(problems));
+
+  const f = fileResult.data;
+  const config: Config = {
+    together: {
+      apiKey: e.TOGETHER_API_KEY,
+      baseUrl: e.TOGETHER_BASE_URL,
+      timeouts: {
+        imageMs: f.together.timeouts.image_ms,
+        chatMs: f.together.timeouts.chat_ms,
+        streamIdleMs: f.together.timeouts.stream_idle_ms,
+        streamTotalMs: f.together.timeouts.stream_total_ms,
+        connectMs: f.together.timeouts.connect_ms,
+      },
+      retry: {
+        maxRetries: f.together.retries.max_retries,
+        baseDelayMs: f.together.retries.base_delay_ms,
+        maxBackoffMs: f.together.retries.max_backoff_ms,
+        maxServerDelayMs: f.together.retries.max_server_delay_ms,
+      },
+      download: { maxBytes: f.together.download.max_bytes, timeoutMs: f.together.download.timeout_ms },
+    },
+    redisUrl: e.REDIS_URL,
+    slack: e.SLACK_BOT_TOKEN
+      ? {
+          botToken: e.SLACK_BOT_TOKEN,
+          signingSecret: e.SLACK_SIGNING_SECRET,
+          appToken: e.SLACK_APP_TOKEN,
+          apiUrl: e.SLACK_API_URL,
+        }
+      : null,
+    discord:
+      e.DISCORD_TOKEN && e.DISCORD_APPLICATION_ID
+        ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL }
+        : null,
+    http: { port: e.PORT, host: e.HOST },
+    logLevel: e.LOG_LEVEL,
+    core: core!,
+    configPath: file.path,
+  };
+  return ok(deepFreeze(config));
+}
+
+function configError(problems: string[]): ConfigError {
+  return {
+    problems,
+    message: `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+function readConfigFile(
+  explicit: string | undefined,
+  cwd: string,
+  problems: string[],
+): { path: string | undefined; data: unknown } {
+  const path = explicit ? resolve(cwd, explicit) : resolve(cwd, 'lorabot.config.yaml');
+  if (!existsSync(path)) {
+    if (explicit) problems.push(`LORABOT_CONFIG: no file at ${path}`);
+    return { path: undefined, data: undefined };
+  }
+  try {
+    const data: unknown = parseYaml(readFileSync(path, 'utf8'));
+    if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data))) {
+      problems.push(`${path}: expected a mapping of settings at the top level`);
+      return { path, data: undefined };
+    }
+    return { path, data: data ?? {} };
+  } catch (error) {
+    problems.push(`${path}: cannot be read as YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    return { path, data: undefined };
+  }
+}
+
+/** Objects merge key by key; the preset maps `loras` and `chat.models` are replaced whole when given. */
+export function mergeConfig(base: unknown, override: unknown, path: string[] = []): unknown {
+  const replaceWhole = ['loras', 'chat.models'].includes(path.join('.'));
+  if (replaceWhole || !isPlainObject(base) || !isPlainObject(override)) {
+    return override === undefined ? base : override;
+  }
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) result[key] = mergeConfig(base[key], value, [...path, key]);
+  return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function buildCoreSettings(
+  f: z.output<typeof fileSchema>,
+  where: string,
+  problems: string[],
+): CoreSettings | undefined {
+  const start = problems.length;
+  const b = f.image.bounds;
+  const d = f.image.defaults;
+  const add = (key: string, message: string) => problems.push(`${key}${where}: ${message}`);
+  if (b.min_side > b.max_side) add('image.bounds.min_side', 'must not be larger than image.bounds.max_side');
+  for (const name of ['steps', 'n', 'lora_scale'] as const) {
+    if (b[name].min > b[name].max) add(`image.bounds.${name}`, 'min must not be larger than max');
+  }
+  for (const side of ['width', 'height'] as const) {
+    const v = d[side];
+    if (v < b.min_side || v > b.max_side || v % b.side_multiple !== 0) {
+      add(`image.defaults.${side}`, `expected a multiple of ${b.side_multiple} from ${b.min_side} to ${b.max_side}, got ${v}`);
+    }
+  }
+  if (d.steps < b.steps.min || d.steps > b.steps.max) add('image.defaults.steps', `expected ${b.steps.min} to ${b.steps.max}`);
+  if (d.n < b.n.min || d.n > b.n.max) add('image.defaults.n', `expected ${b.n.min} to ${b.n.max}`);
+
+  const models: Record<string, ChatModel> = {};
+  for (const [name, m] of Object.entries(f.chat.models)) {
+    const model: ChatModel = {
+      name: name.toLowerCase(),
+      id: m.id,
+      maxTokens: m.max_tokens,
+      pricing: m.pricing
+        ? {
+            inputMicrosPerMTokens: usdToMicros(m.pricing.input_usd_per_m_tokens)!,
+            outputMicrosPerMTokens: usdToMicros(m.pricing.output_usd_per_m_tokens)!,
+          }
+        : null,
+    };
+    if (m.system_prompt) model.systemPrompt = m.system_prompt;
+    if (m.description) model.description = m.description;
+    models[model.name] = model;
+  }
+  const defaultModel = f.chat.default_model.toLowerCase();
+  if (!models[defaultModel]) {
+    add('chat.default_model', `"${f.chat.default_model}" is not one of chat.models (${Object.keys(models).join(', ') || 'none'})`);
+  }
+
+  const loras: Record<string, LoraPreset> = {};
+  for (const [name, l] of Object.entries(f.loras)) {
+    const url = parseLoraUrl(l.url);
+    if (!url.success) add(`loras.${name}.url`, url.error.message.replaceAll('`', ''));
+    if (l.scale < b.lora_scale.min || l.scale > b.lora_scale.max) {
+      add(`loras.${name}.scale`, `expected ${b.lora_scale.min} to ${b.lora_scale.max}, got ${l.scale}`);
+    }
+    const preset: LoraPreset = { name: name.toLowerCase(), url: url.success ? url.data.url : l.url, scale: l.scale };
+    if (l.trigger) preset.trigger = l.trigger;
+    if (l.description) preset.description = l.description;
+    loras[preset.name] = preset;
+  }
+  if (problems.length > start) return undefined;
+
+  const p = f.image.pricing;
+  const pricing: ImagePricing | null = p
+    ? {
+        microsPerMegapixel: usdToMicros(p.usd_per_megapixel)!,
+        megapixelPixels: p.megapixel_pixels,
+        rounding: p.rounding,
+        stepScaling: p.step_scaling_default_steps ? { defaultSteps: p.step_scaling_default_steps } : null,
+      }
+    : null;
+  return {
+    image: {
+      model: f.image.model,
+      defaults: { ...d },
+      bounds: {
+        side: { min: b.min_side, max: b.max_side },
+        sideMultiple: b.side_multiple,
+        steps: { ...b.steps },
+        n: { ...b.n },
+        loraScale: { ...b.lora_scale },
+        maxPromptChars: b.max_prompt_chars,
+      },
+      responseFormat: f.image.response_format,
+      pricing,
+    },
+    chat: { defaultModel, models, maxQuestionChars: f.chat.max_question_chars },
+    loras,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,317 @@
+import { type FlagToken, splitWords, tokenize } from './command-tokens.js';
+import { looksLikeUrl, parseLoraUrl } from './lora-ref.js';
+import { type UserError, userError } from './lorabot-error.js';
+import {
+  type ChatRequest,
+  type CommandName,
+  type ImageRequest,
+  type LoraSpec,
+  MAX_LORAS,
+  MAX_SEED,
+  type ParsedCommand,
+} from './requests.js';
+import { err, ok, type Result } from './result.js';
+import type { CoreSettings, Range } from './settings.js';
+
+export const FLUX_FLAGS: ReadonlySet<string> = new Set(['lora', 'size', 'ar', 'steps', 'n', 'seed']);
+
+export const FLUX_USAGE =
+  '/flux <prompt> [--lora <preset or URL>[@<scale>]]... [--size <W>x<H> | --ar <W>:<H>] [--steps <N>] [--n <N>] [--seed <N>]';
+export const ASK_USAGE = '/ask <question> [--model <name>]';
+
+export type ParseResult = Result<ParsedCommand, UserError>;
+
+/** Parses a whole command line such as `/flux a panda --lora tarot` (the leading slash is optional). */
+export function parseCommandLine(line: string, settings: CoreSettings): ParseResult {
+  const match = /^\s*\/?(\S+)\s*([\s\S]*)$/u.exec(line);
+  const name = match?.[1]?.toLowerCase();
+  if (name !== 'flux' && name !== 'ask') {
+    return err(
+      userError(
+        'unknown_command',
+        `Unknown command \`${match?.[1] ?? line.trim()}\`. Use \`${FLUX_USAGE}\` or \`${ASK_USAGE}\`.`,
+      ),
+    );
+  }
+  return parseCommand(name, match?.[2] ?? '', settings);
+}
+
+/** Parses the text after `/flux` or `/ask` (what Slack sends as `text`, already unescaped). */
+export function parseCommand(command: CommandName, text: string, settings: CoreSettings): ParseResult {
+  const words = splitWords(text);
+  if (words.length === 1 && words[0]!.toLowerCase() === 'help') return ok({ kind: 'help', topic: command });
+  return command === 'flux' ? parseFlux(text, settings) : parseAsk(text, settings);
+}
+
+function parseFlux(text: string, settings: CoreSettings): ParseResult {
+  const tokens = tokenize(text, FLUX_FLAGS);
+  const unknown = tokens.unknown[0];
+  if (unknown !== undefined) {
+    return err(
+      userError(
+        'unknown_option',
+        `Unknown option \`${unknown}\`. /flux takes --lora, --size, --ar, --steps, --n and --seed. ` +
+          'To use it as prompt text, put it after a lone `--`.',
+      ),
+    );
+  }
+  const { image } = settings;
+  const seen = new Set<string>();
+  const loras: LoraSpec[] = [];
+  const notices: string[] = [];
+  let size: { width: number; height: number } | undefined;
+  let steps = image.defaults.steps;
+  let n = image.defaults.n;
+  let seed: number | undefined;
+
+  for (const flag of tokens.flags) {
+    if (flag.value === undefined) return err(missingValue(flag));
+    if (flag.name !== 'lora') {
+      if (seen.has(flag.name)) return err(userError('duplicate_option', `\`--${flag.name}\` is given twice; keep one.`));
+      seen.add(flag.name);
+    }
+    switch (flag.name) {
+      case 'lora': {
+        const lora = parseLora(flag.value, settings);
+        if (!lora.success) return lora;
+        if (lora.data.notice) notices.push(lora.data.notice);
+        if (loras.some((l) => l.path === lora.data.spec.path)) {
+          return err(userError('duplicate_lora', `The LoRA \`${flag.value}\` is given twice; use it once.`));
+        }
+        loras.push(lora.data.spec);
+        break;
+      }
+      case 'size':
+      case 'ar': {
+        if (size) return err(userError('size_and_ar', 'Give either `--size` or `--ar`, not both.'));
+        const parsed = flag.name === 'size' ? parseSize(flag.value, settings) : parseAspect(flag.value, settings);
+        if (!parsed.success) return parsed;
+        size = parsed.data;
+        break;
+      }
+      case 'steps':
+      case 'n': {
+        const parsed = parseInteger(flag, flag.name === 'steps' ? image.bounds.steps : image.bounds.n);
+        if (!parsed.success) return parsed;
+        if (flag.name === 'steps') steps = parsed.data;
+        else n = parsed.data;
+        break;
+      }
+      case 'seed': {
+        const parsed = parseInteger(flag, { min: 0, max: MAX_SEED });
+        if (!parsed.success) return parsed;
+        seed = parsed.data;
+        break;
+      }
+    }
+  }
+  if (loras.length > MAX_LORAS) {
+    return err(
+      userError(
+        'too_many_loras',
+        `At most ${MAX_LORAS} LoRAs per image (Together's limit); you gave ${loras.length}. Remove a \`--lora\`.`,
+      ),
+    );
+  }
+  const prompt = tokens.words.join(' ');
+  const promptError = checkText(prompt, 'prompt', image.bounds.maxPromptChars, 'a baby panda --lora tarot', 'flux');
+  if (promptError) return err(promptError);
+  const request: ImageRequest = {
+    prompt,
+    loras,
+    width: size?.width ?? image.defaults.width,
+    height: size?.height ?? image.defaults.height,
+    steps,
+    n,
+  };
+  if (seed !== undefined) request.seed = seed;
+  return ok({ kind: 'flux', request, notices });
+}
+
+function parseAsk(text: string, settings: CoreSettings): ParseResult {
+  // Only `--model` is an option; any other `--word` is part of the question ("what does git --force do?").
+  const words = splitWords(text);
+  const kept: string[] = [];
+  let model: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--') {
+      kept.push(...words.slice(i + 1));
+      break;
+    }
+    const match = /^(?:--|\u2014|\u2013)model(?:=(.*))?$/iu.exec(word);
+    if (!match) {
+      kept.push(word);
+      continue;
+    }
+    let value = match[1];
+    if (value === undefined && words[i + 1] !== undefined && !words[i + 1]!.startsWith('--')) value = words[++i];
+    if (!value) return err(missingValue({ name: 'model', value: undefined, raw: word }));
+    if (model !== undefined) return err(userError('duplicate_option', '`--model` is given twice; keep one.'));
+    model = value.toLowerCase();
+    if (!settings.chat.models[model]) {
+      const names = Object.keys(settings.chat.models).join(', ');
+      return err(userError('unknown_model', `Unknown model \`${value}\`. Models: ${names}.`));
+    }
+  }
+  const question = kept.join(' ');
+  const questionError = checkText(question, 'question', settings.chat.maxQuestionChars, 'how do I rotate keys?', 'ask');
+  if (questionError) return err(questionError);
+  const request: ChatRequest = { question, model: model ?? settings.chat.defaultModel };
+  return ok({ kind: 'ask', request, notices: [] });
+}
+
+function checkText(
+  text: string,
+  what: 'prompt' | 'question',
+  maxChars: number,
+  example: string,
+  command: CommandName,
+): UserError | undefined {
+  if (text.length === 0) {
+    return userError(`empty_${what}`, `Add a ${what}, e.g. \`/${command} ${example}\`. \`/${command} help\` shows more.`);
+  }
+  const length = [...text].length;
+  if (length > maxChars) {
+    return userError(
+      `${what}_too_long`,
+      `Your ${what} is ${length.toLocaleString('en-US')} characters; the limit is ${maxChars.toLocaleString('en-US')}. Shorten it.`,
+    );
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point.
+  if (/[\u0000-\u0008\u000e-\u001f\u007f]/u.test(text)) {
+    return userError(`${what}_control_character`, `Your ${what} contains a control character; remove it.`);
+  }
+  return undefined;
+}
+
+function missingValue(flag: FlagToken): UserError {
+  const examples: Record<string, string> = {
+    lora: '--lora tarot@0.8',
+    size: '--size 1024x768',
+    ar: '--ar 16:9',
+    steps: '--steps 28',
+    n: '--n 2',
+    seed: '--seed 42',
+    model: '--model default',
+  };
+  return userError('missing_value', `\`${flag.raw}\` needs a value, e.g. \`${examples[flag.name] ?? flag.raw}\`.`);
+}
+
+function parseInteger(flag: FlagToken, range: Range): Result<number, UserError> {
+  const value = flag.value ?? '';
+  if (!/^\d{1,12}$/.test(value)) {
+    return err(
+      userError(
+        'not_an_integer',
+        `\`--${flag.name} ${value}\` is not a whole number; use one from ${range.min} to ${range.max}.`,
+      ),
+    );
+  }
+  const number = Number(value);
+  if (number < range.min || number > range.max) {
+    return err(
+      userError('out_of_range', `\`--${flag.name} ${value}\` is out of range; use ${range.min} to ${range.max}.`),
+    );
+  }
+  return ok(number);
+}
+
+const SCALE = /^[+-]?(\d{1,3}(\.\d{1,3})?|\.\d{1,3})$/;
+
+function parseLora(
+  value: string,
+  settings: CoreSettings,
+): Result<{ spec: LoraSpec; notice?: string }, UserError> {
+  let ref = value;
+  let scaleText: string | undefined;
+  const at = value.lastIndexOf('@');
+  if (at > 0 && !value.slice(at + 1).includes('/')) {
+    ref = value.slice(0, at);
+    scaleText = value.slice(at + 1);
+  }
+  let scale: number | undefined;
+  if (scaleText !== undefined) {
+    const { min, max } = settings.image.bounds.loraScale;
+    if (!SCALE.test(scaleText)) {
+      return err(
+        userError('lora_scale_invalid', `\`${scaleText}\` in \`${value}\` is not a LoRA scale; write e.g. \`@0.8\`.`),
+      );
+    }
+    scale = Number(scaleText);
+    if (scale < min || scale > max) {
+      return err(
+        userError(
+          'lora_scale_out_of_range',
+          `The LoRA scale \`${scaleText}\` in \`${value}\` is out of range; use ${min} to ${max}.`,
+        ),
+      );
+    }
+  }
+  if (looksLikeUrl(ref)) {
+    const url = parseLoraUrl(ref);
+    if (!url.success) return url;
+    const spec: LoraSpec = { path: url.data.url, scale: scale ?? 1 };
+    return ok(url.data.notice ? { spec, notice: url.data.notice } : { spec });
+  }
+  const preset = settings.loras[ref.toLowerCase()];
+  if (!preset) {
+    const names = Object.keys(settings.loras);
+    const list = names.length ? `Presets: ${names.join(', ')}.` : 'No presets are configured.';
+    return err(
+      userError('unknown_lora_preset', `Unknown LoRA preset \`${ref}\`. ${list} Or give an https link to a LoRA.`),
+    );
+  }
+  const spec: LoraSpec = { path: preset.url, scale: scale ?? preset.scale, preset: preset.name };
+  if (preset.trigger) spec.trigger = preset.trigger;
+  return ok({ spec });
+}
+
+function parseSize(value: string, settings: CoreSettings): Result<{ width: number; height: number }, UserError> {
+  const match = /^(\d{1,6})[x×X*](\d{1,6})$/u.exec(value);
+  if (!match) {
+    return err(userError('size_invalid', `\`--size ${value}\` is not a size; write width x height, e.g. \`--size 1024x768\`.`));
+  }
+  const width = Number(match[1]);
+  const height = Number(match[2]);
+  const problem = checkSide(width, 'width', settings) ?? checkSide(height, 'height', settings);
+  if (problem) return err(userError('size_out_of_bounds', `\`--size ${value}\`: ${problem}`));
+  return ok({ width, height });
+}
+
+function checkSide(side: number, what: string, settings: CoreSettings): string | undefined {
+  const { side: range, sideMultiple } = settings.image.bounds;
+  if (side < range.min || side > range.max) {
+    return `the ${what} ${side} is out of range; use ${range.min} to ${range.max} pixels.`;
+  }
+  if (side % sideMultiple !== 0) {
+    const lower = Math.max(range.min, side - (side % sideMultiple));
+    return `the ${what} ${side} is not a multiple of ${sideMultiple}; try ${lower}.`;
+  }
+  return undefined;
+}
+
+function parseAspect(value: string, settings: CoreSettings): Result<{ width: number; height: number }, UserError> {
+  const match = /^(\d{1,4}):(\d{1,4})$/.exec(value);
+  const w = Number(match?.[1] ?? 0);
+  const h = Number(match?.[2] ?? 0);
+  if (!match || w === 0 || h === 0) {
+    return err(userError('ar_invalid', `\`--ar ${value}\` is not an aspect ratio; write it like \`--ar 16:9\`.`));
+  }
+  const { defaults, bounds } = settings.image;
+  const area = defaults.width * defaults.height;
+  const m = bounds.sideMultiple;
+  const width = Math.round(Math.sqrt((area * w) / h) / m) * m;
+  const height = Math.round(Math.sqrt((area * h) / w) / m) * m;
+  const fits = [width, height].every((side) => side >= bounds.side.min && side <= bounds.side.max);
+  if (!fits) {
+    return err(
+      userError(
+        'ar_out_of_bounds',
+        `\`--ar ${value}\` would be ${width}x${height}, outside ${bounds.side.min}–${bounds.side.max} pixels per side. ` +
+          'Pick a ratio closer to square, or give `--size`.',
+      ),
+    );
+  }
+  return ok({ width, height });
+}

@@ -1,0 +1,22 @@
+import { ASK_USAGE, FLUX_USAGE } from './command-parser.js';
+
+/** What `/flux help` shows. */
+export const FLUX_HELP = [
+  `Usage: ${FLUX_USAGE}`,
+  '',
+  '• `--lora <preset or URL>[@<scale>]`: up to 2 LoRAs. A URL can be a Hugging Face repo or file, a Civitai download link, a Replicate model, or any https link ending in .safetensors. Example: `--lora tarot@0.8`.',
+  '• `--size 1024x768` or `--ar 16:9`: the image size (sides are multiples of 8).',
+  '• `--steps 28`, `--n 2` (images), `--seed 42` (repeatable results).',
+  '• Put a lone `--` before prompt text that starts with `--`.',
+  '',
+  'Example: `/flux a baby panda reading a book --lora tarot --ar 3:4`',
+].join('\n');
+
+/** What `/ask help` shows. */
+export const ASK_HELP = [
+  `Usage: ${ASK_USAGE}`,
+  '',
+  '• `--model <name>`: one of the configured chat models.',
+  '',
+  'Example: `/ask how do I rotate our API keys?`',
+].join('\n');

@@ -1,0 +1,66 @@
+/**
+ * The small interfaces the core and the queue depend on; each adapter implements one. Time, logging and the
+ * outside world come in through these, never from globals.
+ */
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Logger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+export interface GeneratedImage {
+  bytes: Uint8Array;
+  mimeType: 'image/png' | 'image/jpeg' | 'image/webp';
+}
+
+export interface ImageResult {
+  images: GeneratedImage[];
+  /** Together's `x-request-id`, for support tickets. */
+  requestId: string | undefined;
+  attempts: number;
+}
+
+export interface ChatUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'error' | 'unknown';
+
+export interface ChatResult {
+  text: string;
+  finishReason: FinishReason;
+  /** undefined when the provider reported none. */
+  usage: ChatUsage | undefined;
+  requestId: string | undefined;
+  attempts: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** Generates images from a provider request body. */
+export interface ImageProvider {
+  generateImages(body: Record<string, unknown>, options?: CallOptions): Promise<ImageResult>;
+}
+
+/** Runs a chat completion, whole or streamed. */
+export interface ChatProvider {
+  chat(body: Record<string, unknown>, options?: CallOptions): Promise<ChatResult>;
+  streamChat(
+    body: Record<string, unknown>,
+    options?: CallOptions & { onDelta?: (text: string) => void },
+  ): Promise<ChatResult>;
+}
