@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { togetherSpec } from './openapi-validator.js';
+import { renderImage } from './test-images.js';
+
+/** One injected fault, used by the next matching request(s). */
+export type TogetherFault =
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'drop-before-request-body' }
+  | { kind: 'drop-after-request-body' }
+  | { kind: 'drop-mid-response' }
+  | { kind: 'malformed-json' }
+  | { kind: 'stream-error'; afterChunks: number; message?: string }
+  | { kind: 'stream-drop'; afterChunks: number }
+  | { kind: 'stream-malformed'; afterChunks: number };
+
+export interface RecordedCall {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** Errors of the body against Together's OpenAPI request schema (empty when it conforms). */
+  schemaErrors: string[];
+  /** Set when the client closed the connection before the fake answered. */
+  clientClosedEarly: boolean;
+}
+
+export interface FakeTogetherOptions {
+  apiKey?: string;
+  /** Models the fake knows; others get Together's 404. */
+  imageModels?: string[];
+  chatModels?: string[];
+  /** Where `usage` appears in a stream: on the finish chunk (Together's observed behaviour), a trailing chunk, or nowhere. */
+  usagePlacement?: 'finish' | 'trailing' | 'none';
+  /** Serve `response_format: "url"` images from an https server with this key and certificate. */
+  tls?: { key: string; cert: string };
+  /** Fixed latency added to every successful answer. */
+  latencyMs?: number;
+}
+
+const DEFAULT_KEY = 'together-test-key';
+
+/**
+ * A local stand-in for Together's inference API that speaks its wire format: it checks every request body against
+ * Together's OpenAPI schema and the documented bounds, answers with Together's error shape, returns real image
+ * bytes and SSE streams, records every call and injects faults on demand.
+ */
+export class FakeTogether {
+  readonly calls: RecordedCall[] = [];
+  /** Text the chat model answers with; by default an echo of the last user message. */
+  reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
+  private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
+  private readonly images = new Map<string, Buffer>();
+  private server?: Server;
+  private cdn?: Server;
+  private readonly sockets = new Set<Socket>();
+  baseUrl = '';
+  cdnUrl = '';
+  readonly apiKey: string;
+
+  constructor(private readonly options: FakeTogetherOptions = {}) {
+    this.apiKey = options.apiKey ?? DEFAULT_KEY;
+  }
+
+  async start(): Promise<this> {
+    this.server = createHttpServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.destroy(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await listen(this.server);
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    if (this.options.tls) {
+      this.cdn = createHttpsServer(this.options.tls, (req, res) => this.serveImage(req, res));
+      await listen(this.cdn);
+      this.cdnUrl = `https://127.0.0.1:${(this.cdn.address() as AddressInfo).port}`;
+    }
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([this.server, this.cdn].map((s) => (s ? new Promise((r) => s.close(() => r(undefined))) : undefined)));
+  }
+
+  /** Queues a fault for the next `times` requests to `path` (`/images/generations` or `/chat/completions`). */
+  inject(path: '/images/generations' | '/chat/completions', fault: TogetherFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.faults.push({ path, fault });
+  }
+
+  callsTo(path: string): RecordedCall[] {
+    return this.calls.filter((call) => call.path === path);
+  }
+
+  private takeFault(path: string): TogetherFault | undefined {
+    const index = this.faults.findIndex((f) => f.path === path);
+    return index === -1 ? undefined : this.faults.splice(index, 1)[0]!.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').replace(/^\/v1/, '').split('?')[0]!;
+    if (req.method !== 'POST' || !['/images/generations', '/chat/completions'].includes(path)) {
+      return sendError(res, 404, `No route for ${req.method} ${req.url}`, 'invalid_request_error', 'not_found');
+    }
+    let fault = this.takeFault(path);
+    if (fault?.kind === 'drop-before-request-body') {
+      this.calls.push({ path, headers: req.headers, body: undefined, schemaErrors: [], clientClosedEarly: false });
+      req.socket.destroy();
+      return;
+    }
+    const raw = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = raw;
+    }
+    const spec = togetherSpec();
+    const schemaErrors = spec.errors(spec.requestBodyPointer(path, 'post'), body);
+    const call: RecordedCall = { path, headers: req.headers, body, schemaErrors, clientClosedEarly: false };
+    this.calls.push(call);
+    res.on('close', () => {
+      if (!res.writableFinished) call.clientClosedEarly = true;
+    });
+
+    if (fault?.kind === 'delay') {
+      await sleep(fault.ms);
+      fault = undefined;
+    }
+    if (fault?.kind === 'drop-after-request-body') {
+      req.socket.destroy();
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      return sendError(
+        res,
+        401,
+        'Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.',
+        'invalid_request_error',
+        'invalid_api_key',
+      );
+    }
+    if (fault?.kind === 'status') {
+      res.writeHead(fault.status, { 'content-type': 'application/json', 'x-request-id': randomUUID(), ...fault.headers });
+      res.end(fault.body ?? JSON.stringify(errorBody(`Injected ${fault.status}`, 'server_error', null)));
+      return;
+    }
+    if (schemaErrors.length > 0) {
+      return sendError(res, 400, `Invalid request: ${schemaErrors.join('; ')}`, 'invalid_request_error', null);
+    }
+    if (this.options.latencyMs) await sleep(this.options.latencyMs);
+    if (path === '/images/generations') return this.generateImages(body as ImageBody, res, fault);
+    return this.chat(body as ChatBody, res, fault);
+  }
+
+  private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
+    const models = this.options.imageModels ?? ['black-forest-labs/FLUX.1-dev-lora', 'black-forest-labs/FLUX.2-dev'];
+    if (!models.includes(body.model)) return modelNotFound(res, body.model);
+    const problem = imageBoundsProblem(body);
+    if (problem) return sendError(res, 400, problem, 'invalid_request_error', null);
+    const n = body.n ?? 1;
+    const format = body.output_format === 'png' ? 'png' : 'jpeg';
+    const data = [];
+    for (let index = 0; index < n; index++) {
+      const bytes = renderImage({
+        width: body.width ?? 1024,
+        height: body.height ?? 1024,
+        seed: (body.seed ?? 0) + index,
+        format,
+      });
+      if (body.response_format === 'url') {
+        if (!this.cdnUrl) throw new Error('FakeTogether needs `tls` to serve url images');
+        const id = `${randomUUID()}.${format === 'png' ? 'png' : 'jpg'}`;
+        this.images.set(id, bytes);
+        data.push({ index, url: `${this.cdnUrl}/images/${id}`, type: 'url' });
+      } else {
+        data.push({ index, b64_json: bytes.toString('base64'), type: 'b64_json', timings: { inference: 0.8 } });
+      }
+    }
+    const payload = JSON.stringify({ id: randomUUID(), model: body.model, object: 'list', data });
+    this.finish(res, payload, fault);
+  }
+
+  private chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): void {
+    const models = this.options.chatModels;
+    if (models && !models.includes(body.model)) return modelNotFound(res, body.model);
+    const text = this.reply(body);
+    const usage = {
+      prompt_tokens: body.messages.reduce((sum, m) => sum + countTokens(String(m.content ?? '')), 0),
+      completion_tokens: countTokens(text),
+      total_tokens: 0,
+    };
+    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    const id = randomUUID();
+    const created = Math.floor(Date.now() / 1000);
+    if (!body.stream) {
+      const payload = JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: text } }],
+        usage,
+      });
+      return this.finish(res, payload, fault);
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': randomUUID() });
+    const pieces = text.match(/\S+\s*|\s+/g) ?? [];
+    const placement = this.options.usagePlacement ?? 'finish';
+    const chunk = (content: string | null, finish: string | null, withUsage: boolean, choices = true) => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: body.model,
+      choices: choices ? [{ index: 0, finish_reason: finish, delta: { role: 'assistant', content }, logprobs: null }] : [],
+      usage: withUsage ? usage : null,
+    });
+    const events = pieces.map((piece) => chunk(piece, null, false));
+    events.push(chunk('', 'eos', placement === 'finish'));
+    if (placement === 'trailing') events.push(chunk(null, null, true, false));
+    let sent = 0;
+    for (const event of events) {
+      if (fault && 'afterChunks' in fault && sent === fault.afterChunks) {
+        if (fault.kind === 'stream-error') {
+          res.write(`data: ${JSON.stringify(errorBody(fault.message ?? 'Internal error during generation', 'server_error', null))}\n\n`);
+          return void res.end();
+        }
+        if (fault.kind === 'stream-malformed') {
+          res.write('data: {"id": "broken", "choices": [\n\n');
+          return void res.end('data: [DONE]\n\n');
+        }
+        return void res.socket?.destroy();
+      }
+      res.write(`data: ${JSON.stringify(event)}\n\n`);
+      sent++;
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  private finish(res: ServerResponse, payload: string, fault: TogetherFault | undefined): void {
+    const headers = { 'content-type': 'application/json', 'x-request-id': randomUUID() };
+    if (fault?.kind === 'malformed-json') {
+      res.writeHead(200, headers);
+      return void res.end(payload.slice(0, Math.floor(payload.length / 2)));
+    }
+    if (fault?.kind === 'drop-mid-response') {
+      res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(payload)) });
+      res.write(payload.slice(0, Math.floor(payload.length / 2)));
+      setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    res.writeHead(200, headers);
+    res.end(payload);
+  }
+
+  private serveImage(req: IncomingMessage, res: ServerResponse): void {
+    // Together's CDN rejects a blank User-Agent with 403 (docs: images-overview).
+    if (!req.headers['user-agent']) return void res.writeHead(403).end('Forbidden');
+    const id = (req.url ?? '').replace(/^\/images\//, '');
+    const bytes = this.images.get(id);
+    if (!bytes) return void res.writeHead(404).end('Not found');
+    res.writeHead(200, { 'content-type': id.endsWith('.png') ? 'image/png' : 'image/jpeg', 'content-length': bytes.length });
+    res.end(bytes);
+  }
+}
+
+export interface ImageBody {
+  model: string;
+  prompt: string;
+  width?: number;
+  height?: number;
+  steps?: number;
+  n?: number;
+  seed?: number;
+  response_format?: 'base64' | 'url';
+  output_format?: 'jpeg' | 'png';
+  image_loras?: Array<{ path: string; scale: number }>;
+}
+
+export interface ChatBody {
+  model: string;
+  messages: Array<{ role: string; content: unknown }>;
+  max_tokens?: number;
+  stream?: boolean;
+}
+
+/** The bounds Together documents but its OpenAPI schema does not declare (together-contract.md §2.1). */
+function imageBoundsProblem(body: ImageBody): string | undefined {
+  if (body.n !== undefined && (body.n < 1 || body.n > 4)) return 'n must be between 1 and 4';
+  if (body.steps !== undefined && (body.steps < 1 || body.steps > 50)) return 'steps must be between 1 and 50';
+  for (const side of ['width', 'height'] as const) {
+    const value = body[side];
+    if (value !== undefined && (value % 8 !== 0 || value < 64 || value > 2048)) {
+      return `${side} must be a multiple of 8 between 64 and 2048`;
+    }
+  }
+  if ((body.image_loras?.length ?? 0) > 2) return 'You can add up to 2 LoRAs per image';
+  if (body.prompt.trim() === '') return 'prompt must not be empty';
+  return undefined;
+}
+
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function errorBody(message: string, type: string, code: string | null) {
+  return { error: { message, type, param: null, code } };
+}
+
+function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
+  res.end(JSON.stringify(errorBody(message, type, code)));
+}
+
+function modelNotFound(res: ServerResponse, model: string): void {
+  sendError(
+    res,
+    404,
+    `Unable to access model ${model}. Please visit https://api.together.ai/models to view the list of supported models.`,
+    'invalid_request_error',
+    'model_not_available',
+  );
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,29 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { escapeSlackText, unescapeSlackText } from '../../../src/adapters/slack/slack-text.js';
+
+describe('Slack text', () => {
+  it('unwraps links with and without labels and decodes entities', () => {
+    expect(unescapeSlackText('<https://huggingface.co/o/r>')).toBe('https://huggingface.co/o/r');
+    expect(unescapeSlackText('<https://huggingface.co/o/r|o/r>@0.5')).toBe('https://huggingface.co/o/r@0.5');
+    expect(unescapeSlackText('<https://civitai.com/api/download/models/1?a=1&amp;b=2>')).toBe(
+      'https://civitai.com/api/download/models/1?a=1&b=2',
+    );
+    expect(unescapeSlackText('a &lt;b&gt; &amp;lt;')).toBe('a <b> &lt;');
+  });
+
+  it('leaves mentions as text', () => {
+    expect(unescapeSlackText('hi <@U123|bob> and <!here>')).toBe('hi <@U123|bob> and <!here>');
+  });
+
+  it('escapes so that no text can form a mention or link', () => {
+    expect(escapeSlackText('<!channel> <@U1> a&b')).toBe('&lt;!channel&gt; &lt;@U1&gt; a&amp;b');
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const escaped = escapeSlackText(text);
+        expect(escaped).not.toMatch(/[<>]/);
+        expect(unescapeSlackText(escaped)).toBe(text);
+      }),
+    );
+  });
+});

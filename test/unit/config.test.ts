@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FILE_CONFIG, loadConfig } from '../../src/config.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lorabot-config-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('config', () => {
+  it('uses built-in defaults with no file and no variables', () => {
+    const result = loadConfig({ env: {}, cwd: dirWith({}) });
+    if (!result.success) throw new Error(result.error.message);
+    const config = result.data;
+    expect(config.together.baseUrl).toBe('https://api.together.ai/v1');
+    expect(config.together.apiKey).toBeUndefined();
+    expect(config.together.timeouts.imageMs).toBeGreaterThanOrEqual(180_000);
+    expect(config.core.image.model).toBe('black-forest-labs/FLUX.1-dev-lora');
+    expect(config.core.image.pricing).toEqual({
+      microsPerMegapixel: 35_000,
+      megapixelPixels: 1_000_000,
+      rounding: 'up',
+      stepScaling: null,
+    });
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.slack).toBeNull();
+    expect(config.discord).toBeNull();
+    expect(config.configPath).toBeUndefined();
+    expect(Object.isFrozen(config.core.image.bounds)).toBe(true);
+  });
+
+  it('reads lorabot.config.yaml from the working directory and merges it over the defaults', () => {
+    const cwd = dirWith({
+      'lorabot.config.yaml': [
+        'image:',
+        '  model: black-forest-labs/FLUX.2-dev',
+        '  pricing: { usd_per_megapixel: 0.04, megapixel_pixels: 1048576, rounding: none, step_scaling_default_steps: 28 }',
+        'loras:',
+        '  ink: { url: "https://huggingface.co/o/ink/blob/main/ink.safetensors", trigger: "ink style", scale: 0.7 }',
+      ].join('\n'),
+    });
+    const result = loadConfig({ env: { TOGETHER_API_KEY: 'k', PORT: '8080' }, cwd });
+    if (!result.success) throw new Error(result.error.message);
+    const { core } = result.data;
+    expect(core.image.model).toBe('black-forest-labs/FLUX.2-dev');
+    expect(core.image.defaults.steps).toBe(28);
+    expect(core.image.pricing).toEqual({
+      microsPerMegapixel: 40_000,
+      megapixelPixels: 1_048_576,
+      rounding: 'none',
+      stepScaling: { defaultSteps: 28 },
+    });
+    expect(Object.keys(core.loras)).toEqual(['ink']);
+    expect(core.loras.ink!.url).toBe('https://huggingface.co/o/ink/resolve/main/ink.safetensors');
+    expect(result.data.http.port).toBe(8080);
+  });
+
+  it('reports every bad key and variable in one message, naming each', () => {
+    const cwd = dirWith({
+      'bad.yaml': [
+        'image:',
+        '  defaults: { width: 1000, steps: 80 }',
+        '  bounds: { n: { min: 1, max: 9 } }',
+        '  pricing: { usd_per_megapixel: 0.0000001, megapixel_pixels: 1000000, rounding: up, step_scaling_default_steps: null }',
+        '  modle: typo',
+        'chat:',
+        '  default_model: missing',
+        'loras:',
+        '  bad: { url: "http://example.com/x.safetensors" }',
+      ].join('\n'),
+    });
+    const result = loadConfig({
+      env: { LORABOT_CONFIG: 'bad.yaml', PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxb-secret-value', REDIS_URL: 'localhost' },
+      cwd,
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const text = result.error.message;
+    for (const expected of ['PORT', 'REDIS_URL', 'image.bounds.n.max', 'image.pricing.usd_per_megapixel', 'modle']) {
+      expect(text).toContain(expected);
+    }
+    expect(text).toContain('bad.yaml');
+    expect(text).not.toContain('xoxb-secret-value');
+    expect(result.error.problems.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reports cross-field problems: defaults outside bounds, unknown default model, bad preset URLs, Slack without a secret', () => {
+    const cwd = dirWith({
+      'lorabot.config.yaml': [
+        'image:',
+        '  defaults: { width: 1001, steps: 50 }',
+        'chat:',
+        '  default_model: missing',
+        'loras:',
+        '  bad: { url: "http://example.com/x.safetensors" }',
+      ].join('\n'),
+    });
+    const result = loadConfig({ env: { SLACK_BOT_TOKEN: 'xoxb-1' }, cwd });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const text = result.error.message;
+    expect(text).toContain('image.defaults.width');
+    expect(text).toContain('chat.default_model');
+    expect(text).toContain('loras.bad.url');
+    expect(text).toContain('SLACK_SIGNING_SECRET');
+  });
+
+  it('says when LORABOT_CONFIG names no file, and when the file is not YAML', () => {
+    const missing = loadConfig({ env: { LORABOT_CONFIG: 'nope.yaml' }, cwd: dirWith({}) });
+    expect(!missing.success && missing.error.message).toMatch(/LORABOT_CONFIG: no file at .*nope\.yaml/);
+    const broken = loadConfig({ env: {}, cwd: dirWith({ 'lorabot.config.yaml': 'image: [unclosed' }) });
+    expect(!broken.success && broken.error.message).toMatch(/cannot be read as YAML/);
+  });
+
+  it('ships an example config whose every setting is commented and which loads as it is', () => {
+    const example = join(REPO_ROOT, 'lorabot.config.example.yaml');
+    const result = loadConfig({ env: { LORABOT_CONFIG: example }, cwd: REPO_ROOT });
+    if (!result.success) throw new Error(result.error.message);
+    const text = readFileSync(example, 'utf8');
+    const parsed = parseYaml(text) as Record<string, unknown>;
+    // Every default key appears in the example, and every key line has a comment right above it or beside it.
+    const keys = flattenKeys(DEFAULT_FILE_CONFIG).filter((k) => !k.startsWith('loras.') && !k.startsWith('chat.models.'));
+    for (const key of keys) expect(flattenKeys(parsed), key).toContain(key);
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (/^\s*[a-z_]+:/.test(line)) {
+        const commented = line.includes('#') || /^\s*#/.test(lines[i - 1] ?? '');
+        expect(commented, `line ${i + 1} "${line.trim()}" has no comment`).toBe(true);
+      }
+    });
+  });
+});
+
+function flattenKeys(value: unknown, prefix = ''): string[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [prefix.slice(0, -1)];
+  return Object.entries(value).flatMap(([k, v]) => flattenKeys(v, `${prefix}${k}.`));
+}
