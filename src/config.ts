@@ -22,7 +22,12 @@ export interface Config {
     download: { maxBytes: number; timeoutMs: number };
   };
   redisUrl: string | undefined;
-  slack: { botToken: string; signingSecret: string | undefined; appToken: string | undefined; apiUrl: string } | null;
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string;
+  } | null;
   discord: { token: string; applicationId: string; apiUrl: string } | null;
   http: { port: number; host: string };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -39,14 +44,20 @@ export interface ConfigError {
 const positiveInt = z.number().int().positive();
 const range = (min: number, max: number) =>
   z.strictObject({ min: z.number().int().min(min).max(max), max: z.number().int().min(min).max(max) });
-const usd = z.number().nonnegative().refine((v) => usdToMicros(v) !== undefined, {
-  message: 'expected a USD amount with at most 6 decimals',
-});
+const usd = z
+  .number()
+  .nonnegative()
+  .refine((v) => usdToMicros(v) !== undefined, {
+    message: 'expected a USD amount with at most 6 decimals',
+  });
 
 const fileSchema = z.strictObject({
   together: z.strictObject({
     timeouts: z.strictObject({
-      image_ms: positiveInt.min(180_000, 'image generation needs at least 180000 ms (FLUX with n=4 can take minutes)'),
+      image_ms: positiveInt.min(
+        180_000,
+        'image generation needs at least 180000 ms (FLUX with n=4 can take minutes)',
+      ),
       chat_ms: positiveInt,
       stream_idle_ms: positiveInt,
       stream_total_ms: positiveInt,
@@ -112,7 +123,13 @@ type FileConfig = z.input<typeof fileSchema>;
 /** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
 export const DEFAULT_FILE_CONFIG: FileConfig = {
   together: {
-    timeouts: { image_ms: 180_000, chat_ms: 120_000, stream_idle_ms: 30_000, stream_total_ms: 300_000, connect_ms: 10_000 },
+    timeouts: {
+      image_ms: 180_000,
+      chat_ms: 120_000,
+      stream_idle_ms: 30_000,
+      stream_total_ms: 300_000,
+      connect_ms: 10_000,
+    },
     retries: { max_retries: 2, base_delay_ms: 1000, max_backoff_ms: 10_000, max_server_delay_ms: 60_000 },
     download: { max_bytes: 25 * 1024 * 1024, timeout_ms: 60_000 },
   },
@@ -129,7 +146,12 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
       lora_scale: { min: 0, max: 2 },
       max_prompt_chars: 2000,
     },
-    pricing: { usd_per_megapixel: 0.035, megapixel_pixels: 1_000_000, rounding: 'up', step_scaling_default_steps: null },
+    pricing: {
+      usd_per_megapixel: 0.035,
+      megapixel_pixels: 1_000_000,
+      rounding: 'up',
+      step_scaling_default_steps: null,
+    },
   },
   chat: {
     default_model: 'default',
@@ -166,7 +188,10 @@ const envSchema = z.object({
   SLACK_APP_TOKEN: z.string().min(1).optional(),
   SLACK_API_URL: httpUrl().default('https://slack.com/api/'),
   DISCORD_TOKEN: z.string().min(1).optional(),
-  DISCORD_APPLICATION_ID: z.string().regex(/^\d{1,25}$/, 'expected the numeric application id').optional(),
+  DISCORD_APPLICATION_ID: z
+    .string()
+    .regex(/^\d{1,25}$/, 'expected the numeric application id')
+    .optional(),
   DISCORD_API_URL: httpUrl().default('https://discord.com/api'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -205,7 +230,9 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
 
   const e = envResult.data;
   if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
-    problems.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN (Socket Mode) is set');
+    problems.push(
+      'SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN unless SLACK_APP_TOKEN (Socket Mode) is set',
+    );
   }
   if ((e.SLACK_SIGNING_SECRET || e.SLACK_APP_TOKEN) && !e.SLACK_BOT_TOKEN) {
     problems.push('SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set');
@@ -265,7 +292,8 @@ function configError(problems: string[]): ConfigError {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
   return issue.message;
 }
 
@@ -287,7 +315,9 @@ function readConfigFile(
     }
     return { path, data: data ?? {} };
   } catch (error) {
-    problems.push(`${path}: cannot be read as YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    problems.push(
+      `${path}: cannot be read as YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+    );
     return { path, data: undefined };
   }
 }
@@ -299,7 +329,8 @@ export function mergeConfig(base: unknown, override: unknown, path: string[] = [
     return override === undefined ? base : override;
   }
   const result: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) result[key] = mergeConfig(base[key], value, [...path, key]);
+  for (const [key, value] of Object.entries(override))
+    result[key] = mergeConfig(base[key], value, [...path, key]);
   return result;
 }
 
@@ -323,10 +354,14 @@ function buildCoreSettings(
   for (const side of ['width', 'height'] as const) {
     const v = d[side];
     if (v < b.min_side || v > b.max_side || v % b.side_multiple !== 0) {
-      add(`image.defaults.${side}`, `expected a multiple of ${b.side_multiple} from ${b.min_side} to ${b.max_side}, got ${v}`);
+      add(
+        `image.defaults.${side}`,
+        `expected a multiple of ${b.side_multiple} from ${b.min_side} to ${b.max_side}, got ${v}`,
+      );
     }
   }
-  if (d.steps < b.steps.min || d.steps > b.steps.max) add('image.defaults.steps', `expected ${b.steps.min} to ${b.steps.max}`);
+  if (d.steps < b.steps.min || d.steps > b.steps.max)
+    add('image.defaults.steps', `expected ${b.steps.min} to ${b.steps.max}`);
   if (d.n < b.n.min || d.n > b.n.max) add('image.defaults.n', `expected ${b.n.min} to ${b.n.max}`);
 
   const models: Record<string, ChatModel> = {};
@@ -348,7 +383,10 @@ function buildCoreSettings(
   }
   const defaultModel = f.chat.default_model.toLowerCase();
   if (!models[defaultModel]) {
-    add('chat.default_model', `"${f.chat.default_model}" is not one of chat.models (${Object.keys(models).join(', ') || 'none'})`);
+    add(
+      'chat.default_model',
+      `"${f.chat.default_model}" is not one of chat.models (${Object.keys(models).join(', ') || 'none'})`,
+    );
   }
 
   const loras: Record<string, LoraPreset> = {};
@@ -358,7 +396,11 @@ function buildCoreSettings(
     if (l.scale < b.lora_scale.min || l.scale > b.lora_scale.max) {
       add(`loras.${name}.scale`, `expected ${b.lora_scale.min} to ${b.lora_scale.max}, got ${l.scale}`);
     }
-    const preset: LoraPreset = { name: name.toLowerCase(), url: url.success ? url.data.url : l.url, scale: l.scale };
+    const preset: LoraPreset = {
+      name: name.toLowerCase(),
+      url: url.success ? url.data.url : l.url,
+      scale: l.scale,
+    };
     if (l.trigger) preset.trigger = l.trigger;
     if (l.description) preset.description = l.description;
     loras[preset.name] = preset;

@@ -1,9 +1,9 @@
 import { buildChatBody, buildImageBody } from './adapters/together/request-bodies.js';
 import { parseCommandLine } from './core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 import { microsToUsd } from './core/money.js';
 import { estimateChat, priceImage } from './core/pricing.js';
 import type { CoreSettings } from './core/settings.js';
-import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 
 export type DryRunOutput =
   | {
@@ -24,7 +24,10 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
   if (!parsed.success) return { output: { ok: false, error: parsed.error.message }, notices: [] };
   const command = parsed.data;
   if (command.kind === 'help') {
-    return { output: { ok: true, kind: 'help', text: command.topic === 'flux' ? FLUX_HELP : ASK_HELP }, notices: [] };
+    return {
+      output: { ok: true, kind: 'help', text: command.topic === 'flux' ? FLUX_HELP : ASK_HELP },
+      notices: [],
+    };
   }
   if (command.kind === 'flux') {
     const body = buildImageBody(command.request, settings.image);

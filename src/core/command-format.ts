@@ -27,7 +27,12 @@ export function formatImageCommand(request: ImageRequest, settings: CoreSettings
 
 export function formatChatCommand(request: ChatRequest, settings: CoreSettings): string {
   const options = request.model === settings.chat.defaultModel ? [] : [`--model ${request.model}`];
-  return joinCommand('/ask', request.question, options, (word) => word === '--' || /^(--|\u2014|\u2013)model(=|$)/iu.test(word));
+  return joinCommand(
+    '/ask',
+    request.question,
+    options,
+    (word) => word === '--' || /^(--|\u2014|\u2013)model(=|$)/iu.test(word),
+  );
 }
 
 function joinCommand(

@@ -67,7 +67,8 @@ function parseFlux(text: string, settings: CoreSettings): ParseResult {
   for (const flag of tokens.flags) {
     if (flag.value === undefined) return err(missingValue(flag));
     if (flag.name !== 'lora') {
-      if (seen.has(flag.name)) return err(userError('duplicate_option', `\`--${flag.name}\` is given twice; keep one.`));
+      if (seen.has(flag.name))
+        return err(userError('duplicate_option', `\`--${flag.name}\` is given twice; keep one.`));
       seen.add(flag.name);
     }
     switch (flag.name) {
@@ -84,7 +85,8 @@ function parseFlux(text: string, settings: CoreSettings): ParseResult {
       case 'size':
       case 'ar': {
         if (size) return err(userError('size_and_ar', 'Give either `--size` or `--ar`, not both.'));
-        const parsed = flag.name === 'size' ? parseSize(flag.value, settings) : parseAspect(flag.value, settings);
+        const parsed =
+          flag.name === 'size' ? parseSize(flag.value, settings) : parseAspect(flag.value, settings);
         if (!parsed.success) return parsed;
         size = parsed.data;
         break;
@@ -114,7 +116,13 @@ function parseFlux(text: string, settings: CoreSettings): ParseResult {
     );
   }
   const prompt = tokens.words.join(' ');
-  const promptError = checkText(prompt, 'prompt', image.bounds.maxPromptChars, 'a baby panda --lora tarot', 'flux');
+  const promptError = checkText(
+    prompt,
+    'prompt',
+    image.bounds.maxPromptChars,
+    'a baby panda --lora tarot',
+    'flux',
+  );
   if (promptError) return err(promptError);
   const request: ImageRequest = {
     prompt,
@@ -145,7 +153,8 @@ function parseAsk(text: string, settings: CoreSettings): ParseResult {
       continue;
     }
     let value = match[1];
-    if (value === undefined && words[i + 1] !== undefined && !words[i + 1]!.startsWith('--')) value = words[++i];
+    if (value === undefined && words[i + 1] !== undefined && !words[i + 1]!.startsWith('--'))
+      value = words[++i];
     if (!value) return err(missingValue({ name: 'model', value: undefined, raw: word }));
     if (model !== undefined) return err(userError('duplicate_option', '`--model` is given twice; keep one.'));
     model = value.toLowerCase();
@@ -155,7 +164,13 @@ function parseAsk(text: string, settings: CoreSettings): ParseResult {
     }
   }
   const question = kept.join(' ');
-  const questionError = checkText(question, 'question', settings.chat.maxQuestionChars, 'how do I rotate keys?', 'ask');
+  const questionError = checkText(
+    question,
+    'question',
+    settings.chat.maxQuestionChars,
+    'how do I rotate keys?',
+    'ask',
+  );
   if (questionError) return err(questionError);
   const request: ChatRequest = { question, model: model ?? settings.chat.defaultModel };
   return ok({ kind: 'ask', request, notices: [] });
@@ -169,7 +184,10 @@ function checkText(
   command: CommandName,
 ): UserError | undefined {
   if (text.length === 0) {
-    return userError(`empty_${what}`, `Add a ${what}, e.g. \`/${command} ${example}\`. \`/${command} help\` shows more.`);
+    return userError(
+      `empty_${what}`,
+      `Add a ${what}, e.g. \`/${command} ${example}\`. \`/${command} help\` shows more.`,
+    );
   }
   const length = [...text].length;
   if (length > maxChars) {
@@ -195,7 +213,10 @@ function missingValue(flag: FlagToken): UserError {
     seed: '--seed 42',
     model: '--model default',
   };
-  return userError('missing_value', `\`${flag.raw}\` needs a value, e.g. \`${examples[flag.name] ?? flag.raw}\`.`);
+  return userError(
+    'missing_value',
+    `\`${flag.raw}\` needs a value, e.g. \`${examples[flag.name] ?? flag.raw}\`.`,
+  );
 }
 
 function parseInteger(flag: FlagToken, range: Range): Result<number, UserError> {
@@ -211,7 +232,10 @@ function parseInteger(flag: FlagToken, range: Range): Result<number, UserError> 
   const number = Number(value);
   if (number < range.min || number > range.max) {
     return err(
-      userError('out_of_range', `\`--${flag.name} ${value}\` is out of range; use ${range.min} to ${range.max}.`),
+      userError(
+        'out_of_range',
+        `\`--${flag.name} ${value}\` is out of range; use ${range.min} to ${range.max}.`,
+      ),
     );
   }
   return ok(number);
@@ -235,7 +259,10 @@ function parseLora(
     const { min, max } = settings.image.bounds.loraScale;
     if (!SCALE.test(scaleText)) {
       return err(
-        userError('lora_scale_invalid', `\`${scaleText}\` in \`${value}\` is not a LoRA scale; write e.g. \`@0.8\`.`),
+        userError(
+          'lora_scale_invalid',
+          `\`${scaleText}\` in \`${value}\` is not a LoRA scale; write e.g. \`@0.8\`.`,
+        ),
       );
     }
     scale = Number(scaleText);
@@ -259,7 +286,10 @@ function parseLora(
     const names = Object.keys(settings.loras);
     const list = names.length ? `Presets: ${names.join(', ')}.` : 'No presets are configured.';
     return err(
-      userError('unknown_lora_preset', `Unknown LoRA preset \`${ref}\`. ${list} Or give an https link to a LoRA.`),
+      userError(
+        'unknown_lora_preset',
+        `Unknown LoRA preset \`${ref}\`. ${list} Or give an https link to a LoRA.`,
+      ),
     );
   }
   const spec: LoraSpec = { path: preset.url, scale: scale ?? preset.scale, preset: preset.name };
@@ -267,10 +297,18 @@ function parseLora(
   return ok({ spec });
 }
 
-function parseSize(value: string, settings: CoreSettings): Result<{ width: number; height: number }, UserError> {
+function parseSize(
+  value: string,
+  settings: CoreSettings,
+): Result<{ width: number; height: number }, UserError> {
   const match = /^(\d{1,6})[x×X*](\d{1,6})$/u.exec(value);
   if (!match) {
-    return err(userError('size_invalid', `\`--size ${value}\` is not a size; write width x height, e.g. \`--size 1024x768\`.`));
+    return err(
+      userError(
+        'size_invalid',
+        `\`--size ${value}\` is not a size; write width x height, e.g. \`--size 1024x768\`.`,
+      ),
+    );
   }
   const width = Number(match[1]);
   const height = Number(match[2]);
@@ -291,12 +329,17 @@ function checkSide(side: number, what: string, settings: CoreSettings): string |
   return undefined;
 }
 
-function parseAspect(value: string, settings: CoreSettings): Result<{ width: number; height: number }, UserError> {
+function parseAspect(
+  value: string,
+  settings: CoreSettings,
+): Result<{ width: number; height: number }, UserError> {
   const match = /^(\d{1,4}):(\d{1,4})$/.exec(value);
   const w = Number(match?.[1] ?? 0);
   const h = Number(match?.[2] ?? 0);
   if (!match || w === 0 || h === 0) {
-    return err(userError('ar_invalid', `\`--ar ${value}\` is not an aspect ratio; write it like \`--ar 16:9\`.`));
+    return err(
+      userError('ar_invalid', `\`--ar ${value}\` is not an aspect ratio; write it like \`--ar 16:9\`.`),
+    );
   }
   const { defaults, bounds } = settings.image;
   const area = defaults.width * defaults.height;

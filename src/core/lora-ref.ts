@@ -38,7 +38,10 @@ export function parseLoraUrl(raw: string): Result<LoraUrl, UserError> {
     url = new URL(raw);
   } catch {
     return err(
-      userError('lora_url_invalid', `\`${raw}\` is not a valid link. A LoRA link must be ${ACCEPTED_FORMATS}.`),
+      userError(
+        'lora_url_invalid',
+        `\`${raw}\` is not a valid link. A LoRA link must be ${ACCEPTED_FORMATS}.`,
+      ),
     );
   }
   if (url.protocol !== 'https:') {
@@ -50,7 +53,9 @@ export function parseLoraUrl(raw: string): Result<LoraUrl, UserError> {
     );
   }
   if (url.username || url.password) {
-    return err(userError('lora_url_credentials', `LoRA links must not contain a user name or password: \`${raw}\`.`));
+    return err(
+      userError('lora_url_credentials', `LoRA links must not contain a user name or password: \`${raw}\`.`),
+    );
   }
   const host = url.hostname.toLowerCase();
   const segments = url.pathname.split('/').filter((s) => s.length > 0);
@@ -61,7 +66,10 @@ export function parseLoraUrl(raw: string): Result<LoraUrl, UserError> {
     return ok({ url: url.href, format: 'safetensors-url' });
   }
   return err(
-    userError('lora_url_unsupported', `\`${raw}\` is not a LoRA link Together accepts. Use ${ACCEPTED_FORMATS}.`),
+    userError(
+      'lora_url_unsupported',
+      `\`${raw}\` is not a LoRA link Together accepts. Use ${ACCEPTED_FORMATS}.`,
+    ),
   );
 }
 
@@ -92,8 +100,18 @@ function parseHuggingFace(raw: string, url: URL, segments: string[]): Result<Lor
 
 function parseCivitai(raw: string, url: URL, segments: string[]): Result<LoraUrl, UserError> {
   const [api, download, models, id, ...rest] = segments;
-  if (api === 'api' && download === 'download' && models === 'models' && id && /^\d+$/.test(id) && !rest.length) {
-    return ok({ url: `https://civitai.com/api/download/models/${id}${url.search}`, format: 'civitai-download' });
+  if (
+    api === 'api' &&
+    download === 'download' &&
+    models === 'models' &&
+    id &&
+    /^\d+$/.test(id) &&
+    !rest.length
+  ) {
+    return ok({
+      url: `https://civitai.com/api/download/models/${id}${url.search}`,
+      format: 'civitai-download',
+    });
   }
   return err(
     userError(
@@ -110,7 +128,10 @@ function parseReplicate(raw: string, _url: URL, segments: string[]): Result<Lora
     return ok({ url: `https://replicate.com/${owner}/${model}`, format: 'replicate-model' });
   }
   if (owner && model && versions === 'versions' && version && /^[\w-]+$/.test(version) && !rest.length) {
-    return ok({ url: `https://replicate.com/${owner}/${model}/versions/${version}`, format: 'replicate-version' });
+    return ok({
+      url: `https://replicate.com/${owner}/${model}/versions/${version}`,
+      format: 'replicate-version',
+    });
   }
   return err(
     userError(

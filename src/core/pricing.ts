@@ -2,7 +2,9 @@ import { ceilDiv, formatUsd, type Micros, toMicros } from './money.js';
 import type { ChatPricing, ImagePricing } from './settings.js';
 
 /** A priced result: `micros` is the charge, `text` the cost line users see. */
-export type Cost = { priced: true; micros: Micros; text: string } | { priced: false; micros: 0; text: string };
+export type Cost =
+  | { priced: true; micros: Micros; text: string }
+  | { priced: false; micros: 0; text: string };
 
 export interface ImageDimensions {
   width: number;
@@ -113,7 +115,9 @@ function unpriced(model: string): { priced: false; micros: 0; text: string } {
 function trimDecimal(a: bigint, b: bigint): string {
   const scaled = ceilDiv(a * 1_000_000n, b);
   const whole = scaled / 1_000_000n;
-  const fraction = String(scaled % 1_000_000n).padStart(6, '0').replace(/0+$/, '');
+  const fraction = String(scaled % 1_000_000n)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return fraction ? `${whole}.${fraction}` : String(whole);
 }
 

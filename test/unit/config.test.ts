@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_FILE_CONFIG, loadConfig } from '../../src/config.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -75,13 +75,24 @@ describe('config', () => {
       ].join('\n'),
     });
     const result = loadConfig({
-      env: { LORABOT_CONFIG: 'bad.yaml', PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxb-secret-value', REDIS_URL: 'localhost' },
+      env: {
+        LORABOT_CONFIG: 'bad.yaml',
+        PORT: 'eighty',
+        SLACK_BOT_TOKEN: 'xoxb-secret-value',
+        REDIS_URL: 'localhost',
+      },
       cwd,
     });
     expect(result.success).toBe(false);
     if (result.success) return;
     const text = result.error.message;
-    for (const expected of ['PORT', 'REDIS_URL', 'image.bounds.n.max', 'image.pricing.usd_per_megapixel', 'modle']) {
+    for (const expected of [
+      'PORT',
+      'REDIS_URL',
+      'image.bounds.n.max',
+      'image.pricing.usd_per_megapixel',
+      'modle',
+    ]) {
       expect(text).toContain(expected);
     }
     expect(text).toContain('bad.yaml');
@@ -124,7 +135,9 @@ describe('config', () => {
     const text = readFileSync(example, 'utf8');
     const parsed = parseYaml(text) as Record<string, unknown>;
     // Every default key appears in the example, and every key line has a comment right above it or beside it.
-    const keys = flattenKeys(DEFAULT_FILE_CONFIG).filter((k) => !k.startsWith('loras.') && !k.startsWith('chat.models.'));
+    const keys = flattenKeys(DEFAULT_FILE_CONFIG).filter(
+      (k) => !k.startsWith('loras.') && !k.startsWith('chat.models.'),
+    );
     for (const key of keys) expect(flattenKeys(parsed), key).toContain(key);
     const lines = text.split('\n');
     lines.forEach((line, i) => {

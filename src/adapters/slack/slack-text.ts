@@ -7,7 +7,10 @@
  */
 export function unescapeSlackText(text: string): string {
   const unwrapped = text.replace(/<((?:https?|mailto):[^|<>\s]*)(?:\|[^<>]*)?>/gi, '$1');
-  return unwrapped.replace(/&(amp|lt|gt);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>' })[name] ?? _);
+  return unwrapped.replace(
+    /&(amp|lt|gt);/g,
+    (_, name: string) => ({ amp: '&', lt: '<', gt: '>' })[name] ?? _,
+  );
 }
 
 /**

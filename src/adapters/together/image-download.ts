@@ -1,6 +1,11 @@
 import { type Dispatcher, request } from 'undici';
 import type { GeneratedImage } from '../../core/ports.js';
-import { flattenHeaders, TogetherError, togetherErrorFromNetwork, togetherErrorFromResponse } from './together-error.js';
+import {
+  flattenHeaders,
+  TogetherError,
+  togetherErrorFromNetwork,
+  togetherErrorFromResponse,
+} from './together-error.js';
 
 export interface DownloadOptions {
   maxBytes: number;
@@ -9,6 +14,12 @@ export interface DownloadOptions {
   userAgent: string;
   dispatcher: Dispatcher;
   signal?: AbortSignal;
+}
+
+/** Drops a response body we no longer want, without an unhandled 'aborted' error from undici. */
+export function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 /** Recognises PNG, JPEG and WebP by their first bytes. */
@@ -63,7 +74,12 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    throw togetherErrorFromNetwork({ kind: 'download', error, timedOut: timeout.aborted, timeoutMs: options.timeoutMs });
+    throw togetherErrorFromNetwork({
+      kind: 'download',
+      error,
+      timedOut: timeout.aborted,
+      timeoutMs: options.timeoutMs,
+    });
   }
   const headers = flattenHeaders(response.headers);
   if (response.statusCode >= 400) {
@@ -71,12 +87,12 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
     throw togetherErrorFromResponse({ kind: 'download', status: response.statusCode, headers, bodyText });
   }
   if (response.statusCode !== 200) {
-    response.body.destroy();
+    discard(response.body);
     throw downloadError(`HTTP ${response.statusCode}`);
   }
   const declared = Number(headers['content-length'] ?? Number.NaN);
   if (declared > options.maxBytes) {
-    response.body.destroy();
+    discard(response.body);
     throw downloadError(`the image is ${declared} bytes, over the ${options.maxBytes}-byte limit`);
   }
   const chunks: Buffer[] = [];
@@ -85,14 +101,17 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
     for await (const chunk of response.body) {
       size += (chunk as Buffer).length;
       if (size > options.maxBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw downloadError(`the image is over the ${options.maxBytes}-byte limit`);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
     if (error instanceof TogetherError) throw error;
-    throw downloadError(timeout.aborted ? `no complete image within ${options.timeoutMs} ms` : 'the download broke off', error);
+    throw downloadError(
+      timeout.aborted ? `no complete image within ${options.timeoutMs} ms` : 'the download broke off',
+      error,
+    );
   }
   const bytes = Buffer.concat(chunks);
   const mimeType = sniffImage(bytes);

@@ -28,7 +28,9 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
   maxServerDelayMs: 60_000,
 };
 
-export type RetryDecision = { retry: true; delayMs: number; reason: string } | { retry: false; reason: string };
+export type RetryDecision =
+  | { retry: true; delayMs: number; reason: string }
+  | { retry: false; reason: string };
 
 export interface RetryInput {
   error: TogetherError;
@@ -48,8 +50,10 @@ const IMAGE_RETRY_CODES = new Set(['rate_limited', 'overloaded']);
 
 export function decideRetry(input: RetryInput): RetryDecision {
   const { error, retriesSoFar, options } = input;
-  if (retriesSoFar >= options.maxRetries) return { retry: false, reason: `gave up after ${retriesSoFar + 1} attempts` };
-  if (error.code === 'aborted' || error.code === 'not_configured') return { retry: false, reason: error.code };
+  if (retriesSoFar >= options.maxRetries)
+    return { retry: false, reason: `gave up after ${retriesSoFar + 1} attempts` };
+  if (error.code === 'aborted' || error.code === 'not_configured')
+    return { retry: false, reason: error.code };
   if (error.mayBeBilled) return { retry: false, reason: 'the request may already be billed' };
   if (input.streamStarted) return { retry: false, reason: 'the stream had already started' };
 
@@ -58,7 +62,10 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const serverDelay = serverRequestedDelay(error.headers, input.now);
   if (serverDelay !== undefined) {
     if (serverDelay > options.maxServerDelayMs) {
-      return { retry: false, reason: `the server asked to wait ${Math.ceil(serverDelay / 1000)} s, over the cap` };
+      return {
+        retry: false,
+        reason: `the server asked to wait ${Math.ceil(serverDelay / 1000)} s, over the cap`,
+      };
     }
     return { retry: true, delayMs: serverDelay, reason: `${retryable.reason}; server asked to wait` };
   }
@@ -97,7 +104,10 @@ function isRetryable(error: TogetherError): RetryDecision {
 }
 
 /** `retry-after-ms` (milliseconds), else `retry-after` (seconds, fractional allowed, or an HTTP date). */
-export function serverRequestedDelay(headers: Readonly<Record<string, string>>, now: number): number | undefined {
+export function serverRequestedDelay(
+  headers: Readonly<Record<string, string>>,
+  now: number,
+): number | undefined {
   const ms = headers['retry-after-ms'];
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
   const after = headers['retry-after']?.trim();

@@ -11,7 +11,7 @@ import type {
   ImageResult,
   Logger,
 } from '../../core/ports.js';
-import { downloadImage, type DownloadOptions, sniffImage } from './image-download.js';
+import { type DownloadOptions, discard, downloadImage, sniffImage } from './image-download.js';
 import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from './retry-policy.js';
 import {
   type CallKind,
@@ -125,7 +125,12 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           if (typeof item.b64_json === 'string') {
             const bytes = Buffer.from(item.b64_json, 'base64');
             const mimeType = sniffImage(bytes);
-            if (!mimeType) throw invalidResponse('image', 'a b64_json item is not a PNG, JPEG or WebP image', response.requestId);
+            if (!mimeType)
+              throw invalidResponse(
+                'image',
+                'a b64_json item is not a PNG, JPEG or WebP image',
+                response.requestId,
+              );
             images.push({ bytes: new Uint8Array(bytes), mimeType });
           } else if (typeof item.url === 'string') {
             images.push(await this.downloadWithRetries(item.url, signal));
@@ -143,12 +148,16 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     const model = String(body.model);
     return this.withRetries('chat', options.signal, {
       run: async (signal) => {
-        const response = await this.post('/chat/completions', { ...body, stream: false }, {
-          kind: 'chat',
-          model,
-          signal,
-          timeoutMs: this.timeouts.chatMs,
-        });
+        const response = await this.post(
+          '/chat/completions',
+          { ...body, stream: false },
+          {
+            kind: 'chat',
+            model,
+            signal,
+            timeoutMs: this.timeouts.chatMs,
+          },
+        );
         const json = (await this.readJson(response, 'chat')) as {
           choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
           usage?: unknown;
@@ -180,14 +189,23 @@ export class TogetherClient implements ImageProvider, ChatProvider {
       started: () => started,
       run: async (signal) => {
         started = false;
-        const response = await this.post('/chat/completions', { ...body, stream: true }, {
-          kind: 'stream',
-          model,
-          signal,
-          timeoutMs: this.timeouts.streamTotalMs,
-          bodyTimeoutMs: this.timeouts.streamIdleMs,
-        });
-        const state = { text: '', usage: undefined as ChatUsage | undefined, finish: undefined as FinishReason | undefined, done: false };
+        const response = await this.post(
+          '/chat/completions',
+          { ...body, stream: true },
+          {
+            kind: 'stream',
+            model,
+            signal,
+            timeoutMs: this.timeouts.streamTotalMs,
+            bodyTimeoutMs: this.timeouts.streamIdleMs,
+          },
+        );
+        const state = {
+          text: '',
+          usage: undefined as ChatUsage | undefined,
+          finish: undefined as FinishReason | undefined,
+          done: false,
+        };
         const fail = (message: string, cause?: unknown) =>
           new TogetherError({
             code: 'stream_error',
@@ -247,13 +265,17 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
             throw fail(`Together sent nothing for ${Math.round(this.timeouts.streamIdleMs / 1000)} s`, error);
           }
-          throw fail(started ? 'the connection dropped' : 'the connection dropped before the first token', error);
+          throw fail(
+            started ? 'the connection dropped' : 'the connection dropped before the first token',
+            error,
+          );
         } finally {
-          response.body.destroy();
+          discard(response.body);
         }
         if (failure) throw failure;
         if (state.finish === 'error') throw fail('Together ended the answer with an error');
-        if (!state.done && state.finish === undefined) throw fail('the stream ended before the answer was complete');
+        if (!state.done && state.finish === undefined)
+          throw fail('the stream ended before the answer was complete');
         return {
           text: state.text,
           finishReason: state.finish ?? 'unknown',
@@ -343,7 +365,12 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     path: string,
     body: Record<string, unknown>,
     call: { kind: CallKind; model: string; signal: AbortSignal; timeoutMs: number; bodyTimeoutMs?: number },
-  ): Promise<{ status: number; headers: Record<string, string>; body: Dispatcher.ResponseData['body']; requestId: string | undefined }> {
+  ): Promise<{
+    status: number;
+    headers: Record<string, string>;
+    body: Dispatcher.ResponseData['body'];
+    requestId: string | undefined;
+  }> {
     const timeout = AbortSignal.timeout(call.timeoutMs);
     const signal = AbortSignal.any([call.signal, timeout]);
     let response: Dispatcher.ResponseData;
@@ -352,7 +379,8 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         method: 'POST',
         dispatcher: this.dispatcher,
         signal,
-        headersTimeout: call.timeoutMs,
+        // For a stream, the wait for headers counts as silence too.
+        headersTimeout: call.bodyTimeoutMs ?? call.timeoutMs,
         bodyTimeout: call.bodyTimeoutMs ?? call.timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.apiKey}`,
@@ -364,15 +392,26 @@ export class TogetherClient implements ImageProvider, ChatProvider {
       });
     } catch (error) {
       if (call.signal.aborted) throw error;
-      throw togetherErrorFromNetwork({ kind: call.kind, error, timedOut: timeout.aborted, timeoutMs: call.timeoutMs });
+      const timedOut = timeout.aborted || errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT';
+      const timeoutMs = timeout.aborted ? call.timeoutMs : (call.bodyTimeoutMs ?? call.timeoutMs);
+      throw togetherErrorFromNetwork({ kind: call.kind, error, timedOut, timeoutMs });
     }
     const headers = flattenHeaders(response.headers);
     const requestId = headers['x-request-id'] ?? headers['cf-ray'];
     if (response.statusCode >= 400) {
       const bodyText = await response.body.text().catch(() => '');
-      throw togetherErrorFromResponse({ kind: call.kind, status: response.statusCode, headers, bodyText, model: call.model });
+      throw togetherErrorFromResponse({
+        kind: call.kind,
+        status: response.statusCode,
+        headers,
+        bodyText,
+        model: call.model,
+      });
     }
-    this.options.logger?.debug({ kind: call.kind, status: response.statusCode, requestId }, 'Together answered');
+    this.options.logger?.debug(
+      { kind: call.kind, status: response.statusCode, requestId },
+      'Together answered',
+    );
     return { status: response.statusCode, headers, body: response.body, requestId };
   }
 
@@ -402,7 +441,12 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw invalidResponse(kind, 'Together sent a response that is not valid JSON', response.requestId, error);
+      throw invalidResponse(
+        kind,
+        'Together sent a response that is not valid JSON',
+        response.requestId,
+        error,
+      );
     }
   }
 
@@ -412,7 +456,13 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         return await downloadImage(url, { ...this.download, signal });
       } catch (caught) {
         if (!(caught instanceof TogetherError)) throw caught;
-        const decision = decideRetry({ error: caught, retriesSoFar: retries, options: this.retry, random: this.random(), now: this.now() });
+        const decision = decideRetry({
+          error: caught,
+          retriesSoFar: retries,
+          options: this.retry,
+          random: this.random(),
+          now: this.now(),
+        });
         if (!decision.retry) throw caught;
         await this.sleep(decision.delayMs, signal);
       }
@@ -426,7 +476,12 @@ interface StreamChunk {
   choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
 }
 
-function invalidResponse(kind: CallKind, message: string, requestId: string | undefined, cause?: unknown): TogetherError {
+function invalidResponse(
+  kind: CallKind,
+  message: string,
+  requestId: string | undefined,
+  cause?: unknown,
+): TogetherError {
   return new TogetherError({
     code: 'invalid_response',
     kind,
@@ -460,6 +515,7 @@ export function normalizeFinishReason(reason: string | null | undefined): Finish
 function readUsage(value: unknown): ChatUsage | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  if (typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number') return undefined;
+  if (typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number')
+    return undefined;
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }

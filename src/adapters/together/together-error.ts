@@ -61,7 +61,12 @@ export class TogetherError extends LorabotError<TogetherErrorCode> {
       code: init.code,
       userMessage: init.userMessage,
       logMessage: init.logMessage,
-      details: { status: init.status, requestId: init.requestId, kind: init.kind, mayBeBilled: init.mayBeBilled },
+      details: {
+        status: init.status,
+        requestId: init.requestId,
+        kind: init.kind,
+        mayBeBilled: init.mayBeBilled,
+      },
       cause: init.cause,
     });
     this.kind = init.kind;
@@ -91,7 +96,12 @@ export function parseErrorBody(text: string): ProviderErrorBody {
         string,
         unknown
       >;
-      const message = typeof inner.message === 'string' ? inner.message : typeof root.error === 'string' ? root.error : undefined;
+      const message =
+        typeof inner.message === 'string'
+          ? inner.message
+          : typeof root.error === 'string'
+            ? root.error
+            : undefined;
       const code = inner.code ?? root.error_type;
       return {
         message,
@@ -102,7 +112,10 @@ export function parseErrorBody(text: string): ProviderErrorBody {
   } catch {
     // Not JSON: a proxy's HTML or a plain-text 503.
   }
-  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const plain = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return { message: plain ? plain.slice(0, 300) : undefined, type: undefined, code: undefined };
 }
 
@@ -126,7 +139,14 @@ export function togetherErrorFromResponse(input: {
   const requestId = headers['x-request-id'] ?? headers['cf-ray'];
   const providerText = body.message ? `: ${body.message}` : '';
   const logMessage = `Together ${kind} request failed with HTTP ${status}${body.code ? ` (${body.code})` : ''}${providerText}`;
-  const base = { kind, phase: 'response' as const, status, headers, logMessage, ...(requestId ? { requestId } : {}) };
+  const base = {
+    kind,
+    phase: 'response' as const,
+    status,
+    headers,
+    logMessage,
+    ...(requestId ? { requestId } : {}),
+  };
   const what = WHAT[kind];
   const modelName = model ? ` \`${model}\`` : '';
   const settingKey = kind === 'image' ? 'image.model' : 'the chat model id in chat.models';
@@ -140,25 +160,33 @@ export function togetherErrorFromResponse(input: {
   }
   switch (status) {
     case 400:
-      if (/model/i.test(body.message ?? '') && /(not (found|available|supported)|deprecat|invalid|unable to access)/i.test(body.message ?? '')) {
+      if (
+        /model/i.test(body.message ?? '') &&
+        /(not (found|available|supported)|deprecat|invalid|unable to access)/i.test(body.message ?? '')
+      ) {
         return new TogetherError({
           ...base,
           code: 'bad_request',
           userMessage: `Together cannot run the model${modelName}${providerText}. Model deprecated or unavailable: an operator needs to set ${settingKey} in the config.`,
         });
       }
-      return new TogetherError({ ...base, code: 'bad_request', userMessage: `Together rejected the request${providerText}` });
+      return new TogetherError({
+        ...base,
+        code: 'bad_request',
+        userMessage: `Together rejected the request${providerText}`,
+      });
     case 401:
       return new TogetherError({
         ...base,
         code: 'unauthorized',
-        userMessage: 'Together rejected the bot\'s API key. An operator needs to check TOGETHER_API_KEY.',
+        userMessage: "Together rejected the bot's API key. An operator needs to check TOGETHER_API_KEY.",
       });
     case 402:
       return new TogetherError({
         ...base,
         code: 'payment_required',
-        userMessage: 'The Together account is out of credits or at its spending limit. An operator needs to add credits.',
+        userMessage:
+          'The Together account is out of credits or at its spending limit. An operator needs to add credits.',
       });
     case 403:
       return new TogetherError({
@@ -176,9 +204,17 @@ export function togetherErrorFromResponse(input: {
         userMessage: `Together does not know the model${modelName} (it may be deprecated or removed). Model deprecated: an operator needs to set ${settingKey} in the config.`,
       });
     case 408:
-      return new TogetherError({ ...base, code: 'request_timeout', userMessage: `Together timed out on the ${what}. Try again.` });
+      return new TogetherError({
+        ...base,
+        code: 'request_timeout',
+        userMessage: `Together timed out on the ${what}. Try again.`,
+      });
     case 409:
-      return new TogetherError({ ...base, code: 'conflict', userMessage: `Together reported a conflict on the ${what}. Try again.` });
+      return new TogetherError({
+        ...base,
+        code: 'conflict',
+        userMessage: `Together reported a conflict on the ${what}. Try again.`,
+      });
     case 503:
       return new TogetherError({
         ...base,
@@ -200,7 +236,11 @@ export function togetherErrorFromResponse(input: {
       userMessage: `Together had a server error (HTTP ${status}) on the ${what}. Try again shortly.`,
     });
   }
-  return new TogetherError({ ...base, code: 'bad_request', userMessage: `Together rejected the request (HTTP ${status})${providerText}` });
+  return new TogetherError({
+    ...base,
+    code: 'bad_request',
+    userMessage: `Together rejected the request (HTTP ${status})${providerText}`,
+  });
 }
 
 /** Network error codes that mean the request never reached Together (safe to send again). */
@@ -237,11 +277,14 @@ export function togetherErrorFromNetwork(input: {
   timedOut: boolean;
   timeoutMs: number;
 }): TogetherError {
-  const { kind, error, timedOut } = input;
+  const { kind, error } = input;
   const code = errorCode(error);
+  const timedOut = input.timedOut || code === 'UND_ERR_HEADERS_TIMEOUT';
   const connectPhase = code !== undefined && CONNECT_PHASE_CODES.has(code);
   const sentMayBill = !connectPhase && kind === 'image';
-  const billNote = sentMayBill ? ' The request may have been billed, so it was not retried automatically.' : '';
+  const billNote = sentMayBill
+    ? ' The request may have been billed, so it was not retried automatically.'
+    : '';
   const detail = `${code ?? (error instanceof Error ? error.name : 'error')}`;
   if (timedOut) {
     return new TogetherError({
@@ -268,7 +311,9 @@ export function togetherErrorFromNetwork(input: {
 }
 
 /** undici headers (string or string[]) as one lower-case string map. */
-export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function flattenHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;

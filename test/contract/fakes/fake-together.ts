@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { togetherSpec } from './openapi-validator.js';
@@ -65,6 +70,11 @@ export class FakeTogether {
   }
 
   async start(): Promise<this> {
+    return this.startOn(0);
+  }
+
+  /** Starts on a given port (0: any free one). */
+  async startOn(port: number): Promise<this> {
     this.server = createHttpServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         res.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -74,11 +84,11 @@ export class FakeTogether {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    await listen(this.server);
+    await listen(this.server, port);
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
     if (this.options.tls) {
       this.cdn = createHttpsServer(this.options.tls, (req, res) => this.serveImage(req, res));
-      await listen(this.cdn);
+      await listen(this.cdn, 0);
       this.cdnUrl = `https://127.0.0.1:${(this.cdn.address() as AddressInfo).port}`;
     }
     return this;
@@ -86,7 +96,9 @@ export class FakeTogether {
 
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([this.server, this.cdn].map((s) => (s ? new Promise((r) => s.close(() => r(undefined))) : undefined)));
+    await Promise.all(
+      [this.server, this.cdn].map((s) => (s ? new Promise((r) => s.close(() => r(undefined))) : undefined)),
+    );
   }
 
   /** Queues a fault for the next `times` requests to `path` (`/images/generations` or `/chat/completions`). */
@@ -106,11 +118,23 @@ export class FakeTogether {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').replace(/^\/v1/, '').split('?')[0]!;
     if (req.method !== 'POST' || !['/images/generations', '/chat/completions'].includes(path)) {
-      return sendError(res, 404, `No route for ${req.method} ${req.url}`, 'invalid_request_error', 'not_found');
+      return sendError(
+        res,
+        404,
+        `No route for ${req.method} ${req.url}`,
+        'invalid_request_error',
+        'not_found',
+      );
     }
     let fault = this.takeFault(path);
     if (fault?.kind === 'drop-before-request-body') {
-      this.calls.push({ path, headers: req.headers, body: undefined, schemaErrors: [], clientClosedEarly: false });
+      this.calls.push({
+        path,
+        headers: req.headers,
+        body: undefined,
+        schemaErrors: [],
+        clientClosedEarly: false,
+      });
       req.socket.destroy();
       return;
     }
@@ -147,12 +171,22 @@ export class FakeTogether {
       );
     }
     if (fault?.kind === 'status') {
-      res.writeHead(fault.status, { 'content-type': 'application/json', 'x-request-id': randomUUID(), ...fault.headers });
+      res.writeHead(fault.status, {
+        'content-type': 'application/json',
+        'x-request-id': randomUUID(),
+        ...fault.headers,
+      });
       res.end(fault.body ?? JSON.stringify(errorBody(`Injected ${fault.status}`, 'server_error', null)));
       return;
     }
     if (schemaErrors.length > 0) {
-      return sendError(res, 400, `Invalid request: ${schemaErrors.join('; ')}`, 'invalid_request_error', null);
+      return sendError(
+        res,
+        400,
+        `Invalid request: ${schemaErrors.join('; ')}`,
+        'invalid_request_error',
+        null,
+      );
     }
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
     if (path === '/images/generations') return this.generateImages(body as ImageBody, res, fault);
@@ -160,10 +194,19 @@ export class FakeTogether {
   }
 
   private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
-    const models = this.options.imageModels ?? ['black-forest-labs/FLUX.1-dev-lora', 'black-forest-labs/FLUX.2-dev'];
-    if (!models.includes(body.model)) return modelNotFound(res, body.model);
+    const models = this.options.imageModels ?? [
+      'black-forest-labs/FLUX.1-dev-lora',
+      'black-forest-labs/FLUX.2-dev',
+    ];
+    if (!models.includes(body.model)) {
+      modelNotFound(res, body.model);
+      return;
+    }
     const problem = imageBoundsProblem(body);
-    if (problem) return sendError(res, 400, problem, 'invalid_request_error', null);
+    if (problem) {
+      sendError(res, 400, problem, 'invalid_request_error', null);
+      return;
+    }
     const n = body.n ?? 1;
     const format = body.output_format === 'png' ? 'png' : 'jpeg';
     const data = [];
@@ -180,7 +223,12 @@ export class FakeTogether {
         this.images.set(id, bytes);
         data.push({ index, url: `${this.cdnUrl}/images/${id}`, type: 'url' });
       } else {
-        data.push({ index, b64_json: bytes.toString('base64'), type: 'b64_json', timings: { inference: 0.8 } });
+        data.push({
+          index,
+          b64_json: bytes.toString('base64'),
+          type: 'b64_json',
+          timings: { inference: 0.8 },
+        });
       }
     }
     const payload = JSON.stringify({ id: randomUUID(), model: body.model, object: 'list', data });
@@ -189,7 +237,10 @@ export class FakeTogether {
 
   private chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): void {
     const models = this.options.chatModels;
-    if (models && !models.includes(body.model)) return modelNotFound(res, body.model);
+    if (models && !models.includes(body.model)) {
+      modelNotFound(res, body.model);
+      return;
+    }
     const text = this.reply(body);
     const usage = {
       prompt_tokens: body.messages.reduce((sum, m) => sum + countTokens(String(m.content ?? '')), 0),
@@ -208,9 +259,14 @@ export class FakeTogether {
         choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: text } }],
         usage,
       });
-      return this.finish(res, payload, fault);
+      this.finish(res, payload, fault);
+      return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': randomUUID() });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-request-id': randomUUID(),
+    });
     const pieces = text.match(/\S+\s*|\s+/g) ?? [];
     const placement = this.options.usagePlacement ?? 'finish';
     const chunk = (content: string | null, finish: string | null, withUsage: boolean, choices = true) => ({
@@ -218,7 +274,9 @@ export class FakeTogether {
       object: 'chat.completion.chunk',
       created,
       model: body.model,
-      choices: choices ? [{ index: 0, finish_reason: finish, delta: { role: 'assistant', content }, logprobs: null }] : [],
+      choices: choices
+        ? [{ index: 0, finish_reason: finish, delta: { role: 'assistant', content }, logprobs: null }]
+        : [],
       usage: withUsage ? usage : null,
     });
     const events = pieces.map((piece) => chunk(piece, null, false));
@@ -228,14 +286,20 @@ export class FakeTogether {
     for (const event of events) {
       if (fault && 'afterChunks' in fault && sent === fault.afterChunks) {
         if (fault.kind === 'stream-error') {
-          res.write(`data: ${JSON.stringify(errorBody(fault.message ?? 'Internal error during generation', 'server_error', null))}\n\n`);
-          return void res.end();
+          res.write(
+            `data: ${JSON.stringify(errorBody(fault.message ?? 'Internal error during generation', 'server_error', null))}\n\n`,
+          );
+          res.end();
+          return;
         }
         if (fault.kind === 'stream-malformed') {
           res.write('data: {"id": "broken", "choices": [\n\n');
-          return void res.end('data: [DONE]\n\n');
+          res.end('data: [DONE]\n\n');
+          return;
         }
-        return void res.socket?.destroy();
+        // Let what was written reach the client first, then cut the connection.
+        setTimeout(() => res.socket?.destroy(), 30);
+        return;
       }
       res.write(`data: ${JSON.stringify(event)}\n\n`);
       sent++;
@@ -247,7 +311,8 @@ export class FakeTogether {
     const headers = { 'content-type': 'application/json', 'x-request-id': randomUUID() };
     if (fault?.kind === 'malformed-json') {
       res.writeHead(200, headers);
-      return void res.end(payload.slice(0, Math.floor(payload.length / 2)));
+      res.end(payload.slice(0, Math.floor(payload.length / 2)));
+      return;
     }
     if (fault?.kind === 'drop-mid-response') {
       res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(payload)) });
@@ -261,11 +326,20 @@ export class FakeTogether {
 
   private serveImage(req: IncomingMessage, res: ServerResponse): void {
     // Together's CDN rejects a blank User-Agent with 403 (docs: images-overview).
-    if (!req.headers['user-agent']) return void res.writeHead(403).end('Forbidden');
+    if (!req.headers['user-agent']) {
+      res.writeHead(403).end('Forbidden');
+      return;
+    }
     const id = (req.url ?? '').replace(/^\/images\//, '');
     const bytes = this.images.get(id);
-    if (!bytes) return void res.writeHead(404).end('Not found');
-    res.writeHead(200, { 'content-type': id.endsWith('.png') ? 'image/png' : 'image/jpeg', 'content-length': bytes.length });
+    if (!bytes) {
+      res.writeHead(404).end('Not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': id.endsWith('.png') ? 'image/png' : 'image/jpeg',
+      'content-length': bytes.length,
+    });
     res.end(bytes);
   }
 }
@@ -293,7 +367,8 @@ export interface ChatBody {
 /** The bounds Together documents but its OpenAPI schema does not declare (together-contract.md §2.1). */
 function imageBoundsProblem(body: ImageBody): string | undefined {
   if (body.n !== undefined && (body.n < 1 || body.n > 4)) return 'n must be between 1 and 4';
-  if (body.steps !== undefined && (body.steps < 1 || body.steps > 50)) return 'steps must be between 1 and 50';
+  if (body.steps !== undefined && (body.steps < 1 || body.steps > 50))
+    return 'steps must be between 1 and 50';
   for (const side of ['width', 'height'] as const) {
     const value = body[side];
     if (value !== undefined && (value % 8 !== 0 || value < 64 || value > 2048)) {
@@ -313,7 +388,13 @@ function errorBody(message: string, type: string, code: string | null) {
   return { error: { message, type, param: null, code } };
 }
 
-function sendError(res: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type: string,
+  code: string | null,
+): void {
   res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
   res.end(JSON.stringify(errorBody(message, type, code)));
 }
@@ -337,8 +418,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -22,7 +22,18 @@ export class OpenApiValidator {
   ) {
     this.ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true, logger: false });
     addFormats(this.ajv);
-    for (const format of ['int32', 'int64', 'float', 'double', 'float64', 'byte', 'binary', 'bearer', 'integer', 'snowflake']) {
+    for (const format of [
+      'int32',
+      'int64',
+      'float',
+      'double',
+      'float64',
+      'byte',
+      'binary',
+      'bearer',
+      'integer',
+      'snowflake',
+    ]) {
       this.ajv.addFormat(format, true);
     }
     this.ajv.addSchema(rewriteNullable(document) as object, id);
@@ -40,15 +51,15 @@ export class OpenApiValidator {
   }
 
   requestBodyPointer(path: string, method: string, contentType = 'application/json'): string {
-    return `/paths/${escape(path)}/${method}/requestBody/content/${escape(contentType)}/schema`;
+    return `/paths/${escapePointer(path)}/${method}/requestBody/content/${escapePointer(contentType)}/schema`;
   }
 
   responsePointer(path: string, method: string, status: string, contentType = 'application/json'): string {
-    return `/paths/${escape(path)}/${method}/responses/${status}/content/${escape(contentType)}/schema`;
+    return `/paths/${escapePointer(path)}/${method}/responses/${status}/content/${escapePointer(contentType)}/schema`;
   }
 }
 
-function escape(segment: string): string {
+function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -61,7 +72,11 @@ function rewriteNullable(node: unknown): unknown {
   if (!node || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) out[key] = rewriteNullable(value);
-  if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  if (out.nullable !== true) return out;
+  delete out.nullable;
+  if (typeof out.type === 'string') out.type = [out.type, 'null'];
+  else if (Array.isArray(out.type)) out.type = [...out.type, 'null'];
+  else return { anyOf: [out, { type: 'null' }] };
   return out;
 }
 

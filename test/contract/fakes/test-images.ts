@@ -5,7 +5,12 @@ import { PNG } from 'pngjs';
  * Real, decodable images for the fakes: a deterministic pattern from a seed, so a test can tell which image it
  * got back and compare bytes end to end.
  */
-export function renderImage(options: { width: number; height: number; seed: number; format: 'png' | 'jpeg' }): Buffer {
+export function renderImage(options: {
+  width: number;
+  height: number;
+  seed: number;
+  format: 'png' | 'jpeg';
+}): Buffer {
   const { width, height, seed } = options;
   const data = Buffer.alloc(width * height * 4);
   const r0 = (seed * 97) % 256;

@@ -11,7 +11,22 @@ const { bounds } = settings.image;
 
 const word = fc.oneof(
   fc.string({ minLength: 1, maxLength: 12 }),
-  fc.constantFrom('panda', 'a', '🐼', 'مرحبا', 'שלום', '‏', 'help', '--', '—', '-x', '@', '<@U1>', '&amp;', '<!here>'),
+  fc.constantFrom(
+    'panda',
+    'a',
+    '🐼',
+    'مرحبا',
+    'שלום',
+    '‏',
+    'help',
+    '--',
+    '—',
+    '-x',
+    '@',
+    '<@U1>',
+    '&amp;',
+    '<!here>',
+  ),
   fc.stringMatching(/^[a-z]{1,8}$/),
 );
 const flagValue = fc.oneof(
@@ -28,19 +43,36 @@ const flagValue = fc.oneof(
   fc.string({ maxLength: 10 }),
 );
 const flag = fc
-  .tuple(fc.constantFrom('--lora', '--size', '--ar', '--steps', '--n', '--seed', '--model', '--bogus', '—ar', '--'), flagValue)
+  .tuple(
+    fc.constantFrom(
+      '--lora',
+      '--size',
+      '--ar',
+      '--steps',
+      '--n',
+      '--seed',
+      '--model',
+      '--bogus',
+      '—ar',
+      '--',
+    ),
+    flagValue,
+  )
   .map(([f, v]) => `${f} ${v}`);
 const commandText = fc.array(fc.oneof(word, flag), { maxLength: 16 }).map((parts) => parts.join(' '));
 
 describe('grammar properties', () => {
   it('never throws, on structured or random text', () => {
     fc.assert(
-      fc.property(fc.oneof(commandText, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })), (text) => {
-        parseCommand('flux', text, settings);
-        parseCommand('ask', text, settings);
-        parseCommandLine(`/flux ${text}`, settings);
-        parseCommand('flux', unescapeSlackText(text), settings);
-      }),
+      fc.property(
+        fc.oneof(commandText, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 })),
+        (text) => {
+          parseCommand('flux', text, settings);
+          parseCommand('ask', text, settings);
+          parseCommandLine(`/flux ${text}`, settings);
+          parseCommand('flux', unescapeSlackText(text), settings);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -102,7 +134,10 @@ describe('grammar properties', () => {
       const first = parseCommand('flux', text, settings);
       if (!first.success || first.data.kind !== 'flux') throw new Error(`not accepted: ${text}`);
       const again = parseCommandLine(formatImageCommand(first.data.request, settings), settings);
-      expect(again).toEqual({ success: true, data: { kind: 'flux', request: first.data.request, notices: [] } });
+      expect(again).toEqual({
+        success: true,
+        data: { kind: 'flux', request: first.data.request, notices: [] },
+      });
     }
   });
 });

@@ -4,7 +4,12 @@ import { formatUsd, usdToMicros } from '../../../src/core/money.js';
 import { estimateChat, priceChat, priceImage, sumMicros } from '../../../src/core/pricing.js';
 import type { ImagePricing } from '../../../src/core/settings.js';
 
-const decimalUp: ImagePricing = { microsPerMegapixel: 35_000, megapixelPixels: 1_000_000, rounding: 'up', stepScaling: null };
+const decimalUp: ImagePricing = {
+  microsPerMegapixel: 35_000,
+  megapixelPixels: 1_000_000,
+  rounding: 'up',
+  stepScaling: null,
+};
 const binaryUp: ImagePricing = { ...decimalUp, megapixelPixels: 1_048_576 };
 const model = 'black-forest-labs/FLUX.1-dev-lora';
 const chatRates = { inputMicrosPerMTokens: 180_000, outputMicrosPerMTokens: 180_000 };
@@ -14,7 +19,11 @@ describe('image pricing', () => {
     const one = priceImage({ width: 1024, height: 768, steps: 28, n: 1 }, decimalUp, model);
     expect(one).toEqual({ priced: true, micros: 35_000, text: 'Cost: $0.035 (1 image × 1 MP × $0.035/MP)' });
     const four = priceImage({ width: 1024, height: 768, steps: 28, n: 4 }, decimalUp, model);
-    expect(four).toEqual({ priced: true, micros: 140_000, text: 'Cost: $0.14 (4 images × 1 MP × $0.035/MP)' });
+    expect(four).toEqual({
+      priced: true,
+      micros: 140_000,
+      text: 'Cost: $0.14 (4 images × 1 MP × $0.035/MP)',
+    });
   });
 
   it('prices 1024×1024 under both megapixel definitions as configured', () => {
@@ -22,7 +31,11 @@ describe('image pricing', () => {
     expect(decimal.text).toBe('Cost: $0.07 (1 image × 2 MP × $0.035/MP)');
     const binary = priceImage({ width: 1024, height: 1024, steps: 28, n: 1 }, binaryUp, model);
     expect(binary.text).toBe('Cost: $0.035 (1 image × 1 MP × $0.035/MP)');
-    const exact = priceImage({ width: 1024, height: 1024, steps: 28, n: 1 }, { ...decimalUp, rounding: 'none' }, model);
+    const exact = priceImage(
+      { width: 1024, height: 1024, steps: 28, n: 1 },
+      { ...decimalUp, rounding: 'none' },
+      model,
+    );
     expect(exact.text).toBe('Cost: $0.036701 (1 image × 1.048576 MP × $0.035/MP)');
   });
 
@@ -32,12 +45,20 @@ describe('image pricing', () => {
       { ...decimalUp, rounding: 'none', stepScaling: { defaultSteps: 28 } },
       model,
     );
-    expect(scaled).toEqual({ priced: true, micros: 35_000, text: 'Cost: $0.035 (2 images × 1 MP × $0.035/MP × 14/28 steps)' });
+    expect(scaled).toEqual({
+      priced: true,
+      micros: 35_000,
+      text: 'Cost: $0.035 (2 images × 1 MP × $0.035/MP × 14/28 steps)',
+    });
   });
 
   it('says so when no price is configured instead of guessing', () => {
     const cost = priceImage({ width: 1024, height: 768, steps: 28, n: 1 }, null, model);
-    expect(cost).toEqual({ priced: false, micros: 0, text: `Cost: unknown (no price is configured for ${model})` });
+    expect(cost).toEqual({
+      priced: false,
+      micros: 0,
+      text: `Cost: unknown (no price is configured for ${model})`,
+    });
   });
 });
 
@@ -54,7 +75,9 @@ describe('chat pricing', () => {
 
   it('marks estimated token counts', () => {
     const cost = priceChat({ promptTokens: 10, completionTokens: 1200, estimated: true }, chatRates, 'm');
-    expect(cost.text).toBe('Cost: $0.000218 (~10 in + 1,200 out tokens, estimated: the provider reported no usage)');
+    expect(cost.text).toBe(
+      'Cost: $0.000218 (~10 in + 1,200 out tokens, estimated: the provider reported no usage)',
+    );
   });
 
   it('estimates an upper bound from max_tokens and the prompt bytes', () => {
@@ -87,7 +110,10 @@ describe('money', () => {
   });
 
   it('does not drift over 10,000 summed charges', () => {
-    const charges = Array.from({ length: 10_000 }, () => priceChat({ promptTokens: 123, completionTokens: 177 }, chatRates, 'm').micros);
+    const charges = Array.from(
+      { length: 10_000 },
+      () => priceChat({ promptTokens: 123, completionTokens: 177 }, chatRates, 'm').micros,
+    );
     expect(sumMicros(charges)).toBe(540_000);
     expect(formatUsd(sumMicros(charges))).toBe('0.54');
     // The same sum in floating-point dollars drifts: the reason money is counted in integers.

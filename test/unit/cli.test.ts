@@ -1,0 +1,111 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
+import { togetherSpec } from '../contract/fakes/openapi-validator.js';
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env,
+    cwd: mkdtempSync(join(tmpdir(), 'lorabot-cli-')),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('lorabot run --dry-run --json', () => {
+  it('prints the exact Together request body with the LoRA, and the estimate', async () => {
+    const { code, stdout } = await cli([
+      'run',
+      '--dry-run',
+      '--json',
+      '/flux a panda --lora https://huggingface.co/multimodalart/flux-tarot-v1@0.8',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const output = JSON.parse(stdout);
+    expect(output).toEqual({
+      ok: true,
+      kind: 'flux',
+      request: {
+        model: 'black-forest-labs/FLUX.1-dev-lora',
+        prompt: 'a panda',
+        width: 1024,
+        height: 1024,
+        steps: 28,
+        n: 1,
+        response_format: 'base64',
+        image_loras: [{ path: 'https://huggingface.co/multimodalart/flux-tarot-v1', scale: 0.8 }],
+      },
+      estimate: { usd: 0.07, text: 'Cost: $0.07 (1 image × 2 MP × $0.035/MP)' },
+    });
+    expect(
+      togetherSpec().errors(togetherSpec().requestBodyPointer('/images/generations', 'post'), output.request),
+    ).toEqual([]);
+  });
+
+  it('prices /ask as an upper bound from max_tokens', async () => {
+    const { code, stdout } = await cli(['run', '--dry-run', '--json', '/ask how do I rotate keys?']);
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout);
+    expect(output.kind).toBe('ask');
+    expect(output.request.max_tokens).toBe(1024);
+    expect(output.request.messages.at(-1)).toEqual({ role: 'user', content: 'how do I rotate keys?' });
+    expect(output.estimate.text).toMatch(/^Cost: at most \$0\.\d+ \(up to \d+ in \+ 1,024 out tokens\)$/);
+    expect(
+      togetherSpec().errors(togetherSpec().requestBodyPointer('/chat/completions', 'post'), output.request),
+    ).toEqual([]);
+  });
+
+  it('prints the user error and exits 2', async () => {
+    const { code, stdout } = await cli([
+      'run',
+      '--dry-run',
+      '--json',
+      '/flux a panda --lora a --lora b --lora c',
+    ]);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout)).toEqual({
+      ok: false,
+      error: expect.stringMatching(/Unknown LoRA preset `a`/),
+    });
+  });
+
+  it('tells about a rewritten link on stderr, keeping stdout one JSON object', async () => {
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--dry-run',
+      '--json',
+      '/flux a panda --lora https://huggingface.co/o/r/blob/main/x.safetensors',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).request.image_loras[0].path).toBe(
+      'https://huggingface.co/o/r/resolve/main/x.safetensors',
+    );
+    expect(stderr).toMatch(/\/blob\/.*\/resolve\//);
+  });
+
+  it('stops with every configuration problem and exit code 78', async () => {
+    const { code, stderr } = await cli(['run', '--dry-run', '--json', '/flux a'], {
+      PORT: 'x',
+      LOG_LEVEL: 'loud',
+    });
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/PORT/);
+    expect(stderr).toMatch(/LOG_LEVEL/);
+  });
+
+  it('rejects bad usage with exit 2', async () => {
+    expect((await cli(['run'])).code).toBe(2);
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['run', '--nope', 'x'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+/** Runs Biome, with the repo's biome.json, on source text placed at `path` in a scratch tree; returns its diagnostics. */
+function lint(path: string, source: string): string {
+  const biome = join(REPO_ROOT, 'node_modules/.bin/biome');
+  const dir = mkdtempSync(join(tmpdir(), 'lorabot-lint-'));
+  const config = JSON.parse(readFileSync(join(REPO_ROOT, 'biome.json'), 'utf8'));
+  config.$schema = undefined;
+  config.vcs = { enabled: false };
+  writeFileSync(join(dir, 'biome.json'), JSON.stringify(config));
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), source);
+  try {
+    execFileSync(biome, ['lint', path], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+    return '';
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+}
+
+describe('the import boundaries', () => {
+  it.each([
+    ["import { readFileSync } from 'node:fs';", 'node:fs'],
+    ["import { request } from 'undici';", 'undici'],
+    ["import { Queue } from 'bullmq';", 'bullmq'],
+    ["import { loadConfig } from '../config.js';", 'config'],
+    ["import { TogetherClient } from '../adapters/together/together-client.js';", 'an adapter'],
+  ])('keep src/core free of I/O: %s is refused', (line) => {
+    const output = lint('src/core/probe.ts', `${line}\nexport const x = 1;\n`);
+    expect(output).toContain('noRestrictedImports');
+  });
+
+  it('let src/core import its own modules', () => {
+    expect(
+      lint('src/core/probe.ts', "import { ok } from './result.js';\nexport const x = ok(1);\n"),
+    ).not.toContain('noRestrictedImports');
+  });
+
+  it('keep platform SDKs inside src/adapters and Redis inside src/queue', () => {
+    expect(
+      lint('src/queue/probe.ts', "import { App } from '@slack/bolt';\nexport const x = App;\n"),
+    ).toContain('noRestrictedImports');
+    expect(
+      lint('src/adapters/slack/probe.ts', "import { Redis } from 'ioredis';\nexport const x = Redis;\n"),
+    ).toContain('noRestrictedImports');
+    expect(
+      lint('src/adapters/slack/probe.ts', "import { App } from '@slack/bolt';\nexport const x = App;\n"),
+    ).not.toContain('noRestrictedImports');
+  });
+});
