@@ -1,6 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.js';
+import { jobData, planCommand } from './command-plan.js';
+import { type Config, loadConfig } from './config.js';
+import { parseCommandLine } from './core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
+import type { JobStatus } from './core/jobs.js';
 import { dryRun } from './dry-run.js';
+import { createLogger } from './logger.js';
+import { JobProducer } from './queue/job-producer.js';
+import { enqueueAndWait } from './queue/job-waiter.js';
+import { createRedis } from './queue/redis-connection.js';
+import { RedisKeys } from './queue/redis-keys.js';
+import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
+import { type Running, startLorabot } from './runtime.js';
 
 const USAGE = `Usage:
   lorabot start                      gateway and worker in one process
@@ -13,6 +28,15 @@ const USAGE = `Usage:
   lorabot register-commands [--guild ID]
                                      register the Discord application commands`;
 
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Resolves when the process is asked to stop (SIGTERM/SIGINT); long-running commands wait on it. */
+  stopSignal?: Promise<void>;
+}
+
 /** Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
@@ -22,11 +46,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
     case 'start':
     case 'gateway':
     case 'worker':
+      return serve(command, io);
     case 'doctor':
     case 'register-commands':
       io.stderr(
-        `lorabot ${command} is not available in this version yet: this release ships the command grammar, pricing, ` +
-          'the Together client and `lorabot run --dry-run`. See the README\'s "Status" section.\n',
+        `lorabot ${command} is not available in this version yet. See the README's "Status" section.\n`,
       );
       return 1;
     case undefined:
@@ -41,14 +65,38 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Readonly<Record<string, string | undefined>>;
-  cwd: string;
+function configOrExit(io: Io): Config | number {
+  const config = loadConfig({ env: io.env, cwd: io.cwd });
+  if (!config.success) {
+    io.stderr(`${config.error.message}\n`);
+    return 78;
+  }
+  return config.data;
 }
 
-function runCommand(args: string[], io: Io): number {
+async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<number> {
+  const config = configOrExit(io);
+  if (typeof config === 'number') return config;
+  const logger = createLogger(config.logLevel);
+  let running: Running;
+  try {
+    running = await startLorabot(config, {
+      gateway: role !== 'worker',
+      worker: role !== 'gateway',
+      logger,
+      cwd: io.cwd,
+    });
+  } catch (error) {
+    io.stderr(`lorabot ${role}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  await (io.stopSignal ?? new Promise<void>(() => {}));
+  logger.info({}, 'stopping: finishing or handing back work in flight');
+  await running.close();
+  return 0;
+}
+
+async function runCommand(args: string[], io: Io): Promise<number> {
   let parsed: ReturnType<typeof parseRunArgs>;
   try {
     parsed = parseRunArgs(args);
@@ -61,30 +109,113 @@ function runCommand(args: string[], io: Io): number {
     io.stderr(`lorabot run takes one command in quotes, e.g. lorabot run "/flux a panda".\n`);
     return 2;
   }
-  const config = loadConfig({ env: io.env, cwd: io.cwd });
-  if (!config.success) {
-    io.stderr(`${config.error.message}\n`);
-    return 78;
+  const config = configOrExit(io);
+  if (typeof config === 'number') return config;
+  if (values['dry-run']) {
+    const { output, notices } = dryRun(positionals[0]!, config.core);
+    for (const notice of notices) io.stderr(`note: ${notice}\n`);
+    if (values.json) io.stdout(`${JSON.stringify(output)}\n`);
+    else if (!output.ok) io.stderr(`${output.error}\n`);
+    else if (output.kind === 'help') io.stdout(`${output.text}\n`);
+    else io.stdout(`${JSON.stringify(output.request, null, 2)}\n${output.estimate.text}\n`);
+    return output.ok ? 0 : 2;
   }
-  if (!values['dry-run']) {
-    io.stderr(
-      'lorabot run without --dry-run goes through the queue and worker, which are not available in this version yet. ' +
-        'Use --dry-run to parse and price a command.\n',
-    );
+  return runThroughQueue(positionals[0]!, values.out, config, io);
+}
+
+async function runThroughQueue(line: string, outDir: string, config: Config, io: Io): Promise<number> {
+  const parsed = parseCommandLine(line, config.core);
+  if (!parsed.success) {
+    io.stderr(`${parsed.error.message}\n`);
+    return 2;
+  }
+  if (parsed.data.kind === 'help') {
+    io.stdout(`${parsed.data.topic === 'flux' ? FLUX_HELP : ASK_HELP}\n`);
+    return 0;
+  }
+  for (const notice of parsed.data.notices) io.stderr(`note: ${notice}\n`);
+  const plan = planCommand(parsed.data, config.core);
+  const logger = createLogger(io.env.LOG_LEVEL ?? 'warn');
+  let redis: ResolvedRedis;
+  try {
+    redis = await resolveRedisUrl(config.redisUrl, io.cwd);
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
-  const { output, notices } = dryRun(positionals[0]!, config.data.core);
-  for (const notice of notices) io.stderr(`note: ${notice}\n`);
-  if (values.json) {
-    io.stdout(`${JSON.stringify(output)}\n`);
-  } else if (!output.ok) {
-    io.stderr(`${output.error}\n`);
-  } else if (output.kind === 'help') {
-    io.stdout(`${output.text}\n`);
-  } else {
-    io.stdout(`${JSON.stringify(output.request, null, 2)}\n${output.estimate.text}\n`);
+  const connection = createRedis(redis.url, 'worker', 'run');
+  const producer = new JobProducer(connection, new RedisKeys(config.queue.prefix), config.queue);
+  let worker: Running | undefined;
+  try {
+    // A client of the same queue: if no worker is running anywhere, run one here for this command.
+    if ((await producer.queueFor(plan.kind).getWorkersCount()) === 0) {
+      io.stderr('No lorabot worker is running; running one in this process for this command.\n');
+      worker = await startLorabot(config, {
+        gateway: false,
+        worker: true,
+        logger,
+        cwd: io.cwd,
+        redis: { url: redis.url, source: redis.source },
+      });
+    }
+    const jobId = `cli-${randomUUID()}`;
+    const data = jobData(parsed.data, plan, { platform: 'cli', userId: safeUserName() }, Date.now());
+    const result = await enqueueAndWait({
+      producer,
+      redisUrl: redis.url,
+      prefix: config.queue.prefix,
+      jobId,
+      data,
+      onStatus: (status) => io.stderr(`${describe(status)}\n`),
+      timeoutMs: config.together.timeouts.imageMs * 4,
+    });
+    if (!result.ok) {
+      io.stderr(`Failed: ${result.reason}\n`);
+      return 1;
+    }
+    const { outcome } = result;
+    if (outcome.images) {
+      const dir = resolve(io.cwd, outDir);
+      mkdirSync(dir, { recursive: true });
+      outcome.images.forEach((image, i) => {
+        const path = join(
+          dir,
+          `lorabot-${jobId.slice(4, 12)}-${i + 1}.${image.mimeType === 'image/png' ? 'png' : image.mimeType === 'image/webp' ? 'webp' : 'jpg'}`,
+        );
+        writeFileSync(path, Buffer.from(image.base64, 'base64'));
+        io.stdout(`${path}\n`);
+      });
+    }
+    if (outcome.text !== undefined) io.stdout(`${outcome.text}\n`);
+    io.stdout(`${outcome.costText}\n`);
+    return 0;
+  } finally {
+    await worker?.close();
+    await producer.close();
+    connection.disconnect();
+    await redis.stop?.();
   }
-  return output.ok ? 0 : 2;
+}
+
+function describe(status: JobStatus): string {
+  switch (status.state) {
+    case 'queued':
+      return `Queued (position ${status.position})`;
+    case 'running':
+      return 'Running…';
+    case 'done':
+      return `Done. ${status.costText}`;
+    case 'failed':
+      return `Failed: ${status.reason}`;
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'cli';
+  }
 }
 
 function parseRunArgs(args: string[]) {

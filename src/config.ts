@@ -30,6 +30,16 @@ export interface Config {
   } | null;
   discord: { token: string; applicationId: string; apiUrl: string } | null;
   http: { port: number; host: string };
+  queue: {
+    /** Key prefix for every queue and lorabot key; the braces make it a Redis Cluster hash tag. */
+    prefix: string;
+    attempts: number;
+    backoffMs: number;
+    keepCompletedSeconds: number;
+    keepFailedSeconds: number;
+    image: { concurrency: number; rateLimit: { max: number; durationMs: number } };
+    chat: { concurrency: number; rateLimit: { max: number; durationMs: number } };
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   core: CoreSettings;
   /** The config file read, if any. */
@@ -51,7 +61,21 @@ const usd = z
     message: 'expected a USD amount with at most 6 decimals',
   });
 
+const queueLimits = z.strictObject({
+  concurrency: z.number().int().min(1).max(256),
+  rate_limit_per_minute: z.number().int().min(1).max(100_000),
+});
+
 const fileSchema = z.strictObject({
+  queue: z.strictObject({
+    prefix: z.string().regex(/^\{[\w:-]+\}$/, 'expected a Redis Cluster hash tag such as {lorabot}'),
+    attempts: z.number().int().min(1).max(10),
+    backoff_ms: positiveInt,
+    keep_completed_hours: positiveInt,
+    keep_failed_hours: positiveInt,
+    image: queueLimits,
+    chat: queueLimits,
+  }),
   together: z.strictObject({
     timeouts: z.strictObject({
       image_ms: positiveInt.min(
@@ -122,6 +146,15 @@ type FileConfig = z.input<typeof fileSchema>;
 
 /** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
 export const DEFAULT_FILE_CONFIG: FileConfig = {
+  queue: {
+    prefix: '{lorabot}',
+    attempts: 3,
+    backoff_ms: 5000,
+    keep_completed_hours: 24,
+    keep_failed_hours: 168,
+    image: { concurrency: 2, rate_limit_per_minute: 10 },
+    chat: { concurrency: 8, rate_limit_per_minute: 60 },
+  },
   together: {
     timeouts: {
       image_ms: 180_000,
@@ -277,6 +310,21 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
         ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL }
         : null,
     http: { port: e.PORT, host: e.HOST },
+    queue: {
+      prefix: f.queue.prefix,
+      attempts: f.queue.attempts,
+      backoffMs: f.queue.backoff_ms,
+      keepCompletedSeconds: f.queue.keep_completed_hours * 3600,
+      keepFailedSeconds: f.queue.keep_failed_hours * 3600,
+      image: {
+        concurrency: f.queue.image.concurrency,
+        rateLimit: { max: f.queue.image.rate_limit_per_minute, durationMs: 60_000 },
+      },
+      chat: {
+        concurrency: f.queue.chat.concurrency,
+        rateLimit: { max: f.queue.chat.rate_limit_per_minute, durationMs: 60_000 },
+      },
+    },
     logLevel: e.LOG_LEVEL,
     core: core!,
     configPath: file.path,

@@ -1,8 +1,7 @@
-import { buildChatBody, buildImageBody } from './adapters/together/request-bodies.js';
+import { type CommandPlan, planCommand } from './command-plan.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 import { microsToUsd } from './core/money.js';
-import { estimateChat, priceImage } from './core/pricing.js';
 import type { CoreSettings } from './core/settings.js';
 
 export type DryRunOutput =
@@ -29,32 +28,16 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
       notices: [],
     };
   }
-  if (command.kind === 'flux') {
-    const body = buildImageBody(command.request, settings.image);
-    const cost = priceImage(command.request, settings.image.pricing, settings.image.model);
-    return {
-      output: {
-        ok: true,
-        kind: 'flux',
-        request: { ...body },
-        estimate: { usd: cost.priced ? microsToUsd(cost.micros) : null, text: cost.text },
-      },
-      notices: command.notices,
-    };
-  }
-  const model = settings.chat.models[command.request.model]!;
-  const body = buildChatBody(command.request.question, model);
-  const cost = estimateChat(
-    { messages: body.messages.map((m) => m.content), maxTokens: model.maxTokens },
-    model.pricing,
-    model.id,
-  );
+  const plan: CommandPlan = planCommand(command, settings);
   return {
     output: {
       ok: true,
-      kind: 'ask',
-      request: { ...body },
-      estimate: { usd: cost.priced ? microsToUsd(cost.micros) : null, text: cost.text },
+      kind: plan.kind,
+      request: plan.body,
+      estimate: {
+        usd: plan.estimate.priced ? microsToUsd(plan.estimate.micros) : null,
+        text: plan.estimate.text,
+      },
     },
     notices: command.notices,
   };

@@ -33,3 +33,21 @@ export interface UserError {
 export function userError(code: string, message: string): UserError {
   return { code, message };
 }
+
+/** What the worker needs to know about a failed provider call, whichever provider it was. */
+export interface ProviderFailure {
+  userMessage: string;
+  /** The provider may have done (and billed) the work although no result arrived. */
+  mayBeBilled: boolean;
+  /** Trying the whole job again later may succeed. */
+  retryLater: boolean;
+}
+
+export function isProviderFailure(error: unknown): error is ProviderFailure & Error {
+  return (
+    error instanceof Error &&
+    typeof (error as Partial<ProviderFailure>).userMessage === 'string' &&
+    typeof (error as Partial<ProviderFailure>).mayBeBilled === 'boolean' &&
+    typeof (error as Partial<ProviderFailure>).retryLater === 'boolean'
+  );
+}

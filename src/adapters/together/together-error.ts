@@ -56,6 +56,25 @@ export class TogetherError extends LorabotError<TogetherErrorCode> {
   readonly headers: Readonly<Record<string, string>>;
   readonly partialText: string | undefined;
 
+  /**
+   * Whether the whole job may be tried again later (after the client's own retries gave up): a passing overload,
+   * rate limit or outage, and never work that may already be billed.
+   */
+  get retryLater(): boolean {
+    if (this.mayBeBilled) return false;
+    if (this.phase === 'connect') return true;
+    return [
+      'rate_limited',
+      'overloaded',
+      'server_error',
+      'gateway_timeout',
+      'request_timeout',
+      'conflict',
+      'network',
+      'timeout',
+    ].includes(this.code);
+  }
+
   constructor(init: TogetherErrorInit) {
     super({
       code: init.code,

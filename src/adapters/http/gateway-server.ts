@@ -1,0 +1,71 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface GatewayRoutes {
+  /** Bolt's listener for `POST /slack/events`, when Slack runs in HTTP mode. */
+  slack?: RequestListener;
+  health(): Promise<{ ok: boolean; body: Record<string, unknown> }>;
+  metrics?(): Promise<{ contentType: string; body: string }>;
+}
+
+/** The gateway's one HTTP server: Slack events, `/healthz` and `/metrics`. */
+export class GatewayServer {
+  private readonly server: Server;
+  private closed = false;
+
+  constructor(private readonly routes: GatewayRoutes) {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'error' }));
+      });
+    });
+  }
+
+  async listen(port: number, host: string): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return { port: address.port, url: `http://${shownHost}:${address.port}` };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/slack/events' && this.routes.slack) {
+      this.routes.slack(req, res);
+      return;
+    }
+    if (req.method === 'GET' && path === '/healthz') {
+      const health = await this.routes.health();
+      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: health.ok ? 'ok' : 'unavailable', ...health.body }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics' && this.routes.metrics) {
+      const metrics = await this.routes.metrics();
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(metrics.body);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'not found' }));
+  }
+}

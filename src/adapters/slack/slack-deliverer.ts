@@ -1,0 +1,69 @@
+import { WebClient } from '@slack/web-api';
+import type { Deliverer, JobStatus, Notice, SlackTarget, StepRunner } from '../../core/jobs.js';
+import type { Logger } from '../../core/ports.js';
+import { slackClientOptions } from './slack-app.js';
+import { markdownToMrkdwn, noticeText, parentMessage, splitMessage } from './slack-format.js';
+
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+
+/**
+ * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
+ * upload flow into the thread, answers and the completion notice by `chat.postMessage` in the thread. The
+ * WebClient waits out 429s (`Retry-After`) and retries with backoff.
+ */
+export class SlackDeliverer implements Deliverer<SlackTarget> {
+  constructor(private readonly client: WebClient) {}
+
+  /** @see https://docs.slack.dev/reference/methods/chat.update */
+  async updateStatus(target: SlackTarget, command: string, status: JobStatus): Promise<void> {
+    const message = parentMessage(target.userId, command, status);
+    await this.client.chat.update({ channel: target.channelId, ts: target.parentTs, ...message });
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */
+  async postImages(
+    target: SlackTarget,
+    images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
+    jobId: string,
+  ): Promise<void> {
+    await this.client.filesUploadV2({
+      channel_id: target.channelId,
+      thread_ts: target.parentTs,
+      file_uploads: images.map((image, i) => ({
+        file: Buffer.from(image.bytes),
+        filename: `lorabot-${jobId.slice(-12)}-${i + 1}.${EXTENSIONS[image.mimeType] ?? 'png'}`,
+        title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
+      })),
+    });
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
+  async postAnswer(target: SlackTarget, text: string, steps: StepRunner): Promise<void> {
+    const pieces = splitMessage(markdownToMrkdwn(text));
+    for (const [i, piece] of pieces.entries()) {
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+        await this.client.chat.postMessage({
+          channel: target.channelId,
+          thread_ts: target.parentTs,
+          text: piece,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+      });
+    }
+  }
+
+  async notify(target: SlackTarget, notice: Notice): Promise<void> {
+    await this.client.chat.postMessage({
+      channel: target.channelId,
+      thread_ts: target.parentTs,
+      text: noticeText(target.userId, notice),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+  }
+}
+
+export function createSlackDeliverer(botToken: string, apiUrl: string, logger: Logger): SlackDeliverer {
+  return new SlackDeliverer(new WebClient(botToken, slackClientOptions(apiUrl, logger)));
+}

@@ -1,0 +1,154 @@
+import type { JobStatus } from '../../core/jobs.js';
+import { escapeSlackText } from './slack-text.js';
+
+/**
+ * What lorabot's Slack messages look like. All user and model text is escaped (`&`, `<`, `>`), so nothing a user
+ * or a model writes can ping `@channel`, a user or a group, or form a link; the only mention is the one the bot
+ * adds on purpose.
+ * @see https://docs.slack.dev/messaging/formatting-message-text
+ */
+
+/** Slack truncates `text` past 40,000 characters and recommends at most 4,000; we split well below that. */
+export const SLACK_TEXT_LIMIT = 3500;
+/** A section block's text may hold 3,000 characters. */
+const SECTION_LIMIT = 3000;
+
+export interface SlackMessage {
+  text: string;
+  blocks: Array<Record<string, unknown>>;
+}
+
+const STATUS_ICON: Record<JobStatus['state'], string> = {
+  queued: ':hourglass_flowing_sand:',
+  running: ':art:',
+  done: ':white_check_mark:',
+  failed: ':x:',
+};
+
+export function statusLine(status: JobStatus): string {
+  switch (status.state) {
+    case 'queued':
+      return `${STATUS_ICON.queued} Queued${status.position > 1 ? ` (position ${status.position})` : ''}`;
+    case 'running':
+      return `${STATUS_ICON.running} Running…`;
+    case 'done':
+      return `${STATUS_ICON.done} Done · ${escapeSlackText(status.costText)}`;
+    case 'failed':
+      return `${STATUS_ICON.failed} Failed: ${escapeSlackText(status.reason)}`;
+  }
+}
+
+/** The parent message: who ran which command, and its status. Results go into its thread. */
+export function parentMessage(userId: string, command: string, status: JobStatus): SlackMessage {
+  const shown = truncate(command.replace(/`/g, 'ˋ'), SECTION_LIMIT - 100);
+  const commandText = escapeSlackText(shown);
+  const line = statusLine(status);
+  return {
+    text: `<@${userId}> ran ${commandText} · ${line}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `<@${userId}> ran \`${commandText}\`` } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: line }] },
+    ],
+  };
+}
+
+/** The completion (or failure) notice: a new message in the thread that mentions the requester. */
+export function noticeText(
+  userId: string,
+  notice: { ok: boolean; kind: 'flux' | 'ask'; text: string },
+): string {
+  const what = notice.kind === 'flux' ? 'Your image is ready' : 'Your answer is ready';
+  return notice.ok
+    ? `<@${userId}> ${what}. ${escapeSlackText(notice.text)}`
+    : `<@${userId}> Your /${notice.kind} request failed: ${escapeSlackText(notice.text)}`;
+}
+
+/**
+ * Converts a model's Markdown to Slack mrkdwn, escaping everything first. Links are shown with their real
+ * address (`label (https://…)`), never as a disguised `<url|label>`.
+ */
+export function markdownToMrkdwn(markdown: string): string {
+  const out: string[] = [];
+  const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
+  let inFence = false;
+  for (const raw of lines) {
+    if (/^\s*```/.test(raw)) {
+      inFence = !inFence;
+      out.push('```');
+      continue;
+    }
+    if (inFence) {
+      out.push(escapeSlackText(raw));
+      continue;
+    }
+    out.push(convertLine(raw));
+  }
+  if (inFence) out.push('```');
+  return out.join('\n');
+}
+
+function convertLine(line: string): string {
+  const heading = /^\s{0,3}#{1,6}\s+(.*)$/.exec(line);
+  if (heading) return `*${convertInline(heading[1]!.replace(/\s+#+\s*$/, ''))}*`;
+  const bullet = /^(\s*)[-*+]\s+(.*)$/.exec(line);
+  if (bullet) return `${bullet[1]}• ${convertInline(bullet[2]!)}`;
+  return convertInline(line);
+}
+
+function convertInline(text: string): string {
+  // Split out code spans first: their content is only escaped.
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 === 1 ? escapeSlackText(part) : convertPlain(part)))
+    .join('');
+}
+
+function convertPlain(text: string): string {
+  let result = escapeSlackText(text);
+  result = result.replace(/!?\[([^\]]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g, (_, label: string, url: string) =>
+    label && label !== url ? `${label} (${url})` : url,
+  );
+  result = result.replace(/\*\*(?=\S)(.+?)(?<=\S)\*\*/g, '\u0001$1\u0001');
+  result = result.replace(/__(?=\S)(.+?)(?<=\S)__/g, '\u0001$1\u0001');
+  result = result.replace(/(^|[^*\w])\*(?=\S)([^*]+?)(?<=\S)\*(?![*\w])/g, '$1_$2_');
+  result = result.replace(/~~(?=\S)(.+?)(?<=\S)~~/g, '~$1~');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a placeholder that cannot occur in escaped text.
+  return result.replace(/\u0001/g, '*');
+}
+
+/**
+ * Splits text into pieces of at most `limit` characters, preferring paragraph, then line, then word boundaries,
+ * and closing and reopening a code fence that a split falls inside.
+ */
+export function splitMessage(text: string, limit = SLACK_TEXT_LIMIT): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    let cut = lastBoundary(rest, limit);
+    if (cut <= 0) cut = limit;
+    let piece = rest.slice(0, cut).trimEnd();
+    rest = rest.slice(cut).replace(/^\n+/, '');
+    if ((piece.match(/```/g) ?? []).length % 2 === 1) {
+      piece = `${piece}\n\`\`\``;
+      rest = `\`\`\`\n${rest}`;
+    }
+    pieces.push(piece);
+  }
+  if (rest.trim().length > 0 || pieces.length === 0) pieces.push(rest);
+  return pieces;
+}
+
+function lastBoundary(text: string, limit: number): number {
+  // Leave room for a closing fence.
+  const window = text.slice(0, limit - 4);
+  for (const separator of ['\n\n', '\n', ' ']) {
+    const at = window.lastIndexOf(separator);
+    if (at > limit / 2) return at + separator.length;
+  }
+  return window.length;
+}
+
+function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}

@@ -1,0 +1,63 @@
+import { buildChatBody, buildImageBody } from './adapters/together/request-bodies.js';
+import { formatChatCommand, formatImageCommand } from './core/command-format.js';
+import type { DeliveryTarget, JobData } from './core/jobs.js';
+import { estimateChat, priceImage } from './core/pricing.js';
+import type { ParsedCommand } from './core/requests.js';
+import type { CoreSettings } from './core/settings.js';
+
+export interface CommandPlan {
+  kind: 'flux' | 'ask';
+  /** The exact Together request body. */
+  body: Record<string, unknown>;
+  /** Image: the exact price; chat: the most it can cost. */
+  estimate: { priced: boolean; micros: number; text: string };
+  /** The command as it will be shown, formatted back from the request. */
+  command: string;
+}
+
+/** Turns an accepted command into what Together will receive and what it may cost: no I/O. */
+export function planCommand(
+  command: Exclude<ParsedCommand, { kind: 'help' }>,
+  settings: CoreSettings,
+): CommandPlan {
+  if (command.kind === 'flux') {
+    const body = buildImageBody(command.request, settings.image);
+    return {
+      kind: 'flux',
+      body: { ...body },
+      estimate: priceImage(command.request, settings.image.pricing, settings.image.model),
+      command: formatImageCommand(command.request, settings),
+    };
+  }
+  const model = settings.chat.models[command.request.model]!;
+  const body = buildChatBody(command.request.question, model);
+  return {
+    kind: 'ask',
+    body: { ...body },
+    estimate: estimateChat(
+      { messages: body.messages.map((m) => m.content), maxTokens: model.maxTokens },
+      model.pricing,
+      model.id,
+    ),
+    command: formatChatCommand(command.request, settings),
+  };
+}
+
+/** The job for a planned command. */
+export function jobData(
+  command: Exclude<ParsedCommand, { kind: 'help' }>,
+  plan: CommandPlan,
+  target: DeliveryTarget,
+  receivedAt: number,
+): JobData {
+  const common = {
+    command: plan.command,
+    body: plan.body,
+    estimateMicros: plan.estimate.micros,
+    target,
+    receivedAt,
+  };
+  return command.kind === 'flux'
+    ? { kind: 'flux', request: command.request, ...common }
+    : { kind: 'ask', request: command.request, ...common };
+}

@@ -1,0 +1,86 @@
+import type { Redis } from 'ioredis';
+import type { Micros } from '../core/money.js';
+import type { RedisKeys } from './redis-keys.js';
+
+export interface LedgerEntry {
+  jobId: string;
+  /** ISO time of the charge. */
+  at: string;
+  platform: string;
+  /** Workspace (Slack team) or guild; empty for the CLI. */
+  workspaceId: string;
+  channelId: string;
+  userId: string;
+  kind: 'flux' | 'ask';
+  model: string;
+  micros: Micros;
+  /** `charged`: priced from the result; `possibly-billed`: failed after Together may have done the work. */
+  status: 'charged' | 'possibly-billed';
+  costText: string;
+}
+
+const CHARGE_SCRIPT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
+  for i = 2, #KEYS - 1 do redis.call('INCRBY', KEYS[i], ARGV[1]) end
+  redis.call('RPUSH', KEYS[#KEYS], ARGV[2])
+  return 1
+end
+return 0`;
+
+const MARKER_TTL_SECONDS = 400 * 86_400;
+
+/**
+ * Spend per user, channel and workspace, by UTC day and month, in micro-dollars. `charge` is atomic and
+ * idempotent per job (one Lua script), so a job retried after a crash is never charged twice.
+ */
+export class Ledger {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** Returns true when this call charged the job, false when it had been charged already. */
+  async charge(entry: LedgerEntry): Promise<boolean> {
+    const day = entry.at.slice(0, 10);
+    const month = entry.at.slice(0, 7);
+    const ids = this.scopeIds(entry);
+    const totals = (['user', 'channel', 'workspace'] as const).flatMap((scope) => [
+      this.keys.ledgerTotal(scope, ids[scope], 'day', day),
+      this.keys.ledgerTotal(scope, ids[scope], 'month', month),
+    ]);
+    const keys = [this.keys.charged(entry.jobId), ...totals, this.keys.ledgerEntries(month)];
+    const result = await this.redis.eval(
+      CHARGE_SCRIPT,
+      keys.length,
+      ...keys,
+      String(entry.micros),
+      JSON.stringify(entry),
+      String(MARKER_TTL_SECONDS),
+    );
+    return result === 1;
+  }
+
+  async total(
+    scope: 'user' | 'channel' | 'workspace',
+    id: string,
+    period: 'day' | 'month',
+    when: string,
+  ): Promise<Micros> {
+    return Number((await this.redis.get(this.keys.ledgerTotal(scope, id, period, when))) ?? 0);
+  }
+
+  async entries(month: string): Promise<LedgerEntry[]> {
+    const rows = await this.redis.lrange(this.keys.ledgerEntries(month), 0, -1);
+    return rows.map((row) => JSON.parse(row) as LedgerEntry);
+  }
+
+  /** The ids totals are kept under, e.g. `slack:T1:U1` for a user. */
+  scopeIds(entry: Pick<LedgerEntry, 'platform' | 'workspaceId' | 'channelId' | 'userId'>) {
+    const workspace = `${entry.platform}:${entry.workspaceId}`;
+    return {
+      workspace,
+      channel: `${workspace}:${entry.channelId}`,
+      user: `${workspace}:${entry.userId}`,
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import type { StepRunner } from '../core/jobs.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/** Runs a named step of a job at most once to completion, remembered in Redis across retries and restarts. */
+export type Steps = StepRunner;
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * The record of a job's finished delivery steps and the provider result it already paid for. A job retried after a
+ * crash reads both and picks up where it stopped: no second Together call, no second message.
+ */
+export class StepJournal {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds = 7 * DAY_SECONDS,
+  ) {}
+
+  forJob(jobId: string): Steps {
+    return { once: (step, run) => this.once(jobId, step, run) };
+  }
+
+  async once(jobId: string, step: string, run: () => Promise<void>): Promise<void> {
+    const key = this.keys.steps(jobId);
+    if ((await this.redis.hexists(key, step)) === 1) return;
+    await run();
+    await this.redis.multi().hset(key, step, String(Date.now())).expire(key, this.ttlSeconds).exec();
+  }
+
+  async doneSteps(jobId: string): Promise<string[]> {
+    return this.redis.hkeys(this.keys.steps(jobId));
+  }
+
+  async saveCheckpoint(jobId: string, value: unknown): Promise<void> {
+    await this.redis.set(this.keys.checkpoint(jobId), JSON.stringify(value), 'EX', DAY_SECONDS);
+  }
+
+  async loadCheckpoint<T>(jobId: string): Promise<T | undefined> {
+    const text = await this.redis.get(this.keys.checkpoint(jobId));
+    return text === null ? undefined : (JSON.parse(text) as T);
+  }
+
+  /** Drops the (large) provider result once everything is delivered; the step record stays for its TTL. */
+  async dropCheckpoint(jobId: string): Promise<void> {
+    await this.redis.del(this.keys.checkpoint(jobId));
+  }
+}

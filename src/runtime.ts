@@ -1,0 +1,126 @@
+import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
+import { GatewayServer } from './adapters/http/gateway-server.js';
+import { createSlackGateway } from './adapters/slack/slack-app.js';
+import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
+import { TogetherClient } from './adapters/together/together-client.js';
+import type { Config } from './config.js';
+import type { Logger } from './core/ports.js';
+import { JobProducer } from './queue/job-producer.js';
+import { JobWorkers } from './queue/job-worker.js';
+import { createRedis } from './queue/redis-connection.js';
+import { RedisKeys } from './queue/redis-keys.js';
+import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
+
+export interface Running {
+  /** The gateway's HTTP address, when it runs. */
+  httpUrl?: string;
+  producer?: JobProducer;
+  workers?: JobWorkers;
+  /** Stops taking work, lets in-flight jobs finish or go back to the queue, closes everything once. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  gateway: boolean;
+  worker: boolean;
+  logger: Logger;
+  cwd: string;
+  /** For tests: an already resolved Redis. */
+  redis?: ResolvedRedis;
+}
+
+/** Starts the gateway, the worker, or both (`lorabot start`), and returns one handle that closes them in reverse. */
+export async function startLorabot(config: Config, options: StartOptions): Promise<Running> {
+  const { logger } = options;
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      await closer().catch((error: unknown) => logger.warn({ err: String(error) }, 'error while closing'));
+    }
+    closers.length = 0;
+  };
+  try {
+    const redis = options.redis ?? (await resolveRedisUrl(config.redisUrl, options.cwd));
+    if (redis.stop) closers.push(redis.stop);
+    logger.info({ source: redis.source }, 'using Redis');
+    const keys = new RedisKeys(config.queue.prefix);
+    const running: Running = { close };
+
+    if (options.worker) {
+      const connection = createRedis(redis.url, 'worker', 'worker');
+      closers.push(async () => connection.disconnect());
+      const together = new TogetherClient({
+        baseUrl: config.together.baseUrl,
+        apiKey: config.together.apiKey,
+        timeouts: config.together.timeouts,
+        retry: config.together.retry,
+        download: config.together.download,
+        logger,
+      });
+      closers.push(() => together.close());
+      const deliverers = {
+        cli: new CliDeliverer(),
+        ...(config.slack
+          ? {
+              slack: new SlackDeliverer(
+                new WebClient(config.slack.botToken, slackClientOptions(config.slack.apiUrl, logger)),
+              ),
+            }
+          : {}),
+      };
+      const workers = new JobWorkers({
+        connection,
+        keys,
+        settings: config.core,
+        images: together,
+        chat: together,
+        deliverers,
+        limits: { image: config.queue.image, chat: config.queue.chat },
+        logger,
+      });
+      closers.push(() => workers.close());
+      running.workers = workers;
+      logger.info({ slack: Boolean(config.slack) }, 'worker started');
+    }
+
+    if (options.gateway) {
+      const connection = createRedis(redis.url, 'producer', 'gateway');
+      closers.push(async () => connection.disconnect());
+      const producer = new JobProducer(connection, keys, config.queue);
+      closers.push(() => producer.close());
+      running.producer = producer;
+      const slack = config.slack
+        ? createSlackGateway(
+            { ...config.slack, logger },
+            { settings: config.core, queue: producer, logger, now: Date.now },
+          )
+        : undefined;
+      const server = new GatewayServer({
+        ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
+        health: async () => {
+          try {
+            await connection.ping();
+            return { ok: true, body: { redis: 'ok' } };
+          } catch {
+            return { ok: false, body: { redis: 'unreachable' } };
+          }
+        },
+      });
+      const address = await server.listen(config.http.port, config.http.host);
+      closers.push(() => server.close());
+      running.httpUrl = address.url;
+      if (slack) {
+        await slack.start();
+        closers.push(() => slack.stop());
+      }
+      logger.info(
+        { url: address.url, slack: config.slack ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off' },
+        'gateway listening',
+      );
+    }
+    return running;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
