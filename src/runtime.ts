@@ -61,11 +61,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const deliverers = {
         cli: new CliDeliverer(),
         ...(config.slack
-          ? {
-              slack: new SlackDeliverer(
-                new WebClient(config.slack.botToken, slackClientOptions(config.slack.apiUrl, logger)),
-              ),
-            }
+          ? { slack: createSlackDeliverer(config.slack.botToken, config.slack.apiUrl, logger) }
           : {}),
       };
       const workers = new JobWorkers({
