@@ -7,7 +7,7 @@ import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
-import { createRedis } from './queue/redis-connection.js';
+import { createRedis, waitReady } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
 
@@ -82,6 +82,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     if (options.gateway) {
       const connection = createRedis(redis.url, 'producer', 'gateway');
       closers.push(async () => connection.disconnect());
+      // The producer fails fast while Redis is away; start taking commands only once it is there.
+      await waitReady(connection);
       const producer = new JobProducer(connection, keys, config.queue);
       closers.push(() => producer.close());
       running.producer = producer;

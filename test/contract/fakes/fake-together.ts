@@ -54,6 +54,8 @@ const DEFAULT_KEY = 'together-test-key';
  */
 export class FakeTogether {
   readonly calls: RecordedCall[] = [];
+  /** Every image the fake generated, in order: tests compare delivered bytes with these. */
+  readonly generated: Buffer[] = [];
   /** Text the chat model answers with; by default an echo of the last user message. */
   reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
   private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
@@ -219,6 +221,7 @@ export class FakeTogether {
         seed: (body.seed ?? 0) + index,
         format,
       });
+      this.generated.push(bytes);
       if (body.response_format === 'url') {
         if (!this.cdnUrl) throw new Error('FakeTogether needs `tls` to serve url images');
         const id = `${randomUUID()}.${format === 'png' ? 'png' : 'jpg'}`;

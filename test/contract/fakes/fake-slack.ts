@@ -1,0 +1,342 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** A fault for the next call(s) to one Web API method. */
+export type SlackFault =
+  | { kind: 'rate-limited'; retryAfterSeconds: number }
+  | { kind: 'http'; status: number }
+  | { kind: 'error'; error: string };
+
+export interface SlackApiCall {
+  method: string;
+  args: Record<string, unknown>;
+  token: string | undefined;
+  /** What the fake answered (`ok:true`, an error code, or an HTTP status). */
+  outcome: string;
+  at: number;
+}
+
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  blocks?: unknown[];
+  /** Every text this message had, oldest first (chat.update appends). */
+  history: string[];
+}
+
+export interface SharedFile {
+  id: string;
+  filename: string;
+  bytes: Buffer;
+  channel: string;
+  thread_ts: string | undefined;
+}
+
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A local Slack Web API that Bolt and WebClient talk to through `slackApiUrl`: the methods lorabot calls, the
+ * external upload URL it hands out, and `response_url` endpoints allowing 5 uses in 30 minutes. It records every
+ * call, enforces Slack's documented limits, and answers 429 with `Retry-After` or `ok:false` on demand.
+ * @see https://docs.slack.dev/reference/methods
+ */
+export class FakeSlack {
+  readonly calls: SlackApiCall[] = [];
+  readonly messages: SlackMessage[] = [];
+  readonly files: SharedFile[] = [];
+  readonly responses: ResponseUrlPost[] = [];
+  readonly botToken: string;
+  readonly teamId = 'T0LORABOT';
+  readonly botUserId = 'ULORABOT';
+  /** The fake's clock (ms), for `response_url` expiry. */
+  now: () => number = Date.now;
+  baseUrl = '';
+  private readonly faults: Array<{ method: string; fault: SlackFault }> = [];
+  private readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
+  private readonly responseUrls = new Map<string, { createdAt: number; uses: number }>();
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  private tsCounter = 0;
+
+  constructor(options: { botToken?: string } = {}) {
+    this.botToken = options.botToken ?? 'xoxb-fake-slack-token';
+  }
+
+  get apiUrl(): string {
+    return `${this.baseUrl}/api/`;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'fatal_error', detail: String(error) }));
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(() => resolve(undefined)));
+  }
+
+  /** A fresh `response_url` for a slash command payload. */
+  newResponseUrl(): string {
+    const id = randomUUID();
+    this.responseUrls.set(id, { createdAt: this.now(), uses: 0 });
+    return `${this.baseUrl}/commands/${this.teamId}/${id}`;
+  }
+
+  inject(method: string, fault: SlackFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.faults.push({ method, fault });
+  }
+
+  callsTo(method: string): SlackApiCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  /** Top-level messages in a channel (what people see in the channel itself). */
+  parents(channel: string): SlackMessage[] {
+    return this.messages.filter((m) => m.channel === channel && !m.thread_ts);
+  }
+
+  thread(channel: string, ts: string): SlackMessage[] {
+    return this.messages.filter((m) => m.channel === channel && m.thread_ts === ts);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/upload/')) return this.receiveUpload(url.pathname.slice(8), req, raw, res);
+    if (url.pathname.startsWith('/commands/'))
+      return this.receiveResponse(url.pathname.split('/').pop()!, raw, res);
+    const method = url.pathname.replace(/^\/api\//, '');
+    const args = await parseArgs(req, raw);
+    const token =
+      /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (args.token as string | undefined);
+    const call: SlackApiCall = { method, args, token, outcome: 'ok', at: Date.now() };
+    this.calls.push(call);
+    const index = this.faults.findIndex((f) => f.method === method);
+    if (index !== -1) {
+      const { fault } = this.faults.splice(index, 1)[0]!;
+      if (fault.kind === 'rate-limited') {
+        call.outcome = 'HTTP 429';
+        res.writeHead(429, {
+          'retry-after': String(fault.retryAfterSeconds),
+          'content-type': 'application/json',
+        });
+        res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
+      if (fault.kind === 'http') {
+        call.outcome = `HTTP ${fault.status}`;
+        res.writeHead(fault.status, { 'content-type': 'text/plain' });
+        res.end('upstream error');
+        return;
+      }
+      return this.reply(res, call, { ok: false, error: fault.error });
+    }
+    if (token !== this.botToken) return this.reply(res, call, { ok: false, error: 'invalid_auth' });
+    const handler = this.methods[method];
+    if (!handler) return this.reply(res, call, { ok: false, error: 'unknown_method' });
+    const result = handler(args);
+    return this.reply(res, call, result);
+  }
+
+  private reply(res: ServerResponse, call: SlackApiCall, body: Record<string, unknown>): void {
+    if (body.ok === false) call.outcome = String(body.error);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  private readonly methods: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
+    'auth.test': () => ({
+      ok: true,
+      url: 'https://lorabot-test.slack.com/',
+      team: 'lorabot test',
+      user: 'lorabot',
+      team_id: this.teamId,
+      user_id: this.botUserId,
+      bot_id: 'BLORABOT',
+    }),
+    'chat.postMessage': (args) => {
+      const problem = this.checkMessage(args);
+      if (problem) return { ok: false, error: problem };
+      const channel = String(args.channel);
+      if (args.thread_ts !== undefined) {
+        const parent = this.messages.find((m) => m.channel === channel && m.ts === args.thread_ts);
+        // "Never use a reply's ts value; use its parent" (chat.postMessage docs).
+        if (!parent || parent.thread_ts) return { ok: false, error: 'thread_not_found' };
+      }
+      const message: SlackMessage = {
+        channel,
+        ts: this.nextTs(),
+        text: String(args.text ?? ''),
+        history: [String(args.text ?? '')],
+        ...(args.thread_ts !== undefined ? { thread_ts: String(args.thread_ts) } : {}),
+        ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
+      };
+      this.messages.push(message);
+      return { ok: true, channel, ts: message.ts, message: { text: message.text, ts: message.ts } };
+    },
+    'chat.update': (args) => {
+      if (typeof args.ts !== 'string') return { ok: false, error: 'invalid_arguments' };
+      const problem = this.checkMessage(args);
+      if (problem) return { ok: false, error: problem };
+      const message = this.messages.find((m) => m.channel === args.channel && m.ts === args.ts);
+      if (!message) return { ok: false, error: 'message_not_found' };
+      message.text = String(args.text ?? '');
+      message.history.push(message.text);
+      if (args.blocks) message.blocks = args.blocks as unknown[];
+      return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
+    },
+    'chat.postEphemeral': (args) => {
+      const problem = this.checkMessage(args);
+      if (problem) return { ok: false, error: problem };
+      if (!args.user) return { ok: false, error: 'user_not_in_channel' };
+      return { ok: true, message_ts: this.nextTs() };
+    },
+    'files.getUploadURLExternal': (args) => {
+      const length = Number(args.length);
+      if (!args.filename || !Number.isInteger(length) || length <= 0)
+        return { ok: false, error: 'invalid_arguments' };
+      const id = `F${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+      this.uploads.set(id, { filename: String(args.filename), length });
+      return { ok: true, upload_url: `${this.baseUrl}/upload/${id}`, file_id: id };
+    },
+    'files.completeUploadExternal': (args) => {
+      const files = (typeof args.files === 'string' ? JSON.parse(args.files) : args.files) as Array<{
+        id: string;
+      }>;
+      if (!Array.isArray(files) || files.length === 0) return { ok: false, error: 'invalid_arguments' };
+      if (args.thread_ts !== undefined && typeof args.thread_ts !== 'string')
+        return { ok: false, error: 'invalid_thread_ts' };
+      const shared = [];
+      for (const { id } of files) {
+        const upload = this.uploads.get(id);
+        if (!upload?.bytes) return { ok: false, error: 'file_not_found' };
+        if (upload.bytes.length !== upload.length) return { ok: false, error: 'file_upload_size_mismatch' };
+        const file: SharedFile = {
+          id,
+          filename: upload.filename,
+          bytes: upload.bytes,
+          channel: String(args.channel_id ?? ''),
+          thread_ts: args.thread_ts as string | undefined,
+        };
+        this.files.push(file);
+        shared.push({ id, title: upload.filename });
+      }
+      return { ok: true, files: shared };
+    },
+    'apps.connections.open': () => ({ ok: false, error: 'not_supported_by_fake' }),
+  };
+
+  /** Slack's documented limits for message text and blocks. */
+  private checkMessage(args: Record<string, unknown>): string | undefined {
+    if (!args.channel) return 'channel_not_found';
+    const blocks = typeof args.blocks === 'string' ? JSON.parse(args.blocks) : args.blocks;
+    if (!args.text && !blocks) return 'no_text';
+    if (typeof args.text === 'string' && args.text.length > 40_000) return 'msg_too_long';
+    if (args.thread_ts !== undefined && typeof args.thread_ts !== 'string') return 'invalid_thread_ts';
+    if (blocks !== undefined) {
+      if (!Array.isArray(blocks)) return 'invalid_blocks_format';
+      if (blocks.length > 50) return 'invalid_blocks';
+      for (const block of blocks as Array<Record<string, any>>) {
+        const texts = [
+          block.text?.text,
+          ...((block.elements ?? []) as Array<{ text?: string }>).map((e) => e.text),
+        ];
+        if (texts.some((t) => typeof t === 'string' && t.length > 3000)) return 'invalid_blocks';
+      }
+      args.blocks = blocks;
+    }
+    return undefined;
+  }
+
+  private async receiveUpload(
+    id: string,
+    req: IncomingMessage,
+    raw: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const upload = this.uploads.get(id);
+    if (!upload) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = req.headers['content-type'] ?? '';
+    let bytes = raw;
+    if (type.startsWith('multipart/form-data')) {
+      const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+      const part = [...form.values()].find((value) => typeof value !== 'string');
+      bytes = part ? Buffer.from(await (part as Blob).arrayBuffer()) : Buffer.alloc(0);
+    }
+    upload.bytes = bytes;
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`OK - ${bytes.length}`);
+  }
+
+  /** `response_url`: 5 uses within 30 minutes (docs: handling-user-interaction). */
+  private receiveResponse(id: string, raw: Buffer, res: ServerResponse): void {
+    const entry = this.responseUrls.get(id);
+    if (!entry || entry.uses >= 5 || this.now() - entry.createdAt > 30 * 60_000) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('expired_url');
+      return;
+    }
+    entry.uses++;
+    this.responses.push({ id, body: JSON.parse(raw.toString('utf8')) as Record<string, unknown> });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok');
+  }
+
+  private nextTs(): string {
+    this.tsCounter++;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
+  }
+}
+
+async function parseArgs(req: IncomingMessage, raw: Buffer): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('application/json'))
+    return JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+  if (type.startsWith('multipart/form-data')) {
+    const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+    return Object.fromEntries(
+      [...form.entries()].map(([k, v]) => [k, typeof v === 'string' ? v : '[binary]']),
+    );
+  }
+  return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Signs a request body the way Slack does: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */
+export function signSlackRequest(secret: string, body: string, timestamp: number): Record<string, string> {
+  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(timestamp),
+    'x-slack-signature': signature,
+  };
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { type Running, startLorabot } from '../../src/runtime.js';
+import { FakeSlack, signSlackRequest } from '../contract/fakes/fake-slack.js';
+import { FakeTogether } from '../contract/fakes/fake-together.js';
+import { deleteByPrefix, redisUrl } from './redis.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
+
+/** A test config file: a unique queue prefix, fast retries, no rate limit in the way, and a preset with a trigger. */
+export function writeTestConfig(prefix: string, extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lorabot-e2e-'));
+  const path = join(dir, 'lorabot.config.yaml');
+  writeFileSync(
+    path,
+    [
+      'queue:',
+      `  prefix: "${prefix}"`,
+      '  backoff_ms: 100',
+      '  image: { concurrency: 4, rate_limit_per_minute: 6000 }',
+      '  chat: { concurrency: 4, rate_limit_per_minute: 6000 }',
+      'together:',
+      '  retries: { max_retries: 1, base_delay_ms: 50, max_backoff_ms: 200, max_server_delay_ms: 5000 }',
+      'loras:',
+      '  tarot:',
+      '    url: https://huggingface.co/multimodalart/flux-tarot-v1',
+      '    trigger: in the style of TOK a trtcrd tarot style',
+      '    scale: 0.9',
+      extra,
+    ].join('\n'),
+  );
+  return path;
+}
+
+export interface Harness {
+  together: FakeTogether;
+  slack: FakeSlack;
+  config: Config;
+  running: Running;
+  logs: string[];
+  prefix: string;
+  /** POSTs a signed slash command to the gateway; returns the HTTP status, body and how long the ack took. */
+  slash(
+    fields: Partial<SlashFields> & { command: string; text: string },
+    options?: SlashOptions,
+  ): Promise<SlashResult>;
+  close(): Promise<void>;
+}
+
+export interface SlashFields {
+  token: string;
+  team_id: string;
+  team_domain: string;
+  channel_id: string;
+  channel_name: string;
+  user_id: string;
+  user_name: string;
+  command: string;
+  text: string;
+  response_url: string;
+  trigger_id: string;
+  api_app_id: string;
+}
+
+export interface SlashOptions {
+  /** Sign with this secret instead of the right one. */
+  secret?: string;
+  /** Unix seconds to sign with. */
+  timestamp?: number;
+  /** Send exactly this body (for a repeated delivery). */
+  body?: string;
+}
+
+export interface SlashResult {
+  status: number;
+  text: string;
+  ackMs: number;
+  body: string;
+}
+
+export async function startHarness(
+  options: { env?: Record<string, string>; configExtra?: string } = {},
+): Promise<Harness> {
+  const together = await new FakeTogether().start();
+  const slack = await new FakeSlack().start();
+  const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
+  const env = {
+    TOGETHER_API_KEY: together.apiKey,
+    TOGETHER_BASE_URL: together.baseUrl,
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra),
+    ...options.env,
+  };
+  const loaded = loadConfig({ env, cwd: tmpdir() });
+  if (!loaded.success) throw new Error(loaded.error.message);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const running = await startLorabot(loaded.data, {
+    gateway: true,
+    worker: true,
+    logger,
+    cwd: tmpdir(),
+    redis: { url: redisUrl(), source: 'REDIS_URL' },
+  });
+  let triggers = 0;
+  return {
+    together,
+    slack,
+    config: loaded.data,
+    running,
+    logs,
+    prefix,
+    async slash(fields, slashOptions = {}) {
+      triggers++;
+      const payload: SlashFields = {
+        token: 'deprecated-verification-token',
+        team_id: slack.teamId,
+        team_domain: 'lorabot-test',
+        channel_id: 'C0GENERAL',
+        channel_name: 'general',
+        user_id: 'U0PANDA',
+        user_name: 'panda',
+        response_url: slack.newResponseUrl(),
+        trigger_id: `${Date.now()}.${triggers}.${randomUUID().slice(0, 8)}`,
+        api_app_id: 'A0LORABOT',
+        ...fields,
+      };
+      const body =
+        slashOptions.body ?? new URLSearchParams(payload as unknown as Record<string, string>).toString();
+      const timestamp = slashOptions.timestamp ?? Math.floor(Date.now() / 1000);
+      const started = performance.now();
+      const response = await fetch(`${running.httpUrl}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(slashOptions.secret ?? SIGNING_SECRET, body, timestamp),
+        body,
+      });
+      const text = await response.text();
+      return { status: response.status, text, ackMs: performance.now() - started, body };
+    },
+    async close() {
+      await running.close();
+      await Promise.all([together.close(), slack.close()]);
+      const cleaner = new Redis(redisUrl());
+      await deleteByPrefix(cleaner, prefix);
+      cleaner.disconnect();
+    },
+  };
+}
