@@ -254,11 +254,11 @@ export class FakeSlack {
     if (blocks !== undefined) {
       if (!Array.isArray(blocks)) return 'invalid_blocks_format';
       if (blocks.length > 50) return 'invalid_blocks';
-      for (const block of blocks as Array<Record<string, any>>) {
-        const texts = [
-          block.text?.text,
-          ...((block.elements ?? []) as Array<{ text?: string }>).map((e) => e.text),
-        ];
+      for (const block of blocks as Array<{
+        text?: { text?: string };
+        elements?: Array<{ text?: string }>;
+      }>) {
+        const texts = [block.text?.text, ...(block.elements ?? []).map((e) => e.text)];
         if (texts.some((t) => typeof t === 'string' && t.length > 3000)) return 'invalid_blocks';
       }
       args.blocks = blocks;
