@@ -8,6 +8,7 @@ import { type Config, loadConfig } from './config.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 import type { JobStatus } from './core/jobs.js';
+import { runDoctor } from './doctor.js';
 import { dryRun } from './dry-run.js';
 import { createLogger } from './logger.js';
 import { JobProducer } from './queue/job-producer.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     case 'worker':
       return serve(command, io);
     case 'doctor':
+      return runDoctor(io);
     case 'register-commands':
       io.stderr(
         `lorabot ${command} is not available in this version yet. See the README's "Status" section.\n`,

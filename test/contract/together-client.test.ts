@@ -271,7 +271,7 @@ describe('Together client: images', () => {
 
   it('times out an image request without retrying it', async () => {
     const { client } = makeClient({ timeouts: { imageMs: 300 } });
-    fake.inject(IMAGE, { kind: 'delay', ms: 1500 });
+    fake.inject(IMAGE, { kind: 'delay', ms: 4000 });
     const error = await failure(client.generateImages(imageBody('a panda --size 256x256')));
     expect(error.code).toBe('timeout');
     expect(error.mayBeBilled).toBe(true);
@@ -373,7 +373,7 @@ describe('Together client: chat', () => {
     const { client } = makeClient({ timeouts: { chatMs: 300 } });
     fake.inject(CHAT, { kind: 'drop-after-request-body' });
     expect((await client.chat(chatBody())).attempts).toBe(2);
-    fake.inject(CHAT, { kind: 'delay', ms: 1000 });
+    fake.inject(CHAT, { kind: 'delay', ms: 4000 });
     expect((await client.chat(chatBody())).attempts).toBe(2);
   });
 
@@ -463,9 +463,10 @@ describe('Together client: streams', () => {
 
   it('times out a stream that goes silent, and retries it since no token had arrived', async () => {
     const { client } = makeClient({ timeouts: { streamIdleMs: 200 }, retry: { maxRetries: 1 } });
-    fake.inject(CHAT, { kind: 'delay', ms: 1000 });
+    // undici checks timeouts on a coarse timer (up to ~1 s late), so the silence must be well past that.
+    fake.inject(CHAT, { kind: 'delay', ms: 4000 });
     expect((await client.streamChat(chatBody())).attempts).toBe(2);
-    fake.inject(CHAT, { kind: 'delay', ms: 1000 }, 2);
+    fake.inject(CHAT, { kind: 'delay', ms: 4000 }, 2);
     const error = await failure(client.streamChat(chatBody()));
     expect(error.code).toBe('timeout');
     expect(error.userMessage).toMatch(/did not answer within/);

@@ -287,6 +287,50 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     });
   }
 
+  /**
+   * The model ids Together serves to this key: a cheap authenticated call for `lorabot doctor`.
+   * @see https://docs.together.ai/reference/models-1
+   */
+  async listModels(options: CallOptions = {}): Promise<string[]> {
+    return this.withRetries('chat', options.signal, {
+      run: async (signal) => {
+        const timeout = AbortSignal.timeout(this.timeouts.chatMs);
+        let response: Dispatcher.ResponseData;
+        try {
+          response = await request(`${this.base}/models`, {
+            method: 'GET',
+            dispatcher: this.dispatcher,
+            signal: AbortSignal.any([signal, timeout]),
+            headers: {
+              authorization: `Bearer ${this.options.apiKey}`,
+              accept: 'application/json',
+              'user-agent': this.download.userAgent,
+            },
+          });
+        } catch (error) {
+          if (signal.aborted) throw error;
+          throw togetherErrorFromNetwork({
+            kind: 'chat',
+            error,
+            timedOut: timeout.aborted,
+            timeoutMs: this.timeouts.chatMs,
+          });
+        }
+        const headers = flattenHeaders(response.headers);
+        if (response.statusCode >= 400) {
+          const bodyText = await response.body.text().catch(() => '');
+          throw togetherErrorFromResponse({ kind: 'chat', status: response.statusCode, headers, bodyText });
+        }
+        const json = (await this.readJson(
+          { body: response.body, requestId: headers['x-request-id'] },
+          'chat',
+        )) as unknown;
+        const list = Array.isArray(json) ? json : ((json as { data?: unknown[] }).data ?? []);
+        return { ids: list.map((model) => String((model as { id?: unknown }).id)), attempts: 0 };
+      },
+    }).then((result) => result.ids);
+  }
+
   /** Closes the keep-alive connections (only those of an Agent this client made). Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;

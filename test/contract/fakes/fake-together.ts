@@ -46,6 +46,7 @@ export interface FakeTogetherOptions {
 }
 
 const DEFAULT_KEY = 'together-test-key';
+const DEFAULT_IMAGE_MODELS = ['black-forest-labs/FLUX.1-dev-lora', 'black-forest-labs/FLUX.2-dev'];
 
 /**
  * A local stand-in for Together's inference API that speaks its wire format: it checks every request body against
@@ -121,6 +122,7 @@ export class FakeTogether {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').replace(/^\/v1/, '').split('?')[0]!;
+    if (req.method === 'GET' && path === '/models') return this.listModels(req, res);
     if (req.method !== 'POST' || !['/images/generations', '/chat/completions'].includes(path)) {
       return sendError(
         res,
@@ -197,11 +199,25 @@ export class FakeTogether {
     return this.chat(body as ChatBody, res, fault);
   }
 
-  private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
-    const models = this.options.imageModels ?? [
-      'black-forest-labs/FLUX.1-dev-lora',
-      'black-forest-labs/FLUX.2-dev',
+  /** `GET /v1/models`: a `ModelInfoList` of the models the fake serves. */
+  private listModels(req: IncomingMessage, res: ServerResponse): void {
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      sendError(res, 401, 'Invalid API key provided.', 'invalid_request_error', 'invalid_api_key');
+      return;
+    }
+    const images = this.options.imageModels ?? DEFAULT_IMAGE_MODELS;
+    const chats = this.options.chatModels ?? ['meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo'];
+    const created = Math.floor(Date.now() / 1000);
+    const list = [
+      ...images.map((id) => ({ id, object: 'model', created, type: 'image' })),
+      ...chats.map((id) => ({ id, object: 'model', created, type: 'chat' })),
     ];
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(list));
+  }
+
+  private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
+    const models = this.options.imageModels ?? DEFAULT_IMAGE_MODELS;
     if (!models.includes(body.model)) {
       modelNotFound(res, body.model);
       return;
