@@ -177,6 +177,41 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(notices(channel, parent.ts)).toHaveLength(1);
   });
 
+  it('reports a Together failure once in the thread, mentions the requester and charges nothing', async () => {
+    const channel = 'C0FAIL';
+    h.together.inject('/images/generations', { kind: 'status', status: 402 });
+    await h.slash({ channel_id: channel, command: '/flux', text: 'an unpaid panda --size 512x512' });
+    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
+    const notice = await waitFor('the failure notice', () => notices(channel, parent.ts)[0]);
+    expect(notice.text).toBe(
+      '<@U0PANDA> Your /flux request failed: The Together account is out of credits or at its spending limit. An operator needs to add credits.',
+    );
+    await waitFor('the failed status', () => parent.text.includes('Failed'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(notices(channel, parent.ts)).toHaveLength(1);
+    const month = new Date().toISOString().slice(0, 7);
+    const ledger = h.running.workers!.ledgerView;
+    expect(await ledger.total('channel', `slack:${h.slack.teamId}:${channel}`, 'month', month)).toBe(0);
+  });
+
+  it('retries the job after passing Together trouble, without a second message', async () => {
+    const channel = 'C0RETRY';
+    // The client tries twice (max_retries: 1); three 503s make the first job attempt fail and BullMQ retry it.
+    h.together.inject('/chat/completions', { kind: 'status', status: 503 }, 3);
+    await h.slash({ channel_id: channel, command: '/ask', text: 'will this recover?' });
+    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
+    const notice = await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
+    expect(notice.text).toMatch(/Your answer is ready\. Cost: /);
+    await waitFor('the final status', () => parent.text.includes('Done'));
+    expect(h.slack.thread(channel, parent.ts).map((m) => m.text)).toEqual([
+      'You asked: will this recover?',
+      notice.text,
+    ]);
+    expect(
+      h.together.calls.filter((c) => JSON.stringify(c.body).includes('will this recover?')),
+    ).toHaveLength(4);
+  });
+
   it('sent only requests that pass Together’s OpenAPI schema', () => {
     const spec = togetherSpec();
     expect(h.together.calls.length).toBeGreaterThan(3);

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { markdownToMrkdwn, noticeText, parentMessage, splitMessage } from '../../../src/adapters/slack/slack-format.js';
+import {
+  markdownToMrkdwn,
+  noticeText,
+  parentMessage,
+  splitMessage,
+} from '../../../src/adapters/slack/slack-format.js';
 
 describe('Slack message formatting', () => {
   it('converts common Markdown to mrkdwn', () => {
@@ -12,8 +17,12 @@ describe('Slack message formatting', () => {
   });
 
   it('shows a link’s real address instead of a disguised label', () => {
-    expect(markdownToMrkdwn('[your bank](https://evil.example/login)')).toBe('your bank (https://evil.example/login)');
-    expect(markdownToMrkdwn('[https://good.example](https://evil.example)')).toBe('https://good.example (https://evil.example)');
+    expect(markdownToMrkdwn('[your bank](https://evil.example/login)')).toBe(
+      'your bank (https://evil.example/login)',
+    );
+    expect(markdownToMrkdwn('[https://good.example](https://evil.example)')).toBe(
+      'https://good.example (https://evil.example)',
+    );
     expect(markdownToMrkdwn('<https://evil.example|https://good.example>')).toBe(
       '&lt;https://evil.example|https://good.example&gt;',
     );

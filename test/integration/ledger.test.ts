@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ledger, type LedgerEntry } from '../../src/queue/ledger.js';
+import { RedisKeys } from '../../src/queue/redis-keys.js';
+import { StepJournal } from '../../src/queue/step-journal.js';
+import { createTestRedis, type TestRedis } from '../helpers/redis.js';
+
+let redis: TestRedis;
+let keys: RedisKeys;
+
+beforeAll(async () => {
+  redis = await createTestRedis('ledger');
+  keys = new RedisKeys(redis.prefix.slice(0, -1));
+});
+
+afterAll(async () => {
+  await redis.cleanup();
+});
+
+const entry = (jobId: string, micros: number, at = '2026-11-23T10:00:00.000Z'): LedgerEntry => ({
+  jobId,
+  at,
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'C1',
+  userId: 'U1',
+  kind: 'flux',
+  model: 'm',
+  micros,
+  status: 'charged',
+  costText: 'Cost: …',
+});
+
+describe('the ledger', () => {
+  it('charges a job exactly once, however often it is asked', async () => {
+    const ledger = new Ledger(redis.client, keys);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => ledger.charge(entry('job-1', 35_000))),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.total('user', 'slack:T1:U1', 'day', '2026-11-23')).toBe(35_000);
+    expect(await ledger.total('channel', 'slack:T1:C1', 'month', '2026-11')).toBe(35_000);
+    expect(await ledger.total('workspace', 'slack:T1', 'month', '2026-11')).toBe(35_000);
+    expect(await ledger.entries('2026-11')).toHaveLength(1);
+  });
+
+  it('keeps totals by day and month, summing exactly', async () => {
+    const ledger = new Ledger(redis.client, keys);
+    for (let i = 0; i < 100; i++) await ledger.charge(entry(`sum-${i}`, 54, '2026-12-01T00:00:00.000Z'));
+    await ledger.charge(entry('sum-next-day', 1, '2026-12-02T00:00:00.000Z'));
+    expect(await ledger.total('user', 'slack:T1:U1', 'day', '2026-12-01')).toBe(5400);
+    expect(await ledger.total('user', 'slack:T1:U1', 'day', '2026-12-02')).toBe(1);
+    expect(await ledger.total('user', 'slack:T1:U1', 'month', '2026-12')).toBe(5401);
+  });
+});
+
+describe('the step journal', () => {
+  it('runs a step once, and again only if it failed', async () => {
+    const journal = new StepJournal(redis.client, keys);
+    let runs = 0;
+    await journal.once('job-9', 'post', async () => {
+      runs++;
+    });
+    await journal.once('job-9', 'post', async () => {
+      runs++;
+    });
+    expect(runs).toBe(1);
+    await expect(
+      journal.once('job-9', 'fails', async () => {
+        throw new Error('Slack is down');
+      }),
+    ).rejects.toThrow('Slack is down');
+    await journal.once('job-9', 'fails', async () => {
+      runs++;
+    });
+    expect(runs).toBe(2);
+    expect((await journal.doneSteps('job-9')).sort()).toEqual(['fails', 'post']);
+  });
+
+  it('keeps a provider result until it is dropped', async () => {
+    const journal = new StepJournal(redis.client, keys);
+    await journal.saveCheckpoint('job-10', { text: 'hello' });
+    expect(await journal.loadCheckpoint('job-10')).toEqual({ text: 'hello' });
+    await journal.dropCheckpoint('job-10');
+    expect(await journal.loadCheckpoint('job-10')).toBeUndefined();
+  });
+});
