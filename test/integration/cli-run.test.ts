@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -10,6 +11,16 @@ import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 let together: FakeTogether;
 let slack: FakeSlack;
@@ -142,13 +153,18 @@ describe('lorabot start', () => {
     const stopped = new Promise<void>((resolve) => {
       stop = resolve;
     });
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const port = String(await freePort());
     const run = cli(['start'], { PORT: port, HOST: '127.0.0.1' }, stopped);
+    let finished: Awaited<typeof run> | undefined;
+    void run.then((result) => {
+      finished = result;
+    });
     let health: Response | undefined;
-    for (let i = 0; i < 100 && !health; i++) {
+    for (let i = 0; i < 200 && !health && !finished; i++) {
       health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
       if (!health) await new Promise((r) => setTimeout(r, 50));
     }
+    expect(finished, finished?.stderr).toBeUndefined();
     expect(health?.status).toBe(200);
     expect(await health?.json()).toEqual({ status: 'ok', redis: 'ok' });
     stop();
