@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { registerCommands } from './adapters/discord/discord-bot.js';
 import { jobData, planCommand } from './command-plan.js';
 import { type Config, loadConfig } from './config.js';
 import { parseCommandLine } from './core/command-parser.js';
@@ -51,10 +52,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     case 'doctor':
       return runDoctor(io);
     case 'register-commands':
-      io.stderr(
-        `lorabot ${command} is not available in this version yet. See the README's "Status" section.\n`,
-      );
-      return 1;
+      return registerDiscordCommands(rest, io);
     case undefined:
     case 'help':
     case '--help':
@@ -74,6 +72,43 @@ function configOrExit(io: Io): Config | number {
     return 78;
   }
   return config.data;
+}
+
+async function registerDiscordCommands(args: string[], io: Io): Promise<number> {
+  let guild: string | undefined;
+  try {
+    const { values } = parseArgs({ args, options: { guild: { type: 'string' } } });
+    guild = values.guild;
+  } catch (error) {
+    io.stderr(
+      `${error instanceof Error ? error.message : String(error)}\nUsage: lorabot register-commands [--guild ID]\n`,
+    );
+    return 2;
+  }
+  if (guild !== undefined && !/^\d{1,25}$/.test(guild)) {
+    io.stderr(`--guild takes a numeric guild id, not "${guild}".\n`);
+    return 2;
+  }
+  const config = configOrExit(io);
+  if (typeof config === 'number') return config;
+  if (!config.discord) {
+    io.stderr('Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to register the Discord commands.\n');
+    return 78;
+  }
+  try {
+    const count = await registerCommands({
+      ...config.discord,
+      settings: config.core,
+      ...(guild ? { guildId: guild } : {}),
+    });
+    io.stdout(
+      `Registered ${count} commands ${guild ? `in guild ${guild} (available now)` : 'globally (may take up to an hour to appear)'}.\n`,
+    );
+    return 0;
+  } catch (error) {
+    io.stderr(`Discord refused the commands: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
 }
 
 async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<number> {

@@ -1,4 +1,6 @@
 import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
+import { DiscordBot } from './adapters/discord/discord-bot.js';
+import { DiscordDeliverer } from './adapters/discord/discord-deliverer.js';
 import { GatewayServer } from './adapters/http/gateway-server.js';
 import { createSlackGateway } from './adapters/slack/slack-app.js';
 import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
@@ -15,6 +17,7 @@ export interface Running {
   /** The gateway's HTTP address, when it runs. */
   httpUrl?: string;
   producer?: JobProducer;
+  discord?: DiscordBot;
   workers?: JobWorkers;
   /** Stops taking work, lets in-flight jobs finish or go back to the queue, closes everything once. */
   close(): Promise<void>;
@@ -63,6 +66,9 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         ...(config.slack
           ? { slack: createSlackDeliverer(config.slack.botToken, config.slack.apiUrl, logger) }
           : {}),
+        ...(config.discord
+          ? { discord: new DiscordDeliverer({ token: config.discord.token, apiUrl: config.discord.apiUrl }) }
+          : {}),
       };
       const workers = new JobWorkers({
         connection,
@@ -76,7 +82,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       });
       closers.push(() => workers.close());
       running.workers = workers;
-      logger.info({ slack: Boolean(config.slack) }, 'worker started');
+      logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
     }
 
     if (options.gateway) {
@@ -111,8 +117,23 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         await slack.start();
         closers.push(() => slack.stop());
       }
+      if (config.discord) {
+        const discord = new DiscordBot({
+          ...config.discord,
+          settings: config.core,
+          queue: producer,
+          logger,
+        });
+        await discord.start();
+        closers.push(() => discord.stop());
+        running.discord = discord;
+      }
       logger.info(
-        { url: address.url, slack: config.slack ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off' },
+        {
+          url: address.url,
+          discord: Boolean(config.discord),
+          slack: config.slack ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off',
+        },
         'gateway listening',
       );
     }

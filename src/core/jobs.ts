@@ -2,7 +2,7 @@ import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
 
 /** Where a job came from and where its result goes. Everything delivery needs travels in the job. */
-export type DeliveryTarget = SlackTarget | CliTarget;
+export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget;
 
 export interface SlackTarget {
   platform: 'slack';
@@ -11,6 +11,23 @@ export interface SlackTarget {
   userId: string;
   /** The ts of the bot's parent message: its status is kept current and results go into its thread. */
   parentTs: string;
+}
+
+export interface DiscordTarget {
+  platform: 'discord';
+  /** Empty in a DM. */
+  guildId: string;
+  /** The channel of the status message. */
+  channelId: string;
+  userId: string;
+  /** The message whose content is the status: the interaction's original response, or the bot's reply to a mention. */
+  statusMessageId: string;
+  /** Where results go: the thread made for a mention, else the status message's channel. */
+  resultChannelId: string;
+  /** Application commands: the interaction's webhook, usable without the bot token until it expires (15 minutes). */
+  interaction?: { applicationId: string; token: string; expiresAt: number };
+  /** Largest file Discord accepts here, in bytes (the interaction's `attachment_size_limit`, else 10 MiB). */
+  attachmentLimit: number;
 }
 
 export interface CliTarget {

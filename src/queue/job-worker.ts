@@ -252,8 +252,9 @@ export class JobWorkers {
       jobId: job.id!,
       at: new Date(this.now()).toISOString(),
       platform: target.platform,
-      workspaceId: target.platform === 'slack' ? target.teamId : '',
-      channelId: target.platform === 'slack' ? target.channelId : '',
+      workspaceId:
+        target.platform === 'slack' ? target.teamId : target.platform === 'discord' ? target.guildId : '',
+      channelId: target.platform === 'cli' ? '' : target.channelId,
       userId: target.userId,
       kind: job.data.kind,
       model,

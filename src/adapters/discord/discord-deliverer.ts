@@ -1,0 +1,143 @@
+import { DiscordAPIError, type RawFile, REST, Routes } from 'discord.js';
+import type { Deliverer, DiscordTarget, JobStatus, Notice, StepRunner } from '../../core/jobs.js';
+import { NO_MENTIONS, noticeContent, onlyUser, splitAnswer, statusContent } from './discord-format.js';
+
+/** "The maximum request size when sending a message is 25 MiB." */
+const REQUEST_LIMIT = 25 * 1024 * 1024;
+const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+/** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
+const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
+
+export interface DiscordDelivererOptions {
+  token: string;
+  apiUrl: string;
+  now?: () => number;
+}
+
+/**
+ * Delivers results to Discord. While an interaction's token is valid (15 minutes) the status and results go
+ * through its webhook; after that, or when Discord says the token is gone, through the channel with the bot
+ * token, so a slow job is never lost. discord.js's REST queue waits out 429s per route.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding
+ */
+export class DiscordDeliverer implements Deliverer<DiscordTarget> {
+  private readonly rest: REST;
+  private readonly now: () => number;
+
+  constructor(options: DiscordDelivererOptions) {
+    this.rest = new REST({ api: options.apiUrl.replace(/\/+$/, ''), version: '10' }).setToken(options.token);
+    this.now = options.now ?? Date.now;
+  }
+
+  async updateStatus(target: DiscordTarget, command: string, status: JobStatus): Promise<void> {
+    const body = { content: statusContent(target.userId, command, status), allowed_mentions: NO_MENTIONS };
+    await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, '@original'), { body, auth: false }),
+      () => this.rest.patch(Routes.channelMessage(target.channelId, target.statusMessageId), { body }),
+    );
+  }
+
+  async postImages(
+    target: DiscordTarget,
+    images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
+    jobId: string,
+  ): Promise<void> {
+    const files: RawFile[] = [];
+    const refused: string[] = [];
+    images.forEach((image, i) => {
+      const name = `lorabot-${jobId.slice(-12).replace(/[^\w-]/g, '')}-${i + 1}.${EXTENSIONS[image.mimeType] ?? 'png'}`;
+      if (image.bytes.length > target.attachmentLimit) {
+        refused.push(
+          `Image ${i + 1} is ${mebibytes(image.bytes.length)} MiB, over the ${mebibytes(target.attachmentLimit)} MiB upload limit here, so it could not be attached.`,
+        );
+      } else {
+        files.push({ name, data: Buffer.from(image.bytes), contentType: image.mimeType });
+      }
+    });
+    for (const batch of batches(files)) {
+      const body = {
+        content: '',
+        allowed_mentions: NO_MENTIONS,
+        attachments: batch.map((f, id) => ({ id, filename: f.name })),
+      };
+      await this.send(target, body, batch);
+    }
+    if (refused.length > 0)
+      await this.send(target, { content: refused.join('\n'), allowed_mentions: NO_MENTIONS });
+  }
+
+  async postAnswer(target: DiscordTarget, text: string, steps: StepRunner): Promise<void> {
+    const pieces = splitAnswer(text);
+    for (const [i, piece] of pieces.entries()) {
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+        await this.send(target, { content: piece, allowed_mentions: NO_MENTIONS });
+      });
+    }
+  }
+
+  async notify(target: DiscordTarget, notice: Notice): Promise<void> {
+    await this.send(target, {
+      content: noticeContent(target.userId, notice),
+      allowed_mentions: onlyUser(target.userId),
+    });
+  }
+
+  /** A new message with the results: a follow-up while the token lives, else a message in the result channel. */
+  private async send(target: DiscordTarget, body: Record<string, unknown>, files?: RawFile[]): Promise<void> {
+    await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.post(Routes.webhook(i.applicationId, i.token), {
+          body,
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+          ...(files ? { files } : {}),
+        }),
+      () =>
+        this.rest.post(Routes.channelMessages(target.resultChannelId), { body, ...(files ? { files } : {}) }),
+    );
+  }
+
+  private async viaInteraction(
+    target: DiscordTarget,
+    withToken: (interaction: NonNullable<DiscordTarget['interaction']>) => Promise<unknown>,
+    withBot: () => Promise<unknown>,
+  ): Promise<void> {
+    const interaction = target.interaction;
+    // A minute's margin: a request started just before expiry may arrive after it.
+    if (interaction && this.now() < interaction.expiresAt - 60_000) {
+      try {
+        await withToken(interaction);
+        return;
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code)))) throw error;
+      }
+    }
+    await withBot();
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** Groups files so that each request stays under Discord's 25 MiB request limit (and 10 attachments). */
+function batches(files: RawFile[]): RawFile[][] {
+  const result: RawFile[][] = [];
+  let current: RawFile[] = [];
+  let size = 0;
+  for (const file of files) {
+    const length = (file.data as Buffer).length;
+    if (current.length > 0 && (size + length > REQUEST_LIMIT - 64 * 1024 || current.length === 10)) {
+      result.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(file);
+    size += length;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}
