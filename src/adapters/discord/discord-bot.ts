@@ -29,6 +29,7 @@ export interface DiscordBotOptions {
   now?: () => number;
 }
 
+const NOT_QUEUED = 'lorabot could not queue this request. Nothing was queued or charged. Try again shortly.';
 const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 const TOKEN_LIFETIME_MS = 15 * 60_000;
 const UNAVAILABLE =
@@ -181,7 +182,7 @@ export class DiscordBot {
     } catch (error) {
       this.logError('enqueue', error);
       if (claimed) await this.options.queue.release(requestKey).catch(() => undefined);
-      await message.reply({ content: UNAVAILABLE, allowedMentions: NO_MENTIONS }).catch(() => undefined);
+      await message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS }).catch(() => undefined);
     }
   }
 

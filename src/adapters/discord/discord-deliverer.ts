@@ -50,7 +50,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       const name = `lorabot-${jobId.slice(-12).replace(/[^\w-]/g, '')}-${i + 1}.${EXTENSIONS[image.mimeType] ?? 'png'}`;
       if (image.bytes.length > target.attachmentLimit) {
         refused.push(
-          `Image ${i + 1} is ${mebibytes(image.bytes.length)} MiB, over the ${mebibytes(target.attachmentLimit)} MiB upload limit here, so it could not be attached.`,
+          `Image ${i + 1} is ${formatBytes(image.bytes.length)}, over the ${formatBytes(target.attachmentLimit)} upload limit here, so it could not be attached.`,
         );
       } else {
         files.push({ name, data: Buffer.from(image.bytes), contentType: image.mimeType });
@@ -60,7 +60,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       const body = {
         content: '',
         allowed_mentions: NO_MENTIONS,
-        attachments: batch.map((f, id) => ({ id, filename: f.name })),
+        attachments: batch.map((f, id) => ({ id: String(id), filename: f.name })),
       };
       await this.send(target, body, batch);
     }
@@ -119,8 +119,8 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   }
 }
 
-function mebibytes(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
 /** Groups files so that each request stays under Discord's 25 MiB request limit (and 10 attachments). */

@@ -1,0 +1,619 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { discordSpec } from './openapi-validator.js';
+
+const DISCORD_EPOCH = 1_420_070_400_000n;
+const TOKEN_LIFETIME_MS = 15 * 60_000;
+const FILE_LIMIT = 10 * 1024 * 1024;
+const REQUEST_LIMIT = 25 * 1024 * 1024;
+
+export interface DiscordCall {
+  method: string;
+  /** The route with ids, e.g. `/channels/123/messages`. */
+  path: string;
+  /** The OpenAPI path template it matched. */
+  template: string | undefined;
+  auth: string | undefined;
+  body: Record<string, unknown> | unknown[] | undefined;
+  files: Array<{ name: string; bytes: Buffer }>;
+  schemaErrors: string[];
+  /** What the fake answered: an HTTP status. */
+  status: number;
+  at: number;
+}
+
+export interface FakeMessage {
+  id: string;
+  channel_id: string;
+  content: string;
+  author_id: string;
+  attachments: Array<{ filename: string; bytes: Buffer }>;
+  allowed_mentions: unknown;
+  /** Every content this message had (edits append). */
+  history: string[];
+  /** How it was sent: `bot` (bot token) or `webhook` (interaction token). */
+  via: 'bot' | 'webhook';
+  interaction_id?: string;
+}
+
+export type DiscordFault =
+  | { kind: 'rate-limited'; retryAfterSeconds: number }
+  | { kind: 'http'; status: number };
+
+interface InteractionState {
+  id: string;
+  token: string;
+  channelId: string;
+  createdAt: number;
+  responded: boolean;
+  deferredAfterMs?: number;
+  originalId?: string;
+}
+
+/** Real-looking snowflakes: discord.js's REST queue keys buckets on 17–19-digit ids. */
+export function snowflake(at = Date.now()): string {
+  snowflakeCounter = (snowflakeCounter + 1) % 4096;
+  return String(((BigInt(at) - DISCORD_EPOCH) << 22n) | BigInt(snowflakeCounter));
+}
+let snowflakeCounter = 0;
+
+/**
+ * A local Discord for discord.js: REST under `/api/v10` (reached through DISCORD_API_URL) and a small gateway
+ * (hello, identify → ready, guild create, heartbeats, dispatch). Request bodies are checked against Discord's
+ * OpenAPI description and its documented limits; calls are recorded; faults are injected on demand.
+ */
+export class FakeDiscord {
+  readonly token: string;
+  readonly applicationId = snowflake();
+  readonly botId = snowflake();
+  readonly guildId = snowflake();
+  readonly channelId = snowflake();
+  readonly dmChannelId = snowflake();
+  readonly calls: DiscordCall[] = [];
+  readonly messages: FakeMessage[] = [];
+  readonly threads: Array<{ id: string; parentId: string; name: string }> = [];
+  /** Added to the real clock: moves interaction tokens towards expiry. */
+  clockOffsetMs = 0;
+  baseUrl = '';
+  private readonly interactions = new Map<string, InteractionState>();
+  private readonly faults: Array<{ pattern: RegExp; fault: DiscordFault }> = [];
+  private server?: Server;
+  private wss?: WebSocketServer;
+  private readonly sockets = new Set<Socket>();
+  private gateway?: WebSocket;
+  private sequence = 0;
+  private readyResolve?: () => void;
+  readonly ready: Promise<void>;
+
+  constructor(options: { token?: string } = {}) {
+    this.token = options.token ?? 'fake-discord-bot-token';
+    this.ready = new Promise((resolve) => {
+      this.readyResolve = resolve;
+    });
+  }
+
+  get apiUrl(): string {
+    return `${this.baseUrl}/api`;
+  }
+
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  async start(): Promise<this> {
+    discordSpec();
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: String(error), code: 0 }));
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.wss = new WebSocketServer({ server: this.server, path: '/gateway' });
+    this.wss.on('connection', (ws) => this.onGatewayConnection(ws));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    this.wss?.close();
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(() => resolve(undefined)));
+  }
+
+  /** Faults for the next calls whose `METHOD /path` matches. */
+  inject(pattern: RegExp, fault: DiscordFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.faults.push({ pattern, fault });
+  }
+
+  /** Sends a user's message over the gateway; `mention` adds the bot to its mentions. */
+  sendMessage(options: {
+    content: string;
+    userId?: string;
+    mention?: boolean;
+    channelId?: string;
+    dm?: boolean;
+  }): string {
+    const id = snowflake(this.now());
+    const author = this.user(options.userId ?? '111111111111111111');
+    const channelId = options.dm ? this.dmChannelId : (options.channelId ?? this.channelId);
+    this.dispatch('MESSAGE_CREATE', {
+      id,
+      channel_id: channelId,
+      // Discord names the channel type on MESSAGE_CREATE; discord.js needs it to build an uncached DM channel.
+      channel_type: options.dm ? 1 : 0,
+      ...(options.dm ? {} : { guild_id: this.guildId, member: this.member(author) }),
+      author,
+      content: options.content,
+      timestamp: new Date(this.now()).toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: options.mention ? [this.user(this.botId, 'lorabot', true)] : [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+    });
+    return id;
+  }
+
+  /** Sends a chat-input interaction (`/flux`, `/ask`) over the gateway; returns its id. */
+  sendCommand(options: {
+    name: string;
+    options: Array<{ name: string; type: number; value: string | number }>;
+    userId?: string;
+    attachmentSizeLimit?: number;
+    id?: string;
+    token?: string;
+  }): { id: string; token: string } {
+    const id = options.id ?? snowflake(this.now());
+    const token = options.token ?? `interaction-token-${randomUUID()}`;
+    if (!this.interactions.has(id)) {
+      this.interactions.set(id, {
+        id,
+        token,
+        channelId: this.channelId,
+        createdAt: this.now(),
+        responded: false,
+      });
+    }
+    const user = this.user(options.userId ?? '111111111111111111');
+    this.dispatch('INTERACTION_CREATE', {
+      id,
+      application_id: this.applicationId,
+      type: 2,
+      token,
+      version: 1,
+      guild_id: this.guildId,
+      channel_id: this.channelId,
+      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general' },
+      member: { ...this.member(user), permissions: '2248473465835073' },
+      data: { id: snowflake(), name: options.name, type: 1, options: options.options },
+      app_permissions: '2248473465835073',
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': this.guildId },
+      context: 0,
+      attachment_size_limit: options.attachmentSizeLimit ?? FILE_LIMIT,
+    });
+    return { id, token };
+  }
+
+  interaction(id: string): InteractionState | undefined {
+    return this.interactions.get(id);
+  }
+
+  messagesIn(channelId: string): FakeMessage[] {
+    return this.messages.filter((m) => m.channel_id === channelId);
+  }
+
+  private user(id: string, username = `user${id.slice(-4)}`, bot = false) {
+    return { id, username, discriminator: '0', avatar: null, global_name: username, bot, flags: 0 };
+  }
+
+  private member(user: Record<string, unknown>) {
+    return {
+      user,
+      roles: [],
+      joined_at: new Date(0).toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+      nick: null,
+    };
+  }
+
+  // ---- gateway ----
+
+  private onGatewayConnection(ws: WebSocket): void {
+    this.gateway = ws;
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
+    ws.on('message', (raw) => {
+      const packet = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
+      if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      if (packet.op === 2) this.identify(ws, packet.d);
+    });
+  }
+
+  private identify(ws: WebSocket, identify: Record<string, unknown>): void {
+    if (identify.token !== this.token && identify.token !== `Bot ${this.token}`) {
+      ws.close(4004, 'Authentication failed.');
+      return;
+    }
+    this.dispatch('READY', {
+      v: 10,
+      user: this.user(this.botId, 'lorabot', true),
+      guilds: [{ id: this.guildId, unavailable: true }],
+      session_id: randomUUID(),
+      resume_gateway_url: this.baseUrl.replace('http', 'ws'),
+      application: { id: this.applicationId, flags: 0 },
+      shard: [0, 1],
+    });
+    this.dispatch('GUILD_CREATE', {
+      id: this.guildId,
+      name: 'lorabot test',
+      icon: null,
+      owner_id: '111111111111111111',
+      roles: [
+        {
+          id: this.guildId,
+          name: '@everyone',
+          permissions: '2248473465835073',
+          position: 0,
+          color: 0,
+          hoist: false,
+          managed: false,
+          mentionable: false,
+          flags: 0,
+        },
+      ],
+      emojis: [],
+      stickers: [],
+      features: [],
+      member_count: 2,
+      members: [this.member(this.user(this.botId, 'lorabot', true))],
+      channels: [
+        {
+          id: this.channelId,
+          type: 0,
+          name: 'general',
+          position: 0,
+          permission_overwrites: [],
+          guild_id: this.guildId,
+        },
+      ],
+      threads: [],
+      presences: [],
+      voice_states: [],
+      joined_at: new Date(0).toISOString(),
+      large: false,
+      unavailable: false,
+      premium_tier: 0,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      mfa_level: 0,
+      nsfw_level: 0,
+      system_channel_flags: 0,
+      preferred_locale: 'en-US',
+    });
+    this.readyResolve?.();
+  }
+
+  private dispatch(t: string, d: unknown): void {
+    this.sequence++;
+    this.gateway?.send(JSON.stringify({ op: 0, t, s: this.sequence, d }));
+  }
+
+  // ---- REST ----
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    const path = decodeURIComponent(url.pathname.replace(/^\/api\/v10/, ''));
+    const raw = await readBody(req);
+    const { body, files } = await parseBody(req, raw);
+    const template = templateOf(path);
+    const call: DiscordCall = {
+      method: req.method ?? 'GET',
+      path,
+      template,
+      auth: req.headers.authorization,
+      body,
+      files,
+      schemaErrors: [],
+      status: 200,
+      at: this.now(),
+    };
+    this.calls.push(call);
+    const send = (status: number, payload?: unknown, headers: Record<string, string> = {}): true => {
+      call.status = status;
+      // A 204 has no body, and so no content type (discord.js parses any application/json body).
+      res.writeHead(status, status === 204 ? headers : { 'content-type': 'application/json', ...headers });
+      res.end(payload === undefined ? '' : JSON.stringify(payload));
+      return true;
+    };
+    const index = this.faults.findIndex((f) => f.pattern.test(`${call.method} ${path}`));
+    if (index !== -1) {
+      const { fault } = this.faults.splice(index, 1)[0]!;
+      if (fault.kind === 'rate-limited') {
+        return send(
+          429,
+          { message: 'You are being rate limited.', retry_after: fault.retryAfterSeconds, global: false },
+          {
+            'retry-after': String(Math.ceil(fault.retryAfterSeconds)),
+            'x-ratelimit-limit': '5',
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-reset-after': String(fault.retryAfterSeconds),
+            'x-ratelimit-bucket': 'fake-bucket',
+            'x-ratelimit-scope': 'user',
+          },
+        );
+      }
+      return send(fault.status, { message: 'Internal Server Error', code: 0 });
+    }
+    if (template && body !== undefined && ['POST', 'PATCH', 'PUT'].includes(call.method)) {
+      const spec = discordSpec();
+      call.schemaErrors = spec.errors(spec.requestBodyPointer(template, call.method.toLowerCase()), body);
+    }
+    const limit = this.limitProblem(body, files);
+    if (call.schemaErrors.length > 0 || limit) {
+      return send(400, { message: 'Invalid Form Body', code: 50035, errors: limit ?? call.schemaErrors });
+    }
+    const usesWebhook = path.startsWith('/webhooks/') || path.startsWith('/interactions/');
+    if (!usesWebhook && call.auth !== `Bot ${this.token}`)
+      return send(401, { message: '401: Unauthorized', code: 0 });
+    return this.route(call, send);
+  }
+
+  /** Discord's documented limits that its OpenAPI description leaves out or states differently. */
+  private limitProblem(body: DiscordCall['body'], files: DiscordCall['files']): string | undefined {
+    if (body && !Array.isArray(body)) {
+      if (typeof body.content === 'string' && body.content.length > 2000)
+        return 'content: must be 2000 or fewer in length';
+      const mentions = body.allowed_mentions as
+        | { parse?: string[]; users?: unknown[]; roles?: unknown[] }
+        | undefined;
+      if (mentions?.parse?.includes('users') && mentions.users)
+        return 'allowed_mentions: parse users and users are exclusive';
+      if (mentions?.parse?.includes('roles') && mentions.roles)
+        return 'allowed_mentions: parse roles and roles are exclusive';
+    }
+    if (files.some((f) => f.bytes.length > FILE_LIMIT)) return 'file too large (10 MiB per file)';
+    if (files.reduce((sum, f) => sum + f.bytes.length, 0) > REQUEST_LIMIT)
+      return 'request entity too large (25 MiB)';
+    return undefined;
+  }
+
+  private route(call: DiscordCall, send: (status: number, payload?: unknown) => true): true {
+    const { method, path } = call;
+    const body = (call.body ?? {}) as Record<string, unknown>;
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/gateway/bot') {
+      return send(200, {
+        url: `${this.baseUrl.replace('http', 'ws')}/gateway`,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+      });
+    }
+    if (method === 'GET' && path === '/users/@me') return send(200, this.user(this.botId, 'lorabot', true));
+    m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path);
+    if (m && method === 'POST') {
+      const interaction = this.interactions.get(m[1]!);
+      if (!interaction || interaction.token !== m[2])
+        return send(404, { message: 'Unknown interaction', code: 10062 });
+      if (interaction.responded)
+        return send(400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+      const age = this.now() - interaction.createdAt;
+      if (age > 3000) return send(404, { message: 'Unknown interaction', code: 10062 });
+      interaction.responded = true;
+      interaction.deferredAfterMs = age;
+      const message = this.createMessage(interaction.channelId, body, call.files, 'webhook', interaction.id);
+      interaction.originalId = message.id;
+      return send(204);
+    }
+    m = /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/.exec(path);
+    if (m) {
+      const interaction = [...this.interactions.values()].find((i) => i.token === m![2]);
+      if (!interaction || this.now() - interaction.createdAt > TOKEN_LIFETIME_MS) {
+        return send(404, { message: 'Unknown Webhook', code: 10015 });
+      }
+      if (method === 'PATCH') {
+        const id = m[3] === '@original' ? interaction.originalId : m[3];
+        const message = this.messages.find((x) => x.id === id);
+        if (!message) return send(404, { message: 'Unknown Message', code: 10008 });
+        return send(200, this.editMessage(message, body, call.files));
+      }
+      if (method === 'POST') {
+        const message = this.createMessage(
+          interaction.channelId,
+          body,
+          call.files,
+          'webhook',
+          interaction.id,
+        );
+        return send(200, this.messageObject(message));
+      }
+    }
+    m = /^\/channels\/(\d+)\/messages$/.exec(path);
+    if (m && method === 'POST') {
+      if (m[1] !== this.channelId && !this.threads.some((t) => t.id === m![1]) && !this.isDm(m[1]!)) {
+        return send(404, { message: 'Unknown Channel', code: 10003 });
+      }
+      return send(200, this.messageObject(this.createMessage(m[1]!, body, call.files, 'bot')));
+    }
+    m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
+    if (m && method === 'PATCH') {
+      const message = this.messages.find((x) => x.id === m![2] && x.channel_id === m![1]);
+      if (!message) return send(404, { message: 'Unknown Message', code: 10008 });
+      return send(200, this.editMessage(message, body, call.files));
+    }
+    m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path);
+    if (m && method === 'POST') {
+      const thread = { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') };
+      this.threads.push(thread);
+      return send(201, {
+        id: thread.id,
+        type: 11,
+        guild_id: this.guildId,
+        parent_id: thread.parentId,
+        name: thread.name,
+        owner_id: this.botId,
+        message_count: 0,
+        member_count: 1,
+        thread_metadata: {
+          archived: false,
+          auto_archive_duration: body.auto_archive_duration ?? 1440,
+          archive_timestamp: new Date(this.now()).toISOString(),
+          locked: false,
+        },
+        flags: 0,
+        rate_limit_per_user: 0,
+      });
+    }
+    m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path);
+    if (m && method === 'PUT') {
+      const commands = (Array.isArray(call.body) ? call.body : []) as Array<Record<string, unknown>>;
+      return send(
+        200,
+        commands.map((c) => ({
+          id: snowflake(),
+          application_id: m![1],
+          ...(m![2] ? { guild_id: m![2] } : {}),
+          version: snowflake(),
+          default_member_permissions: null,
+          ...c,
+        })),
+      );
+    }
+    return send(404, { message: '404: Not Found', code: 0 });
+  }
+
+  private isDm(channelId: string): boolean {
+    return channelId === this.dmChannelId;
+  }
+
+  private createMessage(
+    channelId: string,
+    body: Record<string, unknown>,
+    files: DiscordCall['files'],
+    via: 'bot' | 'webhook',
+    interactionId?: string,
+  ): FakeMessage {
+    const data = (body.data ?? body) as Record<string, unknown>;
+    const message: FakeMessage = {
+      id: snowflake(this.now()),
+      channel_id: channelId,
+      content: String(data.content ?? ''),
+      author_id: this.botId,
+      attachments: files.map((f) => ({ filename: f.name, bytes: f.bytes })),
+      allowed_mentions: data.allowed_mentions,
+      history: [String(data.content ?? '')],
+      via,
+      ...(interactionId ? { interaction_id: interactionId } : {}),
+    };
+    this.messages.push(message);
+    return message;
+  }
+
+  private editMessage(message: FakeMessage, body: Record<string, unknown>, files: DiscordCall['files']) {
+    if (typeof body.content === 'string') {
+      message.content = body.content;
+      message.history.push(body.content);
+    }
+    if (body.allowed_mentions !== undefined) message.allowed_mentions = body.allowed_mentions;
+    if (files.length > 0) message.attachments = files.map((f) => ({ filename: f.name, bytes: f.bytes }));
+    return this.messageObject(message);
+  }
+
+  private messageObject(message: FakeMessage) {
+    return {
+      id: message.id,
+      channel_id: message.channel_id,
+      ...(this.isDm(message.channel_id) ? {} : { guild_id: this.guildId }),
+      author: this.user(this.botId, 'lorabot', true),
+      content: message.content,
+      timestamp: new Date(this.now()).toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: message.attachments.map((a, i) => ({
+        id: snowflake(),
+        filename: a.filename,
+        size: a.bytes.length,
+        url: `${this.baseUrl}/attachments/${message.id}/${i}`,
+        proxy_url: `${this.baseUrl}/attachments/${message.id}/${i}`,
+      })),
+      embeds: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+      ...(message.via === 'webhook'
+        ? { webhook_id: this.applicationId, application_id: this.applicationId }
+        : {}),
+    };
+  }
+}
+
+const TEMPLATES: Array<[RegExp, string]> = [
+  [/^\/interactions\/\d+\/[^/]+\/callback$/, '/interactions/{interaction_id}/{interaction_token}/callback'],
+  [
+    /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/,
+    '/webhooks/{webhook_id}/{webhook_token}/messages/@original',
+  ],
+  [/^\/webhooks\/\d+\/[^/]+$/, '/webhooks/{webhook_id}/{webhook_token}'],
+  [/^\/channels\/\d+\/messages$/, '/channels/{channel_id}/messages'],
+  [/^\/channels\/\d+\/messages\/\d+$/, '/channels/{channel_id}/messages/{message_id}'],
+  [/^\/channels\/\d+\/messages\/\d+\/threads$/, '/channels/{channel_id}/messages/{message_id}/threads'],
+  [/^\/applications\/\d+\/commands$/, '/applications/{application_id}/commands'],
+  [
+    /^\/applications\/\d+\/guilds\/\d+\/commands$/,
+    '/applications/{application_id}/guilds/{guild_id}/commands',
+  ],
+];
+
+function templateOf(path: string): string | undefined {
+  return TEMPLATES.find(([pattern]) => pattern.test(path))?.[1];
+}
+
+async function parseBody(
+  req: IncomingMessage,
+  raw: Buffer,
+): Promise<{ body: DiscordCall['body']; files: DiscordCall['files'] }> {
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('multipart/form-data')) {
+    const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+    const files: DiscordCall['files'] = [];
+    let body: DiscordCall['body'];
+    for (const [key, value] of form.entries()) {
+      if (key === 'payload_json' && typeof value === 'string')
+        body = JSON.parse(value) as Record<string, unknown>;
+      else if (typeof value !== 'string')
+        files.push({ name: (value as File).name, bytes: Buffer.from(await value.arrayBuffer()) });
+    }
+    return { body, files };
+  }
+  if (raw.length === 0) return { body: undefined, files: [] };
+  return { body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, files: [] };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
