@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { RetryOptions } from './adapters/together/retry-policy.js';
 import type { TogetherTimeouts } from './adapters/together/together-client.js';
+import type { AccessRules } from './core/access.js';
 import { parseLoraUrl } from './core/lora-ref.js';
 import { usdToMicros } from './core/money.js';
 import { err, ok, type Result } from './core/result.js';
@@ -42,6 +43,7 @@ export interface Config {
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   core: CoreSettings;
+  access: AccessRules;
   /** The config file read, if any. */
   configPath: string | undefined;
 }
@@ -66,7 +68,14 @@ const queueLimits = z.strictObject({
   rate_limit_per_minute: z.number().int().min(1).max(100_000),
 });
 
+const ids = z.array(z.string().regex(/^[\w-]{1,40}$/, 'expected a Slack or Discord id'));
+
 const fileSchema = z.strictObject({
+  access: z.strictObject({
+    slack: z.strictObject({ workspaces: ids, channels: ids }),
+    discord: z.strictObject({ guilds: ids, channels: ids, dms: z.boolean() }),
+    admins: z.strictObject({ slack: ids, discord: ids }),
+  }),
   queue: z.strictObject({
     prefix: z.string().regex(/^\{[\w:-]+\}$/, 'expected a Redis Cluster hash tag such as {lorabot}'),
     attempts: z.number().int().min(1).max(10),
@@ -146,6 +155,11 @@ type FileConfig = z.input<typeof fileSchema>;
 
 /** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
 export const DEFAULT_FILE_CONFIG: FileConfig = {
+  access: {
+    slack: { workspaces: [], channels: [] },
+    discord: { guilds: [], channels: [], dms: true },
+    admins: { slack: [], discord: [] },
+  },
   queue: {
     prefix: '{lorabot}',
     attempts: 3,
@@ -327,6 +341,11 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
     },
     logLevel: e.LOG_LEVEL,
     core: core!,
+    access: {
+      slack: { ...f.access.slack },
+      discord: { ...f.access.discord },
+      admins: { ...f.access.admins },
+    },
     configPath: file.path,
   };
   return ok(deepFreeze(config));

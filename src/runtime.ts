@@ -96,7 +96,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const slack = config.slack
         ? createSlackGateway(
             { ...config.slack, logger },
-            { settings: config.core, queue: producer, logger, now: Date.now },
+            { settings: config.core, access: config.access, queue: producer, logger, now: Date.now },
           )
         : undefined;
       const server = new GatewayServer({
@@ -121,6 +121,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         const discord = new DiscordBot({
           ...config.discord,
           settings: config.core,
+          access: config.access,
           queue: producer,
           logger,
         });

@@ -81,7 +81,13 @@ beforeAll(async () => {
     receiver,
     clientOptions: slackClientOptions(slack.apiUrl, silent),
   });
-  registerSlackCommands(app, { settings: config.core, queue: producer, logger: silent, now: Date.now });
+  registerSlackCommands(app, {
+    settings: config.core,
+    access: config.access,
+    queue: producer,
+    logger: silent,
+    now: Date.now,
+  });
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import {
   Routes,
 } from 'discord.js';
 import { jobData, planCommand } from '../../command-plan.js';
+import { type AccessRules, isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
@@ -24,6 +25,7 @@ export interface DiscordBotOptions {
   applicationId: string;
   apiUrl: string;
   settings: CoreSettings;
+  access: AccessRules;
   queue: JobQueue;
   logger: Logger;
   now?: () => number;
@@ -73,6 +75,17 @@ export class DiscordBot {
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const name = interaction.commandName;
     if (name !== 'flux' && name !== 'ask') return;
+    const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
+    const place = {
+      platform: 'discord' as const,
+      guildId: interaction.guildId ?? '',
+      channelId: interaction.channelId,
+      ...(parentChannelId ? { parentChannelId } : {}),
+    };
+    if (!isAllowed(this.options.access, place)) {
+      await interaction.reply({ content: NOT_ENABLED_HERE, flags: MessageFlags.Ephemeral });
+      return;
+    }
     const options = new Map<string, string | number>();
     for (const option of interaction.options.data) {
       if (option.value !== undefined) options.set(option.name, option.value as string | number);
@@ -138,6 +151,17 @@ export class DiscordBot {
     if (!me || message.author.bot) return;
     const isDm = message.guildId === null;
     if (!isDm && !message.mentions.users.has(me.id)) return;
+    const parentChannelId = message.channel.isThread() ? message.channel.parentId : null;
+    const place = {
+      platform: 'discord' as const,
+      guildId: message.guildId ?? '',
+      channelId: message.channelId,
+      ...(parentChannelId ? { parentChannelId } : {}),
+    };
+    if (!isAllowed(this.options.access, place)) {
+      await message.reply({ content: NOT_ENABLED_HERE, allowedMentions: NO_MENTIONS });
+      return;
+    }
     const text = message.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), ' ').trim();
     const parsed = parseMention(text, this.options.settings);
     if (!parsed.success || parsed.data.kind === 'help') {

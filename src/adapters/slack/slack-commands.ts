@@ -1,5 +1,6 @@
 import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import { jobData, planCommand } from '../../command-plan.js';
+import { type AccessRules, isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
 import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
 import type { JobQueue, SlackTarget } from '../../core/jobs.js';
@@ -10,6 +11,7 @@ import { escapeSlackText, unescapeSlackText } from './slack-text.js';
 
 export interface SlackCommandDeps {
   settings: CoreSettings;
+  access: AccessRules;
   queue: JobQueue;
   logger: Logger;
   now: () => number;
@@ -27,6 +29,16 @@ const UNAVAILABLE =
 export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   app.command(/^\/(flux|ask)$/, async ({ command, ack, respond, client }) => {
     const kind = command.command === '/ask' ? 'ask' : 'flux';
+    if (
+      !isAllowed(deps.access, {
+        platform: 'slack',
+        workspaceId: command.team_id,
+        channelId: command.channel_id,
+      })
+    ) {
+      await ack({ response_type: 'ephemeral', text: NOT_ENABLED_HERE });
+      return;
+    }
     const parsed = parseCommand(kind, unescapeSlackText(command.text ?? ''), deps.settings);
     if (!parsed.success) {
       await ack({ response_type: 'ephemeral', text: escapeSlackText(parsed.error.message) });

@@ -1,0 +1,34 @@
+/** Where lorabot may be used: allowlists per platform (an empty list allows everything) and the admins. */
+export interface AccessRules {
+  slack: { workspaces: readonly string[]; channels: readonly string[] };
+  discord: { guilds: readonly string[]; channels: readonly string[]; dms: boolean };
+  admins: { slack: readonly string[]; discord: readonly string[] };
+}
+
+export const OPEN_ACCESS: AccessRules = {
+  slack: { workspaces: [], channels: [] },
+  discord: { guilds: [], channels: [], dms: true },
+  admins: { slack: [], discord: [] },
+};
+
+export type Place =
+  | { platform: 'slack'; workspaceId: string; channelId: string }
+  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string };
+
+export const NOT_ENABLED_HERE =
+  'lorabot is not enabled here. Ask an admin to allow this channel. Nothing was queued or charged.';
+
+/** Whether a command from this place may be queued. A thread counts as its parent channel. */
+export function isAllowed(rules: AccessRules, place: Place): boolean {
+  const allows = (list: readonly string[], id: string) => list.length === 0 || list.includes(id);
+  if (place.platform === 'slack') {
+    return allows(rules.slack.workspaces, place.workspaceId) && allows(rules.slack.channels, place.channelId);
+  }
+  if (place.guildId === '') return rules.discord.dms;
+  const channels = rules.discord.channels;
+  const channelAllowed =
+    channels.length === 0 ||
+    channels.includes(place.channelId) ||
+    (place.parentChannelId !== undefined && channels.includes(place.parentChannelId));
+  return allows(rules.discord.guilds, place.guildId) && channelAllowed;
+}
