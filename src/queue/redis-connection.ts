@@ -8,7 +8,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 export function createRedis(url: string, role: 'producer' | 'worker', name: string): Redis {
   const common: RedisOptions = {
     connectionName: `lorabot:${name}`,
-    retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 6), 5000),
+    // Reconnect quickly at first (a restart takes a moment), then every 2 s at most.
+    retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
   };
   const options: RedisOptions =

@@ -85,7 +85,7 @@ export interface SlashResult {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; configExtra?: string } = {},
+  options: { env?: Record<string, string>; configExtra?: string; redisUrl?: string } = {},
 ): Promise<Harness> {
   const together = await new FakeTogether().start();
   const slack = await new FakeSlack().start();
@@ -116,7 +116,7 @@ export async function startHarness(
     worker: true,
     logger,
     cwd: tmpdir(),
-    redis: { url: redisUrl(), source: 'REDIS_URL' },
+    redis: { url: options.redisUrl ?? redisUrl(), source: 'REDIS_URL' },
   });
   let triggers = 0;
   return {
@@ -156,9 +156,11 @@ export async function startHarness(
     async close() {
       await running.close();
       await Promise.all([together.close(), slack.close()]);
-      const cleaner = new Redis(redisUrl());
-      await deleteByPrefix(cleaner, prefix);
-      cleaner.disconnect();
+      if (!options.redisUrl) {
+        const cleaner = new Redis(redisUrl());
+        await deleteByPrefix(cleaner, prefix);
+        cleaner.disconnect();
+      }
     },
   };
 }

@@ -175,6 +175,7 @@ export class DiscordBot {
     }
     const requestKey = `discord-msg-${message.id}`;
     let claimed = false;
+    let statusReply: Message | undefined;
     try {
       claimed = await this.options.queue.claim(requestKey);
       if (!claimed) return;
@@ -185,6 +186,7 @@ export class DiscordBot {
         content: statusContent(message.author.id, plan.command, { state: 'queued', position }),
         allowedMentions: NO_MENTIONS,
       });
+      statusReply = reply;
       let resultChannelId = message.channelId;
       if (!isDm && reply.channel.isTextBased() && !reply.channel.isThread()) {
         const thread = await reply.startThread({ name: threadName(plan.command), autoArchiveDuration: 1440 });
@@ -206,7 +208,11 @@ export class DiscordBot {
     } catch (error) {
       this.logError('enqueue', error);
       if (claimed) await this.options.queue.release(requestKey).catch(() => undefined);
-      await message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS }).catch(() => undefined);
+      // Leave nothing half-done: the status reply says it was not queued, instead of "Queued" forever.
+      const shown = statusReply
+        ? statusReply.edit({ content: `❌ ${NOT_QUEUED}`, allowedMentions: NO_MENTIONS })
+        : message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS });
+      await shown.catch(() => undefined);
     }
   }
 

@@ -56,6 +56,8 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
     const requestKey = slackRequestKey(command);
     const log = { requestKey, kind, team: command.team_id, channel: command.channel_id };
     let claimed = false;
+    let parentTs: string | undefined;
+    let shownCommand = '';
     try {
       claimed = await deps.queue.claim(requestKey);
       if (!claimed) {
@@ -63,6 +65,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         return;
       }
       const plan = planCommand(accepted, deps.settings);
+      shownCommand = plan.command;
       const position = await deps.queue.position(plan.kind);
       const parent = await client.chat.postMessage({
         channel: command.channel_id,
@@ -70,6 +73,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         unfurl_links: false,
         unfurl_media: false,
       });
+      parentTs = String(parent.ts);
       const target: SlackTarget = {
         platform: 'slack',
         teamId: command.team_id,
@@ -88,7 +92,15 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         'could not queue a command',
       );
       if (claimed) await deps.queue.release(requestKey).catch(() => undefined);
-      await tellUser(respond, failureText(error));
+      const text = failureText(error);
+      if (parentTs) {
+        // Leave nothing half-done: the parent says it was not queued, instead of "Queued" forever.
+        const failed = parentMessage(command.user_id, shownCommand, { state: 'failed', reason: text });
+        await client.chat
+          .update({ channel: command.channel_id, ts: parentTs, ...failed })
+          .catch(() => undefined);
+      }
+      await tellUser(respond, text);
     }
   });
 }
