@@ -38,6 +38,12 @@ export interface Config {
     backoffMs: number;
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
+    /** How long a worker's lock on a job lasts without renewal; a crashed worker's jobs are free after it. */
+    lockMs: number;
+    /** How often workers look for jobs whose worker died (BullMQ's stalled-job check). */
+    stalledIntervalMs: number;
+    /** How many times a job may be picked up again after its worker died before it is failed. */
+    maxStalledCount: number;
     image: { concurrency: number; rateLimit: { max: number; durationMs: number } };
     chat: { concurrency: number; rateLimit: { max: number; durationMs: number } };
   };
@@ -82,6 +88,9 @@ const fileSchema = z.strictObject({
     backoff_ms: positiveInt,
     keep_completed_hours: positiveInt,
     keep_failed_hours: positiveInt,
+    lock_ms: z.number().int().min(1000),
+    stalled_interval_ms: z.number().int().min(500),
+    max_stalled_count: z.number().int().min(0).max(10),
     image: queueLimits,
     chat: queueLimits,
   }),
@@ -166,6 +175,9 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     backoff_ms: 5000,
     keep_completed_hours: 24,
     keep_failed_hours: 168,
+    lock_ms: 30_000,
+    stalled_interval_ms: 30_000,
+    max_stalled_count: 2,
     image: { concurrency: 2, rate_limit_per_minute: 10 },
     chat: { concurrency: 8, rate_limit_per_minute: 60 },
   },
@@ -330,6 +342,9 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
       backoffMs: f.queue.backoff_ms,
       keepCompletedSeconds: f.queue.keep_completed_hours * 3600,
       keepFailedSeconds: f.queue.keep_failed_hours * 3600,
+      lockMs: f.queue.lock_ms,
+      stalledIntervalMs: f.queue.stalled_interval_ms,
+      maxStalledCount: f.queue.max_stalled_count,
       image: {
         concurrency: f.queue.image.concurrency,
         rateLimit: { max: f.queue.image.rate_limit_per_minute, durationMs: 60_000 },

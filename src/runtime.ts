@@ -78,6 +78,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         chat: together,
         deliverers,
         limits: { image: config.queue.image, chat: config.queue.chat },
+        recovery: config.queue,
         logger,
       });
       closers.push(() => workers.close());

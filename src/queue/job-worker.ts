@@ -26,6 +26,8 @@ export interface QueueLimits {
 
 export interface JobWorkerOptions {
   connection: Redis;
+  /** Lock and stalled-job settings (BullMQ). */
+  recovery: { lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
   keys: RedisKeys;
   settings: CoreSettings;
   images: ImageProvider;
@@ -63,6 +65,9 @@ export class JobWorkers {
         connection: options.connection,
         prefix: options.keys.prefix,
         concurrency: limits.concurrency,
+        lockDuration: options.recovery.lockMs,
+        stalledInterval: options.recovery.stalledIntervalMs,
+        maxStalledCount: options.recovery.maxStalledCount,
         limiter: { max: limits.rateLimit.max, duration: limits.rateLimit.durationMs },
       });
     this.image = make(QUEUE_NAMES.image, options.limits.image);

@@ -14,7 +14,7 @@ import { deleteByPrefix, redisUrl } from './redis.js';
 export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
 
 /** A test config file: a unique queue prefix, fast retries, no rate limit in the way, and a preset with a trigger. */
-export function writeTestConfig(prefix: string, extra = ''): string {
+export function writeTestConfig(prefix: string, extra = '', queueExtra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'lorabot-e2e-'));
   const path = join(dir, 'lorabot.config.yaml');
   writeFileSync(
@@ -23,6 +23,7 @@ export function writeTestConfig(prefix: string, extra = ''): string {
       'queue:',
       `  prefix: "${prefix}"`,
       '  backoff_ms: 100',
+      ...queueExtra.map((line) => `  ${line}`),
       '  image: { concurrency: 4, rate_limit_per_minute: 6000 }',
       '  chat: { concurrency: 4, rate_limit_per_minute: 6000 }',
       'together:',

@@ -5,6 +5,8 @@ import type { AddressInfo, Socket } from 'node:net';
 /** A fault for the next call(s) to one Web API method. */
 export type SlackFault =
   | { kind: 'rate-limited'; retryAfterSeconds: number }
+  /** Never answers and never applies the call: as if the request was lost on the way. */
+  | { kind: 'hang' }
   | { kind: 'http'; status: number }
   | { kind: 'error'; error: string };
 
@@ -100,6 +102,13 @@ export class FakeSlack {
     return `${this.baseUrl}/commands/${this.teamId}/${id}`;
   }
 
+  /** A message already in a channel (as if the gateway had posted it): a parent for jobs a test enqueues. */
+  seedMessage(channel: string, text: string): string {
+    const ts = this.nextTs();
+    this.messages.push({ channel, ts, text, history: [text] });
+    return ts;
+  }
+
   inject(method: string, fault: SlackFault, times = 1): void {
     for (let i = 0; i < times; i++) this.faults.push({ method, fault });
   }
@@ -132,6 +141,10 @@ export class FakeSlack {
     const index = this.faults.findIndex((f) => f.method === method);
     if (index !== -1) {
       const { fault } = this.faults.splice(index, 1)[0]!;
+      if (fault.kind === 'hang') {
+        call.outcome = 'hung';
+        return;
+      }
       if (fault.kind === 'rate-limited') {
         call.outcome = 'HTTP 429';
         res.writeHead(429, {
