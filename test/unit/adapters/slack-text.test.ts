@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hasObjectBody } from '../../../src/adapters/slack/slack-app.js';
 import { escapeSlackText, unescapeSlackText } from '../../../src/adapters/slack/slack-text.js';
 
 describe('Slack text', () => {
@@ -25,5 +26,25 @@ describe('Slack text', () => {
         expect(unescapeSlackText(escaped)).toBe(text);
       }),
     );
+  });
+});
+
+describe('the Slack body guard', () => {
+  it.each([
+    ['application/json', 'null', false],
+    ['application/json', '[1]', false],
+    ['application/json', '{"type":"url_verification"}', true],
+    ['application/json', '{"team_id":"valueOf"}', false],
+    ['application/x-www-form-urlencoded', 'payload=null', false],
+    [
+      'application/x-www-form-urlencoded',
+      'payload=%7B%22team%22%3A%7B%22id%22%3A%22constructor%22%7D%7D',
+      false,
+    ],
+    ['application/x-www-form-urlencoded', 'team_id=valueOf&command=%2Fflux', false],
+    ['application/x-www-form-urlencoded', 'team_id=T0123ABCD&command=%2Fflux&text=a', true],
+    ['application/x-www-form-urlencoded', 'not json at all', true],
+  ])('%s %s → %s', (type, body, ok) => {
+    expect(hasObjectBody(type, body)).toBe(ok);
   });
 });
