@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { registerCommands } from './adapters/discord/discord-bot.js';
 import { jobData, planCommand } from './command-plan.js';
@@ -114,7 +115,7 @@ async function registerDiscordCommands(args: string[], io: Io): Promise<number> 
 async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<number> {
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, textSink(io.stdout));
   let running: Running;
   try {
     running = await startLorabot(config, {
@@ -172,7 +173,7 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   }
   for (const notice of parsed.data.notices) io.stderr(`note: ${notice}\n`);
   const plan = planCommand(parsed.data, config.core);
-  const logger = createLogger(io.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', textSink(io.stderr));
   let redis: ResolvedRedis;
   try {
     redis = await resolveRedisUrl(config.redisUrl, io.cwd);
@@ -232,6 +233,16 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
     connection.disconnect();
     await redis.stop?.();
   }
+}
+
+/** Log lines go where the command's own output goes (stdout for servers, stderr for `run`). */
+function textSink(write: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      write(String(chunk));
+      done();
+    },
+  });
 }
 
 function describe(status: JobStatus): string {
