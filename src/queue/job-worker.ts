@@ -229,18 +229,20 @@ export class JobWorkers {
         ),
       );
     }
-    try {
-      await steps.once('notify', () =>
-        deliverer.notify(data.target, { ok: false, kind: data.kind, text: reason }),
-      );
-      await steps.once('status:final', () =>
-        deliverer.updateStatus(data.target, data.command, { state: 'failed', reason }),
-      );
-    } catch (deliveryError) {
-      this.options.logger.error(
-        { jobId: job.id, err: errorText(deliveryError) },
-        'could not report the failure',
-      );
+    // Each report is tried on its own: a channel that refuses the notice may still take the status edit.
+    const reports: Array<[string, () => Promise<void>]> = [
+      ['notify', () => deliverer.notify(data.target, { ok: false, kind: data.kind, text: reason })],
+      ['status:final', () => deliverer.updateStatus(data.target, data.command, { state: 'failed', reason })],
+    ];
+    for (const [step, report] of reports) {
+      try {
+        await steps.once(step, report);
+      } catch (deliveryError) {
+        this.options.logger.error(
+          { jobId: job.id, step, err: errorText(deliveryError) },
+          'could not report the failure',
+        );
+      }
     }
     return new UnrecoverableError(reason);
   }

@@ -59,7 +59,7 @@ export class FakeSlack {
   /** The fake's clock (ms), for `response_url` expiry. */
   now: () => number = Date.now;
   baseUrl = '';
-  private readonly faults: Array<{ method: string; fault: SlackFault }> = [];
+  private readonly faults: Array<{ method: string; fault: SlackFault; skip: number }> = [];
   private readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
   private readonly responseUrls = new Map<string, { createdAt: number; uses: number }>();
   private server?: Server;
@@ -109,8 +109,9 @@ export class FakeSlack {
     return ts;
   }
 
-  inject(method: string, fault: SlackFault, times = 1): void {
-    for (let i = 0; i < times; i++) this.faults.push({ method, fault });
+  /** Faults for the next `times` calls to `method`, after letting `skip` calls through. */
+  inject(method: string, fault: SlackFault, times = 1, skip = 0): void {
+    for (let i = 0; i < times; i++) this.faults.push({ method, fault, skip });
   }
 
   callsTo(method: string): SlackApiCall[] {
@@ -139,7 +140,10 @@ export class FakeSlack {
     const call: SlackApiCall = { method, args, token, outcome: 'ok', at: Date.now() };
     this.calls.push(call);
     const index = this.faults.findIndex((f) => f.method === method);
-    if (index !== -1) {
+    const pending = index === -1 ? undefined : this.faults[index]!;
+    if (pending && pending.skip > 0) {
+      for (const f of this.faults) if (f.method === method) f.skip--;
+    } else if (pending) {
       const { fault } = this.faults.splice(index, 1)[0]!;
       if (fault.kind === 'hang') {
         call.outcome = 'hung';
