@@ -245,6 +245,30 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     }
   });
 
+  it('makes one job and one reply from an interaction delivered twice', async () => {
+    const first = discord.sendCommand({
+      name: 'ask',
+      userId: USER,
+      options: [{ name: 'question', type: 3, value: 'replayed?' }],
+    });
+    discord.sendCommand({
+      name: 'ask',
+      userId: USER,
+      id: first.id,
+      token: first.token,
+      options: [{ name: 'question', type: 3, value: 'replayed?' }],
+    });
+    await waitFor('the completion notice', () =>
+      messagesOfInteraction(first.id).find((m) => m.content.includes('Your answer is ready')),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(discord.calls.filter((c) => c.path.startsWith(`/interactions/${first.id}/`))).toHaveLength(1);
+    expect(
+      messagesOfInteraction(first.id).filter((m) => m.content.includes('Your answer is ready')),
+    ).toHaveLength(1);
+    expect(together.calls.filter((c) => JSON.stringify(c.body).includes('replayed?'))).toHaveLength(1);
+  });
+
   it('tells the user when an image is over the upload limit instead of dropping it', async () => {
     const { id } = discord.sendCommand({
       name: 'flux',

@@ -212,6 +212,37 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     ).toHaveLength(4);
   });
 
+  it('lets no prompt or model answer ping anyone or disguise a link', async () => {
+    const channel = 'C0HOSTILE';
+    const hostile =
+      '<!channel> <!here> <!everyone> <@U0BOSS> <!subteam^S0TEAM> @everyone @here <@&123> zero\u200bwidth';
+    h.together.reply = () =>
+      `${hostile} [https://good.example](https://evil.example) <https://evil.example|https://good.example>`;
+    try {
+      await h.slash({
+        channel_id: channel,
+        command: '/ask',
+        text: hostile.replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+      });
+      const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
+      await waitFor('the final status', () => parent.text.includes('Done'));
+      const posted = [parent, ...h.slack.thread(channel, parent.ts)];
+      for (const message of posted) {
+        const mentions = [...message.text.matchAll(/<([@!#][^>]*)>/g)].map((m) => m[1]);
+        expect(
+          mentions.every((m) => m === '@U0PANDA'),
+          message.text,
+        ).toBe(true);
+        expect(message.text).not.toMatch(/<https?:[^>]*\|/);
+      }
+      const answer = h.slack.thread(channel, parent.ts)[0]!.text;
+      expect(answer).toContain('&lt;!channel&gt;');
+      expect(answer).toContain('https://good.example (https://evil.example)');
+    } finally {
+      h.together.reply = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
+    }
+  });
+
   it('sent only requests that pass Together’s OpenAPI schema', () => {
     const spec = togetherSpec();
     expect(h.together.calls.length).toBeGreaterThan(3);

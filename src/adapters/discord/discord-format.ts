@@ -42,15 +42,27 @@ export function statusContent(userId: string, command: string, status: JobStatus
 
 export function noticeContent(userId: string, notice: Notice): string {
   const what = notice.kind === 'flux' ? 'Your image is ready' : 'Your answer is ready';
+  const detail = unmaskLinks(notice.text);
   const text = notice.ok
-    ? `<@${userId}> ${what}. ${notice.text}`
-    : `<@${userId}> Your /${notice.kind} request failed: ${notice.text}`;
+    ? `<@${userId}> ${what}. ${detail}`
+    : `<@${userId}> Your /${notice.kind} request failed: ${detail}`;
   return text.slice(0, DISCORD_CONTENT_LIMIT);
 }
 
 /** Splits an answer into Discord-sized messages on paragraph, line or word boundaries. */
 export function splitAnswer(text: string): string[] {
-  return splitText(text, DISCORD_CONTENT_LIMIT);
+  return splitText(unmaskLinks(text), DISCORD_CONTENT_LIMIT);
+}
+
+/**
+ * Shows every masked link's real address: `[label](https://…)` becomes `label (<https://…>)`, so text from a
+ * model can never disguise where a link goes (the angle brackets also stop an embed).
+ */
+export function unmaskLinks(text: string): string {
+  return text.replace(
+    /\[([^\]\n]*)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g,
+    (_, label: string, url: string) => (label && label !== url ? `${label} (<${url}>)` : `<${url}>`),
+  );
 }
 
 /** Quotes user text in a code span it cannot break out of. */
