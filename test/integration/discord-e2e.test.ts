@@ -305,6 +305,23 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     expect(messagesOfInteraction(id).filter((m) => m.content === 'You asked: rate limited?')).toHaveLength(1);
   });
 
+  it('retries a Discord 5xx on a follow-up and delivers once', async () => {
+    discord.inject(/^POST \/webhooks\//, { kind: 'http', status: 502 });
+    const { id } = discord.sendCommand({
+      name: 'ask',
+      userId: USER,
+      options: [{ name: 'question', type: 3, value: 'bad gateway?' }],
+    });
+    await waitFor('the completion notice', () =>
+      messagesOfInteraction(id).find((m) => m.content.includes('Your answer is ready')),
+    );
+    expect(discord.calls.some((c) => c.status === 502)).toBe(true);
+    expect(messagesOfInteraction(id).filter((m) => m.content === 'You asked: bad gateway?')).toHaveLength(1);
+    expect(messagesOfInteraction(id).filter((m) => m.content.includes('Your answer is ready'))).toHaveLength(
+      1,
+    );
+  });
+
   it('registers the commands for a guild with definitions the fake accepts against the spec', async () => {
     let stdout = '';
     const code = await main(['register-commands', '--guild', '1'], {
