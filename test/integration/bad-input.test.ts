@@ -180,7 +180,7 @@ describe('bad input never crashes anything', () => {
     expect((await fetch(`${running.httpUrl}/healthz`)).status).toBe(200);
   }, 240_000);
 
-  it('Discord: 2,000 random interactions and mentions leave the bot answering, with no unhandled rejection', async () => {
+  it('Discord: 2,000 random interactions and mentions through the gateway leave the bot answering, with no unhandled rejection', async () => {
     const option = fc.record({
       name: fc.constantFrom(
         'prompt',
