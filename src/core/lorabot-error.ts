@@ -39,6 +39,8 @@ export interface ProviderFailure {
   userMessage: string;
   /** The provider may have done (and billed) the work although no result arrived. */
   mayBeBilled: boolean;
+  /** The provider certainly did the work (it answered 200) although the result could not be used. */
+  billed: boolean;
   /** Trying the whole job again later may succeed. */
   retryLater: boolean;
 }
@@ -48,6 +50,7 @@ export function isProviderFailure(error: unknown): error is ProviderFailure & Er
     error instanceof Error &&
     typeof (error as Partial<ProviderFailure>).userMessage === 'string' &&
     typeof (error as Partial<ProviderFailure>).mayBeBilled === 'boolean' &&
+    typeof (error as Partial<ProviderFailure>).billed === 'boolean' &&
     typeof (error as Partial<ProviderFailure>).retryLater === 'boolean'
   );
 }

@@ -218,14 +218,15 @@ export class JobWorkers {
       provider?.userMessage ??
       'Something went wrong delivering the result. An operator can find the details in the logs.';
     const model = String(data.body.model);
-    if (provider?.mayBeBilled) {
+    // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
+    if (provider?.billed) {
       await this.ledger.charge(
         this.entry(
           job,
           model,
           data.estimateMicros,
-          'possibly-billed',
-          'estimate: failed after Together may have done the work',
+          'billed-failed',
+          'estimate: Together did the work, but the result could not be used',
         ),
       );
     }

@@ -14,8 +14,8 @@ export interface LedgerEntry {
   kind: 'flux' | 'ask';
   model: string;
   micros: Micros;
-  /** `charged`: priced from the result; `possibly-billed`: failed after Together may have done the work. */
-  status: 'charged' | 'possibly-billed';
+  /** `charged`: priced from the result; `billed-failed`: Together answered 200 but the result was unusable. */
+  status: 'charged' | 'billed-failed';
   costText: string;
 }
 

@@ -124,8 +124,12 @@ describe('Together client: images', () => {
     const error = await failure(
       client.generateImages({ ...imageBody('a panda --size 256x256'), response_format: 'url' }),
     );
-    expect(error.kind).toBe('download');
-    expect(error.userMessage).toMatch(/over the 1000-byte limit/);
+    // The generation itself succeeded (and was billed); only the download was refused.
+    expect(error.kind).toBe('image');
+    expect(error.billed).toBe(true);
+    expect(error.userMessage).toMatch(
+      /^Together made the images, but they could not be downloaded \(.*over the 1000-byte limit/,
+    );
   });
 
   it('refuses to download an image URL that is not https', async () => {

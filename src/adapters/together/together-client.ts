@@ -133,7 +133,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
               );
             images.push({ bytes: new Uint8Array(bytes), mimeType });
           } else if (typeof item.url === 'string') {
-            images.push(await this.downloadWithRetries(item.url, signal));
+            images.push(await this.downloadWithRetries(item.url, signal, response.requestId));
           } else {
             throw invalidResponse('image', 'an image item has neither b64_json nor url', response.requestId);
           }
@@ -472,6 +472,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         code: 'network',
         kind,
         phase: 'sent',
+        status: 200,
         mayBeBilled: kind === 'image',
         ...(response.requestId ? { requestId: response.requestId } : {}),
         userMessage:
@@ -494,12 +495,25 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     }
   }
 
-  private async downloadWithRetries(url: string, signal: AbortSignal) {
+  /** Downloads one generated image; if that fails for good, the generation itself was still done and billed. */
+  private async downloadWithRetries(url: string, signal: AbortSignal, requestId: string | undefined) {
     for (let retries = 0; ; retries++) {
       try {
         return await downloadImage(url, { ...this.download, signal });
       } catch (caught) {
         if (!(caught instanceof TogetherError)) throw caught;
+        const giveUp = () =>
+          new TogetherError({
+            code: 'invalid_response',
+            kind: 'image',
+            phase: 'response',
+            status: 200,
+            mayBeBilled: true,
+            ...(requestId ? { requestId } : {}),
+            userMessage: `Together made the images, but ${caught.userMessage.replace(/^The generated image could not be downloaded from Together/, 'they could not be downloaded')}`,
+            logMessage: caught.message,
+            cause: caught,
+          });
         const decision = decideRetry({
           error: caught,
           retriesSoFar: retries,
@@ -507,7 +521,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           random: this.random(),
           now: this.now(),
         });
-        if (!decision.retry) throw caught;
+        if (!decision.retry) throw giveUp();
         await this.sleep(decision.delayMs, signal);
       }
     }
@@ -530,6 +544,8 @@ function invalidResponse(
     code: 'invalid_response',
     kind,
     phase: 'response',
+    // Only ever after a 200: the work was done.
+    status: 200,
     mayBeBilled: kind === 'image',
     ...(requestId ? { requestId } : {}),
     userMessage: `Together sent a response the bot could not read (${message}).`,

@@ -53,6 +53,11 @@ export class TogetherError extends LorabotError<TogetherErrorCode> {
   readonly status: number | undefined;
   readonly requestId: string | undefined;
   readonly mayBeBilled: boolean;
+
+  /** Together answered 200 for an image, so the work was done and billed, though the result was unusable. */
+  get billed(): boolean {
+    return this.kind === 'image' && this.mayBeBilled && this.status === 200;
+  }
   readonly headers: Readonly<Record<string, string>>;
   readonly partialText: string | undefined;
 
