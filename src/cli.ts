@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { registerCommands } from './adapters/discord/discord-bot.js';
 import { jobData, planCommand } from './command-plan.js';
 import { type Config, loadConfig } from './config.js';
+import { modelsText, presetsText } from './core/budget.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 import type { JobStatus } from './core/jobs.js';
@@ -169,6 +170,14 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   }
   if (parsed.data.kind === 'help') {
     io.stdout(`${parsed.data.topic === 'flux' ? FLUX_HELP : ASK_HELP}\n`);
+    return 0;
+  }
+  if (parsed.data.kind === 'info') {
+    if (parsed.data.topic === 'usage') {
+      io.stderr('Use `lorabot usage --csv --month YYYY-MM` for spend from the command line.\n');
+      return 2;
+    }
+    io.stdout(`${parsed.data.topic === 'presets' ? presetsText(config.core) : modelsText(config.core)}\n`);
     return 0;
   }
   for (const notice of parsed.data.notices) io.stderr(`note: ${notice}\n`);

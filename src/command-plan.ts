@@ -2,7 +2,7 @@ import { buildChatBody, buildImageBody } from './adapters/together/request-bodie
 import { formatChatCommand, formatImageCommand } from './core/command-format.js';
 import type { DeliveryTarget, JobData } from './core/jobs.js';
 import { estimateChat, priceImage } from './core/pricing.js';
-import type { ParsedCommand } from './core/requests.js';
+import type { AcceptedCommand } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
 
 export interface CommandPlan {
@@ -16,10 +16,7 @@ export interface CommandPlan {
 }
 
 /** Turns an accepted command into what Together will receive and what it may cost: no I/O. */
-export function planCommand(
-  command: Exclude<ParsedCommand, { kind: 'help' }>,
-  settings: CoreSettings,
-): CommandPlan {
+export function planCommand(command: AcceptedCommand, settings: CoreSettings): CommandPlan {
   if (command.kind === 'flux') {
     const body = buildImageBody(command.request, settings.image);
     return {
@@ -45,7 +42,7 @@ export function planCommand(
 
 /** The job for a planned command. */
 export function jobData(
-  command: Exclude<ParsedCommand, { kind: 'help' }>,
+  command: AcceptedCommand,
   plan: CommandPlan,
   target: DeliveryTarget,
   receivedAt: number,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RetryOptions } from './adapters/together/retry-policy.js';
 import type { TogetherTimeouts } from './adapters/together/together-client.js';
 import type { AccessRules } from './core/access.js';
+import type { Budgets } from './core/budget.js';
 import { parseLoraUrl } from './core/lora-ref.js';
 import { usdToMicros } from './core/money.js';
 import { err, ok, type Result } from './core/result.js';
@@ -50,6 +51,7 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   core: CoreSettings;
   access: AccessRules;
+  budgets: Budgets;
   /** The config file read, if any. */
   configPath: string | undefined;
 }
@@ -76,7 +78,14 @@ const queueLimits = z.strictObject({
 
 const ids = z.array(z.string().regex(/^[\w-]{1,40}$/, 'expected a Slack or Discord id'));
 
+const limit = usd.nullable();
+
 const fileSchema = z.strictObject({
+  budgets: z.strictObject({
+    user_per_day_usd: limit,
+    channel_per_month_usd: limit,
+    workspace_per_month_usd: limit,
+  }),
   access: z.strictObject({
     slack: z.strictObject({ workspaces: ids, channels: ids }),
     discord: z.strictObject({ guilds: ids, channels: ids, dms: z.boolean() }),
@@ -164,6 +173,7 @@ type FileConfig = z.input<typeof fileSchema>;
 
 /** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
 export const DEFAULT_FILE_CONFIG: FileConfig = {
+  budgets: { user_per_day_usd: null, channel_per_month_usd: null, workspace_per_month_usd: null },
   access: {
     slack: { workspaces: [], channels: [] },
     discord: { guilds: [], channels: [], dms: true },
@@ -356,6 +366,11 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
     },
     logLevel: e.LOG_LEVEL,
     core: core!,
+    budgets: {
+      userPerDay: toMicros(f.budgets.user_per_day_usd),
+      channelPerMonth: toMicros(f.budgets.channel_per_month_usd),
+      workspacePerMonth: toMicros(f.budgets.workspace_per_month_usd),
+    },
     access: {
       slack: { ...f.access.slack },
       discord: { ...f.access.discord },
@@ -364,6 +379,10 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
     configPath: file.path,
   };
   return ok(deepFreeze(config));
+}
+
+function toMicros(usdAmount: number | null): number | null {
+  return usdAmount === null ? null : usdToMicros(usdAmount)!;
 }
 
 function configError(problems: string[]): ConfigError {

@@ -1,4 +1,5 @@
 import { type CommandPlan, planCommand } from './command-plan.js';
+import { modelsText, presetsText } from './core/budget.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
 import { microsToUsd } from './core/money.js';
@@ -27,6 +28,16 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
       output: { ok: true, kind: 'help', text: command.topic === 'flux' ? FLUX_HELP : ASK_HELP },
       notices: [],
     };
+  }
+  if (command.kind === 'info') {
+    if (command.topic === 'usage') {
+      return {
+        output: { ok: false, error: 'usage needs the ledger: ask in chat, or run `lorabot usage --csv`.' },
+        notices: [],
+      };
+    }
+    const text = command.topic === 'presets' ? presetsText(settings) : modelsText(settings);
+    return { output: { ok: true, kind: 'help', text }, notices: [] };
   }
   const plan: CommandPlan = planCommand(command, settings);
   return {

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
+import { Ledger } from './queue/ledger.js';
 import { createRedis, waitReady } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
@@ -94,10 +95,16 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const producer = new JobProducer(connection, keys, config.queue);
       closers.push(() => producer.close());
       running.producer = producer;
+      const intake = {
+        settings: config.core,
+        budgets: config.budgets,
+        spend: new Ledger(connection, keys),
+        now: Date.now,
+      };
       const slack = config.slack
         ? createSlackGateway(
             { ...config.slack, logger },
-            { settings: config.core, access: config.access, queue: producer, logger, now: Date.now },
+            { ...intake, access: config.access, queue: producer, logger },
           )
         : undefined;
       const server = new GatewayServer({
@@ -121,7 +128,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       if (config.discord) {
         const discord = new DiscordBot({
           ...config.discord,
-          settings: config.core,
+          ...intake,
           access: config.access,
           queue: producer,
           logger,

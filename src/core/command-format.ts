@@ -1,6 +1,6 @@
 import { FLUX_FLAGS } from './command-parser.js';
 import { needsSeparator, splitWords } from './command-tokens.js';
-import type { ChatRequest, ImageRequest } from './requests.js';
+import { type ChatRequest, type ImageRequest, RESERVED_WORDS } from './requests.js';
 import type { CoreSettings } from './settings.js';
 
 /**
@@ -22,7 +22,9 @@ export function formatImageCommand(request: ImageRequest, settings: CoreSettings
   if (request.steps !== defaults.steps) options.push(`--steps ${request.steps}`);
   if (request.n !== defaults.n) options.push(`--n ${request.n}`);
   if (request.seed !== undefined) options.push(`--seed ${request.seed}`);
-  return joinCommand('/flux', request.prompt, options, (word) => needsSeparator(word, FLUX_FLAGS));
+  return joinCommand('/flux', request.prompt, options, RESERVED_WORDS.flux, (word) =>
+    needsSeparator(word, FLUX_FLAGS),
+  );
 }
 
 export function formatChatCommand(request: ChatRequest, settings: CoreSettings): string {
@@ -31,6 +33,7 @@ export function formatChatCommand(request: ChatRequest, settings: CoreSettings):
     '/ask',
     request.question,
     options,
+    RESERVED_WORDS.ask,
     (word) => word === '--' || /^(--|\u2014|\u2013)model(=|$)/iu.test(word),
   );
 }
@@ -39,10 +42,13 @@ function joinCommand(
   command: string,
   text: string,
   options: string[],
+  reserved: readonly string[],
   isSpecial: (word: string) => boolean,
 ): string {
   const words = splitWords(text);
-  const readsAsHelp = options.length === 0 && words.length === 1 && words[0]!.toLowerCase() === 'help';
-  if (readsAsHelp || words.some(isSpecial)) return [command, ...options, '--', ...words].join(' ');
+  // A lone `help`, `presets`… would read as the subcommand: keep it a prompt with `--`.
+  const readsAsSubcommand =
+    options.length === 0 && words.length === 1 && reserved.includes(words[0]!.toLowerCase());
+  if (readsAsSubcommand || words.some(isSpecial)) return [command, ...options, '--', ...words].join(' ');
   return [command, ...words, ...options].join(' ');
 }

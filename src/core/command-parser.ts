@@ -5,10 +5,12 @@ import {
   type ChatRequest,
   type CommandName,
   type ImageRequest,
+  type InfoTopic,
   type LoraSpec,
   MAX_LORAS,
   MAX_SEED,
   type ParsedCommand,
+  RESERVED_WORDS,
 } from './requests.js';
 import { err, ok, type Result } from './result.js';
 import type { CoreSettings, Range } from './settings.js';
@@ -39,7 +41,9 @@ export function parseCommandLine(line: string, settings: CoreSettings): ParseRes
 /** Parses the text after `/flux` or `/ask` (what Slack sends as `text`, already unescaped). */
 export function parseCommand(command: CommandName, text: string, settings: CoreSettings): ParseResult {
   const words = splitWords(text);
-  if (words.length === 1 && words[0]!.toLowerCase() === 'help') return ok({ kind: 'help', topic: command });
+  const only = words.length === 1 ? words[0]!.toLowerCase() : undefined;
+  if (only === 'help') return ok({ kind: 'help', topic: command });
+  if (only && RESERVED_WORDS[command].includes(only)) return ok({ kind: 'info', topic: only as InfoTopic });
   return command === 'flux' ? parseFlux(text, settings) : parseAsk(text, settings);
 }
 

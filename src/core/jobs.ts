@@ -1,3 +1,4 @@
+import type { Requester, Spend } from './budget.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
 
@@ -114,4 +115,9 @@ export interface JobQueue {
   release(requestKey: string): Promise<void>;
   position(kind: JobData['kind']): Promise<number>;
   enqueue(jobId: string, data: JobData): Promise<unknown>;
+}
+
+/** Reads what has been spent, for budgets and `/flux usage`. */
+export interface SpendReader {
+  spend(requester: Requester, now: number): Promise<Spend>;
 }

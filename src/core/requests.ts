@@ -38,7 +38,20 @@ export type CommandName = 'flux' | 'ask';
 export type ParsedCommand =
   | { kind: 'flux'; request: ImageRequest; notices: string[] }
   | { kind: 'ask'; request: ChatRequest; notices: string[] }
-  | { kind: 'help'; topic: CommandName };
+  | { kind: 'help'; topic: CommandName }
+  /** `/flux presets`, `/ask models`, `/flux usage` (or `/ask usage`): answered at once, privately, never queued. */
+  | { kind: 'info'; topic: InfoTopic };
+
+export type InfoTopic = 'presets' | 'models' | 'usage';
+
+/** A command that becomes a job. */
+export type AcceptedCommand = Extract<ParsedCommand, { kind: 'flux' | 'ask' }>;
+
+/** Single words that are a subcommand, not a prompt, for each command. */
+export const RESERVED_WORDS: Record<CommandName, readonly string[]> = {
+  flux: ['help', 'presets', 'usage'],
+  ask: ['help', 'models', 'usage'],
+};
 
 /**
  * The prompt Together receives: each preset's trigger phrase first, once (skipped when the prompt already holds it),

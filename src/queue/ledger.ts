@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { Requester, Spend } from '../core/budget.js';
+import type { SpendReader } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -33,7 +35,7 @@ const MARKER_TTL_SECONDS = 400 * 86_400;
  * Spend per user, channel and workspace, by UTC day and month, in micro-dollars. `charge` is atomic and
  * idempotent per job (one Lua script), so a job retried after a crash is never charged twice.
  */
-export class Ledger {
+export class Ledger implements SpendReader {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -67,6 +69,20 @@ export class Ledger {
     when: string,
   ): Promise<Micros> {
     return Number((await this.redis.get(this.keys.ledgerTotal(scope, id, period, when))) ?? 0);
+  }
+
+  async spend(requester: Requester, now: number): Promise<Spend> {
+    const at = new Date(now).toISOString();
+    const day = at.slice(0, 10);
+    const month = at.slice(0, 7);
+    const ids = this.scopeIds(requester);
+    const [userDay, userMonth, channelMonth, workspaceMonth] = await Promise.all([
+      this.total('user', ids.user, 'day', day),
+      this.total('user', ids.user, 'month', month),
+      this.total('channel', ids.channel, 'month', month),
+      this.total('workspace', ids.workspace, 'month', month),
+    ]);
+    return { userDay, userMonth, channelMonth, workspaceMonth };
   }
 
   async entries(month: string): Promise<LedgerEntry[]> {

@@ -7,6 +7,7 @@ import { registerSlackCommands } from '../../src/adapters/slack/slack-commands.j
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/core/ports.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
+import { Ledger } from '../../src/queue/ledger.js';
 import { createRedis, waitReady } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { type Running, startLorabot } from '../../src/runtime.js';
@@ -83,6 +84,8 @@ beforeAll(async () => {
   });
   registerSlackCommands(app, {
     settings: config.core,
+    budgets: config.budgets,
+    spend: new Ledger(connection, new RedisKeys(prefix)),
     access: config.access,
     queue: producer,
     logger: silent,

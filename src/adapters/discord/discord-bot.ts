@@ -11,24 +11,25 @@ import {
 } from 'discord.js';
 import { jobData, planCommand } from '../../command-plan.js';
 import { type AccessRules, isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
+import type { Requester } from '../../core/budget.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
 import type { DiscordTarget, JobQueue } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
+import type { AcceptedCommand } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
+import { budgetRefusal, type IntakeDeps, infoText } from '../../intake.js';
 import { commandDefinitions, commandText } from './command-definitions.js';
 import { NO_MENTIONS, statusContent } from './discord-format.js';
 
-export interface DiscordBotOptions {
+export interface DiscordBotOptions extends IntakeDeps {
   token: string;
   applicationId: string;
   apiUrl: string;
-  settings: CoreSettings;
   access: AccessRules;
   queue: JobQueue;
   logger: Logger;
-  now?: () => number;
 }
 
 const NOT_QUEUED = 'lorabot could not queue this request. Nothing was queued or charged. Try again shortly.';
@@ -47,7 +48,7 @@ export class DiscordBot {
   private readonly now: () => number;
 
   constructor(private readonly options: DiscordBotOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now;
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages],
       partials: [Partials.Channel],
@@ -91,14 +92,34 @@ export class DiscordBot {
       if (option.value !== undefined) options.set(option.name, option.value as string | number);
     }
     const parsed = parseCommand(name, commandText(name, options), this.options.settings);
-    if (!parsed.success || parsed.data.kind === 'help') {
-      const content = parsed.success ? (name === 'flux' ? FLUX_HELP : ASK_HELP) : parsed.error.message;
-      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    const requester = {
+      platform: 'discord' as const,
+      workspaceId: interaction.guildId ?? '',
+      channelId: interaction.channelId,
+      userId: interaction.user.id,
+    };
+    const answer = await this.immediateAnswer(parsed, requester, name);
+    if (answer !== undefined || !parsed.success) {
+      await interaction.reply({
+        content: answer ?? '',
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: NO_MENTIONS,
+      });
       return;
     }
+    const accepted = parsed.data as AcceptedCommand;
     const requestKey = `discord-${interaction.id}`;
     let claimed: boolean;
     try {
+      const refusal = await this.refusal(accepted, requester);
+      if (refusal) {
+        await interaction.reply({
+          content: refusal,
+          flags: MessageFlags.Ephemeral,
+          allowedMentions: NO_MENTIONS,
+        });
+        return;
+      }
       claimed = await this.options.queue.claim(requestKey);
     } catch {
       await interaction.reply({ content: UNAVAILABLE, flags: MessageFlags.Ephemeral });
@@ -108,7 +129,6 @@ export class DiscordBot {
     // The 3-second deadline: defer first, then do the rest against the 15-minute token.
     await interaction.deferReply();
     try {
-      const accepted = parsed.data;
       const plan = planCommand(accepted, this.options.settings);
       const position = await this.options.queue.position(plan.kind);
       const reply = await interaction.editReply({
@@ -164,22 +184,29 @@ export class DiscordBot {
     }
     const text = message.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), ' ').trim();
     const parsed = parseMention(text, this.options.settings);
-    if (!parsed.success || parsed.data.kind === 'help') {
-      const content = parsed.success
-        ? parsed.data.kind === 'help' && parsed.data.topic === 'ask'
-          ? ASK_HELP
-          : FLUX_HELP
-        : parsed.error.message;
-      await message.reply({ content, allowedMentions: NO_MENTIONS });
+    const requester = {
+      platform: 'discord' as const,
+      workspaceId: message.guildId ?? '',
+      channelId: message.channelId,
+      userId: message.author.id,
+    };
+    const answer = await this.immediateAnswer(parsed, requester, 'flux');
+    if (answer !== undefined || !parsed.success) {
+      await message.reply({ content: answer ?? '', allowedMentions: NO_MENTIONS });
       return;
     }
+    const accepted = parsed.data as AcceptedCommand;
     const requestKey = `discord-msg-${message.id}`;
     let claimed = false;
     let statusReply: Message | undefined;
     try {
+      const refusal = await this.refusal(accepted, requester);
+      if (refusal) {
+        await message.reply({ content: refusal, allowedMentions: NO_MENTIONS });
+        return;
+      }
       claimed = await this.options.queue.claim(requestKey);
       if (!claimed) return;
-      const accepted = parsed.data;
       const plan = planCommand(accepted, this.options.settings);
       const position = await this.options.queue.position(plan.kind);
       const reply = await message.reply({
@@ -214,6 +241,32 @@ export class DiscordBot {
         : message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS });
       await shown.catch(() => undefined);
     }
+  }
+
+  /**
+   * What to answer at once instead of queueing: a user error, help, or a subcommand (presets, models, usage).
+   * Undefined when the command is a request to queue.
+   */
+  private async immediateAnswer(
+    parsed: ParseResult,
+    requester: Requester,
+    fallbackTopic: 'flux' | 'ask',
+  ): Promise<string | undefined> {
+    if (!parsed.success) return parsed.error.message;
+    const command = parsed.data;
+    if (command.kind === 'help') return (command.topic ?? fallbackTopic) === 'ask' ? ASK_HELP : FLUX_HELP;
+    if (command.kind === 'info')
+      return infoText(command.topic, requester, this.options).catch(() => UNAVAILABLE);
+    return undefined;
+  }
+
+  /** The private answer for an over-budget request; undefined when the request may be queued. */
+  private async refusal(command: AcceptedCommand, requester: Requester): Promise<string | undefined> {
+    return budgetRefusal(
+      planCommand(command, this.options.settings).estimate.micros,
+      requester,
+      this.options,
+    );
   }
 
   private logError(where: string, error: unknown): void {

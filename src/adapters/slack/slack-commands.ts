@@ -5,12 +5,11 @@ import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
 import type { JobQueue, SlackTarget } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
-import type { CoreSettings } from '../../core/settings.js';
+import { budgetRefusal, type IntakeDeps, infoText } from '../../intake.js';
 import { parentMessage } from './slack-format.js';
 import { escapeSlackText, unescapeSlackText } from './slack-text.js';
 
-export interface SlackCommandDeps {
-  settings: CoreSettings;
+export interface SlackCommandDeps extends IntakeDeps {
   access: AccessRules;
   queue: JobQueue;
   logger: Logger;
@@ -52,6 +51,17 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       return;
     }
     await ack();
+    const requester = {
+      platform: 'slack' as const,
+      workspaceId: command.team_id,
+      channelId: command.channel_id,
+      userId: command.user_id,
+    };
+    if (parsed.data.kind === 'info') {
+      const text = await infoText(parsed.data.topic, requester, deps).catch(() => UNAVAILABLE);
+      await tellUser(respond, escapeSlackText(text));
+      return;
+    }
     const accepted = parsed.data;
     const requestKey = slackRequestKey(command);
     const log = { requestKey, kind, team: command.team_id, channel: command.channel_id };
@@ -59,12 +69,17 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
     let parentTs: string | undefined;
     let shownCommand = '';
     try {
+      const plan = planCommand(accepted, deps.settings);
+      const refusal = await budgetRefusal(plan.estimate.micros, requester, deps);
+      if (refusal) {
+        await tellUser(respond, escapeSlackText(refusal));
+        return;
+      }
       claimed = await deps.queue.claim(requestKey);
       if (!claimed) {
         deps.logger.info(log, 'duplicate slash command ignored');
         return;
       }
-      const plan = planCommand(accepted, deps.settings);
       shownCommand = plan.command;
       const position = await deps.queue.position(plan.kind);
       const parent = await client.chat.postMessage({
