@@ -16,6 +16,7 @@ import { dryRun } from './dry-run.js';
 import { createLogger } from './logger.js';
 import { JobProducer } from './queue/job-producer.js';
 import { enqueueAndWait } from './queue/job-waiter.js';
+import { Ledger, ledgerCsv } from './queue/ledger.js';
 import { createRedis } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
@@ -30,7 +31,9 @@ const USAGE = `Usage:
                                      parse, validate and price a command; print the Together request body
   lorabot doctor                     check config, Redis, Together, Slack and Discord
   lorabot register-commands [--guild ID]
-                                     register the Discord application commands`;
+                                     register the Discord application commands
+  lorabot usage --csv --month YYYY-MM
+                                     export the ledger for a month as CSV`;
 
 export interface Io {
   stdout(text: string): void;
@@ -53,6 +56,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return serve(command, io);
     case 'doctor':
       return runDoctor(io);
+    case 'usage':
+      return exportUsage(rest, io);
     case 'register-commands':
       return registerDiscordCommands(rest, io);
     case undefined:
@@ -74,6 +79,45 @@ function configOrExit(io: Io): Config | number {
     return 78;
   }
   return config.data;
+}
+
+async function exportUsage(args: string[], io: Io): Promise<number> {
+  let month: string | undefined;
+  try {
+    const { values } = parseArgs({
+      args,
+      options: { csv: { type: 'boolean', default: false }, month: { type: 'string' } },
+    });
+    if (!values.csv) throw new Error('lorabot usage prints CSV: add --csv.');
+    month = values.month ?? new Date().toISOString().slice(0, 7);
+  } catch (error) {
+    io.stderr(
+      `${error instanceof Error ? error.message : String(error)}\nUsage: lorabot usage --csv --month YYYY-MM\n`,
+    );
+    return 2;
+  }
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+    io.stderr(`--month takes a month as YYYY-MM, not "${month}".\n`);
+    return 2;
+  }
+  const config = configOrExit(io);
+  if (typeof config === 'number') return config;
+  let redis: ResolvedRedis;
+  try {
+    redis = await resolveRedisUrl(config.redisUrl, io.cwd);
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  const connection = createRedis(redis.url, 'worker', 'usage');
+  try {
+    const entries = await new Ledger(connection, new RedisKeys(config.queue.prefix)).entries(month);
+    io.stdout(`${ledgerCsv(entries)}`);
+    return 0;
+  } finally {
+    connection.disconnect();
+    await redis.stop?.();
+  }
 }
 
 async function registerDiscordCommands(args: string[], io: Io): Promise<number> {

@@ -100,3 +100,39 @@ export class Ledger implements SpendReader {
     };
   }
 }
+
+/** The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). */
+export function ledgerCsv(entries: readonly LedgerEntry[]): string {
+  const header = [
+    'at',
+    'job_id',
+    'platform',
+    'workspace',
+    'channel',
+    'user',
+    'kind',
+    'model',
+    'usd',
+    'status',
+    'cost',
+  ];
+  const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+  const rows = entries.map((e) =>
+    [
+      e.at,
+      e.jobId,
+      e.platform,
+      e.workspaceId,
+      e.channelId,
+      e.userId,
+      e.kind,
+      e.model,
+      (e.micros / 1_000_000).toFixed(6),
+      e.status,
+      e.costText,
+    ]
+      .map((v) => quote(String(v)))
+      .join(','),
+  );
+  return `${[header.join(','), ...rows].join('\n')}\n`;
+}

@@ -46,6 +46,8 @@ export interface Harness {
   running: Running;
   logs: string[];
   prefix: string;
+  redisUrl: string;
+  configPath: string;
   /** POSTs a signed slash command to the gateway; returns the HTTP status, body and how long the ack took. */
   slash(
     fields: Partial<SlashFields> & { command: string; text: string },
@@ -127,6 +129,8 @@ export async function startHarness(
     running,
     logs,
     prefix,
+    redisUrl: options.redisUrl ?? redisUrl(),
+    configPath: env.LORABOT_CONFIG,
     async slash(fields, slashOptions = {}) {
       triggers++;
       const payload: SlashFields = {

@@ -1,66 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { type Config, loadConfig } from '../../src/config.js';
-import type { Logger } from '../../src/core/ports.js';
-import { type Running, startLorabot } from '../../src/runtime.js';
-import { FakeDiscord, type FakeMessage } from '../contract/fakes/fake-discord.js';
-import { FakeTogether } from '../contract/fakes/fake-together.js';
+import type { FakeDiscord, FakeMessage } from '../contract/fakes/fake-discord.js';
+import type { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
-import { writeTestConfig } from '../helpers/lorabot-harness.js';
-import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
+import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
-const errors: string[] = [];
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn: (o, m) => errors.push(`${m} ${JSON.stringify(o)}`),
-  error: (o, m) => errors.push(`${m} ${JSON.stringify(o)}`),
-};
 const USER = '222222222222222222';
+let h: DiscordHarness;
 let together: FakeTogether;
 let discord: FakeDiscord;
-let running: Running;
-let config: Config;
 let env: Record<string, string>;
-const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
 
 beforeAll(async () => {
-  together = await new FakeTogether().start();
-  discord = await new FakeDiscord().start();
-  env = {
-    TOGETHER_API_KEY: together.apiKey,
-    TOGETHER_BASE_URL: together.baseUrl,
-    DISCORD_TOKEN: discord.token,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_API_URL: discord.apiUrl,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LORABOT_CONFIG: writeTestConfig(prefix),
-  };
-  const loaded = loadConfig({ env, cwd: tmpdir() });
-  if (!loaded.success) throw new Error(loaded.error.message);
-  config = loaded.data;
-  running = await startLorabot(config, {
-    gateway: true,
-    worker: true,
-    logger: silent,
-    cwd: tmpdir(),
-    redis: { url: redisUrl(), source: 'REDIS_URL' },
-  });
-  await discord.ready;
-  await waitFor('discord.js to be ready', () => running.discord?.client.isReady());
+  h = await startDiscordHarness();
+  ({ together, discord, env } = h);
 });
 
 afterAll(async () => {
-  await running.close();
-  await Promise.all([together.close(), discord.close()]);
-  const redis = new Redis(redisUrl());
-  await deleteByPrefix(redis, prefix);
-  redis.disconnect();
+  await h.close();
 });
 
 function notice(channelId: string, userId = USER): FakeMessage | undefined {

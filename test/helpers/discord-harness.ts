@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/core/ports.js';
+import { type Running, startLorabot } from '../../src/runtime.js';
+import { FakeDiscord } from '../contract/fakes/fake-discord.js';
+import { FakeTogether } from '../contract/fakes/fake-together.js';
+import { writeTestConfig } from './lorabot-harness.js';
+import { deleteByPrefix, redisUrl as sharedRedisUrl } from './redis.js';
+import { waitFor } from './wait.js';
+
+export interface DiscordHarness {
+  together: FakeTogether;
+  discord: FakeDiscord;
+  running: Running;
+  config: Config;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** lorabot (gateway and worker) with real discord.js on the fake Discord, and the fake Together. */
+export async function startDiscordHarness(
+  options: { configExtra?: string; redisUrl?: string } = {},
+): Promise<DiscordHarness> {
+  const together = await new FakeTogether().start();
+  const discord = await new FakeDiscord().start();
+  const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
+  const redisUrl = options.redisUrl ?? sharedRedisUrl();
+  const env = {
+    TOGETHER_API_KEY: together.apiKey,
+    TOGETHER_BASE_URL: together.baseUrl,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_APPLICATION_ID: discord.applicationId,
+    DISCORD_API_URL: discord.apiUrl,
+    REDIS_URL: redisUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra),
+  };
+  const loaded = loadConfig({ env, cwd: tmpdir() });
+  if (!loaded.success) throw new Error(loaded.error.message);
+  const running = await startLorabot(loaded.data, {
+    gateway: true,
+    worker: true,
+    logger: silent,
+    cwd: tmpdir(),
+    redis: { url: redisUrl, source: 'REDIS_URL' },
+  });
+  await discord.ready;
+  await waitFor('discord.js to be ready', () => running.discord?.client.isReady());
+  return {
+    together,
+    discord,
+    running,
+    config: loaded.data,
+    env,
+    async close() {
+      await running.close();
+      await Promise.all([together.close(), discord.close()]);
+      if (!options.redisUrl) {
+        const redis = new Redis(redisUrl);
+        await deleteByPrefix(redis, prefix);
+        redis.disconnect();
+      }
+    },
+  };
+}
