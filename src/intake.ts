@@ -8,6 +8,7 @@ import {
   usageText,
 } from './core/budget.js';
 import type { SpendReader } from './core/jobs.js';
+import type { Telemetry } from './core/ports.js';
 import type { InfoTopic } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
 
@@ -17,6 +18,7 @@ export interface IntakeDeps {
   budgets: Budgets;
   spend: SpendReader;
   now: () => number;
+  telemetry?: Telemetry;
 }
 
 /** The private answer to `/flux presets`, `/ask models` or `/flux usage`. */

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
 import { DiscordBot } from './adapters/discord/discord-bot.js';
 import { DiscordDeliverer } from './adapters/discord/discord-deliverer.js';
@@ -7,6 +8,7 @@ import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
+import { Metrics } from './metrics.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
 import { Ledger } from './queue/ledger.js';
@@ -19,6 +21,7 @@ export interface Running {
   httpUrl?: string;
   producer?: JobProducer;
   discord?: DiscordBot;
+  metrics: Metrics;
   workers?: JobWorkers;
   /** Stops taking work, lets in-flight jobs finish or go back to the queue, closes everything once. */
   close(): Promise<void>;
@@ -27,6 +30,8 @@ export interface Running {
 export interface StartOptions {
   gateway: boolean;
   worker: boolean;
+  /** Shared by the gateway and the worker of one process; `GET /metrics` serves it. */
+  metrics?: Metrics;
   logger: Logger;
   cwd: string;
   /** For tests: an already resolved Redis. */
@@ -48,7 +53,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     if (redis.stop) closers.push(redis.stop);
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);
-    const running: Running = { close };
+    const metrics = options.metrics ?? new Metrics();
+    const running: Running = { close, metrics };
 
     if (options.worker) {
       const connection = createRedis(redis.url, 'worker', 'worker');
@@ -80,6 +86,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         deliverers,
         limits: { image: config.queue.image, chat: config.queue.chat },
         recovery: config.queue,
+        telemetry: metrics,
+        name: `${hostname()}:${process.pid}`,
         logger,
       });
       closers.push(() => workers.close());
@@ -100,7 +108,12 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         budgets: config.budgets,
         spend: new Ledger(connection, keys),
         now: Date.now,
+        telemetry: metrics,
       };
+      metrics.watchQueues(async () => ({
+        image: await producer.queues.image.getJobCounts(),
+        chat: await producer.queues.chat.getJobCounts(),
+      }));
       const slack = config.slack
         ? createSlackGateway(
             { ...config.slack, logger },
@@ -108,6 +121,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
           )
         : undefined;
       const server = new GatewayServer({
+        metrics: () => metrics.render(),
         ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
         health: async () => {
           try {

@@ -64,3 +64,22 @@ export interface ChatProvider {
     options?: CallOptions & { onDelta?: (text: string) => void },
   ): Promise<ChatResult>;
 }
+
+/** What lorabot counts and times, for `/metrics`. Every method is cheap and never throws. */
+export interface Telemetry {
+  /** A command reached a gateway; `outcome` says what became of it (queued, user_error, duplicate, …). */
+  command(platform: string, kind: string, outcome: string): void;
+  /** A job ended (`done`, `failed`) or will be tried again (`retried`). */
+  job(kind: string, outcome: string, seconds: number): void;
+  /** One provider call, `result` being `ok` or the HTTP status or error code. */
+  provider(kind: string, result: string, seconds: number): void;
+  /** Money charged in the ledger. */
+  spent(model: string, micros: number): void;
+}
+
+export const NO_TELEMETRY: Telemetry = {
+  command() {},
+  job() {},
+  provider() {},
+  spent() {},
+};

@@ -10,7 +10,14 @@ import type {
   Notice,
 } from '../core/jobs.js';
 import { isProviderFailure } from '../core/lorabot-error.js';
-import type { ChatProvider, ChatResult, ImageProvider, Logger } from '../core/ports.js';
+import {
+  type ChatProvider,
+  type ChatResult,
+  type ImageProvider,
+  type Logger,
+  NO_TELEMETRY,
+  type Telemetry,
+} from '../core/ports.js';
 import { type Cost, priceChat, priceImage } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
@@ -35,6 +42,9 @@ export interface JobWorkerOptions {
   deliverers: { [P in DeliveryTarget['platform']]?: Deliverer<Extract<DeliveryTarget, { platform: P }>> };
   limits: { image: QueueLimits; chat: QueueLimits };
   logger: Logger;
+  telemetry?: Telemetry;
+  /** Stored on each job as `processedBy`. */
+  name?: string;
   now?: () => number;
 }
 
@@ -54,9 +64,11 @@ export class JobWorkers {
   private readonly journal: StepJournal;
   private readonly ledger: Ledger;
   private readonly now: () => number;
+  private readonly telemetry: Telemetry;
   private closed = false;
 
   constructor(private readonly options: JobWorkerOptions) {
+    this.telemetry = options.telemetry ?? NO_TELEMETRY;
     this.journal = new StepJournal(options.connection, options.keys);
     this.ledger = new Ledger(options.connection, options.keys);
     this.now = options.now ?? Date.now;
@@ -65,6 +77,7 @@ export class JobWorkers {
         connection: options.connection,
         prefix: options.keys.prefix,
         concurrency: limits.concurrency,
+        ...(options.name ? { name: options.name } : {}),
         lockDuration: options.recovery.lockMs,
         stalledInterval: options.recovery.stalledIntervalMs,
         maxStalledCount: options.recovery.maxStalledCount,
@@ -94,6 +107,8 @@ export class JobWorkers {
     const steps = this.journal.forJob(id);
     const log = { jobId: id, kind: data.kind, platform: data.target.platform, attempt: job.attemptsMade + 1 };
     this.options.logger.info(log, 'job started');
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
@@ -105,9 +120,12 @@ export class JobWorkers {
           : await this.runChat(job as Job<ChatJobData>, deliverer, steps, signal);
       await this.journal.dropCheckpoint(id);
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
+      this.telemetry.job(data.kind, 'done', seconds());
       return outcome;
     } catch (error) {
-      throw await this.handleFailure(job, deliverer, steps, error);
+      const failure = await this.handleFailure(job, deliverer, steps, error);
+      this.telemetry.job(data.kind, failure instanceof UnrecoverableError ? 'failed' : 'retried', seconds());
+      throw failure;
     }
   }
 
@@ -121,7 +139,9 @@ export class JobWorkers {
     const data = job.data;
     let checkpoint = await this.journal.loadCheckpoint<ImageCheckpoint>(id);
     if (!checkpoint) {
-      const result = await this.options.images.generateImages(data.body, signal ? { signal } : {});
+      const result = await this.timed('image', () =>
+        this.options.images.generateImages(data.body, signal ? { signal } : {}),
+      );
       checkpoint = {
         images: result.images.map((image) => ({
           mimeType: image.mimeType,
@@ -153,7 +173,7 @@ export class JobWorkers {
     const data = job.data;
     let result = await this.journal.loadCheckpoint<ChatResult>(id);
     if (!result) {
-      result = await this.options.chat.chat(data.body, signal ? { signal } : {});
+      result = await this.timed('chat', () => this.options.chat.chat(data.body, signal ? { signal } : {}));
       await this.journal.saveCheckpoint(id, result);
     }
     const model = this.options.settings.chat.models[data.request.model];
@@ -183,7 +203,9 @@ export class JobWorkers {
     model: string,
   ): Promise<void> {
     const data = job.data;
-    await this.ledger.charge(this.entry(job, model, cost.micros, 'charged', cost.text));
+    if (await this.ledger.charge(this.entry(job, model, cost.micros, 'charged', cost.text))) {
+      this.telemetry.spent(model, cost.micros);
+    }
     const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
     await steps.once('notify', () => deliverer.notify(data.target, notice));
     await steps.once('status:final', () =>
@@ -220,7 +242,7 @@ export class JobWorkers {
     const model = String(data.body.model);
     // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
     if (provider?.billed) {
-      await this.ledger.charge(
+      const charged = await this.ledger.charge(
         this.entry(
           job,
           model,
@@ -229,6 +251,7 @@ export class JobWorkers {
           'estimate: Together did the work, but the result could not be used',
         ),
       );
+      if (charged) this.telemetry.spent(model, data.estimateMicros);
     }
     // Each report is tried on its own: a channel that refuses the notice may still take the status edit.
     const reports: Array<[string, () => Promise<void>]> = [
@@ -270,6 +293,20 @@ export class JobWorkers {
       status,
       costText,
     };
+  }
+
+  /** Times a provider call for the metrics, success or failure. */
+  private async timed<T>(kind: string, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await call();
+      this.telemetry.provider(kind, 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      const { status, code } = error as { status?: number; code?: string };
+      this.telemetry.provider(kind, String(status ?? code ?? 'error'), (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   private delivererFor(target: DeliveryTarget): Deliverer {

@@ -100,6 +100,7 @@ export class DiscordBot {
     };
     const answer = await this.immediateAnswer(parsed, requester, name);
     if (answer !== undefined || !parsed.success) {
+      this.count(name, parsed.success ? 'info' : 'user_error');
       await interaction.reply({
         content: answer ?? '',
         flags: MessageFlags.Ephemeral,
@@ -150,6 +151,7 @@ export class DiscordBot {
         attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
       };
       await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
+      this.count(accepted.kind, 'queued');
       if (accepted.notices.length > 0) {
         await interaction.followUp({
           content: accepted.notices.join('\n'),
@@ -192,6 +194,7 @@ export class DiscordBot {
     };
     const answer = await this.immediateAnswer(parsed, requester, 'flux');
     if (answer !== undefined || !parsed.success) {
+      this.count('mention', parsed.success ? 'info' : 'user_error');
       await message.reply({ content: answer ?? '', allowedMentions: NO_MENTIONS });
       return;
     }
@@ -229,6 +232,7 @@ export class DiscordBot {
         attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
       };
       await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
+      this.count(accepted.kind, 'queued');
       if (accepted.notices.length > 0) {
         await message.reply({ content: accepted.notices.join('\n'), allowedMentions: NO_MENTIONS });
       }
@@ -267,6 +271,10 @@ export class DiscordBot {
       requester,
       this.options,
     );
+  }
+
+  private count(kind: string, outcome: string): void {
+    this.options.telemetry?.command('discord', kind, outcome);
   }
 
   private logError(where: string, error: unknown): void {

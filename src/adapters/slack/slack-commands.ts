@@ -28,6 +28,7 @@ const UNAVAILABLE =
 export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   app.command(/^\/(flux|ask)$/, async ({ command, ack, respond, client }) => {
     const kind = command.command === '/ask' ? 'ask' : 'flux';
+    const count = (outcome: string) => deps.telemetry?.command('slack', kind, outcome);
     if (
       !isAllowed(deps.access, {
         platform: 'slack',
@@ -36,11 +37,13 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       })
     ) {
       await ack({ response_type: 'ephemeral', text: NOT_ENABLED_HERE });
+      count('not_allowed');
       return;
     }
     const parsed = parseCommand(kind, unescapeSlackText(command.text ?? ''), deps.settings);
     if (!parsed.success) {
       await ack({ response_type: 'ephemeral', text: escapeSlackText(parsed.error.message) });
+      count('user_error');
       return;
     }
     if (parsed.data.kind === 'help') {
@@ -58,6 +61,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       userId: command.user_id,
     };
     if (parsed.data.kind === 'info') {
+      count('info');
       const text = await infoText(parsed.data.topic, requester, deps).catch(() => UNAVAILABLE);
       await tellUser(respond, escapeSlackText(text));
       return;
@@ -73,11 +77,13 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       const refusal = await budgetRefusal(plan.estimate.micros, requester, deps);
       if (refusal) {
         await tellUser(respond, escapeSlackText(refusal));
+        count('over_budget');
         return;
       }
       claimed = await deps.queue.claim(requestKey);
       if (!claimed) {
         deps.logger.info(log, 'duplicate slash command ignored');
+        count('duplicate');
         return;
       }
       shownCommand = plan.command;
@@ -98,6 +104,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       };
       await deps.queue.enqueue(requestKey, jobData(accepted, plan, target, deps.now()));
       deps.logger.info({ ...log, jobId: requestKey }, 'job queued');
+      count('queued');
       if (accepted.notices.length > 0) {
         await respond({ response_type: 'ephemeral', text: escapeSlackText(accepted.notices.join('\n')) });
       }
@@ -107,6 +114,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         'could not queue a command',
       );
       if (claimed) await deps.queue.release(requestKey).catch(() => undefined);
+      count('unavailable');
       const text = failureText(error);
       if (parentTs) {
         // Leave nothing half-done: the parent says it was not queued, instead of "Queued" forever.
