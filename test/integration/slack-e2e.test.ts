@@ -257,15 +257,25 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
-    expect(value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="queued"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
-    expect(value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="user_error"\} (\d+)/m)).toBe(3);
-    expect(value(/^lorabot_commands_total\{platform="slack",kind="ask",outcome="duplicate"\} (\d+)/m)).toBe(1);
+    expect(
+      value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="queued"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(3);
+    expect(value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="user_error"\} (\d+)/m)).toBe(
+      3,
+    );
+    expect(value(/^lorabot_commands_total\{platform="slack",kind="ask",outcome="duplicate"\} (\d+)/m)).toBe(
+      1,
+    );
     expect(value(/^lorabot_jobs_total\{kind="flux",outcome="done"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
     expect(value(/^lorabot_jobs_total\{kind="flux",outcome="failed"\} (\d+)/m)).toBe(1);
     expect(value(/^lorabot_jobs_total\{kind="ask",outcome="retried"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
     expect(value(/^lorabot_provider_errors_total\{kind="image",status="402"\} (\d+)/m)).toBe(1);
-    expect(value(/^lorabot_provider_request_duration_seconds_count\{kind="image",result="ok"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
-    expect(value(/^lorabot_spent_usd_total\{model="black-forest-labs\/FLUX\.1-dev-lora"\} ([\d.]+)/m)).toBeGreaterThan(0);
+    expect(
+      value(/^lorabot_provider_request_duration_seconds_count\{kind="image",result="ok"\} (\d+)/m),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      value(/^lorabot_spent_usd_total\{model="black-forest-labs\/FLUX\.1-dev-lora"\} ([\d.]+)/m),
+    ).toBeGreaterThan(0);
     expect(text).toMatch(/^lorabot_queue_jobs\{queue="image",state="completed"\} \d+/m);
   });
 

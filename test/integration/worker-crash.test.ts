@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,9 @@ import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { FakeSlack } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process.js';
 
 const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
 let together: FakeTogether;
@@ -25,39 +25,6 @@ let connection: ReturnType<typeof createRedis>;
 let producer: JobProducer;
 let ledger: Ledger;
 let worker: ChildProcess | undefined;
-
-/** Starts a real `lorabot worker` process and waits until it is taking jobs. */
-async function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  await waitFor(
-    'the worker to start',
-    () => {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
-      return output.includes('worker started');
-    },
-    30_000,
-  );
-  return child;
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 async function enqueue(channel: string, text: string): Promise<{ jobId: string; parentTs: string }> {
   const parsed = parseCommand('flux', text, config.core);
@@ -102,11 +69,11 @@ beforeAll(async () => {
   const keys = new RedisKeys(prefix);
   producer = new JobProducer(connection, keys, config.queue);
   ledger = new Ledger(connection, keys);
-  worker = await startWorker();
+  worker = await startWorkerProcess(env);
 }, 60_000);
 
 afterAll(async () => {
-  if (worker) await kill(worker);
+  if (worker) await stopWorkerProcess(worker);
   await producer.close();
   await deleteByPrefix(connection, prefix);
   connection.disconnect();
@@ -158,8 +125,8 @@ describe('worker crash (SIGKILL) and restart', () => {
       const before = together.callsTo('/images/generations').length;
       const { jobId, parentTs } = await enqueue(channel, `crash test ${index} --size 256x256`);
       await waitFor(`the job to reach: ${phase.name}`, () => phase.reached(jobId, before), 20_000);
-      await kill(worker!);
-      worker = await startWorker();
+      await stopWorkerProcess(worker!);
+      worker = await startWorkerProcess(env);
       await waitFor(
         'the final status',
         () => slack.messages.find((m) => m.ts === parentTs)?.text.includes('Done'),
