@@ -72,6 +72,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/** The Redis to use (see `resolveRedisUrl`), or undefined after telling the user what to do. */
+async function resolveOrSay(config: Config, io: Io): Promise<ResolvedRedis | undefined> {
+  try {
+    return await resolveRedisUrl(config.redisUrl, io.cwd);
+  } catch (error) {
+    io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
+    return undefined;
+  }
+}
+
 function configOrExit(io: Io): Config | number {
   const config = loadConfig({ env: io.env, cwd: io.cwd });
   if (!config.success) {
@@ -102,13 +112,8 @@ async function exportUsage(args: string[], io: Io): Promise<number> {
   }
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
-  let redis: ResolvedRedis;
-  try {
-    redis = await resolveRedisUrl(config.redisUrl, io.cwd);
-  } catch (error) {
-    io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+  const redis = await resolveOrSay(config, io);
+  if (!redis) return 1;
   const connection = createRedis(redis.url, 'worker', 'usage');
   try {
     const entries = await new Ledger(connection, new RedisKeys(config.queue.prefix)).entries(month);
@@ -227,13 +232,8 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   for (const notice of parsed.data.notices) io.stderr(`note: ${notice}\n`);
   const plan = planCommand(parsed.data, config.core);
   const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', textSink(io.stderr));
-  let redis: ResolvedRedis;
-  try {
-    redis = await resolveRedisUrl(config.redisUrl, io.cwd);
-  } catch (error) {
-    io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
+  const redis = await resolveOrSay(config, io);
+  if (!redis) return 1;
   const connection = createRedis(redis.url, 'worker', 'run');
   const producer = new JobProducer(connection, new RedisKeys(config.queue.prefix), config.queue);
   let worker: Running | undefined;

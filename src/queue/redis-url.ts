@@ -65,7 +65,8 @@ function which(command: string): string | undefined {
   }
 }
 
-function answersPing(port: number): Promise<boolean> {
+/** Whether a Redis answers PING on 127.0.0.1:port (a raw RESP exchange, no client needed). */
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     socket.setTimeout(500);
@@ -82,7 +83,8 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);

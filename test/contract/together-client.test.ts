@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildChatBody, buildImageBody } from '../../src/adapters/together/request-bodies.js';
@@ -6,6 +5,7 @@ import { TogetherClient, type TogetherClientOptions } from '../../src/adapters/t
 import { TogetherError } from '../../src/adapters/together/together-error.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
+import { freePort } from '../../src/queue/redis-url.js';
 import { testSettings } from '../helpers/settings.js';
 import { FakeTogether } from './fakes/fake-together.js';
 import { togetherSpec } from './fakes/openapi-validator.js';
@@ -551,13 +551,3 @@ describe('every request the client sent', () => {
     for (const call of sent) expect(call.schemaErrors, JSON.stringify(call.body)).toEqual([]);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
+import { freePort } from '../../src/queue/redis-url.js';
 import { FakeSlack } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let together: FakeTogether;
 let slack: FakeSlack;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { readBody } from './http-body.js';
 import { discordSpec } from './openapi-validator.js';
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
@@ -607,13 +608,4 @@ async function parseBody(
   }
   if (raw.length === 0) return { body: undefined, files: [] };
   return { body: JSON.parse(raw.toString('utf8')) as Record<string, unknown>, files: [] };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

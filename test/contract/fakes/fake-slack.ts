@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readBody } from './http-body.js';
 
 /** A fault for the next call(s) to one Web API method. */
 export type SlackFault =
@@ -337,15 +338,6 @@ async function parseArgs(req: IncomingMessage, raw: Buffer): Promise<Record<stri
     );
   }
   return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** Signs a request body the way Slack does: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */

@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { readBody } from './http-body.js';
 import { togetherSpec } from './openapi-validator.js';
 import { renderImage } from './test-images.js';
 
@@ -144,7 +145,7 @@ export class FakeTogether {
       req.socket.destroy();
       return;
     }
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -428,15 +429,6 @@ function modelNotFound(res: ServerResponse, model: string): void {
     'invalid_request_error',
     'model_not_available',
   );
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function listen(server: Server, port: number): Promise<void> {
