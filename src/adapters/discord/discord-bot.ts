@@ -98,17 +98,13 @@ export class DiscordBot {
       channelId: interaction.channelId,
       userId: interaction.user.id,
     };
-    const answer = await this.immediateAnswer(parsed, requester, name);
-    if (answer !== undefined || !parsed.success) {
-      this.count(name, parsed.success ? 'info' : 'user_error');
-      await interaction.reply({
-        content: answer ?? '',
-        flags: MessageFlags.Ephemeral,
-        allowedMentions: NO_MENTIONS,
-      });
+    if (!parsed.success || parsed.data.kind === 'help' || parsed.data.kind === 'info') {
+      this.count(name, parsed.success ? parsed.data.kind : 'user_error');
+      const content = await this.immediateAnswer(parsed, requester, name);
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       return;
     }
-    const accepted = parsed.data as AcceptedCommand;
+    const accepted = parsed.data;
     const requestKey = `discord-${interaction.id}`;
     let claimed: boolean;
     try {
@@ -153,17 +149,20 @@ export class DiscordBot {
       await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
       this.count(accepted.kind, 'queued');
       if (accepted.notices.length > 0) {
-        await interaction.followUp({
-          content: accepted.notices.join('\n'),
-          flags: MessageFlags.Ephemeral,
-          allowedMentions: NO_MENTIONS,
-        });
+        // Queued already: a failure to tell the notice must not undo that.
+        await interaction
+          .followUp({
+            content: accepted.notices.join('\n'),
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: NO_MENTIONS,
+          })
+          .catch(() => undefined);
       }
     } catch (error) {
       this.logError('enqueue', error);
       await this.options.queue.release(requestKey).catch(() => undefined);
       await interaction
-        .editReply({ content: UNAVAILABLE, allowedMentions: NO_MENTIONS })
+        .editReply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS })
         .catch(() => undefined);
     }
   }
@@ -192,13 +191,13 @@ export class DiscordBot {
       channelId: message.channelId,
       userId: message.author.id,
     };
-    const answer = await this.immediateAnswer(parsed, requester, 'flux');
-    if (answer !== undefined || !parsed.success) {
-      this.count('mention', parsed.success ? 'info' : 'user_error');
-      await message.reply({ content: answer ?? '', allowedMentions: NO_MENTIONS });
+    if (!parsed.success || parsed.data.kind === 'help' || parsed.data.kind === 'info') {
+      this.count('mention', parsed.success ? parsed.data.kind : 'user_error');
+      const content = await this.immediateAnswer(parsed, requester, 'flux');
+      await message.reply({ content, allowedMentions: NO_MENTIONS });
       return;
     }
-    const accepted = parsed.data as AcceptedCommand;
+    const accepted = parsed.data;
     const requestKey = `discord-msg-${message.id}`;
     let claimed = false;
     let statusReply: Message | undefined;
@@ -234,7 +233,10 @@ export class DiscordBot {
       await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
       this.count(accepted.kind, 'queued');
       if (accepted.notices.length > 0) {
-        await message.reply({ content: accepted.notices.join('\n'), allowedMentions: NO_MENTIONS });
+        // Queued already: a failure to tell the notice must not undo that.
+        await message
+          .reply({ content: accepted.notices.join('\n'), allowedMentions: NO_MENTIONS })
+          .catch(() => undefined);
       }
     } catch (error) {
       this.logError('enqueue', error);
@@ -247,21 +249,18 @@ export class DiscordBot {
     }
   }
 
-  /**
-   * What to answer at once instead of queueing: a user error, help, or a subcommand (presets, models, usage).
-   * Undefined when the command is a request to queue.
-   */
+  /** What to answer at once instead of queueing: a user error, help, or a subcommand (presets, models, usage). */
   private async immediateAnswer(
     parsed: ParseResult,
     requester: Requester,
     fallbackTopic: 'flux' | 'ask',
-  ): Promise<string | undefined> {
+  ): Promise<string> {
     if (!parsed.success) return parsed.error.message;
     const command = parsed.data;
-    if (command.kind === 'help') return (command.topic ?? fallbackTopic) === 'ask' ? ASK_HELP : FLUX_HELP;
     if (command.kind === 'info')
       return infoText(command.topic, requester, this.options).catch(() => UNAVAILABLE);
-    return undefined;
+    const topic = command.kind === 'help' ? command.topic : fallbackTopic;
+    return topic === 'ask' ? ASK_HELP : FLUX_HELP;
   }
 
   /** The private answer for an over-budget request; undefined when the request may be queued. */

@@ -51,6 +51,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         response_type: 'ephemeral',
         text: escapeSlackText(kind === 'flux' ? FLUX_HELP : ASK_HELP),
       });
+      count('help');
       return;
     }
     await ack();
@@ -100,13 +101,14 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         teamId: command.team_id,
         channelId: command.channel_id,
         userId: command.user_id,
-        parentTs: String(parent.ts),
+        parentTs,
       };
       await deps.queue.enqueue(requestKey, jobData(accepted, plan, target, deps.now()));
       deps.logger.info({ ...log, jobId: requestKey }, 'job queued');
       count('queued');
       if (accepted.notices.length > 0) {
-        await respond({ response_type: 'ephemeral', text: escapeSlackText(accepted.notices.join('\n')) });
+        // Queued already: a failure to tell the notice must not undo that.
+        await tellUser(respond, escapeSlackText(accepted.notices.join('\n')));
       }
     } catch (error) {
       deps.logger.error(
