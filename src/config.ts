@@ -32,6 +32,8 @@ export interface Config {
   } | null;
   discord: { token: string; applicationId: string; apiUrl: string } | null;
   http: { port: number; host: string };
+  /** Bull Board credentials; null: the board is off. */
+  admin: { user: string; password: string } | null;
   queue: {
     /** Key prefix for every queue and lorabot key; the braces make it a Redis Cluster hash tag. */
     prefix: string;
@@ -266,6 +268,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LORABOT_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LORABOT_ADMIN_USER: z.string().min(1).optional(),
+  LORABOT_ADMIN_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
 });
 
 function httpUrl() {
@@ -305,6 +309,11 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
   }
   if ((e.SLACK_SIGNING_SECRET || e.SLACK_APP_TOKEN) && !e.SLACK_BOT_TOKEN) {
     problems.push('SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set');
+  }
+  if (Boolean(e.LORABOT_ADMIN_USER) !== Boolean(e.LORABOT_ADMIN_PASSWORD)) {
+    problems.push(
+      'LORABOT_ADMIN_USER and LORABOT_ADMIN_PASSWORD: set both to turn on /admin/queues, or neither',
+    );
   }
   if (e.DISCORD_TOKEN && !e.DISCORD_APPLICATION_ID) {
     problems.push('DISCORD_APPLICATION_ID: required with DISCORD_TOKEN');
@@ -346,6 +355,10 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
         ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL }
         : null,
     http: { port: e.PORT, host: e.HOST },
+    admin:
+      e.LORABOT_ADMIN_USER && e.LORABOT_ADMIN_PASSWORD
+        ? { user: e.LORABOT_ADMIN_USER, password: e.LORABOT_ADMIN_PASSWORD }
+        : null,
     queue: {
       prefix: f.queue.prefix,
       attempts: f.queue.attempts,

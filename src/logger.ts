@@ -16,6 +16,8 @@ const REDACT = [
   '*.appToken',
   '*.botToken',
   'headers.authorization',
+  'password',
+  '*.password',
   '*.headers.authorization',
 ];
 

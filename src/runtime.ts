@@ -9,6 +9,7 @@ import { TogetherClient } from './adapters/together/together-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
 import { Metrics } from './metrics.js';
+import { createAdminBoard } from './queue/admin-board.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
 import { Ledger } from './queue/ledger.js';
@@ -122,6 +123,14 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         : undefined;
       const server = new GatewayServer({
         metrics: () => metrics.render(),
+        ...(config.admin
+          ? {
+              admin: {
+                ...config.admin,
+                listener: createAdminBoard([producer.queues.image, producer.queues.chat]),
+              },
+            }
+          : {}),
         ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
         health: async () => {
           try {

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import {
   createServer,
   type IncomingMessage,
@@ -12,6 +13,8 @@ export interface GatewayRoutes {
   slack?: RequestListener;
   health(): Promise<{ ok: boolean; body: Record<string, unknown> }>;
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** Bull Board under `/admin/queues`, behind HTTP basic auth; absent when no credentials are configured. */
+  admin?: { listener: RequestListener; user: string; password: string };
 }
 
 /** The gateway's one HTTP server: Slack events, `/healthz` and `/metrics`. */
@@ -53,6 +56,15 @@ export class GatewayServer {
       this.routes.slack(req, res);
       return;
     }
+    if (this.routes.admin && (path === '/admin/queues' || path?.startsWith('/admin/queues/'))) {
+      if (!authorized(req.headers.authorization, this.routes.admin)) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="lorabot admin", charset="UTF-8"' });
+        res.end();
+        return;
+      }
+      this.routes.admin.listener(req, res);
+      return;
+    }
     if (req.method === 'GET' && path === '/healthz') {
       const health = await this.routes.health();
       res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -68,4 +80,13 @@ export class GatewayServer {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'not found' }));
   }
+}
+
+/** Checks HTTP basic credentials in constant time. */
+function authorized(header: string | undefined, expected: { user: string; password: string }): boolean {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+  if (!match) return false;
+  const given = Buffer.from(Buffer.from(match[1]!, 'base64').toString('utf8'));
+  const wanted = Buffer.from(`${expected.user}:${expected.password}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
