@@ -59,6 +59,9 @@ describe('Redis faults (AOF, appendfsync always)', () => {
 
   it('Redis killed and restarted under a steady load: no accepted job lost, none done twice', async () => {
     const channel = 'C0LOAD';
+    const tellsSoFar = () =>
+      h.slack.responses.filter((r) => String(r.body.text).includes('Try again shortly')).length;
+    const toldBefore = tellsSoFar();
     const sent: Promise<unknown>[] = [];
     for (let i = 0; i < 40; i++) {
       if (i === 10) {
@@ -69,7 +72,7 @@ describe('Redis faults (AOF, appendfsync always)', () => {
       await new Promise((r) => setTimeout(r, 60));
     }
     await Promise.all(sent);
-    await waitFor('Redis to be back', async () => (await health()) === 200, 15_000);
+    await waitFor('Redis to be back', async () => (await health()) === 200, 30_000);
     // Every parent ends Done (accepted) or Failed "not queued" (refused while Redis was away): none is stuck.
     await waitFor(
       'every parent to reach a final state',
@@ -80,10 +83,14 @@ describe('Redis faults (AOF, appendfsync always)', () => {
     const done = parents.filter((p) => p.text.includes('Done'));
     const refused = parents.filter((p) => p.text.includes('Failed'));
     expect(done.length + refused.length).toBe(parents.length);
+    const told = tellsSoFar() - toldBefore;
     console.log(
-      `redis-restart: sent 40, done ${done.length}, refused after posting ${refused.length}, told to retry ${h.slack.responses.filter((r) => String(r.body.text).includes('Try again shortly')).length}`,
+      `redis-restart: sent 40, done ${done.length}, refused after posting ${refused.length}, told to retry ${told}`,
     );
-    expect(done.length).toBeGreaterThanOrEqual(25);
+    // How many go through after the outage depends on timing; what must hold: every command was either done once or
+    // refused with "try again" (none lost, none stuck), and those sent before the kill all went through.
+    expect(done.length).toBeGreaterThanOrEqual(10);
+    expect(done.length + told).toBe(40);
     for (const parent of done) {
       expect(notices(channel, parent.ts), parent.text).toHaveLength(1);
       const question = /load \d+/.exec(parent.text)![0];
@@ -94,8 +101,5 @@ describe('Redis faults (AOF, appendfsync always)', () => {
       expect(parent.text).toMatch(/Try again shortly/);
       expect(notices(channel, parent.ts)).toHaveLength(0);
     }
-    // Commands with no parent at all were refused before anything was posted, and told so privately.
-    const told = h.slack.responses.filter((r) => String(r.body.text).includes('Try again shortly')).length;
-    expect(parents.length + told - refused.length).toBeGreaterThanOrEqual(40);
   });
 });
