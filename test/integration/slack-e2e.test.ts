@@ -279,6 +279,14 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(text).toMatch(/^lorabot_queue_jobs\{queue="image",state="completed"\} \d+/m);
   });
 
+  it('logs the job id from command to delivery', () => {
+    const lines = h.logs.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const queued = lines.find((l) => l.msg === 'job queued' && l.channel === 'C0FLUX');
+    expect(queued?.jobId).toMatch(/^slack-T0LORABOT-/);
+    const trail = lines.filter((l) => l.jobId === queued!.jobId).map((l) => l.msg);
+    expect(trail).toEqual(expect.arrayContaining(['job queued', 'job started', 'job done']));
+  });
+
   it('never logs a secret', () => {
     const logs = h.logs.join('');
     expect(logs.length).toBeGreaterThan(100);
