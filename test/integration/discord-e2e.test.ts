@@ -281,6 +281,15 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     );
   });
 
+  it('autocompletes LoRA preset names', async () => {
+    const id = discord.sendAutocomplete({ name: 'flux', option: 'lora', typed: 'ta' });
+    const call = await waitFor('the autocomplete answer', () =>
+      discord.calls.find((c) => c.path.startsWith(`/interactions/${id}/`)),
+    );
+    expect(call.schemaErrors).toEqual([]);
+    expect(call.body).toEqual({ type: 8, data: { choices: [{ name: 'tarot', value: 'tarot' }] } });
+  });
+
   it('registers the commands for a guild with definitions the fake accepts against the spec', async () => {
     let stdout = '';
     const code = await main(['register-commands', '--guild', '1'], {

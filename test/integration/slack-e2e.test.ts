@@ -280,7 +280,11 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
   });
 
   it('logs the job id from command to delivery', () => {
-    const lines = h.logs.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = h.logs
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const queued = lines.find((l) => l.msg === 'job queued' && l.channel === 'C0FLUX');
     expect(queued?.jobId).toMatch(/^slack-T0LORABOT-/);
     const trail = lines.filter((l) => l.jobId === queued!.jobId).map((l) => l.msg);

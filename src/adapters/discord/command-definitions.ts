@@ -106,3 +106,19 @@ export function commandText(name: 'flux' | 'ask', options: ReadonlyMap<string, s
   }
   return [main, ...flags].join(' ');
 }
+
+/** Preset names matching what the user has typed so far, for Discord's autocomplete (at most 25). */
+export function presetChoices(settings: CoreSettings, typed: string): Array<{ name: string; value: string }> {
+  const query = typed.trim().toLowerCase();
+  return Object.values(settings.loras)
+    .filter((p) => p.name.includes(query) || (p.description ?? '').toLowerCase().includes(query))
+    .sort(
+      (a, b) =>
+        Number(!a.name.startsWith(query)) - Number(!b.name.startsWith(query)) || a.name.localeCompare(b.name),
+    )
+    .slice(0, 25)
+    .map((p) => ({
+      name: (p.description ? `${p.name} — ${p.description}` : p.name).slice(0, 100),
+      value: p.name,
+    }));
+}

@@ -20,7 +20,7 @@ import type { Logger } from '../../core/ports.js';
 import type { AcceptedCommand } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
 import { budgetRefusal, type IntakeDeps, infoText } from '../../intake.js';
-import { commandDefinitions, commandText } from './command-definitions.js';
+import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
 import { NO_MENTIONS, statusContent } from './discord-format.js';
 
 export interface DiscordBotOptions extends IntakeDeps {
@@ -56,6 +56,14 @@ export class DiscordBot {
       rest: { api: options.apiUrl.replace(/\/+$/, '') },
     });
     this.client.on(Events.InteractionCreate, (interaction) => {
+      if (interaction.isAutocomplete()) {
+        const focused = interaction.options.getFocused(true);
+        const choices = focused.name.startsWith('lora')
+          ? presetChoices(this.options.settings, String(focused.value))
+          : [];
+        interaction.respond(choices).catch((error: unknown) => this.logError('autocomplete', error));
+        return;
+      }
       if (!interaction.isChatInputCommand()) return;
       this.onCommand(interaction).catch((error: unknown) => this.logError('interaction', error));
     });

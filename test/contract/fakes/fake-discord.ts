@@ -211,6 +211,43 @@ export class FakeDiscord {
     return { id, token };
   }
 
+  /** Sends an autocomplete interaction for one focused option; returns its id. */
+  sendAutocomplete(options: { name: string; option: string; typed: string }): string {
+    const id = snowflake(this.now());
+    const token = `interaction-token-${randomUUID()}`;
+    this.interactions.set(id, {
+      id,
+      token,
+      channelId: this.channelId,
+      createdAt: this.now(),
+      responded: false,
+    });
+    const user = this.user('111111111111111111');
+    this.dispatch('INTERACTION_CREATE', {
+      id,
+      application_id: this.applicationId,
+      type: 4,
+      token,
+      version: 1,
+      guild_id: this.guildId,
+      channel_id: this.channelId,
+      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general' },
+      member: { ...this.member(user), permissions: '2248473465835073' },
+      data: {
+        id: snowflake(),
+        name: options.name,
+        type: 1,
+        options: [{ name: options.option, type: 3, value: options.typed, focused: true }],
+      },
+      app_permissions: '2248473465835073',
+      locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': this.guildId },
+      context: 0,
+    });
+    return id;
+  }
+
   interaction(id: string): InteractionState | undefined {
     return this.interactions.get(id);
   }
@@ -419,8 +456,17 @@ export class FakeDiscord {
       if (age > 3000) return send(404, { message: 'Unknown interaction', code: 10062 });
       interaction.responded = true;
       interaction.deferredAfterMs = age;
-      const message = this.createMessage(interaction.channelId, body, call.files, 'webhook', interaction.id);
-      interaction.originalId = message.id;
+      // Autocomplete answers (type 8) carry choices, not a message.
+      if (body.type !== 8) {
+        const message = this.createMessage(
+          interaction.channelId,
+          body,
+          call.files,
+          'webhook',
+          interaction.id,
+        );
+        interaction.originalId = message.id;
+      }
       return send(204);
     }
     m = /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/.exec(path);
