@@ -177,6 +177,38 @@ export class FakeDiscord {
     id?: string;
     token?: string;
   }): { id: string; token: string } {
+    return this.sendInteraction({
+      type: 2,
+      data: { id: snowflake(), name: options.name, type: 1, options: options.options },
+      attachment_size_limit: options.attachmentSizeLimit ?? FILE_LIMIT,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.id ? { id: options.id } : {}),
+      ...(options.token ? { token: options.token } : {}),
+    });
+  }
+
+  /** Sends an autocomplete interaction for one focused option; returns its id. */
+  sendAutocomplete(options: { name: string; option: string; typed: string }): string {
+    return this.sendInteraction({
+      type: 4,
+      data: {
+        id: snowflake(),
+        name: options.name,
+        type: 1,
+        options: [{ name: options.option, type: 3, value: options.typed, focused: true }],
+      },
+    }).id;
+  }
+
+  /** Dispatches INTERACTION_CREATE from a member of the test guild, and remembers its token for the REST side. */
+  private sendInteraction(options: {
+    type: number;
+    data: Record<string, unknown>;
+    attachment_size_limit?: number;
+    userId?: string;
+    id?: string;
+    token?: string;
+  }): { id: string; token: string } {
     const id = options.id ?? snowflake(this.now());
     const token = options.token ?? `interaction-token-${randomUUID()}`;
     if (!this.interactions.has(id)) {
@@ -192,60 +224,23 @@ export class FakeDiscord {
     this.dispatch('INTERACTION_CREATE', {
       id,
       application_id: this.applicationId,
-      type: 2,
+      type: options.type,
       token,
       version: 1,
       guild_id: this.guildId,
       channel_id: this.channelId,
       channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general' },
       member: { ...this.member(user), permissions: '2248473465835073' },
-      data: { id: snowflake(), name: options.name, type: 1, options: options.options },
+      data: options.data,
       app_permissions: '2248473465835073',
       locale: 'en-US',
       guild_locale: 'en-US',
       entitlements: [],
       authorizing_integration_owners: { '0': this.guildId },
       context: 0,
-      attachment_size_limit: options.attachmentSizeLimit ?? FILE_LIMIT,
+      ...(options.attachment_size_limit ? { attachment_size_limit: options.attachment_size_limit } : {}),
     });
     return { id, token };
-  }
-
-  /** Sends an autocomplete interaction for one focused option; returns its id. */
-  sendAutocomplete(options: { name: string; option: string; typed: string }): string {
-    const id = snowflake(this.now());
-    const token = `interaction-token-${randomUUID()}`;
-    this.interactions.set(id, {
-      id,
-      token,
-      channelId: this.channelId,
-      createdAt: this.now(),
-      responded: false,
-    });
-    const user = this.user('111111111111111111');
-    this.dispatch('INTERACTION_CREATE', {
-      id,
-      application_id: this.applicationId,
-      type: 4,
-      token,
-      version: 1,
-      guild_id: this.guildId,
-      channel_id: this.channelId,
-      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general' },
-      member: { ...this.member(user), permissions: '2248473465835073' },
-      data: {
-        id: snowflake(),
-        name: options.name,
-        type: 1,
-        options: [{ name: options.option, type: 3, value: options.typed, focused: true }],
-      },
-      app_permissions: '2248473465835073',
-      locale: 'en-US',
-      entitlements: [],
-      authorizing_integration_owners: { '0': this.guildId },
-      context: 0,
-    });
-    return id;
   }
 
   interaction(id: string): InteractionState | undefined {
