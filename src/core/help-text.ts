@@ -8,6 +8,7 @@ export const FLUX_HELP = [
   '• `--size 1024x768` or `--ar 16:9`: the image size (sides are multiples of 8).',
   '• `--steps 28`, `--n 2` (images), `--seed 42` (repeatable results).',
   '• Put a lone `--` before prompt text that starts with `--`.',
+  '• `/flux presets` lists the LoRA presets; `/flux usage` shows what you and this channel have spent.',
   '',
   'Example: `/flux a baby panda reading a book --lora tarot --ar 3:4`',
 ].join('\n');
@@ -16,7 +17,7 @@ export const FLUX_HELP = [
 export const ASK_HELP = [
   `Usage: ${ASK_USAGE}`,
   '',
-  '• `--model <name>`: one of the configured chat models.',
+  '• `--model <name>`: one of the configured chat models; `/ask models` lists them.',
   '',
   'Example: `/ask how do I rotate our API keys?`',
 ].join('\n');
