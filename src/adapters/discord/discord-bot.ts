@@ -17,7 +17,6 @@ import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
 import type { DiscordTarget, JobQueue } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
-import type { AcceptedCommand } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
 import { budgetRefusal, type IntakeDeps, infoText } from '../../intake.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
@@ -113,10 +112,11 @@ export class DiscordBot {
       return;
     }
     const accepted = parsed.data;
+    const plan = planCommand(accepted, this.options.settings);
     const requestKey = `discord-${interaction.id}`;
     let claimed: boolean;
     try {
-      const refusal = await this.refusal(accepted, requester);
+      const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
       if (refusal) {
         await interaction.reply({
           content: refusal,
@@ -134,7 +134,6 @@ export class DiscordBot {
     // The 3-second deadline: defer first, then do the rest against the 15-minute token.
     await interaction.deferReply();
     try {
-      const plan = planCommand(accepted, this.options.settings);
       const position = await this.options.queue.position(plan.kind);
       const reply = await interaction.editReply({
         content: statusContent(interaction.user.id, plan.command, { state: 'queued', position }),
@@ -206,18 +205,18 @@ export class DiscordBot {
       return;
     }
     const accepted = parsed.data;
+    const plan = planCommand(accepted, this.options.settings);
     const requestKey = `discord-msg-${message.id}`;
     let claimed = false;
     let statusReply: Message | undefined;
     try {
-      const refusal = await this.refusal(accepted, requester);
+      const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
       if (refusal) {
         await message.reply({ content: refusal, allowedMentions: NO_MENTIONS });
         return;
       }
       claimed = await this.options.queue.claim(requestKey);
       if (!claimed) return;
-      const plan = planCommand(accepted, this.options.settings);
       const position = await this.options.queue.position(plan.kind);
       const reply = await message.reply({
         content: statusContent(message.author.id, plan.command, { state: 'queued', position }),
@@ -269,15 +268,6 @@ export class DiscordBot {
       return infoText(command.topic, requester, this.options).catch(() => UNAVAILABLE);
     const topic = command.kind === 'help' ? command.topic : fallbackTopic;
     return topic === 'ask' ? ASK_HELP : FLUX_HELP;
-  }
-
-  /** The private answer for an over-budget request; undefined when the request may be queued. */
-  private async refusal(command: AcceptedCommand, requester: Requester): Promise<string | undefined> {
-    return budgetRefusal(
-      planCommand(command, this.options.settings).estimate.micros,
-      requester,
-      this.options,
-    );
   }
 
   private count(kind: string, outcome: string): void {
