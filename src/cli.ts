@@ -221,6 +221,12 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
     io.stdout(`${parsed.data.topic === 'flux' ? FLUX_HELP : ASK_HELP}\n`);
     return 0;
   }
+  if (parsed.data.kind === 'notify' || (parsed.data.kind === 'info' && parsed.data.topic === 'jobs')) {
+    io.stderr(
+      '`/flux notify` and `/flux jobs` are for Slack and Discord; `lorabot run` waits for its job.\n',
+    );
+    return 2;
+  }
   if (parsed.data.kind === 'info') {
     if (parsed.data.topic === 'usage') {
       io.stderr('Use `lorabot usage --csv --month YYYY-MM` for spend from the command line.\n');
@@ -308,6 +314,8 @@ function describe(status: JobStatus): string {
       return `Done. ${status.costText}`;
     case 'failed':
       return `Failed: ${status.reason}`;
+    case 'cancelled':
+      return 'Cancelled.';
   }
 }
 

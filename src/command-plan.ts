@@ -1,6 +1,7 @@
 import { buildChatBody, buildImageBody } from './adapters/together/request-bodies.js';
 import { formatChatCommand, formatImageCommand } from './core/command-format.js';
 import type { DeliveryTarget, JobData } from './core/jobs.js';
+import type { ChatMessage } from './core/ports.js';
 import { estimateChat, priceImage } from './core/pricing.js';
 import type { AcceptedCommand } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
@@ -16,7 +17,11 @@ export interface CommandPlan {
 }
 
 /** Turns an accepted command into what Together will receive and what it may cost: no I/O. */
-export function planCommand(command: AcceptedCommand, settings: CoreSettings): CommandPlan {
+export function planCommand(
+  command: AcceptedCommand,
+  settings: CoreSettings,
+  history: readonly ChatMessage[] = [],
+): CommandPlan {
   if (command.kind === 'flux') {
     const body = buildImageBody(command.request, settings.image);
     return {
@@ -27,7 +32,7 @@ export function planCommand(command: AcceptedCommand, settings: CoreSettings): C
     };
   }
   const model = settings.chat.models[command.request.model]!;
-  const body = buildChatBody(command.request.question, model);
+  const body = buildChatBody(command.request.question, model, { history });
   return {
     kind: 'ask',
     body: { ...body },

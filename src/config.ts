@@ -54,6 +54,12 @@ export interface Config {
   core: CoreSettings;
   access: AccessRules;
   budgets: Budgets;
+  /** Requests estimated above this many micro-dollars ask Run/Cancel first; null: never. */
+  confirmAboveMicros: number | null;
+  /** Follow-ups in a thread: at most this many (rough) tokens of earlier turns are sent. */
+  contextTokens: number;
+  /** Streamed answers: whether to stream, and the least time between two edits of one message per platform. */
+  stream: { enabled: boolean; slackEditIntervalMs: number; discordEditIntervalMs: number };
   /** The config file read, if any. */
   configPath: string | undefined;
 }
@@ -87,6 +93,7 @@ const fileSchema = z.strictObject({
     user_per_day_usd: limit,
     channel_per_month_usd: limit,
     workspace_per_month_usd: limit,
+    confirm_above_usd: limit,
   }),
   access: z.strictObject({
     slack: z.strictObject({ workspaces: ids, channels: ids }),
@@ -149,6 +156,12 @@ const fileSchema = z.strictObject({
   chat: z.strictObject({
     default_model: z.string().min(1),
     max_question_chars: positiveInt,
+    context_tokens: positiveInt,
+    stream: z.strictObject({
+      enabled: z.boolean(),
+      slack_edit_interval_ms: z.number().int().min(200),
+      discord_edit_interval_ms: z.number().int().min(200),
+    }),
     models: z.record(
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'model names are letters, digits, - and _'),
       z.strictObject({
@@ -175,7 +188,12 @@ type FileConfig = z.input<typeof fileSchema>;
 
 /** The built-in defaults; `lorabot.config.example.yaml` documents each of them. */
 export const DEFAULT_FILE_CONFIG: FileConfig = {
-  budgets: { user_per_day_usd: null, channel_per_month_usd: null, workspace_per_month_usd: null },
+  budgets: {
+    user_per_day_usd: null,
+    channel_per_month_usd: null,
+    workspace_per_month_usd: null,
+    confirm_above_usd: null,
+  },
   access: {
     slack: { workspaces: [], channels: [] },
     discord: { guilds: [], channels: [], dms: true },
@@ -227,6 +245,8 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
   chat: {
     default_model: 'default',
     max_question_chars: 8000,
+    context_tokens: 3000,
+    stream: { enabled: true, slack_edit_interval_ms: 1200, discord_edit_interval_ms: 1000 },
     models: {
       default: {
         id: 'meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo',
@@ -383,6 +403,13 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
       userPerDay: toMicros(f.budgets.user_per_day_usd),
       channelPerMonth: toMicros(f.budgets.channel_per_month_usd),
       workspacePerMonth: toMicros(f.budgets.workspace_per_month_usd),
+    },
+    confirmAboveMicros: toMicros(f.budgets.confirm_above_usd),
+    contextTokens: f.chat.context_tokens,
+    stream: {
+      enabled: f.chat.stream.enabled,
+      slackEditIntervalMs: f.chat.stream.slack_edit_interval_ms,
+      discordEditIntervalMs: f.chat.stream.discord_edit_interval_ms,
     },
     access: {
       slack: { ...f.access.slack },

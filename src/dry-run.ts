@@ -29,6 +29,12 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
       notices: [],
     };
   }
+  if (command.kind === 'notify' || (command.kind === 'info' && command.topic === 'jobs')) {
+    return {
+      output: { ok: false, error: '`/flux notify` and `/flux jobs` are answered in Slack and Discord.' },
+      notices: [],
+    };
+  }
   if (command.kind === 'info') {
     if (command.topic === 'usage') {
       return {

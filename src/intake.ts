@@ -1,3 +1,5 @@
+import { type CommandPlan, planCommand } from './command-plan.js';
+import type { AccessRules } from './core/access.js';
 import {
   type Budgets,
   checkBudget,
@@ -7,12 +9,15 @@ import {
   type Requester,
   usageText,
 } from './core/budget.js';
-import type { SpendReader } from './core/jobs.js';
+import { trimHistory } from './core/conversation.js';
+import type { GatewayState, JobData, JobQueue, NotifyMode, SpendReader } from './core/jobs.js';
+import { formatUsd } from './core/money.js';
 import type { Telemetry } from './core/ports.js';
-import type { InfoTopic } from './core/requests.js';
+import { listedJobLine, NO_JOBS, recipeText } from './core/recipe.js';
+import { type AcceptedCommand, type InfoTopic, MAX_SEED } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
 
-/** What the gateways share between accepting a command and queueing it: subcommand answers and budgets. */
+/** What the gateways share between accepting a command and queueing it. */
 export interface IntakeDeps {
   settings: CoreSettings;
   budgets: Budgets;
@@ -20,6 +25,21 @@ export interface IntakeDeps {
   now: () => number;
   telemetry?: Telemetry;
 }
+
+/** What the interactive features need besides: the queue, Redis-kept state, admins, thresholds. */
+export interface InteractionDeps extends IntakeDeps {
+  queue: JobQueue;
+  state: GatewayState;
+  access: AccessRules;
+  /** Requests estimated above this ask Run/Cancel first; null: never. */
+  confirmAboveMicros: number | null;
+  /** Earlier turns sent with a follow-up, at most (rough tokens). */
+  contextTokens: number;
+  random?: () => number;
+}
+
+/** A confirmation waits this long for Run. */
+export const CONFIRM_TTL_SECONDS = 15 * 60;
 
 /** The private answer to `/flux presets`, `/ask models` or `/flux usage`. */
 export async function infoText(topic: InfoTopic, requester: Requester, deps: IntakeDeps): Promise<string> {
@@ -36,4 +56,120 @@ export async function budgetRefusal(
 ): Promise<string | undefined> {
   if (!hasBudgets(deps.budgets)) return undefined;
   return checkBudget(deps.budgets, await deps.spend.spend(requester, deps.now()), estimate)?.message;
+}
+
+/**
+ * Plans an accepted command for a platform: an image without a seed gets one, so its recipe can be shown and
+ * repeated.
+ */
+export function planForPlatform(
+  command: AcceptedCommand,
+  deps: Pick<InteractionDeps, 'settings' | 'random'>,
+): { command: AcceptedCommand; plan: CommandPlan } {
+  const seeded: AcceptedCommand =
+    command.kind === 'flux' && command.request.seed === undefined
+      ? { ...command, request: { ...command.request, seed: newSeed(deps.random) } }
+      : command;
+  return { command: seeded, plan: planCommand(seeded, deps.settings) };
+}
+
+export function newSeed(random: () => number = Math.random): number {
+  return Math.floor(random() * MAX_SEED);
+}
+
+/** The question asked before a costly request runs, or undefined when it may run at once. */
+export function confirmQuestion(plan: CommandPlan, deps: Pick<InteractionDeps, 'confirmAboveMicros'>) {
+  if (deps.confirmAboveMicros === null || plan.estimate.micros <= deps.confirmAboveMicros) return undefined;
+  return `This request may cost ${plan.estimate.text}, above the $${formatUsd(deps.confirmAboveMicros)} that needs a confirmation. Run it?`;
+}
+
+/** `/flux notify …`: sets (or shows) how the user hears that a job is done. */
+export async function notifySetting(
+  mode: NotifyMode | undefined,
+  requester: Requester,
+  deps: Pick<InteractionDeps, 'state'>,
+): Promise<string> {
+  const describe: Record<NotifyMode, string> = {
+    thread: 'a mention in the thread of each request',
+    dm: 'a direct message',
+    off: 'no notification (the status message still shows when it is done)',
+  };
+  if (mode === undefined) {
+    const current = await deps.state.notifyMode(requester);
+    return `You are told that a job is done by ${describe[current]}. Change it with \`/flux notify thread|dm|off\`.`;
+  }
+  await deps.state.setNotifyMode(requester, mode);
+  return `From now on you are told that a job is done by ${describe[mode]}.`;
+}
+
+/** Whether `userId` may cancel a job: its requester, or an admin of the platform. */
+export function mayCancel(data: JobData, userId: string, access: AccessRules): boolean {
+  const platform = data.target.platform;
+  if (data.target.userId === userId) return true;
+  return platform !== 'cli' && access.admins[platform].includes(userId);
+}
+
+/** Cancels a job for a user who pressed Cancel; the answer is for that user only. */
+export async function cancelFor(
+  jobId: string,
+  userId: string,
+  deps: Pick<InteractionDeps, 'queue' | 'access'>,
+): Promise<{ text: string; removed?: JobData }> {
+  const found = await deps.queue.find(jobId);
+  if (!found) return { text: 'That job is no longer known; there is nothing to cancel.' };
+  if (!mayCancel(found.data, userId, deps.access))
+    return { text: 'Only the person who asked, or an admin, can cancel this job.' };
+  const outcome = await deps.queue.cancel(jobId, userId);
+  switch (outcome) {
+    case 'removed':
+      return { text: 'Cancelled before it started. Nothing was charged.', removed: found.data };
+    case 'stopping':
+      return { text: 'Cancelling: the request to Together is being stopped.' };
+    case 'ended':
+      return { text: 'That job has already finished; there is nothing to cancel.' };
+    default:
+      return { text: 'That job is no longer known; there is nothing to cancel.' };
+  }
+}
+
+/** Regenerate an image: the same request with a new seed. */
+export async function regeneration(
+  jobId: string,
+  deps: Pick<InteractionDeps, 'queue' | 'settings' | 'random'>,
+): Promise<{ command: AcceptedCommand; plan: CommandPlan } | string> {
+  const found = await deps.queue.find(jobId);
+  if (!found) return 'That result is too old to regenerate: its recipe is no longer kept.';
+  const data = found.data;
+  if (data.kind !== 'flux') return 'Only images can be regenerated.';
+  const request = { ...data.request, seed: newSeed(deps.random) };
+  return planForPlatform({ kind: 'flux', request, notices: [] }, deps);
+}
+
+/** The Details view of a job. */
+export async function detailsFor(jobId: string, deps: Pick<InteractionDeps, 'queue'>): Promise<string> {
+  const found = await deps.queue.find(jobId);
+  if (!found) return 'That result is too old: its recipe is no longer kept.';
+  return recipeText(jobId, found.data, String(found.data.body.model));
+}
+
+/** `/flux jobs` as text lines (the platforms add a Cancel button per job). */
+export async function listJobs(requester: Requester, deps: Pick<InteractionDeps, 'queue'>) {
+  const jobs = await deps.queue.jobsOf(requester);
+  return { jobs, lines: jobs.map(listedJobLine), empty: jobs.length === 0 ? NO_JOBS : undefined };
+}
+
+/** A follow-up question in a conversation: the question planned with the thread's earlier turns. */
+export async function followUp(
+  conversationKey: string,
+  question: string,
+  askerId: string,
+  deps: Pick<InteractionDeps, 'state' | 'settings' | 'contextTokens'>,
+): Promise<{ command: AcceptedCommand; plan: CommandPlan; note: string }> {
+  const turns = await deps.state.conversationTurns(conversationKey);
+  const history = trimHistory(turns, deps.contextTokens, askerId);
+  // The conversation keeps the model it started with, while that model is still configured.
+  const started = turns.findLast((turn) => turn.role === 'user' && turn.model)?.model;
+  const model = started && deps.settings.chat.models[started] ? started : deps.settings.chat.defaultModel;
+  const command: AcceptedCommand = { kind: 'ask', request: { question, model }, notices: [] };
+  return { command, plan: planCommand(command, deps.settings, history.messages), note: history.note };
 }

@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
 import { Metrics } from './metrics.js';
 import { createAdminBoard } from './queue/admin-board.js';
+import { GatewayStore } from './queue/gateway-store.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
 import { Ledger } from './queue/ledger.js';
@@ -72,10 +73,23 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const deliverers = {
         cli: new CliDeliverer(),
         ...(config.slack
-          ? { slack: createSlackDeliverer(config.slack.botToken, config.slack.apiUrl, logger) }
+          ? {
+              slack: createSlackDeliverer(
+                config.slack.botToken,
+                config.slack.apiUrl,
+                logger,
+                config.stream.enabled ? config.stream.slackEditIntervalMs : undefined,
+              ),
+            }
           : {}),
         ...(config.discord
-          ? { discord: new DiscordDeliverer({ token: config.discord.token, apiUrl: config.discord.apiUrl }) }
+          ? {
+              discord: new DiscordDeliverer({
+                token: config.discord.token,
+                apiUrl: config.discord.apiUrl,
+                ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
+              }),
+            }
           : {}),
       };
       const workers = new JobWorkers({
@@ -101,7 +115,10 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       closers.push(async () => connection.disconnect());
       // The producer fails fast while Redis is away; start taking commands only once it is there.
       await waitReady(connection);
-      const producer = new JobProducer(connection, keys, config.queue);
+      const producer = new JobProducer(connection, keys, {
+        ...config.queue,
+        concurrency: { flux: config.queue.image.concurrency, ask: config.queue.chat.concurrency },
+      });
       closers.push(() => producer.close());
       running.producer = producer;
       const intake = {
@@ -110,16 +127,18 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         spend: new Ledger(connection, keys),
         now: Date.now,
         telemetry: metrics,
+        queue: producer,
+        state: new GatewayStore(connection, keys),
+        access: config.access,
+        confirmAboveMicros: config.confirmAboveMicros,
+        contextTokens: config.contextTokens,
       };
       metrics.watchQueues(async () => ({
         image: await producer.queues.image.getJobCounts(),
         chat: await producer.queues.chat.getJobCounts(),
       }));
       const slack = config.slack
-        ? createSlackGateway(
-            { ...config.slack, logger },
-            { ...intake, access: config.access, queue: producer, logger },
-          )
+        ? createSlackGateway({ ...config.slack, logger }, { ...intake, logger })
         : undefined;
       const server = new GatewayServer({
         metrics: () => metrics.render(),
@@ -152,8 +171,6 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         const discord = new DiscordBot({
           ...config.discord,
           ...intake,
-          access: config.access,
-          queue: producer,
           logger,
         });
         await discord.start();

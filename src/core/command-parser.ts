@@ -43,8 +43,25 @@ export function parseCommand(command: CommandName, text: string, settings: CoreS
   const words = splitWords(text);
   const only = words.length === 1 ? words[0]!.toLowerCase() : undefined;
   if (only === 'help') return ok({ kind: 'help', topic: command });
+  if (command === 'flux' && words[0]?.toLowerCase() === 'notify' && words.length <= 2)
+    return parseNotify(words[1]);
   if (only && RESERVED_WORDS[command].includes(only)) return ok({ kind: 'info', topic: only as InfoTopic });
   return command === 'flux' ? parseFlux(text, settings) : parseAsk(text, settings);
+}
+
+const NOTIFY_MODES = ['thread', 'dm', 'off'] as const;
+
+function parseNotify(word: string | undefined): ParseResult {
+  if (word === undefined) return ok({ kind: 'notify', mode: undefined });
+  const mode = NOTIFY_MODES.find((m) => m === word.toLowerCase());
+  if (!mode)
+    return err(
+      userError(
+        'bad_notify_mode',
+        `\`${word}\` is not a notification setting. Use \`/flux notify thread\` (a mention in the thread), \`/flux notify dm\` (a direct message) or \`/flux notify off\`.`,
+      ),
+    );
+  return ok({ kind: 'notify', mode });
 }
 
 function parseFlux(text: string, settings: CoreSettings): ParseResult {

@@ -10,8 +10,10 @@ export interface SlackTarget {
   teamId: string;
   channelId: string;
   userId: string;
-  /** The ts of the bot's parent message: its status is kept current and results go into its thread. */
+  /** The ts of the thread's parent: results go into its thread. */
   parentTs: string;
+  /** The message whose status is kept current, when it is not the parent (a follow-up's, in the thread). */
+  statusTs?: string;
 }
 
 export interface DiscordTarget {
@@ -40,6 +42,10 @@ export interface CliTarget {
 interface JobCommon {
   /** The command as the user typed it (formatted back from the request). */
   command: string;
+  /** For a follow-up in a conversation: which earlier messages were sent as context, said publicly. */
+  context?: string;
+  /** Chat jobs in a conversation: where its turns are kept, so the next follow-up carries this one. */
+  conversation?: ConversationRef;
   /** The exact body for Together, built when the command was accepted. */
   body: Record<string, unknown>;
   /** What the request may cost, for budgets (images: exact; chat: an upper bound). */
@@ -61,6 +67,42 @@ export interface ChatJobData extends JobCommon {
 
 export type JobData = ImageJobData | ChatJobData;
 
+/** A conversation's key and the other platform message ids that lead to it (replies to them continue it). */
+export interface ConversationRef {
+  key: string;
+  /** Message ids a reply may point at (Discord), besides the key itself. */
+  aliases: string[];
+}
+
+/** One turn of a conversation, as kept between jobs. */
+export interface ConversationTurn {
+  role: 'user' | 'assistant';
+  content: string;
+  /** Who asked, and the chat model preset asked (user turns). */
+  userId?: string;
+  model?: string;
+}
+
+/** What a status message shows about its job, besides the status itself. */
+export interface JobView {
+  jobId: string;
+  kind: 'flux' | 'ask';
+  command: string;
+  context?: string;
+}
+
+export function jobView(jobId: string, data: JobData): JobView {
+  return {
+    jobId,
+    kind: data.kind,
+    command: data.command,
+    ...(data.context ? { context: data.context } : {}),
+  };
+}
+
+/** How a user wants to hear that a job finished: a mention in its thread (default), a DM, or not at all. */
+export type NotifyMode = 'thread' | 'dm' | 'off';
+
 /** What a finished job returns (and what `lorabot run` reads). */
 export interface JobOutcome {
   kind: 'flux' | 'ask';
@@ -77,28 +119,45 @@ export type JobStatus =
   | { state: 'queued'; position: number }
   | { state: 'running' }
   | { state: 'done'; costText: string }
-  | { state: 'failed'; reason: string };
+  | { state: 'failed'; reason: string }
+  | { state: 'cancelled'; by: string };
 
 /**
  * What a platform adapter does to show a job's progress and results. Each method may be called again after a
  * crash or retry; the worker records finished steps so each visible message is posted once.
  */
 export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
-  updateStatus(target: Target, command: string, status: JobStatus): Promise<void>;
+  updateStatus(target: Target, view: JobView, status: JobStatus): Promise<void>;
   postImages(
     target: Target,
     images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
     jobId: string,
   ): Promise<void>;
-  /** Posts an answer, in several messages if it is long; each piece is its own step. */
-  postAnswer(target: Target, text: string, steps: StepRunner): Promise<void>;
-  /** A new message that mentions the requester: edits notify no one. */
-  notify(target: Target, notice: Notice): Promise<void>;
+  /**
+   * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
+   * piece replaces the text of that already posted (streamed) message instead of being posted anew.
+   */
+  postAnswer(target: Target, text: string, steps: StepRunner, streamed?: string): Promise<void>;
+  /** A new message that mentions the requester (edits notify no one), in the thread or as a DM. */
+  notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>): Promise<void>;
+  /** Platforms that show an answer as it is generated, by editing one message. */
+  streaming?: AnswerStreaming<Target>;
+}
+
+export interface AnswerStreaming<Target extends DeliveryTarget> {
+  /** The shortest time between two edits of one message that the platform allows. */
+  readonly editIntervalMs: number;
+  /** Posts the message the answer will grow in; returns its id (Slack ts, Discord message id). */
+  open(target: Target): Promise<string>;
+  /** Shows the answer so far in that message. */
+  preview(target: Target, messageId: string, partial: string): Promise<void>;
 }
 
 /** Runs a named step at most once to completion for the current job. */
 export interface StepRunner {
   once(step: string, run: () => Promise<void>): Promise<void>;
+  /** Like `once`, for a step that yields a value (a posted message's id): later runs get the first value. */
+  value(step: string, run: () => Promise<string>): Promise<string>;
 }
 
 export interface Notice {
@@ -115,6 +174,50 @@ export interface JobQueue {
   release(requestKey: string): Promise<void>;
   position(kind: JobData['kind']): Promise<number>;
   enqueue(jobId: string, data: JobData): Promise<unknown>;
+  /** A job's data and where it is, while it is known (queued, running, or kept after it ended). */
+  find(jobId: string): Promise<FoundJob | undefined>;
+  /** Removes a queued job, or tells the worker running it to stop (the worker then reports it cancelled). */
+  cancel(jobId: string, by: string): Promise<CancelOutcome>;
+  /** A user's queued and running jobs, oldest first. */
+  jobsOf(requester: Requester): Promise<ListedJob[]>;
+}
+
+export interface FoundJob {
+  data: JobData;
+  state: 'queued' | 'running' | 'ended';
+}
+
+/** `removed`: it was still queued and is gone; `stopping`: the worker was told to abort it; `ended`: too late. */
+export type CancelOutcome = 'removed' | 'stopping' | 'ended' | 'unknown';
+
+export interface ListedJob {
+  jobId: string;
+  data: JobData;
+  state: 'queued' | 'running';
+  /** Place in its queue (1: next); 0 while running. */
+  position: number;
+  /** Rough seconds until it is done, from recent jobs' durations; undefined when there is no history yet. */
+  etaSeconds: number | undefined;
+}
+
+/** What the gateways keep between one interaction and the next: preferences, confirmations, conversations. */
+export interface GatewayState {
+  notifyMode(requester: Requester): Promise<NotifyMode>;
+  setNotifyMode(requester: Requester, mode: NotifyMode): Promise<void>;
+  /** Keeps a command awaiting Run/Cancel for `ttlSeconds`; `take` returns it once. */
+  putPending(id: string, pending: PendingCommand, ttlSeconds: number): Promise<void>;
+  takePending(id: string): Promise<PendingCommand | undefined>;
+  /** The conversation a thread or a replied-to message belongs to. */
+  findConversation(platform: 'slack' | 'discord', keyOrAlias: string): Promise<string | undefined>;
+  conversationTurns(key: string): Promise<ConversationTurn[]>;
+}
+
+/** A command that waits for its requester to press Run. */
+export interface PendingCommand {
+  requester: Requester;
+  /** The command text as typed, parsed again on Run (settings may have changed in between). */
+  kind: 'flux' | 'ask';
+  text: string;
 }
 
 /** Reads what has been spent, for budgets and `/flux usage`. */

@@ -43,6 +43,8 @@ export interface ProviderFailure {
   billed: boolean;
   /** Trying the whole job again later may succeed. */
   retryLater: boolean;
+  /** A streamed answer that broke off: the text that had arrived. */
+  partialText?: string | undefined;
 }
 
 export function isProviderFailure(error: unknown): error is ProviderFailure & Error {

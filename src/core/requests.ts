@@ -40,17 +40,20 @@ export type ParsedCommand =
   | { kind: 'ask'; request: ChatRequest; notices: string[] }
   | { kind: 'help'; topic: CommandName }
   /** `/flux presets`, `/ask models`, `/flux usage` (or `/ask usage`): answered at once, privately, never queued. */
-  | { kind: 'info'; topic: InfoTopic };
+  | { kind: 'info'; topic: InfoTopic }
+  /** `/flux notify thread|dm|off` sets how completion reaches the user; without a mode it shows the current one. */
+  | { kind: 'notify'; mode: 'thread' | 'dm' | 'off' | undefined };
 
-export type InfoTopic = 'presets' | 'models' | 'usage';
+/** `/flux jobs` lists the requester's queued and running jobs. */
+export type InfoTopic = 'presets' | 'models' | 'usage' | 'jobs';
 
 /** A command that becomes a job. */
 export type AcceptedCommand = Extract<ParsedCommand, { kind: 'flux' | 'ask' }>;
 
 /** Single words that are a subcommand, not a prompt, for each command. */
 export const RESERVED_WORDS: Record<CommandName, readonly string[]> = {
-  flux: ['help', 'presets', 'usage'],
-  ask: ['help', 'models', 'usage'],
+  flux: ['help', 'presets', 'usage', 'jobs', 'notify'],
+  ask: ['help', 'models', 'usage', 'jobs'],
 };
 
 /**

@@ -1,6 +1,7 @@
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobData, JobQueue } from '../core/jobs.js';
+import type { Requester } from '../core/budget.js';
+import type { CancelOutcome, FoundJob, JobData, JobQueue, ListedJob } from '../core/jobs.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -9,7 +10,13 @@ export interface JobOptions {
   backoffMs: number;
   keepCompletedSeconds: number;
   keepFailedSeconds: number;
+  /** Jobs run at once per worker, by kind: for rough ETAs. */
+  concurrency?: { flux: number; ask: number };
 }
+
+const QUEUED_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+/** `/flux jobs` looks at this many of the oldest queued and running jobs of each kind. */
+const LISTING_WINDOW = 1000;
 
 /**
  * The gateway's side of the queues: claims a platform request once, tells its place in line, and adds the job
@@ -53,6 +60,96 @@ export class JobProducer implements JobQueue {
       removeOnComplete: { age: this.options.keepCompletedSeconds },
       removeOnFail: { age: this.options.keepFailedSeconds },
     });
+  }
+
+  async find(jobId: string): Promise<FoundJob | undefined> {
+    const job = await this.jobById(jobId);
+    if (!job) return undefined;
+    const state = await job.getState();
+    return {
+      data: job.data,
+      state: state === 'active' ? 'running' : QUEUED_STATES.has(state) ? 'queued' : 'ended',
+    };
+  }
+
+  /**
+   * Marks the job cancelled (a worker checks the mark before it starts a job), removes it if it is still queued,
+   * and otherwise tells every worker to abort it: the one running it aborts the Together request.
+   */
+  async cancel(jobId: string, by: string): Promise<CancelOutcome> {
+    const job = await this.jobById(jobId);
+    if (!job) return 'unknown';
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') return 'ended';
+    await this.redis.set(this.keys.cancelled(jobId), by, 'EX', 86_400);
+    if (QUEUED_STATES.has(state)) {
+      try {
+        await job.remove();
+        return 'removed';
+      } catch {
+        // A worker took it in the meantime: it is running now, so abort it there.
+      }
+    }
+    await this.redis.publish(this.keys.cancelChannel(), jobId);
+    return 'stopping';
+  }
+
+  async jobsOf(requester: Requester): Promise<ListedJob[]> {
+    const listed: ListedJob[] = [];
+    for (const kind of ['flux', 'ask'] as const) {
+      const queue = this.queueFor(kind);
+      const [active, queued, durations] = await Promise.all([
+        queue.getJobs(['active'], 0, LISTING_WINDOW - 1, true),
+        queue.getJobs(['prioritized', 'waiting'], 0, LISTING_WINDOW - 1, true),
+        this.redis.lrange(this.keys.durations(kind), 0, -1),
+      ]);
+      const average =
+        durations.length === 0
+          ? undefined
+          : durations.reduce((sum, value) => sum + Number(value), 0) / durations.length;
+      const concurrency = this.options.concurrency?.[kind] ?? 1;
+      const mine = (job: Job<JobData> | undefined): job is Job<JobData> => {
+        const target = job?.data?.target;
+        return (
+          target !== undefined &&
+          target.platform === requester.platform &&
+          target.userId === requester.userId &&
+          (target.platform === 'cli' ||
+            (target.platform === 'slack' ? target.teamId : target.guildId) === requester.workspaceId)
+        );
+      };
+      for (const job of active.filter(mine)) {
+        const elapsed = (Date.now() - (job.processedOn ?? Date.now())) / 1000;
+        listed.push({
+          jobId: job.id!,
+          data: job.data,
+          state: 'running',
+          position: 0,
+          etaSeconds: average === undefined ? undefined : Math.max(1, Math.round(average - elapsed)),
+        });
+      }
+      queued.forEach((job, index) => {
+        if (!mine(job)) return;
+        const position = index + 1;
+        listed.push({
+          jobId: job.id!,
+          data: job.data,
+          state: 'queued',
+          position,
+          etaSeconds:
+            average === undefined ? undefined : Math.round(average * (Math.ceil(position / concurrency) + 1)),
+        });
+      });
+    }
+    return listed;
+  }
+
+  private async jobById(jobId: string): Promise<Job<JobData> | undefined> {
+    for (const queue of [this.queues.image, this.queues.chat]) {
+      const job = (await queue.getJob(jobId)) as Job<JobData> | undefined;
+      if (job) return job;
+    }
+    return undefined;
   }
 
   queueFor(kind: JobData['kind']): Queue {

@@ -1,15 +1,17 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type {
-  ChatJobData,
-  Deliverer,
-  DeliveryTarget,
-  ImageJobData,
-  JobData,
-  JobOutcome,
-  Notice,
+import type { Requester } from '../core/budget.js';
+import {
+  type ChatJobData,
+  type Deliverer,
+  type DeliveryTarget,
+  type ImageJobData,
+  type JobData,
+  type JobOutcome,
+  jobView,
+  type Notice,
 } from '../core/jobs.js';
-import { isProviderFailure } from '../core/lorabot-error.js';
+import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
 import {
   type ChatProvider,
   type ChatResult,
@@ -20,10 +22,15 @@ import {
 } from '../core/ports.js';
 import { type Cost, priceChat, priceImage } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
+import { ThrottledEditor } from '../core/throttled-editor.js';
+import { GatewayStore } from './gateway-store.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import type { RedisKeys } from './redis-keys.js';
 import { StepJournal, type Steps } from './step-journal.js';
+
+/** How many recent job durations ETAs are averaged over. */
+const DURATION_SAMPLES = 20;
 
 export interface QueueLimits {
   concurrency: number;
@@ -65,12 +72,16 @@ export class JobWorkers {
   private readonly ledger: Ledger;
   private readonly now: () => number;
   private readonly telemetry: Telemetry;
+  private readonly store: GatewayStore;
+  /** Listens for cancellations (a connection in subscriber mode can do nothing else). */
+  private readonly subscriber: Redis;
   private closed = false;
 
   constructor(private readonly options: JobWorkerOptions) {
     this.telemetry = options.telemetry ?? NO_TELEMETRY;
     this.journal = new StepJournal(options.connection, options.keys);
     this.ledger = new Ledger(options.connection, options.keys);
+    this.store = new GatewayStore(options.connection, options.keys);
     this.now = options.now ?? Date.now;
     const make = (name: string, limits: QueueLimits) =>
       new Worker<JobData, JobOutcome>(name, (job, _token, signal) => this.process(job, signal), {
@@ -88,6 +99,18 @@ export class JobWorkers {
     for (const worker of [this.image, this.chat]) {
       worker.on('error', (error) => options.logger.error({ err: error.message }, 'worker error'));
     }
+    this.subscriber = options.connection.duplicate();
+    this.subscriber.on('error', (error) =>
+      options.logger.warn({ err: error.message }, 'cancel listener: Redis error'),
+    );
+    this.subscriber.on('message', (_channel: string, jobId: string) => {
+      if (this.image.cancelJob(jobId, 'cancelled') || this.chat.cancelJob(jobId, 'cancelled')) {
+        options.logger.info({ jobId }, 'aborting a cancelled job');
+      }
+    });
+    this.subscriber.subscribe(options.keys.cancelChannel()).catch((error: unknown) => {
+      options.logger.error({ err: errorText(error) }, 'could not listen for cancellations');
+    });
   }
 
   get ledgerView(): Ledger {
@@ -98,6 +121,7 @@ export class JobWorkers {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([this.image.close(), this.chat.close()]);
+    this.subscriber.disconnect();
   }
 
   private async process(job: Job<JobData, JobOutcome>, signal?: AbortSignal): Promise<JobOutcome> {
@@ -109,10 +133,13 @@ export class JobWorkers {
     this.options.logger.info(log, 'job started');
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
+    const view = jobView(id, data);
     try {
+      const cancelledBy = await this.options.connection.get(this.options.keys.cancelled(id));
+      if (cancelledBy !== null) throw new JobCancelled(cancelledBy);
       await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
-        deliverer.updateStatus(data.target, data.command, { state: 'running' }),
+        deliverer.updateStatus(data.target, view, { state: 'running' }),
       );
       const outcome =
         data.kind === 'flux'
@@ -121,8 +148,15 @@ export class JobWorkers {
       await this.journal.dropCheckpoint(id);
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
       this.telemetry.job(data.kind, 'done', seconds());
+      await this.recordDuration(data.kind, seconds());
       return outcome;
     } catch (error) {
+      const cancelledBy = await this.cancelledBy(id, error, signal);
+      if (cancelledBy !== undefined) {
+        await this.reportCancelled(job, deliverer, steps, cancelledBy);
+        this.telemetry.job(data.kind, 'cancelled', seconds());
+        throw new UnrecoverableError('cancelled');
+      }
       const failure = await this.handleFailure(job, deliverer, steps, error);
       this.telemetry.job(data.kind, failure instanceof UnrecoverableError ? 'failed' : 'retried', seconds());
       throw failure;
@@ -171,28 +205,107 @@ export class JobWorkers {
   ): Promise<JobOutcome> {
     const id = job.id!;
     const data = job.data;
+    const streaming = deliverer.streaming;
+    let streamed: string | undefined;
     let result = await this.journal.loadCheckpoint<ChatResult>(id);
-    if (!result) {
+    if (!result && streaming) {
+      streamed = await steps.value('answer:stream', () => streaming.open(data.target));
+      result = await this.streamAnswer(job, deliverer, steps, streamed, signal);
+      await this.journal.saveCheckpoint(id, result);
+    } else if (!result) {
       result = await this.timed('chat', () => this.options.chat.chat(data.body, signal ? { signal } : {}));
       await this.journal.saveCheckpoint(id, result);
+    } else if (streaming) {
+      streamed = await steps.value('answer:stream', () => streaming.open(data.target));
     }
+    const cost = this.chatCost(data, result);
+    const text =
+      result.finishReason === 'length'
+        ? `${result.text}\n\n(The answer reached the length limit.)`
+        : result.text;
+    await deliverer.postAnswer(data.target, text || '(The model returned an empty answer.)', steps, streamed);
+    if (data.conversation && data.target.platform !== 'cli') {
+      const ref = data.conversation;
+      const aliases = [...ref.aliases, ...(streamed ? [streamed] : [])];
+      await steps.once('conversation', () =>
+        this.store.appendTurns(data.target.platform as 'slack' | 'discord', { ...ref, aliases }, [
+          {
+            role: 'user',
+            content: data.request.question,
+            userId: data.target.userId,
+            model: data.request.model,
+          },
+          { role: 'assistant', content: result.text },
+        ]),
+      );
+    }
+    await this.finish(job, deliverer, steps, cost, String(data.body.model));
+    return { kind: 'ask', costMicros: cost.micros, costText: cost.text, text: result.text };
+  }
+
+  /**
+   * Streams the answer into one message, edited no faster than the platform allows. A stream that breaks off
+   * after text arrived is not retried (that would write a different answer over it): the message keeps what
+   * arrived, with a note, and the job ends there.
+   */
+  private async streamAnswer(
+    job: Job<ChatJobData>,
+    deliverer: Deliverer,
+    steps: Steps,
+    messageId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<ChatResult> {
+    const data = job.data;
+    const streaming = deliverer.streaming!;
+    const editor = new ThrottledEditor(
+      (text) => streaming.preview(data.target, messageId, text),
+      streaming.editIntervalMs,
+      (error) =>
+        this.options.logger.warn(
+          { jobId: job.id, err: errorText(error) },
+          'could not show the answer so far',
+        ),
+    );
+    let partial = '';
+    try {
+      const result = await this.timed('chat', () =>
+        this.options.chat.streamChat(data.body, {
+          ...(signal ? { signal } : {}),
+          onDelta: (delta) => {
+            partial += delta;
+            editor.offer(partial);
+          },
+        }),
+      );
+      await editor.settle();
+      return result;
+    } catch (error) {
+      await editor.settle();
+      const cut = isProviderFailure(error) ? error.partialText : undefined;
+      if (!cut || signal?.aborted) throw error;
+      // What arrived stays, with a note; Together billed the tokens it generated.
+      const note = `${cut}\n\n(${(error as Error & { userMessage: string }).userMessage} What arrived is above.)`;
+      await deliverer.postAnswer(data.target, note, steps, messageId);
+      const cost = this.chatCost(data, { text: cut, usage: undefined });
+      const model = String(data.body.model);
+      if (
+        await this.ledger.charge(
+          this.entry(job, model, cost.micros, 'billed-failed', `${cost.text} (the answer stopped partway)`),
+        )
+      ) {
+        this.telemetry.spent(model, cost.micros);
+      }
+      throw new StreamBrokeOff((error as Error & { userMessage: string }).userMessage);
+    }
+  }
+
+  private chatCost(data: ChatJobData, result: Pick<ChatResult, 'text' | 'usage'>): Cost {
     const model = this.options.settings.chat.models[data.request.model];
     const usage = result.usage ?? {
       promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4),
       completionTokens: Math.ceil(result.text.length / 4),
     };
-    const cost = priceChat(
-      { ...usage, estimated: !result.usage },
-      model?.pricing ?? null,
-      String(data.body.model),
-    );
-    const text =
-      result.finishReason === 'length'
-        ? `${result.text}\n\n(The answer reached the length limit.)`
-        : result.text;
-    await deliverer.postAnswer(data.target, text || '(The model returned an empty answer.)', steps);
-    await this.finish(job, deliverer, steps, cost, String(data.body.model));
-    return { kind: 'ask', costMicros: cost.micros, costText: cost.text, text: result.text };
+    return priceChat({ ...usage, estimated: !result.usage }, model?.pricing ?? null, String(data.body.model));
   }
 
   private async finish(
@@ -207,10 +320,79 @@ export class JobWorkers {
       this.telemetry.spent(model, cost.micros);
     }
     const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
-    await steps.once('notify', () => deliverer.notify(data.target, notice));
+    await steps.once('notify', () => this.notify(deliverer, data.target, notice));
     await steps.once('status:final', () =>
-      deliverer.updateStatus(data.target, data.command, { state: 'done', costText: cost.text }),
+      deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'done', costText: cost.text }),
     );
+  }
+
+  /** Tells the requester the way they chose (`/flux notify`): a mention in the thread, a DM, or nothing. */
+  private async notify(deliverer: Deliverer, target: DeliveryTarget, notice: Notice): Promise<void> {
+    if (target.platform === 'cli') return;
+    const requester: Requester = {
+      platform: target.platform,
+      workspaceId: target.platform === 'slack' ? target.teamId : target.guildId,
+      channelId: target.channelId,
+      userId: target.userId,
+    };
+    const mode = await this.store.notifyMode(requester);
+    if (mode !== 'off') await deliverer.notify(target, notice, mode);
+  }
+
+  /** The user who cancelled the job, when that is why it stopped. */
+  private async cancelledBy(
+    jobId: string,
+    error: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    if (error instanceof JobCancelled) return error.by;
+    if (!signal?.aborted) return undefined;
+    return (await this.options.connection.get(this.options.keys.cancelled(jobId))) ?? undefined;
+  }
+
+  /**
+   * A cancelled job: its status says so and nothing is charged, unless Together had already answered (the
+   * result checkpoint exists), in which case the work was billed and is charged as such.
+   */
+  private async reportCancelled(
+    job: Job<JobData>,
+    deliverer: Deliverer,
+    steps: Steps,
+    by: string,
+  ): Promise<void> {
+    const data = job.data;
+    this.options.logger.info({ jobId: job.id, kind: data.kind }, 'job cancelled');
+    if (await this.journal.loadCheckpoint(job.id!)) {
+      const model = String(data.body.model);
+      const billed = this.entry(
+        job,
+        model,
+        data.estimateMicros,
+        'billed-failed',
+        'cancelled after Together answered',
+      );
+      if (await this.ledger.charge(billed)) this.telemetry.spent(model, data.estimateMicros);
+    }
+    await steps
+      .once('status:final', () =>
+        deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'cancelled', by }),
+      )
+      .catch((error: unknown) =>
+        this.options.logger.error(
+          { jobId: job.id, err: errorText(error) },
+          'could not report the cancellation',
+        ),
+      );
+  }
+
+  private async recordDuration(kind: string, seconds: number): Promise<void> {
+    const key = this.options.keys.durations(kind);
+    await this.options.connection
+      .multi()
+      .lpush(key, seconds.toFixed(3))
+      .ltrim(key, 0, DURATION_SAMPLES - 1)
+      .exec()
+      .catch(() => undefined);
   }
 
   /**
@@ -225,7 +407,7 @@ export class JobWorkers {
   ): Promise<Error> {
     const data = job.data;
     const provider = isProviderFailure(error) ? error : undefined;
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || error instanceof StreamBrokeOff;
     const log = { jobId: job.id, kind: data.kind, attempt: job.attemptsMade + 1, err: errorText(error) };
     if (!provider) {
       // Not the provider: delivery or infrastructure. Let BullMQ retry; the journal keeps what was done.
@@ -239,6 +421,7 @@ export class JobWorkers {
     const reason =
       provider?.userMessage ??
       'Something went wrong delivering the result. An operator can find the details in the logs.';
+    const streamed = await this.journal.peekValue(job.id!, 'answer:stream');
     const model = String(data.body.model);
     // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
     if (provider?.billed) {
@@ -255,9 +438,19 @@ export class JobWorkers {
     }
     // Each report is tried on its own: a channel that refuses the notice may still take the status edit.
     const reports: Array<[string, () => Promise<void>]> = [
-      ['notify', () => deliverer.notify(data.target, { ok: false, kind: data.kind, text: reason })],
-      ['status:final', () => deliverer.updateStatus(data.target, data.command, { state: 'failed', reason })],
+      ['notify', () => this.notify(deliverer, data.target, { ok: false, kind: data.kind, text: reason })],
+      [
+        'status:final',
+        () => deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'failed', reason }),
+      ],
     ];
+    if (streamed && !(error instanceof StreamBrokeOff)) {
+      // The message the answer was to stream into says there is none, instead of "…" forever.
+      reports.unshift([
+        'answer:none',
+        () => deliverer.postAnswer(data.target, `(No answer: ${reason})`, steps, streamed),
+      ]);
+    }
     for (const [step, report] of reports) {
       try {
         await steps.once(step, report);
@@ -319,4 +512,21 @@ export class JobWorkers {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A job someone cancelled before it started. */
+class JobCancelled extends Error {
+  constructor(readonly by: string) {
+    super('cancelled');
+  }
+}
+
+/** A streamed answer broke off after text arrived: reported and charged already, not retried. */
+class StreamBrokeOff extends Error implements ProviderFailure {
+  readonly mayBeBilled = true;
+  readonly billed = false;
+  readonly retryLater = false;
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+  }
 }

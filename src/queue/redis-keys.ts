@@ -36,4 +36,39 @@ export class RedisKeys {
   ledgerEntries(month: string): string {
     return `${this.prefix}:ledger:entries:${month}`;
   }
+
+  /** Set when someone cancels a job: a worker that picks it up (or is running it) stops. */
+  cancelled(jobId: string): string {
+    return `${this.prefix}:cancelled:${jobId}`;
+  }
+
+  /** The pub/sub channel on which gateways tell workers to abort a running job. */
+  cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+
+  /** Each user's notification setting in a workspace (a hash of user id → thread|dm|off). */
+  notify(platform: string, workspaceId: string): string {
+    return `${this.prefix}:notify:${platform}:${workspaceId}`;
+  }
+
+  /** A command awaiting Run/Cancel. */
+  pending(id: string): string {
+    return `${this.prefix}:pending:${id}`;
+  }
+
+  /** A conversation's turns (a list of JSON objects, oldest first). */
+  conversation(key: string): string {
+    return `${this.prefix}:conversation:${key}`;
+  }
+
+  /** A message id that leads to a conversation (a reply to it continues that conversation). */
+  conversationAlias(platform: string, messageId: string): string {
+    return `${this.prefix}:conversation-alias:${platform}:${messageId}`;
+  }
+
+  /** Recent job durations in seconds per kind (a capped list), for ETAs. */
+  durations(kind: string): string {
+    return `${this.prefix}:durations:${kind}`;
+  }
 }

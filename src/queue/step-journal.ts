@@ -19,7 +19,20 @@ export class StepJournal {
   ) {}
 
   forJob(jobId: string): Steps {
-    return { once: (step, run) => this.once(jobId, step, run) };
+    return {
+      once: (step, run) => this.once(jobId, step, run),
+      value: (step, run) => this.value(jobId, step, run),
+    };
+  }
+
+  async value(jobId: string, step: string, run: () => Promise<string>): Promise<string> {
+    const key = this.keys.steps(jobId);
+    const field = `value:${step}`;
+    const known = await this.redis.hget(key, field);
+    if (known !== null) return known;
+    const value = await run();
+    await this.redis.multi().hset(key, field, value).expire(key, this.ttlSeconds).exec();
+    return value;
   }
 
   async once(jobId: string, step: string, run: () => Promise<void>): Promise<void> {
@@ -27,6 +40,11 @@ export class StepJournal {
     if ((await this.redis.hexists(key, step)) === 1) return;
     await run();
     await this.redis.multi().hset(key, step, String(Date.now())).expire(key, this.ttlSeconds).exec();
+  }
+
+  /** A value step's result, if it ran. */
+  async peekValue(jobId: string, step: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.steps(jobId), `value:${step}`)) ?? undefined;
   }
 
   async doneSteps(jobId: string): Promise<string[]> {

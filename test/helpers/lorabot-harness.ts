@@ -53,6 +53,16 @@ export interface Harness {
     fields: Partial<SlashFields> & { command: string; text: string },
     options?: SlashOptions,
   ): Promise<SlashResult>;
+  /** A user presses a button (`action_id`, `value`) on a message; Slack posts block_actions to the gateway. */
+  press(options: {
+    actionId: string;
+    value: string;
+    userId?: string;
+    channelId?: string;
+    messageTs?: string;
+  }): Promise<{ status: number; responseUrl: string }>;
+  /** A user writes a message (in a thread when `threadTs` is set); Slack posts the event to the gateway. */
+  say(options: { text: string; channelId: string; threadTs?: string; userId?: string }): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -157,6 +167,71 @@ export async function startHarness(
       });
       const text = await response.text();
       return { status: response.status, text, ackMs: performance.now() - started, body };
+    },
+    async press(press) {
+      triggers++;
+      const responseUrl = slack.newResponseUrl();
+      const channel = press.channelId ?? 'C0GENERAL';
+      const payload = {
+        type: 'block_actions',
+        team: { id: slack.teamId, domain: 'lorabot-test' },
+        user: { id: press.userId ?? 'U0PANDA', username: 'panda', team_id: slack.teamId },
+        api_app_id: 'A0LORABOT',
+        token: 'deprecated-verification-token',
+        container: { type: 'message', message_ts: press.messageTs ?? '1.000001', channel_id: channel },
+        trigger_id: `${Date.now()}.${triggers}.${randomUUID().slice(0, 8)}`,
+        channel: { id: channel, name: 'general' },
+        message: { type: 'message', ts: press.messageTs ?? '1.000001', text: '' },
+        response_url: responseUrl,
+        actions: [
+          {
+            type: 'button',
+            action_id: press.actionId,
+            block_id: 'b1',
+            value: press.value,
+            text: { type: 'plain_text', text: 'button' },
+            action_ts: String(Date.now() / 1000),
+          },
+        ],
+      };
+      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      const response = await fetch(`${running.httpUrl}/slack/events`, {
+        method: 'POST',
+        headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+        body,
+      });
+      await response.text();
+      return { status: response.status, responseUrl };
+    },
+    async say(message) {
+      triggers++;
+      const body = JSON.stringify({
+        token: 'deprecated-verification-token',
+        team_id: slack.teamId,
+        api_app_id: 'A0LORABOT',
+        type: 'event_callback',
+        event_id: `Ev${Date.now()}${triggers}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event: {
+          type: 'message',
+          channel: message.channelId,
+          channel_type: 'channel',
+          user: message.userId ?? 'U0PANDA',
+          text: message.text,
+          ts: `${Math.floor(Date.now() / 1000)}.${String(900000 + triggers)}`,
+          ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+        },
+      });
+      const response = await fetch(`${running.httpUrl}/slack/events`, {
+        method: 'POST',
+        headers: {
+          ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+          'content-type': 'application/json',
+        },
+        body,
+      });
+      await response.text();
+      return response.status;
     },
     async close() {
       await running.close();

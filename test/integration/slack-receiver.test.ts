@@ -6,6 +6,7 @@ import { slackClientOptions } from '../../src/adapters/slack/slack-app.js';
 import { registerSlackCommands } from '../../src/adapters/slack/slack-commands.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/core/ports.js';
+import { GatewayStore } from '../../src/queue/gateway-store.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger } from '../../src/queue/ledger.js';
 import { createRedis, waitReady } from '../../src/queue/redis-connection.js';
@@ -90,6 +91,9 @@ beforeAll(async () => {
     queue: producer,
     logger: silent,
     now: Date.now,
+    state: new GatewayStore(connection, new RedisKeys(prefix)),
+    confirmAboveMicros: null,
+    contextTokens: 3000,
   });
 });
 

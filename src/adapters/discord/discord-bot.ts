@@ -1,4 +1,5 @@
 import {
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
   Events,
@@ -9,25 +10,44 @@ import {
   REST,
   Routes,
 } from 'discord.js';
-import { jobData, planCommand } from '../../command-plan.js';
-import { type AccessRules, isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
+import { type CommandPlan, jobData } from '../../command-plan.js';
+import { isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
-import type { DiscordTarget, JobQueue } from '../../core/jobs.js';
+import { type DiscordTarget, jobView } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
+import type { AcceptedCommand } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
-import { budgetRefusal, type IntakeDeps, infoText } from '../../intake.js';
+import {
+  budgetRefusal,
+  CONFIRM_TTL_SECONDS,
+  cancelFor,
+  confirmQuestion,
+  detailsFor,
+  followUp,
+  type InteractionDeps,
+  infoText,
+  listJobs,
+  notifySetting,
+  planForPlatform,
+  regeneration,
+} from '../../intake.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
-import { NO_MENTIONS, statusContent } from './discord-format.js';
+import {
+  buttonRow,
+  codeSpan,
+  NO_MENTIONS,
+  parseButtonId,
+  statusComponents,
+  statusContent,
+} from './discord-format.js';
 
-export interface DiscordBotOptions extends IntakeDeps {
+export interface DiscordBotOptions extends InteractionDeps {
   token: string;
   applicationId: string;
   apiUrl: string;
-  access: AccessRules;
-  queue: JobQueue;
   logger: Logger;
 }
 
@@ -37,10 +57,14 @@ const TOKEN_LIFETIME_MS = 15 * 60_000;
 const UNAVAILABLE =
   "lorabot can't take requests right now: its queue is unreachable. Nothing was queued or charged. Try again shortly.";
 
+/** An interaction that can start a job: a slash command, or a Run or Regenerate button. */
+type StartingInteraction = ChatInputCommandInteraction | ButtonInteraction;
+
 /**
- * The Discord side of the gateway: `/flux` and `/ask` application commands, and mentions (`@lorabot flux …`,
- * `@lorabot ask …`, `@lorabot <question>`) and DMs. Intents are Guilds, GuildMessages and DirectMessages: content
- * that mentions the bot, and DMs, arrive without the privileged MessageContent intent.
+ * The Discord side of the gateway: `/flux` and `/ask` application commands, their buttons, and mentions
+ * (`@lorabot flux …`, `@lorabot ask …`, `@lorabot <question>`), DMs and replies that continue a conversation.
+ * Intents are Guilds, GuildMessages and DirectMessages: content that mentions the bot, and DMs, arrive without
+ * the privileged MessageContent intent.
  */
 export class DiscordBot {
   readonly client: Client;
@@ -63,6 +87,10 @@ export class DiscordBot {
         interaction.respond(choices).catch((error: unknown) => this.logError('autocomplete', error));
         return;
       }
+      if (interaction.isButton()) {
+        this.onButton(interaction).catch((error: unknown) => this.logError('button', error));
+        return;
+      }
       if (!interaction.isChatInputCommand()) return;
       this.onCommand(interaction).catch((error: unknown) => this.logError('interaction', error));
     });
@@ -83,14 +111,7 @@ export class DiscordBot {
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const name = interaction.commandName;
     if (name !== 'flux' && name !== 'ask') return;
-    const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
-    const place = {
-      platform: 'discord' as const,
-      guildId: interaction.guildId ?? '',
-      channelId: interaction.channelId,
-      ...(parentChannelId ? { parentChannelId } : {}),
-    };
-    if (!isAllowed(this.options.access, place)) {
+    if (!isAllowed(this.options.access, this.placeOf(interaction))) {
       await interaction.reply({ content: NOT_ENABLED_HERE, flags: MessageFlags.Ephemeral });
       return;
     }
@@ -98,24 +119,22 @@ export class DiscordBot {
     for (const option of interaction.options.data) {
       if (option.value !== undefined) options.set(option.name, option.value as string | number);
     }
-    const parsed = parseCommand(name, commandText(name, options), this.options.settings);
-    const requester = {
-      platform: 'discord' as const,
-      workspaceId: interaction.guildId ?? '',
-      channelId: interaction.channelId,
-      userId: interaction.user.id,
-    };
-    if (!parsed.success || parsed.data.kind === 'help' || parsed.data.kind === 'info') {
+    const text = commandText(name, options);
+    const parsed = parseCommand(name, text, this.options.settings);
+    const requester = this.requesterOf(interaction);
+    if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
       this.count(name, parsed.success ? parsed.data.kind : 'user_error');
+      if (parsed.success && parsed.data.kind === 'info' && parsed.data.topic === 'jobs') {
+        await interaction.reply({ ...(await this.jobsReply(requester)), flags: MessageFlags.Ephemeral });
+        return;
+      }
       const content = await this.immediateAnswer(parsed, requester, name);
       await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       return;
     }
-    const accepted = parsed.data;
-    const plan = planCommand(accepted, this.options.settings);
     const requestKey = `discord-${interaction.id}`;
-    let claimed: boolean;
     try {
+      const { command, plan } = planForPlatform(parsed.data, this.options);
       const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
       if (refusal) {
         await interaction.reply({
@@ -125,27 +144,68 @@ export class DiscordBot {
         });
         return;
       }
+      const question = confirmQuestion(plan, this.options);
+      if (question) {
+        await this.options.state.putPending(requestKey, { requester, kind: name, text }, CONFIRM_TTL_SECONDS);
+        await interaction.reply({
+          content: `${question}\n${codeSpan(plan.command, 1500)}`,
+          components: [
+            buttonRow([
+              { label: 'Run', action: 'run', value: requestKey, style: 'primary' },
+              { label: 'Cancel', action: 'dismiss', value: requestKey },
+            ]),
+          ],
+          flags: MessageFlags.Ephemeral,
+          allowedMentions: NO_MENTIONS,
+        });
+        return;
+      }
+      await this.launchFromInteraction(interaction, requester, command, plan, requestKey);
+    } catch (error) {
+      this.logError('command', error);
+      if (!interaction.replied && !interaction.deferred) {
+        await interaction
+          .reply({ content: UNAVAILABLE, flags: MessageFlags.Ephemeral })
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Claims the request, defers (the 3-second deadline), shows the status as the interaction's response and queues
+   * the job with the interaction's token, which the worker uses for 15 minutes.
+   */
+  private async launchFromInteraction(
+    interaction: StartingInteraction,
+    requester: Requester,
+    command: AcceptedCommand,
+    plan: CommandPlan,
+    requestKey: string,
+  ): Promise<void> {
+    let claimed: boolean;
+    try {
       claimed = await this.options.queue.claim(requestKey);
     } catch {
       await interaction.reply({ content: UNAVAILABLE, flags: MessageFlags.Ephemeral });
       return;
     }
     if (!claimed) return;
-    // The 3-second deadline: defer first, then do the rest against the 15-minute token.
     await interaction.deferReply();
+    const view = { jobId: requestKey, kind: plan.kind, command: plan.command };
     try {
       const position = await this.options.queue.position(plan.kind);
       const reply = await interaction.editReply({
-        content: statusContent(interaction.user.id, plan.command, { state: 'queued', position }),
+        content: statusContent(requester.userId, view, { state: 'queued', position }),
+        components: statusComponents(view, { state: 'queued', position }),
         allowedMentions: NO_MENTIONS,
       });
       const target: DiscordTarget = {
         platform: 'discord',
-        guildId: interaction.guildId ?? '',
-        channelId: interaction.channelId,
-        userId: interaction.user.id,
+        guildId: requester.workspaceId,
+        channelId: interaction.channelId ?? requester.channelId,
+        userId: requester.userId,
         statusMessageId: reply.id,
-        resultChannelId: interaction.channelId,
+        resultChannelId: interaction.channelId ?? requester.channelId,
         interaction: {
           applicationId: interaction.applicationId,
           token: interaction.token,
@@ -153,13 +213,15 @@ export class DiscordBot {
         },
         attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
       };
-      await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
-      this.count(accepted.kind, 'queued');
-      if (accepted.notices.length > 0) {
+      const data = jobData(command, plan, target, this.now());
+      if (data.kind === 'ask') data.conversation = { key: `discord:${reply.id}`, aliases: [] };
+      await this.options.queue.enqueue(requestKey, data);
+      this.count(command.kind, 'queued');
+      if (command.notices.length > 0) {
         // Queued already: a failure to tell the notice must not undo that.
         await interaction
           .followUp({
-            content: accepted.notices.join('\n'),
+            content: command.notices.join('\n'),
             flags: MessageFlags.Ephemeral,
             allowedMentions: NO_MENTIONS,
           })
@@ -169,8 +231,89 @@ export class DiscordBot {
       this.logError('enqueue', error);
       await this.options.queue.release(requestKey).catch(() => undefined);
       await interaction
-        .editReply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS })
+        .editReply({ content: NOT_QUEUED, components: [], allowedMentions: NO_MENTIONS })
         .catch(() => undefined);
+    }
+  }
+
+  /** Cancel, Regenerate and Details on status messages; Run and Cancel on a confirmation. */
+  private async onButton(interaction: ButtonInteraction): Promise<void> {
+    const button = parseButtonId(interaction.customId);
+    if (!button) return;
+    const requester = this.requesterOf(interaction);
+    const tell = (content: string) =>
+      interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
+    if (!isAllowed(this.options.access, this.placeOf(interaction))) {
+      await tell(NOT_ENABLED_HERE);
+      return;
+    }
+    this.count('button', button.action);
+    try {
+      switch (button.action) {
+        case 'cancel': {
+          const result = await cancelFor(button.value, requester.userId, this.options);
+          const removed = result.removed;
+          if (removed?.target.platform === 'discord') {
+            // Removed before a worker saw it: the status is ours to set.
+            const view = jobView(button.value, removed);
+            const status = { state: 'cancelled', by: requester.userId } as const;
+            await this.client.rest.patch(
+              Routes.channelMessage(removed.target.channelId, removed.target.statusMessageId),
+              {
+                body: {
+                  content: statusContent(removed.target.userId, view, status),
+                  components: [],
+                  allowed_mentions: NO_MENTIONS,
+                },
+              },
+            );
+          }
+          await tell(result.text);
+          return;
+        }
+        case 'details':
+          await tell(await detailsFor(button.value, this.options));
+          return;
+        case 'regenerate': {
+          const again = await regeneration(button.value, this.options);
+          if (typeof again === 'string') return void (await tell(again));
+          const refusal = await budgetRefusal(again.plan.estimate.micros, requester, this.options);
+          if (refusal) return void (await tell(refusal));
+          await this.launchFromInteraction(
+            interaction,
+            requester,
+            again.command,
+            again.plan,
+            `discord-${interaction.id}`,
+          );
+          return;
+        }
+        case 'run': {
+          const pending = await this.options.state.takePending(button.value);
+          if (!pending) return void (await tell('This confirmation has expired or was already answered.'));
+          if (pending.requester.userId !== requester.userId) {
+            await this.options.state.putPending(button.value, pending, CONFIRM_TTL_SECONDS);
+            return void (await tell('Only the person who asked can run this request.'));
+          }
+          const parsed = parseCommand(pending.kind, pending.text, this.options.settings);
+          if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
+            return void (await tell(
+              'This request is no longer valid with the current settings. Nothing was queued.',
+            ));
+          const { command, plan } = planForPlatform(parsed.data, this.options);
+          const refusal = await budgetRefusal(plan.estimate.micros, pending.requester, this.options);
+          if (refusal) return void (await tell(refusal));
+          await this.launchFromInteraction(interaction, pending.requester, command, plan, button.value);
+          return;
+        }
+        case 'dismiss':
+          await this.options.state.takePending(button.value);
+          await interaction.update({ content: 'Cancelled. Nothing was queued or charged.', components: [] });
+          return;
+      }
+    } catch (error) {
+      this.logError('button', error);
+      if (!interaction.replied && !interaction.deferred) await tell(UNAVAILABLE).catch(() => undefined);
     }
   }
 
@@ -198,33 +341,82 @@ export class DiscordBot {
       channelId: message.channelId,
       userId: message.author.id,
     };
-    if (!parsed.success || parsed.data.kind === 'help' || parsed.data.kind === 'info') {
+    if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
       this.count('mention', parsed.success ? parsed.data.kind : 'user_error');
+      if (parsed.success && parsed.data.kind === 'info' && parsed.data.topic === 'jobs') {
+        await message.reply(await this.jobsReply(requester));
+        return;
+      }
       const content = await this.immediateAnswer(parsed, requester, 'flux');
       await message.reply({ content, allowedMentions: NO_MENTIONS });
       return;
     }
-    const accepted = parsed.data;
-    const plan = planCommand(accepted, this.options.settings);
     const requestKey = `discord-msg-${message.id}`;
-    let claimed = false;
-    let statusReply: Message | undefined;
     try {
+      // A plain question in a conversation's thread, or in reply to one of its messages, continues it.
+      const accepted = parsed.data;
+      const conversation =
+        accepted.kind === 'ask' && !/^\/?ask\b/i.test(text) ? await this.conversationOf(message) : undefined;
+      const followed =
+        conversation && accepted.kind === 'ask'
+          ? await followUp(conversation, accepted.request.question, message.author.id, this.options)
+          : undefined;
+      const { command, plan } = followed ?? planForPlatform(accepted, this.options);
       const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
       if (refusal) {
         await message.reply({ content: refusal, allowedMentions: NO_MENTIONS });
         return;
       }
+      await this.launchFromMessage(message, command, plan, requestKey, {
+        isDm,
+        ...(conversation && followed ? { conversation: { key: conversation, note: followed.note } } : {}),
+      });
+    } catch (error) {
+      this.logError('enqueue', error);
+      await message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS }).catch(() => undefined);
+    }
+  }
+
+  /** The conversation a message continues: the one its reply points at, or its thread's. */
+  private async conversationOf(message: Message): Promise<string | undefined> {
+    const state = this.options.state;
+    const replied = message.reference?.messageId;
+    const byReply = replied ? await state.findConversation('discord', replied) : undefined;
+    if (byReply) return byReply;
+    return message.channel.isThread() ? state.findConversation('discord', message.channelId) : undefined;
+  }
+
+  /**
+   * Claims the message, replies with the status (a thread on it carries the results in a server channel), and
+   * queues the job; a status reply whose job could not be queued says so.
+   */
+  private async launchFromMessage(
+    message: Message,
+    command: AcceptedCommand,
+    plan: CommandPlan,
+    requestKey: string,
+    where: { isDm: boolean; conversation?: { key: string; note: string } },
+  ): Promise<void> {
+    let claimed = false;
+    let statusReply: Message | undefined;
+    const view = {
+      jobId: requestKey,
+      kind: plan.kind,
+      command: plan.command,
+      ...(where.conversation ? { context: where.conversation.note } : {}),
+    };
+    try {
       claimed = await this.options.queue.claim(requestKey);
       if (!claimed) return;
       const position = await this.options.queue.position(plan.kind);
       const reply = await message.reply({
-        content: statusContent(message.author.id, plan.command, { state: 'queued', position }),
+        content: statusContent(message.author.id, view, { state: 'queued', position }),
+        components: statusComponents(view, { state: 'queued', position }),
         allowedMentions: NO_MENTIONS,
       });
       statusReply = reply;
       let resultChannelId = message.channelId;
-      if (!isDm && reply.channel.isTextBased() && !reply.channel.isThread()) {
+      if (!where.isDm && reply.channel.isTextBased() && !reply.channel.isThread()) {
         const thread = await reply.startThread({ name: threadName(plan.command), autoArchiveDuration: 1440 });
         resultChannelId = thread.id;
       }
@@ -237,12 +429,19 @@ export class DiscordBot {
         resultChannelId,
         attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
       };
-      await this.options.queue.enqueue(requestKey, jobData(accepted, plan, target, this.now()));
-      this.count(accepted.kind, 'queued');
-      if (accepted.notices.length > 0) {
+      const data = jobData(command, plan, target, this.now());
+      if (where.conversation) data.context = where.conversation.note;
+      if (data.kind === 'ask') {
+        data.conversation = where.conversation
+          ? { key: where.conversation.key, aliases: [reply.id] }
+          : { key: `discord:${reply.id}`, aliases: [] };
+      }
+      await this.options.queue.enqueue(requestKey, data);
+      this.count(command.kind, 'queued');
+      if (command.notices.length > 0) {
         // Queued already: a failure to tell the notice must not undo that.
         await message
-          .reply({ content: accepted.notices.join('\n'), allowedMentions: NO_MENTIONS })
+          .reply({ content: command.notices.join('\n'), allowedMentions: NO_MENTIONS })
           .catch(() => undefined);
       }
     } catch (error) {
@@ -250,13 +449,50 @@ export class DiscordBot {
       if (claimed) await this.options.queue.release(requestKey).catch(() => undefined);
       // Leave nothing half-done: the status reply says it was not queued, instead of "Queued" forever.
       const shown = statusReply
-        ? statusReply.edit({ content: `❌ ${NOT_QUEUED}`, allowedMentions: NO_MENTIONS })
+        ? statusReply.edit({ content: `❌ ${NOT_QUEUED}`, components: [], allowedMentions: NO_MENTIONS })
         : message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS });
       await shown.catch(() => undefined);
     }
   }
 
-  /** What to answer at once instead of queueing: a user error, help, or a subcommand (presets, models, usage). */
+  /** `/flux jobs`: the requester's jobs, each with a Cancel button (5 rows of buttons at most). */
+  private async jobsReply(requester: Requester) {
+    const { jobs, lines, empty } = await listJobs(requester, this.options).catch(() => ({
+      jobs: [],
+      lines: [],
+      empty: UNAVAILABLE,
+    }));
+    if (empty) return { content: empty, allowedMentions: NO_MENTIONS };
+    const shown = jobs.slice(0, 5);
+    return {
+      content: ['Your jobs:', ...shown.map((_, i) => `${i + 1}. ${codeSpan(lines[i]!, 300)}`)].join('\n'),
+      components: shown.map((job, i) =>
+        buttonRow([{ label: `Cancel ${i + 1}`, action: 'cancel', value: job.jobId, style: 'danger' }]),
+      ),
+      allowedMentions: NO_MENTIONS,
+    };
+  }
+
+  private placeOf(interaction: StartingInteraction) {
+    const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
+    return {
+      platform: 'discord' as const,
+      guildId: interaction.guildId ?? '',
+      channelId: interaction.channelId ?? '',
+      ...(parentChannelId ? { parentChannelId } : {}),
+    };
+  }
+
+  private requesterOf(interaction: StartingInteraction): Requester {
+    return {
+      platform: 'discord',
+      workspaceId: interaction.guildId ?? '',
+      channelId: interaction.channelId ?? '',
+      userId: interaction.user.id,
+    };
+  }
+
+  /** What to answer at once instead of queueing: a user error, help, a subcommand, or a setting. */
   private async immediateAnswer(
     parsed: ParseResult,
     requester: Requester,
@@ -266,6 +502,8 @@ export class DiscordBot {
     const command = parsed.data;
     if (command.kind === 'info')
       return infoText(command.topic, requester, this.options).catch(() => UNAVAILABLE);
+    if (command.kind === 'notify')
+      return notifySetting(command.mode, requester, this.options).catch(() => UNAVAILABLE);
     const topic = command.kind === 'help' ? command.topic : fallbackTopic;
     return topic === 'ask' ? ASK_HELP : FLUX_HELP;
   }

@@ -1,6 +1,22 @@
 import { DiscordAPIError, type RawFile, REST, Routes } from 'discord.js';
-import type { Deliverer, DiscordTarget, JobStatus, Notice, StepRunner } from '../../core/jobs.js';
-import { NO_MENTIONS, noticeContent, onlyUser, splitAnswer, statusContent } from './discord-format.js';
+import type {
+  AnswerStreaming,
+  Deliverer,
+  DiscordTarget,
+  JobStatus,
+  JobView,
+  Notice,
+  StepRunner,
+} from '../../core/jobs.js';
+import {
+  NO_MENTIONS,
+  noticeContent,
+  onlyUser,
+  previewContent,
+  splitAnswer,
+  statusComponents,
+  statusContent,
+} from './discord-format.js';
 
 /** "The maximum request size when sending a message is 25 MiB." */
 const REQUEST_LIMIT = 25 * 1024 * 1024;
@@ -12,6 +28,8 @@ export interface DiscordDelivererOptions {
   token: string;
   apiUrl: string;
   now?: () => number;
+  /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
+  editIntervalMs?: number;
 }
 
 /**
@@ -23,14 +41,27 @@ export interface DiscordDelivererOptions {
 export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly rest: REST;
   private readonly now: () => number;
+  readonly streaming?: AnswerStreaming<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
     this.rest = new REST({ api: options.apiUrl.replace(/\/+$/, ''), version: '10' }).setToken(options.token);
     this.now = options.now ?? Date.now;
+    if (options.editIntervalMs !== undefined) {
+      this.streaming = {
+        editIntervalMs: options.editIntervalMs,
+        open: async (target) => this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }),
+        preview: async (target, id, partial) =>
+          this.edit(target, id, { content: previewContent(partial), allowed_mentions: NO_MENTIONS }),
+      };
+    }
   }
 
-  async updateStatus(target: DiscordTarget, command: string, status: JobStatus): Promise<void> {
-    const body = { content: statusContent(target.userId, command, status), allowed_mentions: NO_MENTIONS };
+  async updateStatus(target: DiscordTarget, view: JobView, status: JobStatus): Promise<void> {
+    const body = {
+      content: statusContent(target.userId, view, status),
+      allowed_mentions: NO_MENTIONS,
+      components: statusComponents(view, status),
+    };
     await this.viaInteraction(
       target,
       (i) =>
@@ -68,25 +99,49 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       await this.send(target, { content: refused.join('\n'), allowed_mentions: NO_MENTIONS });
   }
 
-  async postAnswer(target: DiscordTarget, text: string, steps: StepRunner): Promise<void> {
+  async postAnswer(target: DiscordTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
     const pieces = splitAnswer(text);
     for (const [i, piece] of pieces.entries()) {
       await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
-        await this.send(target, { content: piece, allowed_mentions: NO_MENTIONS });
+        const body = { content: piece, allowed_mentions: NO_MENTIONS };
+        if (i === 0 && streamed) await this.edit(target, streamed, body);
+        else await this.send(target, body);
       });
     }
   }
 
-  async notify(target: DiscordTarget, notice: Notice): Promise<void> {
-    await this.send(target, {
-      content: noticeContent(target.userId, notice),
-      allowed_mentions: onlyUser(target.userId),
-    });
+  /** In the result channel, or as a DM (the bot opens the DM channel first). */
+  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
+    const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
+    if (via === 'dm') {
+      const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: target.userId } })) as {
+        id: string;
+      };
+      await this.rest.post(Routes.channelMessages(dm.id), {
+        body: { ...body, content: `${body.content} (in <#${target.resultChannelId}>)`.slice(0, 2000) },
+      });
+      return;
+    }
+    await this.send(target, body);
+  }
+
+  /** Edits a message lorabot posted in the result channel. */
+  private async edit(target: DiscordTarget, messageId: string, body: Record<string, unknown>): Promise<void> {
+    await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
+      () => this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body }),
+    );
   }
 
   /** A new message with the results: a follow-up while the token lives, else a message in the result channel. */
-  private async send(target: DiscordTarget, body: Record<string, unknown>, files?: RawFile[]): Promise<void> {
-    await this.viaInteraction(
+  private async send(
+    target: DiscordTarget,
+    body: Record<string, unknown>,
+    files?: RawFile[],
+  ): Promise<string> {
+    const message = (await this.viaInteraction(
       target,
       (i) =>
         this.rest.post(Routes.webhook(i.applicationId, i.token), {
@@ -97,25 +152,25 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         }),
       () =>
         this.rest.post(Routes.channelMessages(target.resultChannelId), { body, ...(files ? { files } : {}) }),
-    );
+    )) as { id: string };
+    return message.id;
   }
 
   private async viaInteraction(
     target: DiscordTarget,
     withToken: (interaction: NonNullable<DiscordTarget['interaction']>) => Promise<unknown>,
     withBot: () => Promise<unknown>,
-  ): Promise<void> {
+  ): Promise<unknown> {
     const interaction = target.interaction;
     // A minute's margin: a request started just before expiry may arrive after it.
     if (interaction && this.now() < interaction.expiresAt - 60_000) {
       try {
-        await withToken(interaction);
-        return;
+        return await withToken(interaction);
       } catch (error) {
         if (!(error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code)))) throw error;
       }
     }
-    await withBot();
+    return withBot();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { JobStatus, Notice } from '../../core/jobs.js';
+import type { JobStatus, JobView, Notice } from '../../core/jobs.js';
 import { splitText } from '../../core/split-text.js';
 
 /**
@@ -18,7 +18,58 @@ export function onlyUser(userId: string) {
   return { parse: [] as never[], users: [userId] };
 }
 
-const ICON: Record<JobStatus['state'], string> = { queued: '⏳', running: '🎨', done: '✅', failed: '❌' };
+const ICON: Record<JobStatus['state'], string> = {
+  queued: '⏳',
+  running: '🎨',
+  done: '✅',
+  failed: '❌',
+  cancelled: '🚫',
+};
+
+/** Button ids: `lorabot:<action>:<job or pending id>` (a custom_id holds up to 100 characters). */
+export type ButtonAction = 'cancel' | 'regenerate' | 'details' | 'run' | 'dismiss';
+
+export function buttonId(action: ButtonAction, value: string): string {
+  return `lorabot:${action}:${value}`;
+}
+
+export function parseButtonId(customId: string): { action: ButtonAction; value: string } | undefined {
+  const match = /^lorabot:(cancel|regenerate|details|run|dismiss):(.+)$/.exec(customId);
+  return match ? { action: match[1] as ButtonAction, value: match[2]! } : undefined;
+}
+
+/** Button styles. @see https://discord.com/developers/docs/components/reference#button */
+const PRIMARY = 1;
+const SECONDARY = 2;
+const DANGER = 4;
+
+export function buttonRow(
+  buttons: Array<{ label: string; action: ButtonAction; value: string; style?: 'primary' | 'danger' }>,
+) {
+  return {
+    type: 1,
+    components: buttons.map((b) => ({
+      type: 2,
+      style: b.style === 'danger' ? DANGER : b.style === 'primary' ? PRIMARY : SECONDARY,
+      label: b.label,
+      custom_id: buttonId(b.action, b.value),
+    })),
+  };
+}
+
+/** The buttons of a status message: Cancel while it waits or runs; Regenerate and Details on images. */
+export function statusComponents(view: JobView, status: JobStatus) {
+  if (status.state === 'queued' || status.state === 'running')
+    return [buttonRow([{ label: 'Cancel', action: 'cancel', value: view.jobId, style: 'danger' }])];
+  if (status.state === 'done' && view.kind === 'flux')
+    return [
+      buttonRow([
+        { label: 'Regenerate', action: 'regenerate', value: view.jobId },
+        { label: 'Details', action: 'details', value: view.jobId },
+      ]),
+    ];
+  return [];
+}
 
 export function statusLine(status: JobStatus): string {
   switch (status.state) {
@@ -30,14 +81,26 @@ export function statusLine(status: JobStatus): string {
       return `${ICON.done} Done · ${status.costText}`;
     case 'failed':
       return `${ICON.failed} Failed: ${status.reason}`;
+    case 'cancelled':
+      return `${ICON.cancelled} Cancelled by <@${status.by}>`;
   }
 }
 
 /** The status message: who ran which command, and how it is going. */
-export function statusContent(userId: string, command: string, status: JobStatus): string {
+export function statusContent(userId: string, view: JobView, status: JobStatus): string {
   const line = statusLine(status);
-  const room = DISCORD_CONTENT_LIMIT - line.length - userId.length - 20;
-  return `<@${userId}> ran ${codeSpan(command, room)}\n${line}`.slice(0, DISCORD_CONTENT_LIMIT);
+  const context = view.context ? `\n-# ${view.context}` : '';
+  const room = DISCORD_CONTENT_LIMIT - line.length - context.length - userId.length - 20;
+  return `<@${userId}> ran ${codeSpan(view.command, room)}${context}\n${line}`.slice(
+    0,
+    DISCORD_CONTENT_LIMIT,
+  );
+}
+
+/** An answer while it is being written: the first message's worth, with a cursor. */
+export function previewContent(partial: string): string {
+  const first = splitText(unmaskLinks(partial), DISCORD_CONTENT_LIMIT - 2)[0] ?? '';
+  return `${first} ▍`;
 }
 
 export function noticeContent(userId: string, notice: Notice): string {

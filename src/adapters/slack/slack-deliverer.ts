@@ -1,8 +1,16 @@
 import { WebClient } from '@slack/web-api';
-import type { Deliverer, JobStatus, Notice, SlackTarget, StepRunner } from '../../core/jobs.js';
+import type {
+  AnswerStreaming,
+  Deliverer,
+  JobStatus,
+  JobView,
+  Notice,
+  SlackTarget,
+  StepRunner,
+} from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
 import { slackClientOptions } from './slack-app.js';
-import { markdownToMrkdwn, noticeText, parentMessage, splitMessage } from './slack-format.js';
+import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
@@ -12,12 +20,39 @@ const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': '
  * WebClient waits out 429s (`Retry-After`) and retries with backoff.
  */
 export class SlackDeliverer implements Deliverer<SlackTarget> {
-  constructor(private readonly client: WebClient) {}
+  readonly streaming?: AnswerStreaming<SlackTarget>;
+
+  constructor(
+    private readonly client: WebClient,
+    /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
+    editIntervalMs?: number,
+  ) {
+    if (editIntervalMs !== undefined) {
+      this.streaming = {
+        editIntervalMs,
+        open: async (target) => {
+          const posted = await this.client.chat.postMessage({
+            channel: target.channelId,
+            thread_ts: target.parentTs,
+            text: '▍',
+          });
+          return String(posted.ts);
+        },
+        preview: async (target, ts, partial) => {
+          await this.client.chat.update({ channel: target.channelId, ts, text: previewText(partial) });
+        },
+      };
+    }
+  }
 
   /** @see https://docs.slack.dev/reference/methods/chat.update */
-  async updateStatus(target: SlackTarget, command: string, status: JobStatus): Promise<void> {
-    const message = parentMessage(target.userId, command, status);
-    await this.client.chat.update({ channel: target.channelId, ts: target.parentTs, ...message });
+  async updateStatus(target: SlackTarget, view: JobView, status: JobStatus): Promise<void> {
+    const message = parentMessage(target.userId, view, status);
+    await this.client.chat.update({
+      channel: target.channelId,
+      ts: target.statusTs ?? target.parentTs,
+      ...message,
+    });
   }
 
   /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */
@@ -38,10 +73,14 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
-  async postAnswer(target: SlackTarget, text: string, steps: StepRunner): Promise<void> {
+  async postAnswer(target: SlackTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
     const pieces = splitMessage(markdownToMrkdwn(text));
     for (const [i, piece] of pieces.entries()) {
       await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+        if (i === 0 && streamed) {
+          await this.client.chat.update({ channel: target.channelId, ts: streamed, text: piece });
+          return;
+        }
         await this.client.chat.postMessage({
           channel: target.channelId,
           thread_ts: target.parentTs,
@@ -53,17 +92,24 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
     }
   }
 
-  async notify(target: SlackTarget, notice: Notice): Promise<void> {
+  /** In the thread, or as a DM from the app (`chat.postMessage` to a user id opens it). */
+  async notify(target: SlackTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
+    const text = noticeText(target.userId, notice);
     await this.client.chat.postMessage({
-      channel: target.channelId,
-      thread_ts: target.parentTs,
-      text: noticeText(target.userId, notice),
+      ...(via === 'dm'
+        ? { channel: target.userId, text: `${text} (in <#${target.channelId}>)` }
+        : { channel: target.channelId, thread_ts: target.parentTs, text }),
       unfurl_links: false,
       unfurl_media: false,
     });
   }
 }
 
-export function createSlackDeliverer(botToken: string, apiUrl: string, logger: Logger): SlackDeliverer {
-  return new SlackDeliverer(new WebClient(botToken, slackClientOptions(apiUrl, logger)));
+export function createSlackDeliverer(
+  botToken: string,
+  apiUrl: string,
+  logger: Logger,
+  editIntervalMs?: number,
+): SlackDeliverer {
+  return new SlackDeliverer(new WebClient(botToken, slackClientOptions(apiUrl, logger)), editIntervalMs);
 }

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../../core/jobs.js';
+import type { JobStatus, JobView } from '../../core/jobs.js';
 import { splitText } from '../../core/split-text.js';
 import { escapeSlackText } from './slack-text.js';
 
@@ -24,7 +24,39 @@ const STATUS_ICON: Record<JobStatus['state'], string> = {
   running: ':art:',
   done: ':white_check_mark:',
   failed: ':x:',
+  cancelled: ':no_entry_sign:',
 };
+
+/** The `action_id`s of lorabot's buttons. */
+export const ACTIONS = {
+  cancel: 'lorabot_cancel',
+  regenerate: 'lorabot_regenerate',
+  details: 'lorabot_details',
+  run: 'lorabot_run',
+  dismiss: 'lorabot_dismiss',
+} as const;
+
+export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger') {
+  return {
+    type: 'button',
+    text: { type: 'plain_text', text },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
+}
+
+/** The buttons a status message offers: Cancel while the job waits or runs; Regenerate and Details on images. */
+function statusButtons(view: JobView, status: JobStatus): Array<Record<string, unknown>> {
+  if (status.state === 'queued' || status.state === 'running')
+    return [button('Cancel', ACTIONS.cancel, view.jobId, 'danger')];
+  if (status.state === 'done' && view.kind === 'flux')
+    return [
+      button('Regenerate', ACTIONS.regenerate, view.jobId),
+      button('Details', ACTIONS.details, view.jobId),
+    ];
+  return [];
+}
 
 export function statusLine(status: JobStatus): string {
   switch (status.state) {
@@ -36,21 +68,32 @@ export function statusLine(status: JobStatus): string {
       return `${STATUS_ICON.done} Done · ${escapeSlackText(status.costText)}`;
     case 'failed':
       return `${STATUS_ICON.failed} Failed: ${escapeSlackText(status.reason)}`;
+    case 'cancelled':
+      return `${STATUS_ICON.cancelled} Cancelled by <@${status.by}>`;
   }
 }
 
 /** The parent message: who ran which command, and its status. Results go into its thread. */
-export function parentMessage(userId: string, command: string, status: JobStatus): SlackMessage {
-  const shown = truncate(command.replace(/`/g, 'ˋ'), SECTION_LIMIT - 100);
+export function parentMessage(userId: string, view: JobView, status: JobStatus): SlackMessage {
+  const shown = truncate(view.command.replace(/`/g, 'ˋ'), SECTION_LIMIT - 100);
   const commandText = escapeSlackText(shown);
   const line = statusLine(status);
-  return {
-    text: `<@${userId}> ran ${commandText} · ${line}`,
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `<@${userId}> ran \`${commandText}\`` } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: line }] },
-    ],
-  };
+  const blocks: Array<Record<string, unknown>> = [
+    { type: 'section', text: { type: 'mrkdwn', text: `<@${userId}> ran \`${commandText}\`` } },
+  ];
+  if (view.context) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeSlackText(view.context) }] });
+  }
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: line }] });
+  const buttons = statusButtons(view, status);
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+  return { text: `<@${userId}> ran ${commandText} · ${line}`, blocks };
+}
+
+/** An answer while it is being written: the first message's worth, with a cursor. */
+export function previewText(partial: string): string {
+  const first = splitMessage(markdownToMrkdwn(partial))[0] ?? '';
+  return `${first} ▍`;
 }
 
 /** The completion (or failure) notice: a new message in the thread that mentions the requester. */

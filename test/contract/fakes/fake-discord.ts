@@ -36,6 +36,10 @@ export interface FakeMessage {
   history: string[];
   /** How it was sent: `bot` (bot token) or `webhook` (interaction token). */
   via: 'bot' | 'webhook';
+  /** Its buttons (message components), as last sent. */
+  components: unknown[];
+  /** Message flags (64: ephemeral). */
+  flags: number;
   interaction_id?: string;
 }
 
@@ -51,6 +55,8 @@ interface InteractionState {
   responded: boolean;
   deferredAfterMs?: number;
   originalId?: string;
+  /** Component interactions: the message whose button was pressed. */
+  messageId?: string;
 }
 
 /** Real-looking snowflakes: discord.js's REST queue keys buckets on 17–19-digit ids. */
@@ -79,6 +85,8 @@ export class FakeDiscord {
   clockOffsetMs = 0;
   baseUrl = '';
   private readonly interactions = new Map<string, InteractionState>();
+  /** DM channels the bot opened, and with whom. */
+  readonly dmRecipients = new Map<string, string>();
   private readonly faults: Array<{ pattern: RegExp; fault: DiscordFault }> = [];
   private server?: Server;
   private wss?: WebSocketServer;
@@ -141,6 +149,8 @@ export class FakeDiscord {
     mention?: boolean;
     channelId?: string;
     dm?: boolean;
+    /** A reply to this message (with the default ping of its author, so the bot is mentioned). */
+    replyTo?: string;
   }): string {
     const id = snowflake(this.now());
     const author = this.user(options.userId ?? '111111111111111111');
@@ -162,10 +172,38 @@ export class FakeDiscord {
       attachments: [],
       embeds: [],
       pinned: false,
-      type: 0,
+      type: options.replyTo ? 19 : 0,
       flags: 0,
+      ...(options.replyTo
+        ? {
+            message_reference: { message_id: options.replyTo, channel_id: channelId, guild_id: this.guildId },
+          }
+        : {}),
     });
     return id;
+  }
+
+  /** A user presses a button (`custom_id`) on one of the bot's messages. */
+  pressButton(options: { messageId: string; customId: string; userId?: string }): {
+    id: string;
+    token: string;
+  } {
+    const message = this.messages.find((m) => m.id === options.messageId);
+    if (!message) throw new Error(`no message ${options.messageId}`);
+    return this.sendInteraction({
+      type: 3,
+      data: { custom_id: options.customId, component_type: 2 },
+      message: this.messageObject(message),
+      channelId: message.channel_id,
+      ...(options.userId ? { userId: options.userId } : {}),
+    });
+  }
+
+  /** The custom_ids of a message's buttons. */
+  buttonsOf(messageId: string): string[] {
+    const message = this.messages.find((m) => m.id === messageId);
+    const rows = (message?.components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>;
+    return rows.flatMap((row) => (row.components ?? []).map((c) => String(c.custom_id)));
   }
 
   /** Sends a chat-input interaction (`/flux`, `/ask`) over the gateway; returns its id. */
@@ -208,16 +246,20 @@ export class FakeDiscord {
     userId?: string;
     id?: string;
     token?: string;
+    message?: unknown;
+    channelId?: string;
   }): { id: string; token: string } {
     const id = options.id ?? snowflake(this.now());
     const token = options.token ?? `interaction-token-${randomUUID()}`;
+    const channelId = options.channelId ?? this.channelId;
     if (!this.interactions.has(id)) {
       this.interactions.set(id, {
         id,
         token,
-        channelId: this.channelId,
+        channelId,
         createdAt: this.now(),
         responded: false,
+        ...(options.message ? { messageId: (options.message as { id: string }).id } : {}),
       });
     }
     const user = this.user(options.userId ?? '111111111111111111');
@@ -228,10 +270,11 @@ export class FakeDiscord {
       token,
       version: 1,
       guild_id: this.guildId,
-      channel_id: this.channelId,
-      channel: { id: this.channelId, type: 0, guild_id: this.guildId, name: 'general' },
+      channel_id: channelId,
+      channel: this.channelObject(channelId),
       member: { ...this.member(user), permissions: '2248473465835073' },
       data: options.data,
+      ...(options.message ? { message: options.message } : {}),
       app_permissions: '2248473465835073',
       locale: 'en-US',
       guild_locale: 'en-US',
@@ -241,6 +284,13 @@ export class FakeDiscord {
       ...(options.attachment_size_limit ? { attachment_size_limit: options.attachment_size_limit } : {}),
     });
     return { id, token };
+  }
+
+  private channelObject(channelId: string) {
+    const thread = this.threads.find((t) => t.id === channelId);
+    return thread
+      ? { id: thread.id, type: 11, guild_id: this.guildId, name: thread.name, parent_id: thread.parentId }
+      : { id: channelId, type: 0, guild_id: this.guildId, name: 'general' };
   }
 
   interaction(id: string): InteractionState | undefined {
@@ -440,6 +490,18 @@ export class FakeDiscord {
       });
     }
     if (method === 'GET' && path === '/users/@me') return send(200, this.user(this.botId, 'lorabot', true));
+    if (method === 'POST' && path === '/users/@me/channels') {
+      const recipient = String(body.recipient_id ?? '');
+      if (!/^\d{17,19}$/.test(recipient)) return send(400, { message: 'Invalid Form Body', code: 50035 });
+      this.dmRecipients.set(this.dmChannelId, recipient);
+      return send(200, {
+        id: this.dmChannelId,
+        type: 1,
+        last_message_id: null,
+        flags: 0,
+        recipients: [this.user(recipient)],
+      });
+    }
     m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path);
     if (m && method === 'POST') {
       const interaction = this.interactions.get(m[1]!);
@@ -451,6 +513,13 @@ export class FakeDiscord {
       if (age > 3000) return send(404, { message: 'Unknown interaction', code: 10062 });
       interaction.responded = true;
       interaction.deferredAfterMs = age;
+      if (body.type === 7) {
+        // UPDATE_MESSAGE: edits the message the pressed button is on.
+        const target = this.messages.find((x) => x.id === interaction.messageId);
+        if (target) this.editMessage(target, (body.data ?? {}) as Record<string, unknown>, call.files);
+        interaction.originalId = interaction.messageId;
+        return send(204);
+      }
       // Autocomplete answers (type 8) carry choices, not a message.
       if (body.type !== 8) {
         const message = this.createMessage(
@@ -504,7 +573,7 @@ export class FakeDiscord {
     if (m && method === 'POST') {
       const thread = { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') };
       this.threads.push(thread);
-      return send(201, {
+      const threadObject = {
         id: thread.id,
         type: 11,
         guild_id: this.guildId,
@@ -521,7 +590,10 @@ export class FakeDiscord {
         },
         flags: 0,
         rate_limit_per_user: 0,
-      });
+      };
+      // Discord tells the gateway too; discord.js caches the thread from it.
+      this.dispatch('THREAD_CREATE', { ...threadObject, newly_created: true });
+      return send(201, threadObject);
     }
     m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path);
     if (m && method === 'PUT') {
@@ -562,6 +634,8 @@ export class FakeDiscord {
       allowed_mentions: data.allowed_mentions,
       history: [String(data.content ?? '')],
       via,
+      components: (data.components as unknown[] | undefined) ?? [],
+      flags: Number(data.flags ?? 0),
       ...(interactionId ? { interaction_id: interactionId } : {}),
     };
     this.messages.push(message);
@@ -574,6 +648,7 @@ export class FakeDiscord {
       message.history.push(body.content);
     }
     if (body.allowed_mentions !== undefined) message.allowed_mentions = body.allowed_mentions;
+    if (body.components !== undefined) message.components = body.components as unknown[];
     if (files.length > 0) message.attachments = files.map((f) => ({ filename: f.name, bytes: f.bytes }));
     return this.messageObject(message);
   }
@@ -601,7 +676,8 @@ export class FakeDiscord {
       embeds: [],
       pinned: false,
       type: 0,
-      flags: 0,
+      flags: message.flags,
+      components: message.components,
       ...(message.via === 'webhook'
         ? { webhook_id: this.applicationId, application_id: this.applicationId }
         : {}),
@@ -616,6 +692,8 @@ const TEMPLATES: Array<[RegExp, string]> = [
     '/webhooks/{webhook_id}/{webhook_token}/messages/@original',
   ],
   [/^\/webhooks\/\d+\/[^/]+$/, '/webhooks/{webhook_id}/{webhook_token}'],
+  [/^\/webhooks\/\d+\/[^/]+\/messages\/\d+$/, '/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}'],
+  [/^\/users\/@me\/channels$/, '/users/@me/channels'],
   [/^\/channels\/\d+\/messages$/, '/channels/{channel_id}/messages'],
   [/^\/channels\/\d+\/messages\/\d+$/, '/channels/{channel_id}/messages/{message_id}'],
   [/^\/channels\/\d+\/messages\/\d+\/threads$/, '/channels/{channel_id}/messages/{message_id}/threads'],

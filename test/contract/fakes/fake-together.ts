@@ -60,6 +60,8 @@ export class FakeTogether {
   readonly generated: Buffer[] = [];
   /** Text the chat model answers with; by default an echo of the last user message. */
   reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
+  /** Pause between two streamed chunks (ms): a model writing at a human-visible pace. */
+  chunkDelayMs = 0;
   private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
   private readonly images = new Map<string, Buffer>();
   private server?: Server;
@@ -257,7 +259,7 @@ export class FakeTogether {
     this.finish(res, payload, fault);
   }
 
-  private chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): void {
+  private async chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): Promise<void> {
     const models = this.options.chatModels;
     if (models && !models.includes(body.model)) {
       modelNotFound(res, body.model);
@@ -306,6 +308,8 @@ export class FakeTogether {
     if (placement === 'trailing') events.push(chunk(null, null, true, false));
     let sent = 0;
     for (const event of events) {
+      if (this.chunkDelayMs > 0 && sent > 0) await sleep(this.chunkDelayMs);
+      if (res.destroyed) return;
       if (fault && 'afterChunks' in fault && sent === fault.afterChunks) {
         if (fault.kind === 'stream-error') {
           res.write(

@@ -26,7 +26,11 @@ describe('Discord message formatting', () => {
 
   it('quotes the command in a code span it cannot break out of, within 2,000 characters', () => {
     expect(codeSpan('a `b` c', 100)).toBe('`a ˋbˋ c`');
-    const long = statusContent('123', `/flux ${'x'.repeat(5000)}`, { state: 'queued', position: 2 });
+    const long = statusContent(
+      '123',
+      { jobId: 'j1', kind: 'flux', command: `/flux ${'x'.repeat(5000)}` },
+      { state: 'queued', position: 2 },
+    );
     expect(long.length).toBeLessThanOrEqual(2000);
     expect(long.endsWith('⏳ Queued (position 2)')).toBe(true);
   });

@@ -33,7 +33,11 @@ describe('Slack message formatting', () => {
     const out = markdownToMrkdwn(hostile);
     expect(out).not.toMatch(/<[@!#]/);
     expect(noticeText('U9', { ok: false, kind: 'ask', text: hostile })).toMatch(/^<@U9> [^<]*$/);
-    const parent = parentMessage('U9', `/flux ${hostile}`, { state: 'failed', reason: hostile });
+    const parent = parentMessage(
+      'U9',
+      { jobId: 'j1', kind: 'flux', command: `/flux ${hostile}` },
+      { state: 'failed', reason: hostile },
+    );
     const all = JSON.stringify(parent);
     expect(all.match(/<@/g)).toHaveLength(2);
     expect(all).not.toMatch(/<!|<#/);
@@ -68,7 +72,11 @@ describe('Slack message formatting', () => {
   });
 
   it('keeps the parent message within Block Kit limits for a very long command', () => {
-    const message = parentMessage('U1', `/flux ${'panda '.repeat(1000)}`, { state: 'queued', position: 3 });
+    const message = parentMessage(
+      'U1',
+      { jobId: 'j1', kind: 'flux', command: `/flux ${'panda '.repeat(1000)}` },
+      { state: 'queued', position: 3 },
+    );
     const section = (message.blocks[0] as { text: { text: string } }).text.text;
     expect(section.length).toBeLessThanOrEqual(3000);
     expect(JSON.stringify(message.blocks[1])).toContain('Queued (position 3)');
