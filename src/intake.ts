@@ -80,7 +80,7 @@ export function newSeed(random: () => number = Math.random): number {
 /** The question asked before a costly request runs, or undefined when it may run at once. */
 export function confirmQuestion(plan: CommandPlan, deps: Pick<InteractionDeps, 'confirmAboveMicros'>) {
   if (deps.confirmAboveMicros === null || plan.estimate.micros <= deps.confirmAboveMicros) return undefined;
-  return `This request may cost ${plan.estimate.text}, above the $${formatUsd(deps.confirmAboveMicros)} that needs a confirmation. Run it?`;
+  return `This request may cost ${plan.estimate.text.replace(/^Cost: /, '')}, above the $${formatUsd(deps.confirmAboveMicros)} that needs a confirmation. Run it?`;
 }
 
 /** `/flux notify …`: sets (or shows) how the user hears that a job is done. */
