@@ -130,7 +130,12 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
     const channel = 'C0CANCEL';
     const user = 'U0CANCEL';
     const calls = h.together.callsTo('/images/generations').length;
-    await h.slash({ channel_id: channel, user_id: user, command: '/flux', text: 'a slow panda --size 512x512' });
+    await h.slash({
+      channel_id: channel,
+      user_id: user,
+      command: '/flux',
+      text: 'a slow panda --size 512x512',
+    });
     const parent = await waitFor('the parent', () => h.slack.parents(channel)[0]);
     const call = await waitFor('the Together call', () => h.together.callsTo('/images/generations')[calls]);
     await waitFor('running', () => parent.text.includes('Running'));
@@ -223,7 +228,12 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
     h.together.inject('/images/generations', { kind: 'delay', ms: 1500 });
     const channel = 'C0JOBS';
     const user = 'U0JOBS';
-    await h.slash({ channel_id: channel, user_id: user, command: '/flux', text: 'a queued panda --size 512x512' });
+    await h.slash({
+      channel_id: channel,
+      user_id: user,
+      command: '/flux',
+      text: 'a queued panda --size 512x512',
+    });
     const parent = await waitFor('the parent', () => h.slack.parents(channel)[0]);
     await waitFor('running', () => parent.text.includes('Running'));
     const listed = await h.slash({ channel_id: channel, user_id: user, command: '/flux', text: 'jobs' });
