@@ -9,6 +9,7 @@ export const FLUX_HELP = [
   '• `--steps 28`, `--n 2` (images), `--seed 42` (repeatable results).',
   '• Put a lone `--` before prompt text that starts with `--`.',
   '• `/flux presets` lists the LoRA presets; `/flux usage` shows what you and this channel have spent.',
+  '• `/flux jobs` lists your queued and running jobs; `/flux notify thread|dm|off` sets how you hear they are done.',
   '',
   'Example: `/flux a baby panda reading a book --lora tarot --ar 3:4`',
 ].join('\n');
@@ -18,6 +19,7 @@ export const ASK_HELP = [
   `Usage: ${ASK_USAGE}`,
   '',
   '• `--model <name>`: one of the configured chat models; `/ask models` lists them.',
+  '• Reply in the thread of an answer to ask a follow-up: the thread so far goes along as context.',
   '',
   'Example: `/ask how do I rotate our API keys?`',
 ].join('\n');
