@@ -46,7 +46,8 @@ beforeAll(async () => {
       DISCORD_API_URL: discord.apiUrl,
       PORT: '0',
       HOST: '127.0.0.1',
-      LORABOT_CONFIG: writeTestConfig(prefix),
+      // Answers post whole here: the fuzz tests input handling, not the edit load of 2,000 streamed answers.
+      LORABOT_CONFIG: writeTestConfig(prefix, 'chat:\n  stream:\n    enabled: false'),
     },
     cwd: tmpdir(),
   });
