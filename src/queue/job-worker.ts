@@ -206,17 +206,16 @@ export class JobWorkers {
     const id = job.id!;
     const data = job.data;
     const streaming = deliverer.streaming;
-    let streamed: string | undefined;
+    // The message a streamed answer grows in: opened once, found again by a retried job.
+    const streamed = streaming
+      ? await steps.value('answer:stream', () => streaming.open(data.target))
+      : undefined;
     let result = await this.journal.loadCheckpoint<ChatResult>(id);
-    if (!result && streaming) {
-      streamed = await steps.value('answer:stream', () => streaming.open(data.target));
-      result = await this.streamAnswer(job, deliverer, steps, streamed, signal);
+    if (!result) {
+      result = streamed
+        ? await this.streamAnswer(job, deliverer, steps, streamed, signal)
+        : await this.timed('chat', () => this.options.chat.chat(data.body, signal ? { signal } : {}));
       await this.journal.saveCheckpoint(id, result);
-    } else if (!result) {
-      result = await this.timed('chat', () => this.options.chat.chat(data.body, signal ? { signal } : {}));
-      await this.journal.saveCheckpoint(id, result);
-    } else if (streaming) {
-      streamed = await steps.value('answer:stream', () => streaming.open(data.target));
     }
     const cost = this.chatCost(data, result);
     const text =
@@ -281,21 +280,15 @@ export class JobWorkers {
       return result;
     } catch (error) {
       await editor.settle();
-      const cut = isProviderFailure(error) ? error.partialText : undefined;
-      if (!cut || signal?.aborted) throw error;
+      const failure = isProviderFailure(error) ? error : undefined;
+      const cut = failure?.partialText;
+      if (!failure || !cut || signal?.aborted) throw error;
       // What arrived stays, with a note; Together billed the tokens it generated.
-      const note = `${cut}\n\n(${(error as Error & { userMessage: string }).userMessage} What arrived is above.)`;
+      const note = `${cut}\n\n(${failure.userMessage} What arrived is above.)`;
       await deliverer.postAnswer(data.target, note, steps, messageId);
       const cost = this.chatCost(data, { text: cut, usage: undefined });
-      const model = String(data.body.model);
-      if (
-        await this.ledger.charge(
-          this.entry(job, model, cost.micros, 'billed-failed', `${cost.text} (the answer stopped partway)`),
-        )
-      ) {
-        this.telemetry.spent(model, cost.micros);
-      }
-      throw new StreamBrokeOff((error as Error & { userMessage: string }).userMessage);
+      await this.chargeBilled(job, cost.micros, `${cost.text} (the answer stopped partway)`);
+      throw new StreamBrokeOff(failure.userMessage);
     }
   }
 
@@ -363,15 +356,7 @@ export class JobWorkers {
     const data = job.data;
     this.options.logger.info({ jobId: job.id, kind: data.kind }, 'job cancelled');
     if (await this.journal.loadCheckpoint(job.id!)) {
-      const model = String(data.body.model);
-      const billed = this.entry(
-        job,
-        model,
-        data.estimateMicros,
-        'billed-failed',
-        'cancelled after Together answered',
-      );
-      if (await this.ledger.charge(billed)) this.telemetry.spent(model, data.estimateMicros);
+      await this.chargeBilled(job, data.estimateMicros, 'cancelled after Together answered');
     }
     await steps
       .once('status:final', () =>
@@ -383,6 +368,14 @@ export class JobWorkers {
           'could not report the cancellation',
         ),
       );
+  }
+
+  /** Charges (once) a job that did not succeed but that Together billed. */
+  private async chargeBilled(job: Job<JobData>, micros: number, costText: string): Promise<void> {
+    const model = String(job.data.body.model);
+    if (await this.ledger.charge(this.entry(job, model, micros, 'billed-failed', costText))) {
+      this.telemetry.spent(model, micros);
+    }
   }
 
   private async recordDuration(kind: string, seconds: number): Promise<void> {
@@ -422,19 +415,13 @@ export class JobWorkers {
       provider?.userMessage ??
       'Something went wrong delivering the result. An operator can find the details in the logs.';
     const streamed = await this.journal.peekValue(job.id!, 'answer:stream');
-    const model = String(data.body.model);
     // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
     if (provider?.billed) {
-      const charged = await this.ledger.charge(
-        this.entry(
-          job,
-          model,
-          data.estimateMicros,
-          'billed-failed',
-          'estimate: Together did the work, but the result could not be used',
-        ),
+      await this.chargeBilled(
+        job,
+        data.estimateMicros,
+        'estimate: Together did the work, but the result could not be used',
       );
-      if (charged) this.telemetry.spent(model, data.estimateMicros);
     }
     // Each report is tried on its own: a channel that refuses the notice may still take the status edit.
     const reports: Array<[string, () => Promise<void>]> = [

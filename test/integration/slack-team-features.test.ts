@@ -111,10 +111,7 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
       thread().find((m) => m.text.includes('<@U0OTTER> ran') && /Done/.test(m.text)),
     );
     expect(JSON.stringify(status.blocks)).toContain(
-      'Context: the 2 earlier messages of this thread (questions from 1 other person, and lorabot&#39;s answers)'.replace(
-        '&#39;',
-        "'",
-      ),
+      "Context: the 2 earlier messages of this thread (questions from 1 other person, and lorabot's answers)",
     );
     await waitFor('the answer', () => thread().find((m) => m.text === 'You asked: and how big is one?'));
     // A message in a thread lorabot did not start is not a question to it.

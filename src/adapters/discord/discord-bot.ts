@@ -252,6 +252,8 @@ export class DiscordBot {
       switch (button.action) {
         case 'cancel': {
           const result = await cancelFor(button.value, requester.userId, this.options);
+          // Answer first (the 3-second deadline); the status edit goes through the REST queue after.
+          await tell(result.text);
           const removed = result.removed;
           if (removed?.target.platform === 'discord') {
             // Removed before a worker saw it: the status is ours to set.
@@ -268,7 +270,6 @@ export class DiscordBot {
               },
             );
           }
-          await tell(result.text);
           return;
         }
         case 'details':
