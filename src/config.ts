@@ -180,6 +180,13 @@ const fileSchema = z.strictObject({
       trigger: z.string().optional(),
       scale: z.number().default(1),
       description: z.string().optional(),
+      channels: z
+        .array(
+          z
+            .string({ error: 'write each channel id in quotes, e.g. "C0123ABCD" or "123456789012345678"' })
+            .regex(/^[A-Z0-9]+$/i, 'channel ids are letters and digits'),
+        )
+        .optional(),
     }),
   ),
 });
@@ -544,6 +551,7 @@ function buildCoreSettings(
     };
     if (l.trigger) preset.trigger = l.trigger;
     if (l.description) preset.description = l.description;
+    if (l.channels && l.channels.length > 0) preset.channels = l.channels;
     loras[preset.name] = preset;
   }
   if (problems.length > start) return undefined;

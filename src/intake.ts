@@ -1,11 +1,10 @@
 import { type CommandPlan, planCommand } from './command-plan.js';
-import type { AccessRules } from './core/access.js';
+import type { AccessRules, Place } from './core/access.js';
 import {
   type Budgets,
   checkBudget,
   hasBudgets,
   modelsText,
-  presetsText,
   type Requester,
   usageText,
 } from './core/budget.js';
@@ -13,6 +12,7 @@ import { trimHistory } from './core/conversation.js';
 import type { GatewayState, JobData, JobQueue, NotifyMode, SpendReader } from './core/jobs.js';
 import { formatUsd } from './core/money.js';
 import type { Telemetry } from './core/ports.js';
+import { presetsText } from './core/presets.js';
 import { listedJobLine, NO_JOBS, recipeText } from './core/recipe.js';
 import { type AcceptedCommand, type InfoTopic, MAX_SEED } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
@@ -41,9 +41,14 @@ export interface InteractionDeps extends IntakeDeps {
 /** A confirmation waits this long for Run. */
 export const CONFIRM_TTL_SECONDS = 15 * 60;
 
-/** The private answer to `/flux presets`, `/ask models` or `/flux usage`. */
-export async function infoText(topic: InfoTopic, requester: Requester, deps: IntakeDeps): Promise<string> {
-  if (topic === 'presets') return presetsText(deps.settings);
+/** The private answer to `/flux presets` (the presets usable at `place`), `/ask models` or `/flux usage`. */
+export async function infoText(
+  topic: InfoTopic,
+  requester: Requester,
+  place: Place,
+  deps: IntakeDeps,
+): Promise<string> {
+  if (topic === 'presets') return presetsText(deps.settings, place);
   if (topic === 'models') return modelsText(deps.settings);
   return usageText(await deps.spend.spend(requester, deps.now()), deps.budgets);
 }

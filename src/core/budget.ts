@@ -69,19 +69,6 @@ export function usageText(spend: Spend, budgets: Budgets): string {
   ].join('\n');
 }
 
-/** `/flux presets`: name, trigger, default scale and a description for each LoRA preset. */
-export function presetsText(settings: CoreSettings): string {
-  const presets = Object.values(settings.loras);
-  if (presets.length === 0)
-    return 'No LoRA presets are configured. Give a LoRA link with `--lora https://…`.';
-  const lines = presets.map((p) => {
-    const trigger = p.trigger ? `, trigger "${p.trigger}"` : '';
-    const description = p.description ? ` — ${p.description}` : '';
-    return `• ${p.name}: scale ${p.scale}${trigger}${description}`;
-  });
-  return [`LoRA presets (use \`--lora <name>[@scale]\`):`, ...lines].join('\n');
-}
-
 /** `/ask models`: the chat models and their prices. */
 export function modelsText(settings: CoreSettings): string {
   const lines = Object.values(settings.chat.models).map((m) => {

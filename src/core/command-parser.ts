@@ -1,6 +1,8 @@
+import type { Place } from './access.js';
 import { type FlagToken, splitWords, tokenize } from './command-tokens.js';
 import { looksLikeUrl, parseLoraUrl } from './lora-ref.js';
 import { type UserError, userError } from './lorabot-error.js';
+import { presetAllowedAt, presetsAt } from './presets.js';
 import {
   type ChatRequest,
   type CommandName,
@@ -38,15 +40,23 @@ export function parseCommandLine(line: string, settings: CoreSettings): ParseRes
   return parseCommand(name, match?.[2] ?? '', settings);
 }
 
-/** Parses the text after `/flux` or `/ask` (what Slack sends as `text`, already unescaped). */
-export function parseCommand(command: CommandName, text: string, settings: CoreSettings): ParseResult {
+/**
+ * Parses the text after `/flux` or `/ask` (what Slack sends as `text`, already unescaped). `place` is the channel
+ * it came from, for presets limited to channels; without one every preset may be used.
+ */
+export function parseCommand(
+  command: CommandName,
+  text: string,
+  settings: CoreSettings,
+  place?: Place,
+): ParseResult {
   const words = splitWords(text);
   const only = words.length === 1 ? words[0]!.toLowerCase() : undefined;
   if (only === 'help') return ok({ kind: 'help', topic: command });
   if (command === 'flux' && words[0]?.toLowerCase() === 'notify' && words.length <= 2)
     return parseNotify(words[1]);
   if (only && RESERVED_WORDS[command].includes(only)) return ok({ kind: 'info', topic: only as InfoTopic });
-  return command === 'flux' ? parseFlux(text, settings) : parseAsk(text, settings);
+  return command === 'flux' ? parseFlux(text, settings, place) : parseAsk(text, settings);
 }
 
 const NOTIFY_MODES = ['thread', 'dm', 'off'] as const;
@@ -64,7 +74,7 @@ function parseNotify(word: string | undefined): ParseResult {
   return ok({ kind: 'notify', mode });
 }
 
-function parseFlux(text: string, settings: CoreSettings): ParseResult {
+function parseFlux(text: string, settings: CoreSettings, place: Place | undefined): ParseResult {
   const tokens = tokenize(text, FLUX_FLAGS);
   const unknown = tokens.unknown[0];
   if (unknown !== undefined) {
@@ -94,7 +104,7 @@ function parseFlux(text: string, settings: CoreSettings): ParseResult {
     }
     switch (flag.name) {
       case 'lora': {
-        const lora = parseLora(flag.value, settings);
+        const lora = parseLora(flag.value, settings, place);
         if (!lora.success) return lora;
         if (lora.data.notice) notices.push(lora.data.notice);
         if (loras.some((l) => l.path === lora.data.spec.path)) {
@@ -267,6 +277,7 @@ const SCALE = /^[+-]?(\d{1,3}(\.\d{1,3})?|\.\d{1,3})$/;
 function parseLora(
   value: string,
   settings: CoreSettings,
+  place: Place | undefined,
 ): Result<{ spec: LoraSpec; notice?: string }, UserError> {
   let ref = value;
   let scaleText: string | undefined;
@@ -303,13 +314,22 @@ function parseLora(
     return ok(url.data.notice ? { spec, notice: url.data.notice } : { spec });
   }
   const preset = settings.loras[ref.toLowerCase()];
+  const names = presetsAt(settings, place).map((p) => p.name);
+  const here = place && names.length < Object.keys(settings.loras).length ? ' for this channel' : '';
+  const list = names.length ? `Presets${here}: ${names.join(', ')}.` : `No presets are configured${here}.`;
   if (!preset) {
-    const names = Object.keys(settings.loras);
-    const list = names.length ? `Presets: ${names.join(', ')}.` : 'No presets are configured.';
     return err(
       userError(
         'unknown_lora_preset',
         `Unknown LoRA preset \`${ref}\`. ${list} Or give an https link to a LoRA.`,
+      ),
+    );
+  }
+  if (!presetAllowedAt(preset, place)) {
+    return err(
+      userError(
+        'lora_preset_not_here',
+        `The LoRA preset \`${preset.name}\` is not available in this channel. ${list} Or give an https link to a LoRA.`,
       ),
     );
   }

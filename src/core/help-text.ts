@@ -8,7 +8,7 @@ export const FLUX_HELP = [
   '• `--size 1024x768` or `--ar 16:9`: the image size (sides are multiples of 8).',
   '• `--steps 28`, `--n 2` (images), `--seed 42` (repeatable results).',
   '• Put a lone `--` before prompt text that starts with `--`.',
-  '• `/flux presets` lists the LoRA presets; `/flux usage` shows what you and this channel have spent.',
+  '• `/flux presets` lists the LoRA presets you can use here; `/flux usage` shows what you and this channel have spent.',
   '• `/flux jobs` lists your queued and running jobs; `/flux notify thread|dm|off` sets how you hear they are done.',
   '',
   'Example: `/flux a baby panda reading a book --lora tarot --ar 3:4`',

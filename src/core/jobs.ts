@@ -1,3 +1,4 @@
+import type { Place } from './access.js';
 import type { Requester, Spend } from './budget.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
@@ -215,6 +216,8 @@ export interface GatewayState {
 /** A command that waits for its requester to press Run. */
 export interface PendingCommand {
   requester: Requester;
+  /** Where it was asked, for presets limited to channels. */
+  place: Place;
   /** The command text as typed, parsed again on Run (settings may have changed in between). */
   kind: 'flux' | 'ask';
   text: string;

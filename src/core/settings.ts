@@ -80,4 +80,6 @@ export interface LoraPreset {
   /** The scale used when the user gives none. */
   scale: number;
   description?: string;
+  /** Slack or Discord channel ids where the preset may be used; absent: everywhere. */
+  channels?: readonly string[];
 }

@@ -60,6 +60,30 @@ describe('config', () => {
     expect(result.data.http.port).toBe(8080);
   });
 
+  it('reads the channels a preset is limited to, and asks for quotes around a bare Discord id', () => {
+    const good = dirWith({
+      'lorabot.config.yaml': [
+        'loras:',
+        '  ink: { url: "https://huggingface.co/o/ink", channels: ["C0STUDIO", "123456789012345678"] }',
+        '  open: { url: "https://huggingface.co/o/open" }',
+      ].join('\n'),
+    });
+    const result = loadConfig({ env: {}, cwd: good });
+    if (!result.success) throw new Error(result.error.message);
+    expect(result.data.core.loras.ink!.channels).toEqual(['C0STUDIO', '123456789012345678']);
+    expect(result.data.core.loras.open!.channels).toBeUndefined();
+
+    const bare = dirWith({
+      'lorabot.config.yaml':
+        'loras:\n  ink: { url: "https://huggingface.co/o/ink", channels: [123456789012345678] }',
+    });
+    const refused = loadConfig({ env: {}, cwd: bare });
+    expect(refused.success).toBe(false);
+    if (refused.success) return;
+    expect(refused.error.message).toContain('loras.ink.channels.0');
+    expect(refused.error.message).toContain('write each channel id in quotes');
+  });
+
   it('reports every bad key and variable in one message, naming each', () => {
     const cwd = dirWith({
       'bad.yaml': [

@@ -1,3 +1,5 @@
+import type { Place } from '../../core/access.js';
+import { presetsAt } from '../../core/presets.js';
 import type { CoreSettings } from '../../core/settings.js';
 
 /** Discord application command option types. @see https://discord.com/developers/docs/interactions/application-commands */
@@ -107,10 +109,14 @@ export function commandText(name: 'flux' | 'ask', options: ReadonlyMap<string, s
   return [main, ...flags].join(' ');
 }
 
-/** Preset names matching what the user has typed so far, for Discord's autocomplete (at most 25). */
-export function presetChoices(settings: CoreSettings, typed: string): Array<{ name: string; value: string }> {
+/** The names of presets usable at `place` that match what the user has typed, for Discord's autocomplete (≤ 25). */
+export function presetChoices(
+  settings: CoreSettings,
+  typed: string,
+  place: Place,
+): Array<{ name: string; value: string }> {
   const query = typed.trim().toLowerCase();
-  return Object.values(settings.loras)
+  return presetsAt(settings, place)
     .filter((p) => p.name.includes(query) || (p.description ?? '').toLowerCase().includes(query))
     .sort(
       (a, b) =>

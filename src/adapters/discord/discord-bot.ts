@@ -1,4 +1,5 @@
 import {
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
@@ -11,7 +12,7 @@ import {
   Routes,
 } from 'discord.js';
 import { type CommandPlan, jobData } from '../../command-plan.js';
-import { isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
+import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
@@ -82,7 +83,7 @@ export class DiscordBot {
       if (interaction.isAutocomplete()) {
         const focused = interaction.options.getFocused(true);
         const choices = focused.name.startsWith('lora')
-          ? presetChoices(this.options.settings, String(focused.value))
+          ? presetChoices(this.options.settings, String(focused.value), this.placeOf(interaction))
           : [];
         interaction.respond(choices).catch((error: unknown) => this.logError('autocomplete', error));
         return;
@@ -111,7 +112,8 @@ export class DiscordBot {
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const name = interaction.commandName;
     if (name !== 'flux' && name !== 'ask') return;
-    if (!isAllowed(this.options.access, this.placeOf(interaction))) {
+    const place = this.placeOf(interaction);
+    if (!isAllowed(this.options.access, place)) {
       await interaction.reply({ content: NOT_ENABLED_HERE, flags: MessageFlags.Ephemeral });
       return;
     }
@@ -120,7 +122,7 @@ export class DiscordBot {
       if (option.value !== undefined) options.set(option.name, option.value as string | number);
     }
     const text = commandText(name, options);
-    const parsed = parseCommand(name, text, this.options.settings);
+    const parsed = parseCommand(name, text, this.options.settings, place);
     const requester = this.requesterOf(interaction);
     if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
       this.count(name, parsed.success ? parsed.data.kind : 'user_error');
@@ -128,7 +130,7 @@ export class DiscordBot {
         await interaction.reply({ ...(await this.jobsReply(requester)), flags: MessageFlags.Ephemeral });
         return;
       }
-      const content = await this.immediateAnswer(parsed, requester, name);
+      const content = await this.immediateAnswer(parsed, requester, place, name);
       await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
       return;
     }
@@ -146,7 +148,11 @@ export class DiscordBot {
       }
       const question = confirmQuestion(plan, this.options);
       if (question) {
-        await this.options.state.putPending(requestKey, { requester, kind: name, text }, CONFIRM_TTL_SECONDS);
+        await this.options.state.putPending(
+          requestKey,
+          { requester, place, kind: name, text },
+          CONFIRM_TTL_SECONDS,
+        );
         await interaction.reply({
           content: `${question}\n${codeSpan(plan.command, 1500)}`,
           components: [
@@ -296,7 +302,7 @@ export class DiscordBot {
             await this.options.state.putPending(button.value, pending, CONFIRM_TTL_SECONDS);
             return void (await tell('Only the person who asked can run this request.'));
           }
-          const parsed = parseCommand(pending.kind, pending.text, this.options.settings);
+          const parsed = parseCommand(pending.kind, pending.text, this.options.settings, pending.place);
           if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
             return void (await tell(
               'This request is no longer valid with the current settings. Nothing was queued.',
@@ -324,7 +330,7 @@ export class DiscordBot {
     const isDm = message.guildId === null;
     if (!isDm && !message.mentions.users.has(me.id)) return;
     const parentChannelId = message.channel.isThread() ? message.channel.parentId : null;
-    const place = {
+    const place: Place = {
       platform: 'discord' as const,
       guildId: message.guildId ?? '',
       channelId: message.channelId,
@@ -335,7 +341,7 @@ export class DiscordBot {
       return;
     }
     const text = message.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), ' ').trim();
-    const parsed = parseMention(text, this.options.settings);
+    const parsed = parseMention(text, this.options.settings, place);
     const requester = {
       platform: 'discord' as const,
       workspaceId: message.guildId ?? '',
@@ -348,7 +354,7 @@ export class DiscordBot {
         await message.reply(await this.jobsReply(requester));
         return;
       }
-      const content = await this.immediateAnswer(parsed, requester, 'flux');
+      const content = await this.immediateAnswer(parsed, requester, place, 'flux');
       await message.reply({ content, allowedMentions: NO_MENTIONS });
       return;
     }
@@ -474,7 +480,7 @@ export class DiscordBot {
     };
   }
 
-  private placeOf(interaction: StartingInteraction) {
+  private placeOf(interaction: StartingInteraction | AutocompleteInteraction): Place {
     const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
     return {
       platform: 'discord' as const,
@@ -497,12 +503,13 @@ export class DiscordBot {
   private async immediateAnswer(
     parsed: ParseResult,
     requester: Requester,
+    place: Place,
     fallbackTopic: 'flux' | 'ask',
   ): Promise<string> {
     if (!parsed.success) return parsed.error.message;
     const command = parsed.data;
     if (command.kind === 'info')
-      return infoText(command.topic, requester, this.options).catch(() => UNAVAILABLE);
+      return infoText(command.topic, requester, place, this.options).catch(() => UNAVAILABLE);
     if (command.kind === 'notify')
       return notifySetting(command.mode, requester, this.options).catch(() => UNAVAILABLE);
     const topic = command.kind === 'help' ? command.topic : fallbackTopic;
@@ -522,9 +529,9 @@ export class DiscordBot {
 }
 
 /** `flux …`, `ask …`, `help`, or anything else as a question. */
-export function parseMention(text: string, settings: CoreSettings): ParseResult {
+export function parseMention(text: string, settings: CoreSettings, place?: Place): ParseResult {
   const match = /^\/?(flux|ask)\b\s*([\s\S]*)$/i.exec(text);
-  if (match) return parseCommand(match[1]!.toLowerCase() as 'flux' | 'ask', match[2] ?? '', settings);
+  if (match) return parseCommand(match[1]!.toLowerCase() as 'flux' | 'ask', match[2] ?? '', settings, place);
   if (/^help$/i.test(text)) return parseCommand('flux', 'help', settings);
   return parseCommand('ask', text, settings);
 }

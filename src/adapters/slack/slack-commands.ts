@@ -2,7 +2,7 @@ import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@s
 import type { WebClient } from '@slack/web-api';
 import type { CommandPlan } from '../../command-plan.js';
 import { jobData } from '../../command-plan.js';
-import { isAllowed, NOT_ENABLED_HERE } from '../../core/access.js';
+import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
 import { parseCommand } from '../../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
@@ -56,19 +56,14 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   app.command(/^\/(flux|ask)$/, async ({ command, ack, respond, client }) => {
     const kind = command.command === '/ask' ? 'ask' : 'flux';
     const count = (outcome: string) => deps.telemetry?.command('slack', kind, outcome);
-    if (
-      !isAllowed(deps.access, {
-        platform: 'slack',
-        workspaceId: command.team_id,
-        channelId: command.channel_id,
-      })
-    ) {
+    const place: Place = { platform: 'slack', workspaceId: command.team_id, channelId: command.channel_id };
+    if (!isAllowed(deps.access, place)) {
       await ack({ response_type: 'ephemeral', text: NOT_ENABLED_HERE });
       count('not_allowed');
       return;
     }
     const text = unescapeSlackText(command.text ?? '');
-    const parsed = parseCommand(kind, text, deps.settings);
+    const parsed = parseCommand(kind, text, deps.settings, place);
     if (!parsed.success) {
       await ack({ response_type: 'ephemeral', text: escapeSlackText(parsed.error.message) });
       count('user_error');
@@ -97,7 +92,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
         if (data.kind === 'notify')
           await tell(escapeSlackText(await notifySetting(data.mode, requester, deps)));
         else if (data.topic === 'jobs') await respond(await jobsMessage(requester, deps));
-        else await tell(escapeSlackText(await infoText(data.topic, requester, deps)));
+        else await tell(escapeSlackText(await infoText(data.topic, requester, place, deps)));
       } catch {
         await tell(UNAVAILABLE);
       }
@@ -114,7 +109,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
       }
       const question = confirmQuestion(plan, deps);
       if (question) {
-        await deps.state.putPending(requestKey, { requester, kind, text }, CONFIRM_TTL_SECONDS);
+        await deps.state.putPending(requestKey, { requester, place, kind, text }, CONFIRM_TTL_SECONDS);
         await respond(confirmMessage(question, plan.command, requestKey));
         count('confirm');
         return;
@@ -283,7 +278,7 @@ function registerButtons(app: App, deps: SlackCommandDeps): void {
       await deps.state.putPending(value, pending, CONFIRM_TTL_SECONDS);
       return tell('Only the person who asked can run this request.');
     }
-    const parsed = parseCommand(pending.kind, pending.text, deps.settings);
+    const parsed = parseCommand(pending.kind, pending.text, deps.settings, pending.place);
     if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
       return tell('This request is no longer valid with the current settings. Nothing was queued.');
     }
