@@ -23,7 +23,11 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** lorabot (gateway and worker) with real discord.js on the fake Discord, and the fake Together. */
 export async function startDiscordHarness(
-  options: { configExtra?: string; redisUrl?: string } = {},
+  options: {
+    /** Lines appended to the test config; a function gets the fake, for its channel ids. */
+    configExtra?: string | ((discord: FakeDiscord) => string);
+    redisUrl?: string;
+  } = {},
 ): Promise<DiscordHarness> {
   const together = await new FakeTogether().start();
   const discord = await new FakeDiscord().start();
@@ -38,7 +42,10 @@ export async function startDiscordHarness(
     REDIS_URL: redisUrl,
     PORT: '0',
     HOST: '127.0.0.1',
-    LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra),
+    LORABOT_CONFIG: writeTestConfig(
+      prefix,
+      typeof options.configExtra === 'function' ? options.configExtra(discord) : options.configExtra,
+    ),
   };
   const loaded = loadConfig({ env, cwd: tmpdir() });
   if (!loaded.success) throw new Error(loaded.error.message);

@@ -12,7 +12,18 @@ let together: FakeTogether;
 let discord: FakeDiscord;
 
 beforeAll(async () => {
-  h = await startDiscordHarness({ configExtra: 'budgets:\n  confirm_above_usd: 0.05' });
+  // Images above $0.05 ask Run / Cancel first; the `studio` preset works in the test channel (and its threads) only.
+  h = await startDiscordHarness({
+    configExtra: (fake) =>
+      [
+        '  studio:',
+        '    url: https://huggingface.co/owner/studio-light',
+        '    description: Studio lighting',
+        `    channels: ["${fake.channelId}"]`,
+        'budgets:',
+        '  confirm_above_usd: 0.05',
+      ].join('\n'),
+  });
   ({ together, discord } = h);
 });
 
@@ -35,6 +46,65 @@ function ephemeralReplyTo(interactionId: string): FakeMessage | undefined {
 }
 
 describe('Discord team features end to end with real discord.js on the fake gateway', () => {
+  it('limits a preset to its channel and its threads: autocomplete, /flux presets, use and refusal', async () => {
+    const OTHER_CHANNEL = '777777777777777777';
+    const choices = async (channelId?: string) => {
+      const id = discord.sendAutocomplete({
+        name: 'flux',
+        option: 'lora',
+        typed: 'st',
+        ...(channelId ? { channelId } : {}),
+      });
+      const call = await waitFor('the autocomplete answer', () =>
+        discord.calls.find((c) => c.path.startsWith(`/interactions/${id}/`)),
+      );
+      expect(call.schemaErrors).toEqual([]);
+      return (call.body as { data: { choices: Array<{ value: string }> } }).data.choices.map((c) => c.value);
+    };
+    const thread = discord.openThread({ name: 'lamps' });
+    expect(await choices()).toEqual(['studio']);
+    expect(await choices(thread)).toEqual(['studio']);
+    expect(await choices(OTHER_CHANNEL)).toEqual([]);
+
+    const listed = discord.sendCommand({
+      name: 'flux',
+      options: prompt('presets'),
+      channelId: OTHER_CHANNEL,
+    });
+    const list = await waitFor('the presets list', () => ephemeralReplyTo(listed.id));
+    expect(list.content).toContain('tarot');
+    expect(list.content).not.toContain('studio');
+
+    const images = together.callsTo('/images/generations').length;
+    const refused = discord.sendCommand({
+      name: 'flux',
+      options: [...prompt('a lamp'), { name: 'lora', type: 3, value: 'studio' }],
+      userId: USER,
+      channelId: OTHER_CHANNEL,
+    });
+    const refusal = await waitFor('the refusal', () => ephemeralReplyTo(refused.id));
+    expect(refusal.content).toBe(
+      'The LoRA preset `studio` is not available in this channel. Presets for this channel: tarot. Or give an https link to a LoRA.',
+    );
+
+    // A mention in a thread of the preset's channel may use it (512×512 stays under the confirm threshold).
+    discord.sendMessage({
+      content: `<@${discord.botId}> flux a lamp --lora studio@0.6 --size 512x512`,
+      mention: true,
+      userId: USER,
+      channelId: thread,
+    });
+    const status = await waitFor('the status reply', () =>
+      discord.messages.find((m) => m.channel_id === thread && m.content.includes('ran `/flux a lamp')),
+    );
+    await waitFor('done', () => status.content.includes('Done'), 20_000);
+    const calls = together.callsTo('/images/generations').slice(images);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({
+      image_loras: [{ path: 'https://huggingface.co/owner/studio-light', scale: 0.6 }],
+    });
+  });
+
   it('streams an answer by editing one message at most once per second, ending with the full text', async () => {
     const words = Array.from({ length: 24 }, (_, i) => `token${i}`).join(' ');
     together.reply = () => words;

@@ -6,8 +6,17 @@ import { waitFor } from '../helpers/wait.js';
 let h: Harness;
 
 beforeAll(async () => {
-  // Images above $0.05 (two or more) ask Run / Cancel first.
-  h = await startHarness({ configExtra: 'budgets:\n  confirm_above_usd: 0.05' });
+  // Images above $0.05 (two or more) ask Run / Cancel first; the `studio` preset works in C0STUDIO only.
+  h = await startHarness({
+    configExtra: [
+      '  studio:',
+      '    url: https://huggingface.co/owner/studio-light',
+      '    description: Studio lighting',
+      '    channels: ["C0STUDIO"]',
+      'budgets:',
+      '  confirm_above_usd: 0.05',
+    ].join('\n'),
+  });
 });
 
 afterAll(async () => {
@@ -37,6 +46,45 @@ async function finished(channel: string, user = 'U0PANDA') {
 }
 
 describe('Slack team features end to end (Bolt on signed requests, BullMQ on Redis, fake Slack and Together)', () => {
+  it('limits a preset to its channels: listed and usable there, refused elsewhere with nothing queued', async () => {
+    const listIn = async (channel: string) => {
+      const asked = await h.slash({ channel_id: channel, command: '/flux', text: 'presets' });
+      const url = new URLSearchParams(asked.body).get('response_url')!;
+      return String((await waitFor('the presets list', () => responsesTo(url)[0])).body.text);
+    };
+    expect(await listIn('C0STUDIO')).toContain('• studio: scale 1 — Studio lighting');
+    const elsewhere = await listIn('C0GENERAL');
+    expect(elsewhere).toContain('• tarot');
+    expect(elsewhere).not.toContain('studio');
+
+    const imagesBefore = h.together.callsTo('/images/generations').length;
+    const refused = await h.slash({
+      channel_id: 'C0GENERAL',
+      command: '/flux',
+      text: 'a lamp --lora studio',
+    });
+    expect(JSON.parse(refused.text)).toEqual({
+      response_type: 'ephemeral',
+      text: 'The LoRA preset `studio` is not available in this channel. Presets for this channel: tarot. Or give an https link to a LoRA.',
+    });
+
+    // 1024×1024 rounds up to 2 MP, $0.07, above the confirm threshold: Run parses it again where it was asked.
+    const ran = await h.slash({ channel_id: 'C0STUDIO', command: '/flux', text: 'a lamp --lora studio@0.7' });
+    const url = new URLSearchParams(ran.body).get('response_url')!;
+    const question = await waitFor('the question', () => responsesTo(url)[0]);
+    const pendingId = /"action_id":"lorabot_run","value":"([^"]+)"/.exec(
+      JSON.stringify(question.body.blocks),
+    )![1]!;
+    await h.press({ actionId: 'lorabot_run', value: pendingId, channelId: 'C0STUDIO' });
+    await finished('C0STUDIO');
+    const calls = h.together.callsTo('/images/generations').slice(imagesBefore);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({
+      image_loras: [{ path: 'https://huggingface.co/owner/studio-light', scale: 0.7 }],
+    });
+    expect(h.slack.parents('C0GENERAL')).toHaveLength(0);
+  });
+
   it('streams an answer by editing one message at most once per 1.2 s, ending with the full text', async () => {
     const words = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
     h.together.reply = () => words;

@@ -214,6 +214,7 @@ export class FakeDiscord {
     attachmentSizeLimit?: number;
     id?: string;
     token?: string;
+    channelId?: string;
   }): { id: string; token: string } {
     return this.sendInteraction({
       type: 2,
@@ -222,11 +223,12 @@ export class FakeDiscord {
       ...(options.userId ? { userId: options.userId } : {}),
       ...(options.id ? { id: options.id } : {}),
       ...(options.token ? { token: options.token } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
     });
   }
 
   /** Sends an autocomplete interaction for one focused option; returns its id. */
-  sendAutocomplete(options: { name: string; option: string; typed: string }): string {
+  sendAutocomplete(options: { name: string; option: string; typed: string; channelId?: string }): string {
     return this.sendInteraction({
       type: 4,
       data: {
@@ -235,6 +237,7 @@ export class FakeDiscord {
         type: 1,
         options: [{ name: options.option, type: 3, value: options.typed, focused: true }],
       },
+      ...(options.channelId ? { channelId: options.channelId } : {}),
     }).id;
   }
 
@@ -284,6 +287,46 @@ export class FakeDiscord {
       ...(options.attachment_size_limit ? { attachment_size_limit: options.attachment_size_limit } : {}),
     });
     return { id, token };
+  }
+
+  /** A member opens a thread in a channel (the test channel by default); returns the thread's id. */
+  openThread(options: { name?: string; parentId?: string; userId?: string } = {}): string {
+    const thread = {
+      id: snowflake(this.now()),
+      parentId: options.parentId ?? this.channelId,
+      name: options.name ?? 'a thread',
+    };
+    this.addThread(thread, options.userId ?? '111111111111111111', 1440);
+    return thread.id;
+  }
+
+  /** Records a thread and tells the gateway (THREAD_CREATE), as Discord does; discord.js caches it from that. */
+  private addThread(
+    thread: { id: string; parentId: string; name: string },
+    ownerId: string,
+    autoArchive: number,
+  ) {
+    this.threads.push(thread);
+    const threadObject = {
+      id: thread.id,
+      type: 11,
+      guild_id: this.guildId,
+      parent_id: thread.parentId,
+      name: thread.name,
+      owner_id: ownerId,
+      message_count: 0,
+      member_count: 1,
+      thread_metadata: {
+        archived: false,
+        auto_archive_duration: autoArchive,
+        archive_timestamp: new Date(this.now()).toISOString(),
+        locked: false,
+      },
+      flags: 0,
+      rate_limit_per_user: 0,
+    };
+    this.dispatch('THREAD_CREATE', { ...threadObject, newly_created: true });
+    return threadObject;
   }
 
   private channelObject(channelId: string) {
@@ -571,28 +614,11 @@ export class FakeDiscord {
     }
     m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path);
     if (m && method === 'POST') {
-      const thread = { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') };
-      this.threads.push(thread);
-      const threadObject = {
-        id: thread.id,
-        type: 11,
-        guild_id: this.guildId,
-        parent_id: thread.parentId,
-        name: thread.name,
-        owner_id: this.botId,
-        message_count: 0,
-        member_count: 1,
-        thread_metadata: {
-          archived: false,
-          auto_archive_duration: body.auto_archive_duration ?? 1440,
-          archive_timestamp: new Date(this.now()).toISOString(),
-          locked: false,
-        },
-        flags: 0,
-        rate_limit_per_user: 0,
-      };
-      // Discord tells the gateway too; discord.js caches the thread from it.
-      this.dispatch('THREAD_CREATE', { ...threadObject, newly_created: true });
+      const threadObject = this.addThread(
+        { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') },
+        this.botId,
+        typeof body.auto_archive_duration === 'number' ? body.auto_archive_duration : 1440,
+      );
       return send(201, threadObject);
     }
     m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path);
