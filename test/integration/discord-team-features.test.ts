@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeMessage } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
+import { CHAT_MODELS, expectSupportPrice } from '../helpers/chat-models.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,6 +23,7 @@ beforeAll(async () => {
         `    channels: ["${fake.channelId}"]`,
         'budgets:',
         '  confirm_above_usd: 0.05',
+        ...CHAT_MODELS,
       ].join('\n'),
   });
   ({ together, discord } = h);
@@ -103,6 +105,40 @@ describe('Discord team features end to end with real discord.js on the fake gate
     expect(calls[0]!.body).toMatchObject({
       image_loras: [{ path: 'https://huggingface.co/owner/studio-light', scale: 0.6 }],
     });
+  });
+
+  it('answers with a chat model preset: its id, system prompt, token limit and price; /ask models lists it', async () => {
+    const listed = discord.sendCommand({
+      name: 'ask',
+      options: [{ name: 'question', type: 3, value: 'models' }],
+    });
+    const list = await waitFor('the models list', () => ephemeralReplyTo(listed.id));
+    expect(list.content).toContain('• support: Acme support, up to 256 tokens, $1.00 in / $2.00 out per 1M tokens');
+
+    const asked = discord.sendCommand({
+      name: 'ask',
+      options: [
+        { name: 'question', type: 3, value: 'how do I rotate keys?' },
+        { name: 'model', type: 3, value: 'support' },
+      ],
+      userId: USER,
+    });
+    const status = await statusOf(asked.id);
+    await waitFor('done', () => status.content.includes('Done'), 20_000);
+    const call = together
+      .callsTo('/chat/completions')
+      .find((c) => JSON.stringify(c.body).includes('rotate keys'))!;
+    expect(call.schemaErrors).toEqual([]);
+    expect(call.body).toMatchObject({
+      model: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
+      max_tokens: 256,
+      messages: [
+        { role: 'system', content: 'You answer questions about Acme.' },
+        { role: 'user', content: 'how do I rotate keys?' },
+      ],
+    });
+    expect(discord.messages.some((m) => m.content.includes('You asked: how do I rotate keys?'))).toBe(true);
+    expectSupportPrice(status.content);
   });
 
   it('streams an answer by editing one message at most once per second, ending with the full text', async () => {

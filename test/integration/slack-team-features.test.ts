@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackMessage } from '../contract/fakes/fake-slack.js';
+import { CHAT_MODELS, expectSupportPrice } from '../helpers/chat-models.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -15,6 +16,7 @@ beforeAll(async () => {
       '    channels: ["C0STUDIO"]',
       'budgets:',
       '  confirm_above_usd: 0.05',
+      ...CHAT_MODELS,
     ].join('\n'),
   });
 });
@@ -83,6 +85,30 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
       image_loras: [{ path: 'https://huggingface.co/owner/studio-light', scale: 0.7 }],
     });
     expect(h.slack.parents('C0GENERAL')).toHaveLength(0);
+  });
+
+  it('answers with a chat model preset: its id, system prompt, token limit and price; /ask models lists it', async () => {
+    const listed = await h.slash({ channel_id: 'C0MODELS', command: '/ask', text: 'models' });
+    const url = new URLSearchParams(listed.body).get('response_url')!;
+    const list = String((await waitFor('the models list', () => responsesTo(url)[0])).body.text);
+    expect(list).toContain('• support: Acme support, up to 256 tokens, $1.00 in / $2.00 out per 1M tokens');
+
+    await h.slash({ channel_id: 'C0MODELS', command: '/ask', text: 'how do I rotate keys? --model support' });
+    const { parent, thread } = await finished('C0MODELS');
+    const call = h.together
+      .callsTo('/chat/completions')
+      .find((c) => JSON.stringify(c.body).includes('rotate keys'))!;
+    expect(call.schemaErrors).toEqual([]);
+    expect(call.body).toMatchObject({
+      model: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
+      max_tokens: 256,
+      messages: [
+        { role: 'system', content: 'You answer questions about Acme.' },
+        { role: 'user', content: 'how do I rotate keys?' },
+      ],
+    });
+    expect(thread().some((m) => m.text.includes('You asked: how do I rotate keys?'))).toBe(true);
+    expectSupportPrice(parent.text);
   });
 
   it('streams an answer by editing one message at most once per 1.2 s, ending with the full text', async () => {
