@@ -24,3 +24,15 @@ export function expectSupportPrice(text: string) {
   const [, usd, tokensIn, tokensOut] = cost!;
   expect(Number(usd)).toBeCloseTo((Number(tokensIn) * 1 + Number(tokensOut) * 2) / 1e6, 9);
 }
+
+/** What Together must receive for a question to the `support` model. */
+export function supportRequest(question: string) {
+  return {
+    model: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
+    max_tokens: 256,
+    messages: [
+      { role: 'system', content: 'You answer questions about Acme.' },
+      { role: 'user', content: question },
+    ],
+  };
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeMessage } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
-import { CHAT_MODELS, expectSupportPrice } from '../helpers/chat-models.js';
+import { CHAT_MODELS, expectSupportPrice, supportRequest } from '../helpers/chat-models.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -113,7 +113,9 @@ describe('Discord team features end to end with real discord.js on the fake gate
       options: [{ name: 'question', type: 3, value: 'models' }],
     });
     const list = await waitFor('the models list', () => ephemeralReplyTo(listed.id));
-    expect(list.content).toContain('• support: Acme support, up to 256 tokens, $1.00 in / $2.00 out per 1M tokens');
+    expect(list.content).toContain(
+      '• support: Acme support, up to 256 tokens, $1.00 in / $2.00 out per 1M tokens',
+    );
 
     const asked = discord.sendCommand({
       name: 'ask',
@@ -129,14 +131,7 @@ describe('Discord team features end to end with real discord.js on the fake gate
       .callsTo('/chat/completions')
       .find((c) => JSON.stringify(c.body).includes('rotate keys'))!;
     expect(call.schemaErrors).toEqual([]);
-    expect(call.body).toMatchObject({
-      model: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
-      max_tokens: 256,
-      messages: [
-        { role: 'system', content: 'You answer questions about Acme.' },
-        { role: 'user', content: 'how do I rotate keys?' },
-      ],
-    });
+    expect(call.body).toMatchObject(supportRequest('how do I rotate keys?'));
     expect(discord.messages.some((m) => m.content.includes('You asked: how do I rotate keys?'))).toBe(true);
     expectSupportPrice(status.content);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackMessage } from '../contract/fakes/fake-slack.js';
-import { CHAT_MODELS, expectSupportPrice } from '../helpers/chat-models.js';
+import { CHAT_MODELS, expectSupportPrice, supportRequest } from '../helpers/chat-models.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -99,14 +99,7 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
       .callsTo('/chat/completions')
       .find((c) => JSON.stringify(c.body).includes('rotate keys'))!;
     expect(call.schemaErrors).toEqual([]);
-    expect(call.body).toMatchObject({
-      model: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
-      max_tokens: 256,
-      messages: [
-        { role: 'system', content: 'You answer questions about Acme.' },
-        { role: 'user', content: 'how do I rotate keys?' },
-      ],
-    });
+    expect(call.body).toMatchObject(supportRequest('how do I rotate keys?'));
     expect(thread().some((m) => m.text.includes('You asked: how do I rotate keys?'))).toBe(true);
     expectSupportPrice(parent.text);
   });
