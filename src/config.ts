@@ -8,6 +8,7 @@ import type { AccessRules } from './core/access.js';
 import type { Budgets } from './core/budget.js';
 import { parseLoraUrl } from './core/lora-ref.js';
 import { usdToMicros } from './core/money.js';
+import { type StartLimit, smoothStartLimit } from './core/rate-limit.js';
 import { err, ok, type Result } from './core/result.js';
 import type { ChatModel, CoreSettings, ImagePricing, LoraPreset } from './core/settings.js';
 
@@ -47,8 +48,8 @@ export interface Config {
     stalledIntervalMs: number;
     /** How many times a job may be picked up again after its worker died before it is failed. */
     maxStalledCount: number;
-    image: { concurrency: number; rateLimit: { max: number; durationMs: number } };
-    chat: { concurrency: number; rateLimit: { max: number; durationMs: number } };
+    image: { concurrency: number; rateLimit: StartLimit };
+    chat: { concurrency: number; rateLimit: StartLimit };
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   core: CoreSettings;
@@ -397,11 +398,11 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
       maxStalledCount: f.queue.max_stalled_count,
       image: {
         concurrency: f.queue.image.concurrency,
-        rateLimit: { max: f.queue.image.rate_limit_per_minute, durationMs: 60_000 },
+        rateLimit: smoothStartLimit(f.queue.image.rate_limit_per_minute),
       },
       chat: {
         concurrency: f.queue.chat.concurrency,
-        rateLimit: { max: f.queue.chat.rate_limit_per_minute, durationMs: 60_000 },
+        rateLimit: smoothStartLimit(f.queue.chat.rate_limit_per_minute),
       },
     },
     logLevel: e.LOG_LEVEL,
