@@ -2,6 +2,7 @@ import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/b
 import type { WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../../core/ports.js';
 import { registerSlackCommands, type SlackCommandDeps } from './slack-commands.js';
+import { slackFetch } from './slack-fetch.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -19,6 +20,7 @@ export function slackClientOptions(apiUrl: string, logger: Logger): WebClientOpt
     rejectRateLimitedCalls: false,
     timeout: 30_000,
     logger: boltLogger(logger),
+    fetch: slackFetch(),
   };
 }
 
