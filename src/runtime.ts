@@ -67,6 +67,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         timeouts: config.together.timeouts,
         retry: config.together.retry,
         download: config.together.download,
+        // One connection per job that may run at once, so concurrency is not capped by the pool.
+        maxConnections: config.queue.image.concurrency + config.queue.chat.concurrency,
         logger,
       });
       closers.push(() => together.close());

@@ -52,6 +52,8 @@ export interface TogetherClientOptions {
   download?: Partial<DownloadOptions>;
   /** A dispatcher to use instead of the client's own keep-alive Agent (tests: a CA for a local https fake). */
   dispatcher?: Dispatcher;
+  /** Connections the client's own Agent may open to one origin: as many as requests may run at once. */
+  maxConnections?: number;
   logger?: Logger;
   userAgent?: string;
   /** Injected for tests; defaults to a real timer. */
@@ -89,7 +91,11 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
-      new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: this.timeouts.connectMs } });
+      new Agent({
+        keepAliveTimeout: 30_000,
+        connections: options.maxConnections ?? 32,
+        connect: { timeout: this.timeouts.connectMs },
+      });
     const userAgent = options.userAgent ?? 'lorabot';
     this.download = {
       maxBytes: 25 * 1024 * 1024,
