@@ -157,6 +157,24 @@ describe('Together client: images', () => {
     expect(fake.callsTo(IMAGE)).toHaveLength(2);
   });
 
+  it('meets 429 with x-ratelimit headers from a fake limited to images per minute, and retries it', async () => {
+    const limited = await new FakeTogether({ tls, imagesPerMinute: 3 }).start();
+    try {
+      const { client, delays } = makeClient({}, limited);
+      await client.generateImages(imageBody('a panda --size 256x256 --n 2'));
+      const refused = await failure(client.generateImages(imageBody('a panda --size 256x256 --n 2')));
+      expect(refused.status).toBe(429);
+      expect(limited.rateLimited).toBe(3);
+      expect(delays).toHaveLength(2);
+      // One image still fits the minute.
+      await client.generateImages(imageBody('a panda --size 256x256 --n 1'));
+      expect(limited.rateLimited).toBe(3);
+      expect(limited.callsTo(IMAGE)).toHaveLength(5);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('honours retry-after-ms over retry-after', async () => {
     const { client, delays } = makeClient();
     fake.inject(IMAGE, {

@@ -52,6 +52,8 @@ export interface ResponseUrlPost {
 export class FakeSlack {
   readonly calls: SlackApiCall[] = [];
   readonly messages: SlackMessage[] = [];
+  /** The messages by channel and ts, so a lookup stays cheap under load (the benchmark posts thousands). */
+  private readonly messageIndex = new Map<string, SlackMessage>();
   readonly files: SharedFile[] = [];
   readonly responses: ResponseUrlPost[] = [];
   readonly botToken: string;
@@ -103,10 +105,15 @@ export class FakeSlack {
     return `${this.baseUrl}/commands/${this.teamId}/${id}`;
   }
 
+  private remember(message: SlackMessage): void {
+    this.messages.push(message);
+    this.messageIndex.set(`${message.channel} ${message.ts}`, message);
+  }
+
   /** A message already in a channel (as if the gateway had posted it): a parent for jobs a test enqueues. */
   seedMessage(channel: string, text: string): string {
     const ts = this.nextTs();
-    this.messages.push({ channel, ts, text, history: [text] });
+    this.remember({ channel, ts, text, history: [text] });
     return ts;
   }
 
@@ -195,7 +202,7 @@ export class FakeSlack {
       if (problem) return { ok: false, error: problem };
       const channel = String(args.channel);
       if (args.thread_ts !== undefined) {
-        const parent = this.messages.find((m) => m.channel === channel && m.ts === args.thread_ts);
+        const parent = this.messageIndex.get(`${channel} ${String(args.thread_ts)}`);
         // "Never use a reply's ts value; use its parent" (chat.postMessage docs).
         if (!parent || parent.thread_ts) return { ok: false, error: 'thread_not_found' };
       }
@@ -207,14 +214,14 @@ export class FakeSlack {
         ...(args.thread_ts !== undefined ? { thread_ts: String(args.thread_ts) } : {}),
         ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
       };
-      this.messages.push(message);
+      this.remember(message);
       return { ok: true, channel, ts: message.ts, message: { text: message.text, ts: message.ts } };
     },
     'chat.update': (args) => {
       if (typeof args.ts !== 'string') return { ok: false, error: 'invalid_arguments' };
       const problem = this.checkMessage(args);
       if (problem) return { ok: false, error: problem };
-      const message = this.messages.find((m) => m.channel === args.channel && m.ts === args.ts);
+      const message = this.messageIndex.get(`${String(args.channel)} ${args.ts}`);
       if (!message) return { ok: false, error: 'message_not_found' };
       message.text = String(args.text ?? '');
       message.history.push(message.text);

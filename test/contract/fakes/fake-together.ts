@@ -44,6 +44,13 @@ export interface FakeTogetherOptions {
   tls?: { key: string; cert: string };
   /** Fixed latency added to every successful answer. */
   latencyMs?: number;
+  /**
+   * Answers 429 (Together's `rate_limit_exceeded`, with `x-ratelimit-*` headers) to an image request that would
+   * make more than this many images in the last 60 s. Refused images do not count.
+   */
+  imagesPerMinute?: number;
+  /** Render one image per size and format and answer every request with it (rendering takes ~25 ms; load tests). */
+  reuseImages?: boolean;
 }
 
 const DEFAULT_KEY = 'together-test-key';
@@ -62,8 +69,16 @@ export class FakeTogether {
   reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
   /** Pause between two streamed chunks (ms): a model writing at a human-visible pace. */
   chunkDelayMs = 0;
+  /** Requests received and not yet answered, now and at most. */
+  inFlight = 0;
+  peakInFlight = 0;
+  /** Image requests refused with 429 by `imagesPerMinute`. */
+  rateLimited = 0;
+  /** When each image counted by `imagesPerMinute` was accepted (ms), oldest first. */
+  private readonly acceptedImages: number[] = [];
   private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
   private readonly images = new Map<string, Buffer>();
+  private readonly rendered = new Map<string, Buffer>();
   private server?: Server;
   private cdn?: Server;
   private readonly sockets = new Set<Socket>();
@@ -158,7 +173,10 @@ export class FakeTogether {
     const schemaErrors = spec.errors(spec.requestBodyPointer(path, 'post'), body);
     const call: RecordedCall = { path, headers: req.headers, body, schemaErrors, clientClosedEarly: false };
     this.calls.push(call);
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     res.on('close', () => {
+      this.inFlight--;
       if (!res.writableFinished) call.clientClosedEarly = true;
     });
 
@@ -197,9 +215,45 @@ export class FakeTogether {
         null,
       );
     }
+    if (path === '/images/generations' && this.overImageLimit(body as ImageBody, res)) return;
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
     if (path === '/images/generations') return this.generateImages(body as ImageBody, res, fault);
     return this.chat(body as ChatBody, res, fault);
+  }
+
+  private renderOnce(spec: Parameters<typeof renderImage>[0]): Buffer {
+    const key = `${spec.width}x${spec.height}.${spec.format}`;
+    let bytes = this.rendered.get(key);
+    if (!bytes) {
+      bytes = renderImage(spec);
+      this.rendered.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  /** Refuses an image request past `imagesPerMinute` (sliding 60 s window); otherwise counts its images. */
+  private overImageLimit(body: ImageBody, res: ServerResponse): boolean {
+    const limit = this.options.imagesPerMinute;
+    if (limit === undefined) return false;
+    const now = Date.now();
+    while (this.acceptedImages.length > 0 && this.acceptedImages[0]! <= now - 60_000)
+      this.acceptedImages.shift();
+    const n = body.n ?? 1;
+    if (this.acceptedImages.length + n > limit) {
+      this.rateLimited++;
+      const reset = Math.ceil(((this.acceptedImages[0] ?? now) + 60_000 - now) / 1000);
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'x-request-id': randomUUID(),
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(reset),
+      });
+      res.end(JSON.stringify(errorBody('Rate limit exceeded', 'rate_limit_exceeded', 'rate_limit_exceeded')));
+      return true;
+    }
+    for (let i = 0; i < n; i++) this.acceptedImages.push(now);
+    return false;
   }
 
   /** `GET /v1/models`: a `ModelInfoList` of the models the fake serves. */
@@ -231,16 +285,17 @@ export class FakeTogether {
       return;
     }
     const n = body.n ?? 1;
-    const format = body.output_format === 'png' ? 'png' : 'jpeg';
+    const format: 'png' | 'jpeg' = body.output_format === 'png' ? 'png' : 'jpeg';
     const data = [];
     for (let index = 0; index < n; index++) {
-      const bytes = renderImage({
+      const spec = {
         width: body.width ?? 1024,
         height: body.height ?? 1024,
         seed: (body.seed ?? 0) + index,
         format,
-      });
-      this.generated.push(bytes);
+      };
+      const bytes = this.options.reuseImages ? this.renderOnce(spec) : renderImage(spec);
+      if (!this.options.reuseImages) this.generated.push(bytes);
       if (body.response_format === 'url') {
         if (!this.cdnUrl) throw new Error('FakeTogether needs `tls` to serve url images');
         const id = `${randomUUID()}.${format === 'png' ? 'png' : 'jpg'}`;
