@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
+// discord.js first: the first undici loaded becomes the global dispatcher, and @discordjs/rest sends its multipart
+// uploads through that dispatcher with its own undici's FormData, which another undici version cannot read.
 import { DiscordBot } from './adapters/discord/discord-bot.js';
 import { DiscordDeliverer } from './adapters/discord/discord-deliverer.js';
 import { GatewayServer } from './adapters/http/gateway-server.js';
-import { createSlackGateway } from './adapters/slack/slack-app.js';
 import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
 import { Metrics } from './metrics.js';
-import { createAdminBoard } from './queue/admin-board.js';
 import { GatewayStore } from './queue/gateway-store.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
@@ -139,16 +139,21 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         image: await producer.queues.image.getJobCounts(),
         chat: await producer.queues.chat.getJobCounts(),
       }));
+      // Bolt and Bull Board load only where they run, so a worker process does not carry them.
       const slack = config.slack
-        ? createSlackGateway({ ...config.slack, logger }, { ...intake, logger })
+        ? (await import('./adapters/slack/slack-app.js')).createSlackGateway(
+            { ...config.slack, logger },
+            { ...intake, logger },
+          )
         : undefined;
+      const adminBoard = config.admin ? (await import('./queue/admin-board.js')).createAdminBoard : undefined;
       const server = new GatewayServer({
         metrics: () => metrics.render(),
-        ...(config.admin
+        ...(config.admin && adminBoard
           ? {
               admin: {
                 ...config.admin,
-                listener: createAdminBoard([producer.queues.image, producer.queues.chat]),
+                listener: adminBoard([producer.queues.image, producer.queues.chat]),
               },
             }
           : {}),

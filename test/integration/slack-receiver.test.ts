@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { slackClientOptions } from '../../src/adapters/slack/slack-app.js';
+import { slackClientOptions } from '../../src/adapters/slack/slack-client.js';
 import { registerSlackCommands } from '../../src/adapters/slack/slack-commands.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/core/ports.js';

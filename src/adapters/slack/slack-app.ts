@@ -1,8 +1,7 @@
-import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
+import { App, HTTPReceiver } from '@slack/bolt';
 import type { Logger } from '../../core/ports.js';
+import { boltLogger, slackClientOptions } from './slack-client.js';
 import { registerSlackCommands, type SlackCommandDeps } from './slack-commands.js';
-import { slackFetch } from './slack-fetch.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -10,18 +9,6 @@ export interface SlackAppOptions {
   appToken: string | undefined;
   apiUrl: string;
   logger: Logger;
-}
-
-/** Retries for the Web API: 429s are waited out (`Retry-After`) by the client, other failures retried with backoff. */
-export function slackClientOptions(apiUrl: string, logger: Logger): WebClientOptions {
-  return {
-    slackApiUrl: apiUrl,
-    retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000, randomize: true },
-    rejectRateLimitedCalls: false,
-    timeout: 30_000,
-    logger: boltLogger(logger),
-    fetch: slackFetch(),
-  };
 }
 
 export interface SlackGateway {
@@ -145,28 +132,4 @@ export function hasObjectBody(contentType: string, text: string): boolean {
   const form = new URLSearchParams(text);
   const payload = form.get('payload');
   return idsOk(Object.fromEntries(form)) && (payload === null || objectOk(payload));
-}
-
-/** Bolt's logger interface over ours. */
-export function boltLogger(logger: Logger): BoltLogger {
-  let level = LogLevel.INFO;
-  const write =
-    (fn: (obj: Record<string, unknown>, msg?: string) => void) =>
-    (...msg: unknown[]) =>
-      fn.call(
-        logger,
-        { component: 'slack' },
-        msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '),
-      );
-  return {
-    debug: write(logger.debug),
-    info: write(logger.info),
-    warn: write(logger.warn),
-    error: write(logger.error),
-    setLevel: (next: LogLevel) => {
-      level = next;
-    },
-    getLevel: () => level,
-    setName: () => {},
-  };
 }

@@ -9,7 +9,7 @@ import type {
   StepRunner,
 } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
-import { slackClientOptions } from './slack-app.js';
+import { slackClientOptions } from './slack-client.js';
 import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
 
 const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
