@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { type Running, startLorabot } from '../../src/runtime.js';
 import { FakeSlack, signSlackRequest } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
+import { fakeSlackEnv } from './fake-env.js';
 import { deleteByPrefix, redisUrl } from './redis.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
@@ -104,11 +105,7 @@ export async function startHarness(
   const slack = await new FakeSlack().start();
   const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
   const env = {
-    TOGETHER_API_KEY: together.apiKey,
-    TOGETHER_BASE_URL: together.baseUrl,
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
+    ...fakeSlackEnv(together, slack, SIGNING_SECRET),
     PORT: '0',
     HOST: '127.0.0.1',
     LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra),

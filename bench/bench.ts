@@ -1,0 +1,747 @@
+/**
+ * `npm run bench`: how much one gateway and one worker carry on this machine. Runs bare BullMQ as a baseline, then
+ * the whole pipeline (signed Slack slash commands → `lorabot gateway` → Redis → `lorabot worker` → fake Together
+ * → fake Slack) at a steady 100 commands/s, at full speed, with 2 s of Together latency and 200 jobs in flight,
+ * and the rate limiter against a fake that refuses past 60 images a minute. Prints each figure beside its target
+ * and writes bench/results.json, bench/results.md and bench/results.png.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+import { freePort, resolveRedisUrl } from '../src/queue/redis-url.js';
+import { FakeSlack, signSlackRequest } from '../test/contract/fakes/fake-slack.js';
+import { FakeTogether } from '../test/contract/fakes/fake-together.js';
+import { fakeSlackEnv } from '../test/helpers/fake-env.js';
+import { BLUE, drawHistograms, ORANGE, RED } from './chart.js';
+import {
+  cpuSeconds,
+  type LorabotProcess,
+  peakRssMb,
+  REPO_ROOT,
+  rssMb,
+  startLorabot,
+  stopLorabot,
+} from './processes.js';
+import { round, type Summary, summarize } from './stats.js';
+
+const SIGNING_SECRET = 'bench-signing-secret';
+const QUICK = process.env.BENCH_QUICK === '1';
+/** A quick run's figures mean nothing, so they do not replace the real results in bench/. */
+const OUT_DIR = QUICK ? join(tmpdir(), 'lorabot-bench-quick') : join(REPO_ROOT, 'bench');
+/** Phase lengths; BENCH_QUICK=1 shortens them to check the script itself, not to report figures. */
+const STEADY_SECONDS = QUICK ? 5 : 60;
+const STEADY_RATE = 100;
+const SATURATION_COMMANDS = QUICK ? 300 : 3000;
+const INFLIGHT_SECONDS = QUICK ? 8 : 30;
+const INFLIGHT_RATE = 110;
+const LIMITER_SECONDS = QUICK ? 20 : 180;
+const LIMIT_PER_MINUTE = 60;
+const BASELINE_JOBS = QUICK ? 2000 : 20_000;
+const WORKER_CONCURRENCY = 32;
+
+const TARGETS = {
+  ackP99Ms: 50,
+  overheadP50Ms: 25,
+  overheadP99Ms: 100,
+  baselineRatio: 0.4,
+  inflightJobsPerSecond: 80,
+  workerRssMb: 300,
+  limiterTolerance: 0.05,
+};
+
+interface Stack {
+  together: FakeTogether;
+  slack: FakeSlack;
+  gateway: LorabotProcess;
+  worker: LorabotProcess;
+  gatewayUrl: string;
+  prefix: string;
+  pool: Pool;
+  deliveries: DeliveryWatcher;
+  close(): Promise<void>;
+}
+
+/**
+ * Follows the fake Slack's calls, by channel: when the gateway posted each command's status message, when the
+ * worker set it Running, and when it turned Done (or Failed).
+ */
+class DeliveryWatcher {
+  readonly posted = new Map<string, number>();
+  readonly running = new Map<string, number>();
+  readonly done = new Map<string, number>();
+  readonly failed = new Map<string, number>();
+  private seen = 0;
+
+  constructor(private readonly slack: FakeSlack) {}
+
+  scan(): void {
+    const calls = this.slack.calls;
+    for (; this.seen < calls.length; this.seen++) {
+      const call = calls[this.seen]!;
+      if (call.outcome !== 'ok') continue;
+      const channel = String(call.args.channel);
+      if (call.method === 'chat.postMessage' && call.args.thread_ts === undefined) {
+        if (!this.posted.has(channel)) this.posted.set(channel, call.at);
+        continue;
+      }
+      if (call.method !== 'chat.update') continue;
+      const text = String(call.args.text ?? '');
+      if (text.includes('Running')) this.running.set(channel, call.at);
+      else if (text.includes('Done')) this.done.set(channel, call.at);
+      else if (text.includes('Failed')) this.failed.set(channel, call.at);
+    }
+  }
+
+  /** Waits until every one of `channels` has finished, or the time is up; returns how many did. */
+  async waitFor(channels: string[], timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.scan();
+      const finished = channels.filter((c) => this.done.has(c) || this.failed.has(c)).length;
+      if (finished === channels.length || Date.now() > deadline) return finished;
+      await sleep(200);
+    }
+  }
+}
+
+interface Sent {
+  channel: string;
+  sentAt: number;
+  ackMs: number;
+  status: number;
+}
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
+  const redis = await resolveRedisUrl(process.env.REDIS_URL, work);
+  log(
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; Redis ${redis.url} (${redis.source})${QUICK ? '; QUICK run: figures are not meaningful' : ''}`,
+  );
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    const baseline = await runBaseline(redis.url, admin);
+    const steady = await withStack(
+      redis.url,
+      work,
+      { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
+      (stack) => runSteady(stack, admin),
+    );
+    const saturation = await withStack(
+      redis.url,
+      work,
+      { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
+      (stack) => runSaturation(stack, admin),
+    );
+    const inflight = await withStack(redis.url, work, { latencyMs: 2000, concurrency: 200 }, (stack) =>
+      runInflight(stack),
+    );
+    const limiter = await withStack(
+      redis.url,
+      work,
+      { latencyMs: 1000, concurrency: 8, ratePerMinute: LIMIT_PER_MINUTE, imagesPerMinute: LIMIT_PER_MINUTE },
+      (stack) => runLimiter(stack),
+    );
+    const results = {
+      when: new Date().toISOString(),
+      quick: QUICK,
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: round(totalmem() / 2 ** 30),
+        node: process.version,
+        redis: redis.source,
+      },
+      targets: TARGETS,
+      baseline,
+      steady: { ...steady, ackMs: summarize(steady.acks), overheadMs: summarize(steady.overheads) },
+      saturation: {
+        ...saturation,
+        ratioToBaseline: round(saturation.jobsPerSecond / baseline.jobsPerSecond, 3),
+      },
+      inflight,
+      limiter,
+      totalSeconds: round((Date.now() - began) / 1000),
+    };
+    report(results, steady);
+  } finally {
+    admin.disconnect();
+    await redis.stop?.();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Bare BullMQ on the same Redis: add → no-op processor → completed, with the worker's concurrency. */
+async function runBaseline(redisUrl: string, admin: Redis) {
+  log(`\n1. Baseline: bare BullMQ, ${BASELINE_JOBS} jobs, concurrency ${WORKER_CONCURRENCY}`);
+  const prefix = `{lorabot-bench-${randomUUID().slice(0, 8)}}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('baseline', { connection, prefix });
+  let completed = 0;
+  let resolveAll: () => void = () => undefined;
+  const all = new Promise<void>((r) => {
+    resolveAll = r;
+  });
+  const worker = new Worker(
+    'baseline',
+    async () => {
+      completed++;
+      if (completed === BASELINE_JOBS) resolveAll();
+    },
+    { connection, prefix, concurrency: WORKER_CONCURRENCY },
+  );
+  await worker.waitUntilReady();
+  const commandsBefore = await totalCommands(admin);
+  const started = performance.now();
+  for (let i = 0; i < BASELINE_JOBS; i += 500) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(500, BASELINE_JOBS - i) }, (_, k) => ({
+        name: 'noop',
+        data: { i: i + k },
+        opts: { removeOnComplete: { age: 3600 }, removeOnFail: { age: 3600 } },
+      })),
+    );
+  }
+  await all;
+  const seconds = (performance.now() - started) / 1000;
+  const redisCommandsPerJob = round(((await totalCommands(admin)) - commandsBefore) / BASELINE_JOBS);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  const jobsPerSecond = round(BASELINE_JOBS / seconds);
+  log(`   ${jobsPerSecond} jobs/s (${round(seconds)} s), ${redisCommandsPerJob} Redis commands per job`);
+  return { jobs: BASELINE_JOBS, seconds: round(seconds, 2), jobsPerSecond, redisCommandsPerJob };
+}
+
+/** 100 commands/s for 60 s with Together answering at once: ack latency and pipeline overhead. */
+async function runSteady(stack: Stack, admin: Redis) {
+  const total = STEADY_RATE * STEADY_SECONDS;
+  log(`\n2. Pipeline, L = 0: ${STEADY_RATE} commands/s for ${STEADY_SECONDS} s (${total} commands)`);
+  const cpu = cpuMeter(stack);
+  const commandsBefore = await totalCommands(admin);
+  const started = Date.now();
+  const { sent, maxLagMs } = await openLoop(STEADY_RATE, total, (i) => slash(stack, `CS${i}`));
+  const sendSeconds = (Date.now() - started) / 1000;
+  const finished = await stack.deliveries.waitFor(
+    sent.map((s) => s.channel),
+    120_000,
+  );
+  const redisCommandsPerJob = round(((await totalCommands(admin)) - commandsBefore) / total);
+  const usage = cpu.stop();
+  const { acks, overheads, lastDone, failed, stages } = outcome(stack, sent, 0);
+  const sustained = round(finished / ((lastDone - started) / 1000));
+  const slackCalls = stack.slack.calls.length;
+  log(
+    `   sent in ${round(sendSeconds)} s (generator lag ≤ ${round(maxLagMs)} ms); ${finished}/${total} finished, ${failed} failed; ${sustained} commands/s sustained`,
+  );
+  return {
+    commands: total,
+    commandsPerSecondOffered: STEADY_RATE,
+    seconds: STEADY_SECONDS,
+    finished,
+    failed,
+    commandsPerSecondSustained: sustained,
+    generatorMaxLagMs: round(maxLagMs),
+    non2xxAcks: sent.filter((s) => s.status >= 300).length,
+    slackCallsPerJob: round(slackCalls / total),
+    togetherCallsPerJob: round(stack.together.calls.length / total),
+    redisCommandsPerJob,
+    cpuPercentOfOneCore: usage,
+    /** Where the overhead went: received → status posted, → Running, → Done (less L). */
+    stages,
+    acks,
+    overheads,
+  };
+}
+
+/** As many commands as the gateway takes (64 senders, each sending on its ack): the pipeline's jobs/s. */
+async function runSaturation(stack: Stack, admin: Redis) {
+  log(`\n3. Pipeline, L = 0, full speed: ${SATURATION_COMMANDS} commands from 64 concurrent senders`);
+  const cpu = cpuMeter(stack);
+  const commandsBefore = await totalCommands(admin);
+  const sent: Sent[] = [];
+  let next = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < SATURATION_COMMANDS) sent.push(await slash(stack, `CF${next++}`));
+    }),
+  );
+  const finished = await stack.deliveries.waitFor(
+    sent.map((s) => s.channel),
+    180_000,
+  );
+  const redisCommandsPerJob = round(((await totalCommands(admin)) - commandsBefore) / SATURATION_COMMANDS);
+  const usage = cpu.stop();
+  const { lastDone, failed, acks } = outcome(stack, sent, 0);
+  const seconds = (lastDone - started) / 1000;
+  const jobsPerSecond = round(finished / seconds);
+  log(
+    `   ${finished}/${SATURATION_COMMANDS} finished, ${failed} failed, in ${round(seconds)} s: ${jobsPerSecond} jobs/s`,
+  );
+  return {
+    commands: SATURATION_COMMANDS,
+    finished,
+    failed,
+    seconds: round(seconds, 2),
+    jobsPerSecond,
+    ackMs: summarize(acks),
+    redisCommandsPerJob,
+    cpuPercentOfOneCore: usage,
+  };
+}
+
+/** Together takes 2 s per image and the worker may run 200 at once: jobs/s and the worker's peak memory. */
+async function runInflight(stack: Stack) {
+  const total = INFLIGHT_RATE * INFLIGHT_SECONDS;
+  log(
+    `\n4. Pipeline, L = 2 s, worker concurrency 200: ${INFLIGHT_RATE} commands/s for ${INFLIGHT_SECONDS} s (${total} commands)`,
+  );
+  const cpu = cpuMeter(stack);
+  const workerStartRssMb = rssMb(stack.worker.child.pid);
+  const started = Date.now();
+  const { sent } = await openLoop(INFLIGHT_RATE, total, (i) => slash(stack, `CL${i}`));
+  const sendEnded = Date.now();
+  const finished = await stack.deliveries.waitFor(
+    sent.map((s) => s.channel),
+    120_000,
+  );
+  const usage = cpu.stop();
+  const workerPeakRssMb = peakRssMb(stack.worker.child.pid);
+  const gatewayPeakRssMb = peakRssMb(stack.gateway.child.pid);
+  const { failed, doneTimes } = outcome(stack, sent, 2000);
+  // Steady state: from 5 s in (the first jobs take 2 s and the pool fills) to the end of sending.
+  const windowStart = started + 5000;
+  const inWindow = doneTimes.filter((t) => t >= windowStart && t <= sendEnded).length;
+  const jobsPerSecond = round(inWindow / ((sendEnded - windowStart) / 1000));
+  log(
+    `   ${finished}/${total} finished, ${failed} failed; ${jobsPerSecond} jobs/s in steady state; ${stack.together.peakInFlight} at Together at most; worker peak RSS ${round(workerPeakRssMb ?? Number.NaN)} MB`,
+  );
+  return {
+    commands: total,
+    finished,
+    failed,
+    jobsPerSecond,
+    peakInFlightAtTogether: stack.together.peakInFlight,
+    workerPeakRssMb: workerPeakRssMb === undefined ? null : round(workerPeakRssMb),
+    workerStartRssMb: workerStartRssMb === undefined ? null : round(workerStartRssMb),
+    gatewayPeakRssMb: gatewayPeakRssMb === undefined ? null : round(gatewayPeakRssMb),
+    cpuPercentOfOneCore: usage,
+  };
+}
+
+/** 2× the limit for 3 minutes against a fake that answers 429 past 60 images a minute. */
+async function runLimiter(stack: Stack) {
+  const perSecond = (2 * LIMIT_PER_MINUTE) / 60;
+  const total = Math.round(perSecond * LIMITER_SECONDS);
+  log(
+    `\n5. Rate limiter: ${LIMIT_PER_MINUTE}/min configured, fake Together refuses past ${LIMIT_PER_MINUTE} images/min; ${perSecond} commands/s for ${LIMITER_SECONDS} s (${total} commands)`,
+  );
+  const started = Date.now();
+  const before = stack.together.calls.length;
+  await openLoop(perSecond, total, (i) => slash(stack, `CR${i}`));
+  const remaining = started + LIMITER_SECONDS * 1000 - Date.now();
+  if (remaining > 0) await sleep(remaining);
+  const ended = Date.now();
+  // Each image call the fake did not refuse made one image (n = 1).
+  const imageCalls = stack.together.calls
+    .slice(before)
+    .filter((c) => c.path === '/images/generations').length;
+  const accepted = imageCalls - stack.together.rateLimited;
+  const minutes = (ended - started) / 60_000;
+  const imagesPerMinute = round(accepted / minutes);
+  log(
+    `   ${accepted} images in ${round(minutes, 2)} min: ${imagesPerMinute}/min; ${stack.together.rateLimited} answered 429`,
+  );
+  return {
+    limitPerMinute: LIMIT_PER_MINUTE,
+    demandPerMinute: 2 * LIMIT_PER_MINUTE,
+    seconds: LIMITER_SECONDS,
+    images: accepted,
+    imagesPerMinute,
+    rateLimited: stack.together.rateLimited,
+  };
+}
+
+/** Fakes, a config file and one gateway and one worker process on a fresh queue prefix; removed afterwards. */
+async function withStack<T>(
+  redisUrl: string,
+  work: string,
+  options: { latencyMs: number; concurrency: number; ratePerMinute?: number; imagesPerMinute?: number },
+  run: (stack: Stack) => Promise<T>,
+): Promise<T> {
+  const together = await new FakeTogether({
+    latencyMs: options.latencyMs,
+    reuseImages: true,
+    ...(options.imagesPerMinute ? { imagesPerMinute: options.imagesPerMinute } : {}),
+  }).start();
+  const slack = await new FakeSlack().start();
+  const prefix = `{lorabot-bench-${randomUUID().slice(0, 8)}}`;
+  const configPath = join(work, `${prefix}.yaml`);
+  writeFileSync(
+    configPath,
+    [
+      'queue:',
+      `  prefix: "${prefix}"`,
+      `  image: { concurrency: ${options.concurrency}, rate_limit_per_minute: ${options.ratePerMinute ?? 100_000} }`,
+      '  chat: { concurrency: 8, rate_limit_per_minute: 100000 }',
+    ].join('\n'),
+  );
+  const port = await freePort();
+  const env = {
+    ...fakeSlackEnv(together, slack, SIGNING_SECRET),
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LORABOT_CONFIG: configPath,
+  };
+  const gateway = await startLorabot('gateway', env);
+  const worker = await startLorabot('worker', env);
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  const pool = new Pool(gatewayUrl, { connections: 128 });
+  const stack: Stack = {
+    together,
+    slack,
+    gateway,
+    worker,
+    gatewayUrl,
+    prefix,
+    pool,
+    deliveries: new DeliveryWatcher(slack),
+    async close() {
+      await Promise.all([stopLorabot(gateway), stopLorabot(worker)]);
+      await pool.close();
+      await Promise.all([together.close(), slack.close()]);
+      const cleaner = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      await deleteByPrefix(cleaner, prefix);
+      cleaner.disconnect();
+    },
+  };
+  try {
+    return await run(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** One signed `/flux` slash command into the gateway, in its own channel. */
+async function slash(stack: Stack, channel: string): Promise<Sent> {
+  const body = new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: stack.slack.teamId,
+    team_domain: 'bench',
+    channel_id: channel,
+    channel_name: 'bench',
+    user_id: 'U0BENCH',
+    user_name: 'bench',
+    command: '/flux',
+    text: `a bench lighthouse ${channel} --size 256x256 --steps 4`,
+    response_url: stack.slack.newResponseUrl(),
+    trigger_id: `${Date.now()}.${randomUUID()}`,
+    api_app_id: 'A0BENCH',
+  }).toString();
+  const sentAt = Date.now();
+  const started = performance.now();
+  const response = await stack.pool.request({
+    path: '/slack/events',
+    method: 'POST',
+    headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(sentAt / 1000)),
+    body,
+  });
+  await response.body.text();
+  return { channel, sentAt, ackMs: performance.now() - started, status: response.statusCode };
+}
+
+/** Sends `total` commands at `perSecond`, on schedule whatever the answers; how late the generator ran. */
+async function openLoop(perSecond: number, total: number, send: (i: number) => Promise<Sent>) {
+  const start = performance.now();
+  const pending: Array<Promise<Sent>> = [];
+  let maxLagMs = 0;
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    maxLagMs = Math.max(maxLagMs, performance.now() - due);
+    pending.push(send(i));
+  }
+  return { sent: await Promise.all(pending), maxLagMs };
+}
+
+/** Ack latencies, overheads (done − sent − latency), and when each finished. */
+function outcome(stack: Stack, sent: Sent[], latencyMs: number) {
+  stack.deliveries.scan();
+  const acks = sent.map((s) => s.ackMs);
+  const overheads: number[] = [];
+  const doneTimes: number[] = [];
+  const stages = { gateway: [] as number[], queue: [] as number[], worker: [] as number[] };
+  let failed = 0;
+  const { posted, running } = stack.deliveries;
+  for (const s of sent) {
+    const done = stack.deliveries.done.get(s.channel);
+    if (done !== undefined) {
+      overheads.push(done - s.sentAt - latencyMs);
+      doneTimes.push(done);
+      const post = posted.get(s.channel);
+      const run = running.get(s.channel);
+      if (post !== undefined && run !== undefined) {
+        stages.gateway.push(post - s.sentAt);
+        stages.queue.push(run - post);
+        stages.worker.push(done - run - latencyMs);
+      }
+    }
+    if (stack.deliveries.failed.has(s.channel)) failed++;
+  }
+  return {
+    acks,
+    overheads,
+    doneTimes,
+    failed,
+    stages: {
+      gatewayMs: summarize(stages.gateway),
+      queueWaitMs: summarize(stages.queue),
+      workerMs: summarize(stages.worker),
+    },
+    lastDone: Math.max(...doneTimes, Date.now() - 1),
+  };
+}
+
+/** CPU used by the gateway, the worker and this process (fakes and load) over a phase, in % of one core. */
+function cpuMeter(stack: Stack) {
+  const started = performance.now();
+  const gateway = cpuSeconds(stack.gateway.child.pid);
+  const worker = cpuSeconds(stack.worker.child.pid);
+  const self = process.cpuUsage();
+  return {
+    stop() {
+      const seconds = (performance.now() - started) / 1000;
+      const percent = (before: number | undefined, after: number | undefined) =>
+        before === undefined || after === undefined ? null : round(((after - before) / seconds) * 100);
+      const used = process.cpuUsage(self);
+      return {
+        gateway: percent(gateway, cpuSeconds(stack.gateway.child.pid)),
+        worker: percent(worker, cpuSeconds(stack.worker.child.pid)),
+        benchAndFakes: round(((used.user + used.system) / 1e6 / seconds) * 100),
+      };
+    },
+  };
+}
+
+async function totalCommands(redis: Redis): Promise<number> {
+  const info = await redis.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** Deletes this run's keys only (SCAN + UNLINK on its prefix): a shared Redis keeps everything else. */
+async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+type Results = Record<string, unknown> & {
+  quick: boolean;
+  machine: { cores: number; cpu: string; memoryGiB: number; node: string; redis: string };
+  baseline: Awaited<ReturnType<typeof runBaseline>>;
+  steady: Awaited<ReturnType<typeof runSteady>> & { ackMs: Summary; overheadMs: Summary };
+  saturation: Awaited<ReturnType<typeof runSaturation>> & { ratioToBaseline: number };
+  inflight: Awaited<ReturnType<typeof runInflight>>;
+  limiter: Awaited<ReturnType<typeof runLimiter>>;
+  totalSeconds: number;
+};
+
+interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+  why?: string;
+}
+
+/** Each figure beside its target; a missed target says by how much and what the run measured about why. */
+function rows(r: Results): Row[] {
+  const { steady, saturation, inflight, limiter, baseline } = r;
+  const cpu = (u: { gateway: number | null; worker: number | null; benchAndFakes: number }) =>
+    `gateway ${u.gateway ?? '?'} %, worker ${u.worker ?? '?'} %, load generator and fakes ${u.benchAndFakes} % of one core, on ${r.machine.cores} cores shared with Redis`;
+  const over = (value: number, target: number) =>
+    `${round(value - target)} ms over (${round((value / target) * 100 - 100)} %)`;
+  const ackMet = steady.ackMs.p99 <= TARGETS.ackP99Ms;
+  const o50 = steady.overheadMs.p50 <= TARGETS.overheadP50Ms;
+  const o99 = steady.overheadMs.p99 <= TARGETS.overheadP99Ms;
+  const ratioMet = saturation.ratioToBaseline >= TARGETS.baselineRatio;
+  const inflightMet = inflight.jobsPerSecond >= TARGETS.inflightJobsPerSecond;
+  const rssMet = inflight.workerPeakRssMb !== null && inflight.workerPeakRssMb <= TARGETS.workerRssMb;
+  const limiterOff = Math.abs(limiter.imagesPerMinute - LIMIT_PER_MINUTE) / LIMIT_PER_MINUTE;
+  const perJob = `a job costs ${saturation.redisCommandsPerJob} Redis commands and ${steady.slackCallsPerJob + steady.togetherCallsPerJob} HTTP calls (${steady.slackCallsPerJob} to Slack, ${steady.togetherCallsPerJob} to Together) against bare BullMQ's ${baseline.redisCommandsPerJob} Redis commands`;
+  return [
+    { figure: 'Bare BullMQ', value: `${baseline.jobsPerSecond} jobs/s`, target: '(baseline)', met: null },
+    {
+      figure: `Commands/s sustained at ${STEADY_RATE}/s offered`,
+      value: `${steady.commandsPerSecondSustained}`,
+      target: `${STEADY_RATE}`,
+      met: steady.commandsPerSecondSustained >= STEADY_RATE * 0.98,
+    },
+    {
+      figure: 'Ack latency p50 / p95 / p99',
+      value: `${steady.ackMs.p50} / ${steady.ackMs.p95} / ${steady.ackMs.p99} ms`,
+      target: `p99 ≤ ${TARGETS.ackP99Ms} ms`,
+      met: ackMet,
+      ...(ackMet
+        ? {}
+        : { why: `${over(steady.ackMs.p99, TARGETS.ackP99Ms)}; CPU: ${cpu(steady.cpuPercentOfOneCore)}` }),
+    },
+    {
+      figure: 'Pipeline overhead p50',
+      value: `${steady.overheadMs.p50} ms`,
+      target: `≤ ${TARGETS.overheadP50Ms} ms`,
+      met: o50,
+      ...(o50
+        ? {}
+        : {
+            why: `${over(steady.overheadMs.p50, TARGETS.overheadP50Ms)}; ${stagesText(steady.stages, 'p50')}; ${perJob}`,
+          }),
+    },
+    {
+      figure: 'Pipeline overhead p99',
+      value: `${steady.overheadMs.p99} ms`,
+      target: `≤ ${TARGETS.overheadP99Ms} ms`,
+      met: o99,
+      ...(o99
+        ? {}
+        : {
+            why: `${over(steady.overheadMs.p99, TARGETS.overheadP99Ms)}; ${stagesText(steady.stages, 'p99')}; CPU: ${cpu(steady.cpuPercentOfOneCore)}`,
+          }),
+    },
+    {
+      figure: 'Pipeline jobs/s at full speed, and its ratio to bare BullMQ',
+      value: `${saturation.jobsPerSecond} jobs/s = ${round(saturation.ratioToBaseline * 100)} %`,
+      target: `≥ ${TARGETS.baselineRatio * 100} %`,
+      met: ratioMet,
+      ...(ratioMet
+        ? {}
+        : {
+            why: `${round((TARGETS.baselineRatio - saturation.ratioToBaseline) * 100)} points short; ${perJob}; CPU: ${cpu(saturation.cpuPercentOfOneCore)}`,
+          }),
+    },
+    {
+      figure: 'Jobs/s at L = 2 s (worker concurrency 200)',
+      value: `${inflight.jobsPerSecond} jobs/s (${inflight.peakInFlightAtTogether} in flight at Together at most)`,
+      target: `≥ ${TARGETS.inflightJobsPerSecond}`,
+      met: inflightMet,
+      ...(inflightMet ? {} : { why: `CPU: ${cpu(inflight.cpuPercentOfOneCore)}` }),
+    },
+    {
+      figure: 'Worker peak RSS at L = 2 s',
+      value: `${inflight.workerPeakRssMb ?? 'not measured (no /proc)'} MB`,
+      target: `≤ ${TARGETS.workerRssMb} MB`,
+      met: inflight.workerPeakRssMb === null ? null : rssMet,
+      ...(rssMet || inflight.workerPeakRssMb === null
+        ? {}
+        : {
+            why: `${round(inflight.workerPeakRssMb - TARGETS.workerRssMb)} MB over (${round((inflight.workerPeakRssMb / TARGETS.workerRssMb) * 100 - 100)} %); the worker held ${inflight.workerStartRssMb ?? '?'} MB before the load and the 200 jobs in flight added the rest`,
+          }),
+    },
+    {
+      figure: `Rate limiter at 2× demand for ${round(LIMITER_SECONDS / 60, 1)} min`,
+      value: `${limiter.imagesPerMinute} images/min, ${limiter.rateLimited} × 429`,
+      target: `${LIMIT_PER_MINUTE} ± ${TARGETS.limiterTolerance * 100} %, zero 429`,
+      met: limiterOff <= TARGETS.limiterTolerance && limiter.rateLimited === 0,
+      ...(limiterOff <= TARGETS.limiterTolerance && limiter.rateLimited === 0
+        ? {}
+        : { why: `${round(limiterOff * 100)} % off the limit; ${limiter.rateLimited} requests refused` }),
+    },
+  ];
+}
+
+function stagesText(
+  stages: { gatewayMs: Summary; queueWaitMs: Summary; workerMs: Summary },
+  at: 'p50' | 'p99',
+): string {
+  return `at ${at} the gateway took ${stages.gatewayMs[at]} ms (received to status posted), the job waited ${stages.queueWaitMs[at]} ms in the queue (to Running) and the worker took ${stages.workerMs[at]} ms (Running to Done)`;
+}
+
+function report(results: Results, steady: { acks: number[]; overheads: number[] }): void {
+  const table = rows(results);
+  const mark = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
+  const lines = [
+    '# lorabot benchmark',
+    '',
+    `${results.when}: ${results.machine.cores} cores (${results.machine.cpu}), ${results.machine.memoryGiB} GiB, Node ${results.machine.node}, Redis ${results.machine.redis}; ${results.totalSeconds} s in all.${results.quick ? ' **Quick run: the figures are not meaningful.**' : ''}`,
+    '',
+    'One `lorabot gateway` and one `lorabot worker` process (from `dist/`), the fake Slack and Together and the load',
+    'generator in the benchmark process, and Redis, all on this machine. `/flux … --size 256x256` commands, each',
+    'in its own channel; a command is delivered when its status message says Done.',
+    '',
+    '| Figure | Measured | Target | |',
+    '|---|---|---|---|',
+    ...table.map((row) => `| ${row.figure} | ${row.value} | ${row.target} | ${mark(row.met)} |`),
+    '',
+    ...table.filter((row) => row.why).map((row) => `- **${row.figure}** missed: ${row.why}.`),
+    '',
+    '![ack latency and pipeline overhead](results.png)',
+    '',
+  ];
+  const markdown = lines.join('\n');
+  mkdirSync(OUT_DIR, { recursive: true });
+  const { acks: _a, overheads: _o, ...steadyFigures } = results.steady;
+  writeFileSync(
+    join(OUT_DIR, 'results.json'),
+    `${JSON.stringify({ ...results, steady: steadyFigures }, null, 2)}\n`,
+  );
+  writeFileSync(join(OUT_DIR, 'results.md'), markdown);
+  writeFileSync(
+    join(OUT_DIR, 'results.png'),
+    drawHistograms([
+      {
+        title: `ACK LATENCY AT ${STEADY_RATE} COMMANDS/S (${steady.acks.length} COMMANDS)`,
+        values: steady.acks,
+        marks: [
+          { label: `P50 ${results.steady.ackMs.p50} MS`, at: results.steady.ackMs.p50, color: BLUE },
+          { label: `P99 ${results.steady.ackMs.p99} MS`, at: results.steady.ackMs.p99, color: ORANGE },
+          { label: `TARGET P99 ${TARGETS.ackP99Ms} MS`, at: TARGETS.ackP99Ms, color: RED },
+        ],
+      },
+      {
+        title: 'PIPELINE OVERHEAD: DELIVERED - RECEIVED - L (L = 0)',
+        values: steady.overheads,
+        marks: [
+          {
+            label: `P50 ${results.steady.overheadMs.p50} MS`,
+            at: results.steady.overheadMs.p50,
+            color: BLUE,
+          },
+          {
+            label: `P99 ${results.steady.overheadMs.p99} MS`,
+            at: results.steady.overheadMs.p99,
+            color: ORANGE,
+          },
+          { label: `TARGET P99 ${TARGETS.overheadP99Ms} MS`, at: TARGETS.overheadP99Ms, color: RED },
+        ],
+      },
+    ]),
+  );
+  log(`\n${markdown}`);
+  log(`Wrote results.json, results.md and results.png in ${OUT_DIR}.`);
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
