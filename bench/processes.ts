@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +28,12 @@ export async function startLorabot(
   });
   // Only the start-up lines are kept; the rest is read and dropped, as a log shipper would.
   let head = '';
+  // BENCH_LOGS=<dir> keeps each process's whole log there.
+  const file = process.env.BENCH_LOGS
+    ? createWriteStream(join(process.env.BENCH_LOGS, `${role}-${Date.now()}.log`))
+    : undefined;
   const keep = (chunk: Buffer) => {
+    file?.write(chunk);
     if (head.length < 20_000) head += chunk.toString();
   };
   child.stdout!.on('data', keep);
