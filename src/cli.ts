@@ -4,7 +4,6 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { registerCommands } from './adapters/discord/discord-bot.js';
 import { jobData, planCommand } from './command-plan.js';
 import { type Config, loadConfig } from './config.js';
 import { modelsText } from './core/budget.js';
@@ -148,6 +147,7 @@ async function registerDiscordCommands(args: string[], io: Io): Promise<number> 
     return 78;
   }
   try {
+    const { registerCommands } = await import('./adapters/discord/discord-bot.js');
     const count = await registerCommands({
       ...config.discord,
       settings: config.core,

@@ -1,9 +1,6 @@
 import { hostname } from 'node:os';
 import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
-// discord.js first: the first undici loaded becomes the global dispatcher, and @discordjs/rest sends its multipart
-// uploads through that dispatcher with its own undici's FormData, which another undici version cannot read.
-import { DiscordBot } from './adapters/discord/discord-bot.js';
-import { DiscordDeliverer } from './adapters/discord/discord-deliverer.js';
+import type { DiscordBot } from './adapters/discord/discord-bot.js';
 import { GatewayServer } from './adapters/http/gateway-server.js';
 import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
@@ -86,7 +83,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
           : {}),
         ...(config.discord
           ? {
-              discord: new DiscordDeliverer({
+              discord: new (await import('./adapters/discord/discord-deliverer.js')).DiscordDeliverer({
                 token: config.discord.token,
                 apiUrl: config.discord.apiUrl,
                 ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
@@ -139,7 +136,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         image: await producer.queues.image.getJobCounts(),
         chat: await producer.queues.chat.getJobCounts(),
       }));
-      // Bolt and Bull Board load only where they run, so a worker process does not carry them.
+      // Bolt, discord.js and Bull Board load only where they run, so a worker process does not carry them.
       const slack = config.slack
         ? (await import('./adapters/slack/slack-app.js')).createSlackGateway(
             { ...config.slack, logger },
@@ -175,7 +172,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         closers.push(() => slack.stop());
       }
       if (config.discord) {
-        const discord = new DiscordBot({
+        const { DiscordBot } = await import('./adapters/discord/discord-bot.js');
+        const discord: DiscordBot = new DiscordBot({
           ...config.discord,
           ...intake,
           logger,

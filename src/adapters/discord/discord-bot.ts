@@ -36,6 +36,7 @@ import {
   regeneration,
 } from '../../intake.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
+import { discordRestOptions } from './discord-deliverer.js';
 import {
   buttonRow,
   codeSpan,
@@ -77,7 +78,7 @@ export class DiscordBot {
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages],
       partials: [Partials.Channel],
       allowedMentions: { parse: [], repliedUser: false },
-      rest: { api: options.apiUrl.replace(/\/+$/, '') },
+      rest: discordRestOptions(options.apiUrl),
     });
     this.client.on(Events.InteractionCreate, (interaction) => {
       if (interaction.isAutocomplete()) {
@@ -549,7 +550,7 @@ export async function registerCommands(options: {
   settings: CoreSettings;
   guildId?: string;
 }): Promise<number> {
-  const rest = new REST({ api: options.apiUrl.replace(/\/+$/, ''), version: '10' }).setToken(options.token);
+  const rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
   const route = options.guildId
     ? Routes.applicationGuildCommands(options.applicationId, options.guildId)
     : Routes.applicationCommands(options.applicationId);

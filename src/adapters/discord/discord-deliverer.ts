@@ -44,7 +44,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   readonly streaming?: AnswerStreaming<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
-    this.rest = new REST({ api: options.apiUrl.replace(/\/+$/, ''), version: '10' }).setToken(options.token);
+    this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
     this.now = options.now ?? Date.now;
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
@@ -195,4 +195,17 @@ function batches(files: RawFile[]): RawFile[][] {
   }
   if (current.length > 0) result.push(current);
   return result;
+}
+
+/**
+ * REST options for discord.js: requests go through the global `fetch`, which encodes multipart uploads itself.
+ * @discordjs/rest's own default hands Node's FormData to whichever undici is the global dispatcher, and when that
+ * is another undici version (lorabot's, loaded first) the upload fails; with `fetch` the load order does not matter.
+ */
+export function discordRestOptions(apiUrl: string) {
+  return {
+    api: apiUrl.replace(/\/+$/, ''),
+    version: '10',
+    makeRequest: (url: string, init: RequestInit) => fetch(url, init),
+  };
 }
