@@ -69,6 +69,10 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         logger,
       });
       closers.push(() => together.close());
+      // discord.js loads only when Discord is configured.
+      const { DiscordDeliverer } = config.discord
+        ? await import('./adapters/discord/discord-deliverer.js')
+        : { DiscordDeliverer: undefined };
       const deliverers = {
         cli: new CliDeliverer(),
         ...(config.slack
@@ -81,9 +85,9 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
               ),
             }
           : {}),
-        ...(config.discord
+        ...(config.discord && DiscordDeliverer
           ? {
-              discord: new (await import('./adapters/discord/discord-deliverer.js')).DiscordDeliverer({
+              discord: new DiscordDeliverer({
                 token: config.discord.token,
                 apiUrl: config.discord.apiUrl,
                 ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
