@@ -8,8 +8,16 @@ import {
   type Requester,
   usageText,
 } from './core/budget.js';
+import { parseCommand } from './core/command-parser.js';
 import { trimHistory } from './core/conversation.js';
-import type { GatewayState, JobData, JobQueue, NotifyMode, SpendReader } from './core/jobs.js';
+import type {
+  GatewayState,
+  JobData,
+  JobQueue,
+  NotifyMode,
+  PendingCommand,
+  SpendReader,
+} from './core/jobs.js';
 import { formatUsd } from './core/money.js';
 import type { Telemetry } from './core/ports.js';
 import { presetsText } from './core/presets.js';
@@ -80,6 +88,39 @@ export function planForPlatform(
 
 export function newSeed(random: () => number = Math.random): number {
   return Math.floor(random() * MAX_SEED);
+}
+
+/** What pressing Run on a confirmation comes to: the request to launch, or what to tell the presser. */
+export type PendingRun =
+  | { ok: true; pending: PendingCommand; command: AcceptedCommand; plan: CommandPlan }
+  | { ok: false; message: string; expired?: boolean };
+
+/**
+ * Run pressed on a confirmation: takes it (so it runs once), gives it back if someone else pressed, parses it
+ * again where it was asked (settings may have changed) and checks the budgets.
+ */
+export async function pendingRun(
+  id: string,
+  presserId: string,
+  deps: Pick<InteractionDeps, 'state' | 'settings' | 'budgets' | 'spend' | 'now' | 'random'>,
+): Promise<PendingRun> {
+  const pending = await deps.state.takePending(id);
+  if (!pending)
+    return { ok: false, expired: true, message: 'This confirmation has expired or was already answered.' };
+  if (pending.requester.userId !== presserId) {
+    await deps.state.putPending(id, pending, CONFIRM_TTL_SECONDS);
+    return { ok: false, message: 'Only the person who asked can run this request.' };
+  }
+  const parsed = parseCommand(pending.kind, pending.text, deps.settings, pending.place);
+  if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
+    return {
+      ok: false,
+      message: 'This request is no longer valid with the current settings. Nothing was queued.',
+    };
+  const { command, plan } = planForPlatform(parsed.data, deps);
+  const refusal = await budgetRefusal(plan.estimate.micros, pending.requester, deps);
+  if (refusal) return { ok: false, message: refusal };
+  return { ok: true, pending, command, plan };
 }
 
 /** The question asked before a costly request runs, or undefined when it may run at once. */

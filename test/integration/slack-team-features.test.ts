@@ -238,6 +238,18 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
     const blocks = JSON.stringify(question.body.blocks);
     const pendingId = /"action_id":"lorabot_run","value":"([^"]+)"/.exec(blocks)![1]!;
     const images = h.together.callsTo('/images/generations').length;
+    // Someone else's Run is refused and leaves the confirmation for its requester.
+    const stranger = await h.press({
+      actionId: 'lorabot_run',
+      value: pendingId,
+      channelId: channel,
+      userId: 'U0STRANGER',
+    });
+    await waitFor('the refusal', () => responsesTo(stranger.responseUrl)[0]);
+    expect(String(responsesTo(stranger.responseUrl)[0]!.body.text)).toBe(
+      'Only the person who asked can run this request.',
+    );
+    expect(h.slack.parents(channel)).toHaveLength(0);
     await h.press({ actionId: 'lorabot_run', value: pendingId, channelId: channel });
     const { parent } = await finished(channel);
     expect(parent.text).toContain('Done · Cost: $0.14');

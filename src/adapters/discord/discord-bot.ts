@@ -32,6 +32,7 @@ import {
   infoText,
   listJobs,
   notifySetting,
+  pendingRun,
   planForPlatform,
   regeneration,
 } from '../../intake.js';
@@ -297,21 +298,15 @@ export class DiscordBot {
           return;
         }
         case 'run': {
-          const pending = await this.options.state.takePending(button.value);
-          if (!pending) return void (await tell('This confirmation has expired or was already answered.'));
-          if (pending.requester.userId !== requester.userId) {
-            await this.options.state.putPending(button.value, pending, CONFIRM_TTL_SECONDS);
-            return void (await tell('Only the person who asked can run this request.'));
-          }
-          const parsed = parseCommand(pending.kind, pending.text, this.options.settings, pending.place);
-          if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
-            return void (await tell(
-              'This request is no longer valid with the current settings. Nothing was queued.',
-            ));
-          const { command, plan } = planForPlatform(parsed.data, this.options);
-          const refusal = await budgetRefusal(plan.estimate.micros, pending.requester, this.options);
-          if (refusal) return void (await tell(refusal));
-          await this.launchFromInteraction(interaction, pending.requester, command, plan, button.value);
+          const run = await pendingRun(button.value, requester.userId, this.options);
+          if (!run.ok) return void (await tell(run.message));
+          await this.launchFromInteraction(
+            interaction,
+            run.pending.requester,
+            run.command,
+            run.plan,
+            button.value,
+          );
           return;
         }
         case 'dismiss':

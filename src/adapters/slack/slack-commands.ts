@@ -20,6 +20,7 @@ import {
   infoText,
   listJobs,
   notifySetting,
+  pendingRun,
   planForPlatform,
   regeneration,
 } from '../../intake.js';
@@ -266,25 +267,15 @@ function registerButtons(app: App, deps: SlackCommandDeps): void {
   });
 
   handle(ACTIONS.run, async ({ value, requester, client, respond, tell }) => {
-    const pending = await deps.state.takePending(value);
-    if (!pending) {
-      await respond({
-        replace_original: true,
-        text: 'This confirmation has expired or was already answered.',
-      });
-      return;
+    const run = await pendingRun(value, requester.userId, deps);
+    if (!run.ok) {
+      if (run.expired) {
+        await respond({ replace_original: true, text: run.message });
+        return;
+      }
+      return tell(escapeSlackText(run.message));
     }
-    if (pending.requester.userId !== requester.userId) {
-      await deps.state.putPending(value, pending, CONFIRM_TTL_SECONDS);
-      return tell('Only the person who asked can run this request.');
-    }
-    const parsed = parseCommand(pending.kind, pending.text, deps.settings, pending.place);
-    if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
-      return tell('This request is no longer valid with the current settings. Nothing was queued.');
-    }
-    const { command, plan } = planForPlatform(parsed.data, deps);
-    const refusal = await budgetRefusal(plan.estimate.micros, pending.requester, deps);
-    if (refusal) return tell(escapeSlackText(refusal));
+    const { pending, command, plan } = run;
     await respond({ replace_original: true, text: `Running: ${escapeSlackText(plan.command)}` });
     await launch(client, deps, { requester: pending.requester, command, plan, requestKey: value, tell });
   });
