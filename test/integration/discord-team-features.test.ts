@@ -284,7 +284,8 @@ describe('Discord team features end to end with real discord.js on the fake gate
       userId: OTHER,
     });
     const second = await statusOf(regen.id);
-    expect(second.content).toContain(`<@${OTHER}> ran \`/flux a heron`);
+    // The deferred reply exists before its first edit; under load the check must wait for that edit.
+    await waitFor('the status text', () => second.content.includes(`<@${OTHER}> ran \`/flux a heron`));
     await waitFor('done', () => second.content.includes('Done'), 20_000);
     const [first, again] = together
       .callsTo('/images/generations')
