@@ -13,7 +13,7 @@ import type { JobStatus } from './core/jobs.js';
 import { presetsText } from './core/presets.js';
 import { runDoctor } from './doctor.js';
 import { dryRun } from './dry-run.js';
-import { createLogger } from './logger.js';
+import { createLogger, resolveLogFormat } from './logger.js';
 import { JobProducer } from './queue/job-producer.js';
 import { enqueueAndWait } from './queue/job-waiter.js';
 import { Ledger, ledgerCsv } from './queue/ledger.js';
@@ -42,6 +42,8 @@ export interface Io {
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT); long-running commands wait on it. */
   stopSignal?: Promise<void>;
+  /** Which outputs are a terminal: logs there are pretty unless LOG_FORMAT says otherwise. Absent: neither. */
+  terminal?: { stdout: boolean; stderr: boolean };
 }
 
 /** Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration. */
@@ -166,7 +168,7 @@ async function registerDiscordCommands(args: string[], io: Io): Promise<number> 
 async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<number> {
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
-  const logger = createLogger(config.logLevel, textSink(io.stdout));
+  const logger = loggerFor(config, config.logLevel, { io, stream: 'stdout' });
   let running: Running;
   try {
     running = await startLorabot(config, {
@@ -238,7 +240,7 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   }
   for (const notice of parsed.data.notices) io.stderr(`note: ${notice}\n`);
   const plan = planCommand(parsed.data, config.core);
-  const logger = createLogger(io.env.LOG_LEVEL ?? 'warn', textSink(io.stderr));
+  const logger = loggerFor(config, io.env.LOG_LEVEL ?? 'warn', { io, stream: 'stderr' });
   const redis = await resolveOrSay(config, io);
   if (!redis) return 1;
   const connection = createRedis(redis.url, 'worker', 'run');
@@ -295,13 +297,22 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   }
 }
 
-/** Log lines go where the command's own output goes (stdout for servers, stderr for `run`). */
-function textSink(write: (text: string) => void): Writable {
-  return new Writable({
+/**
+ * Log lines go where the command's own output goes (stdout for servers, stderr for `run`), pretty when that is a
+ * terminal unless LOG_FORMAT says otherwise.
+ */
+function loggerFor(config: Config, level: string, to: { io: Io; stream: 'stdout' | 'stderr' }) {
+  const write = (text: string) => to.io[to.stream](text);
+  const terminal = to.io.terminal?.[to.stream] ?? false;
+  const sink = new Writable({
     write(chunk, _encoding, done) {
       write(String(chunk));
       done();
     },
+  });
+  return createLogger(level, sink, {
+    format: resolveLogFormat(config.logFormat, terminal),
+    colors: terminal,
   });
 }
 

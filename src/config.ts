@@ -52,6 +52,8 @@ export interface Config {
     chat: { concurrency: number; rateLimit: StartLimit };
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `pretty` or `json` as LOG_FORMAT says; undefined: pretty on a terminal, else JSON lines. */
+  logFormat: 'pretty' | 'json' | undefined;
   core: CoreSettings;
   access: AccessRules;
   budgets: Budgets;
@@ -296,6 +298,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LORABOT_CONFIG: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   LORABOT_ADMIN_USER: z.string().min(1).optional(),
   LORABOT_ADMIN_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
 });
@@ -406,6 +409,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
       },
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     core: core!,
     budgets: {
       userPerDay: toMicros(f.budgets.user_per_day_usd),
