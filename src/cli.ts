@@ -21,6 +21,7 @@ import { createRedis } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
 import { type Running, startLorabot } from './runtime.js';
+import { type ServeRole, startupSummary } from './startup-summary.js';
 
 const USAGE = `Usage:
   lorabot start                      gateway and worker in one process
@@ -165,7 +166,7 @@ async function registerDiscordCommands(args: string[], io: Io): Promise<number> 
   }
 }
 
-async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<number> {
+async function serve(role: ServeRole, io: Io): Promise<number> {
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
   const logger = loggerFor(config, config.logLevel, { io, stream: 'stdout' });
@@ -181,6 +182,16 @@ async function serve(role: 'start' | 'gateway' | 'worker', io: Io): Promise<numb
     io.stderr(`lorabot ${role}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+  io.stdout(
+    startupSummary({
+      role,
+      config,
+      listen: running.listening,
+      redis: running.redis,
+      // The gateway serves no page at `/` yet, so the summary points at the health check.
+      playground: false,
+    }),
+  );
   await (io.stopSignal ?? new Promise<void>(() => {}));
   logger.info({}, 'stopping: finishing or handing back work in flight');
   await running.close();

@@ -18,6 +18,10 @@ import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
 export interface Running {
   /** The gateway's HTTP address, when it runs. */
   httpUrl?: string;
+  /** Where the gateway's HTTP server is bound: the configured host and the real port (PORT=0 picks one). */
+  listening?: { host: string; port: number };
+  /** The Redis in use and how it was chosen. */
+  redis: Pick<ResolvedRedis, 'url' | 'source'>;
   producer?: JobProducer;
   discord?: DiscordBot;
   metrics: Metrics;
@@ -53,7 +57,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);
     const metrics = options.metrics ?? new Metrics();
-    const running: Running = { close, metrics };
+    const running: Running = { close, metrics, redis: { url: redis.url, source: redis.source } };
 
     if (options.worker) {
       const connection = createRedis(redis.url, 'worker', 'worker');
@@ -171,6 +175,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const address = await server.listen(config.http.port, config.http.host);
       closers.push(() => server.close());
       running.httpUrl = address.url;
+      running.listening = { host: config.http.host, port: address.port };
       if (slack) {
         await slack.start();
         closers.push(() => slack.stop());

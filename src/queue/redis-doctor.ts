@@ -54,7 +54,15 @@ export async function checkRedis(configured: string | undefined, cwd: string): P
   }
 }
 
-/** A Redis URL without its password. */
+/** A Redis URL without its password (in the user info, or the `password` query option ioredis also reads). */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:[redacted]@');
+  return (
+    url
+      // Up to the last `@` before the path: an unencoded `@` in the password must not leak what follows it.
+      .replace(/^([a-z]+:\/\/)([^/?#]*)@/i, (_, scheme: string, userInfo: string) => {
+        const colon = userInfo.indexOf(':');
+        return `${scheme}${colon === -1 ? userInfo : `${userInfo.slice(0, colon)}:[redacted]`}@`;
+      })
+      .replace(/([?&]password=)[^&#]*/gi, '$1[redacted]')
+  );
 }
