@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import type { TogetherErrorCode } from './adapters/together/together-error.js';
 import { jobData, planCommand } from './command-plan.js';
 import { type Config, loadConfig } from './config.js';
 import { modelsText } from './core/budget.js';
@@ -36,6 +37,13 @@ const USAGE = `Usage:
   lorabot usage --csv --month YYYY-MM
                                      export the ledger for a month as CSV`;
 
+const NO_KEY =
+  'TOGETHER_API_KEY is not set, and no lorabot worker is running to take this command, so nothing was queued. ' +
+  'Set TOGETHER_API_KEY to a key from https://api.together.ai and run it again.';
+
+/** Together error codes that mean the API key is missing or refused: bad configuration, exit 78. */
+const KEY_FAILURES: ReadonlySet<string> = new Set<TogetherErrorCode>(['not_configured', 'unauthorized']);
+
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
@@ -47,7 +55,10 @@ export interface Io {
   terminal?: { stdout: boolean; stderr: boolean };
 }
 
-/** Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration. */
+/**
+ * Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration (including a
+ * missing or rejected TOGETHER_API_KEY in `lorabot run`).
+ */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -260,6 +271,11 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   try {
     // A client of the same queue: if no worker is running anywhere, run one here for this command.
     if ((await producer.queueFor(plan.kind).getWorkersCount()) === 0) {
+      // A worker without a key fails every job: say so now instead of queueing a job that cannot succeed.
+      if (!config.together.apiKey) {
+        io.stderr(`${NO_KEY}\n`);
+        return 78;
+      }
       io.stderr('No lorabot worker is running; running one in this process for this command.\n');
       worker = await startLorabot(config, {
         gateway: false,
@@ -277,12 +293,15 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
       prefix: config.queue.prefix,
       jobId,
       data,
-      onStatus: (status) => io.stderr(`${describe(status)}\n`),
+      // The failure is printed once, below, from the finished job.
+      onStatus: (status) => {
+        if (status.state !== 'failed') io.stderr(`${describe(status)}\n`);
+      },
       timeoutMs: config.together.timeouts.imageMs * 4,
     });
     if (!result.ok) {
       io.stderr(`Failed: ${result.reason}\n`);
-      return 1;
+      return result.code && KEY_FAILURES.has(result.code) ? 78 : 1;
     }
     const { outcome } = result;
     if (outcome.images) {

@@ -120,7 +120,8 @@ export type JobStatus =
   | { state: 'queued'; position: number }
   | { state: 'running' }
   | { state: 'done'; costText: string }
-  | { state: 'failed'; reason: string }
+  /** `code`: the provider error's stable code (e.g. Together's `not_configured`, `unauthorized`), when known. */
+  | { state: 'failed'; reason: string; code?: string }
   | { state: 'cancelled'; by: string };
 
 /**

@@ -4,7 +4,8 @@ import type { JobProducer } from './job-producer.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import { createRedis } from './redis-connection.js';
 
-export type WaitResult = { ok: true; outcome: JobOutcome } | { ok: false; reason: string };
+/** A failed job's `code` is the provider error's stable code when the worker recorded one (see JobStatus). */
+export type WaitResult = { ok: true; outcome: JobOutcome } | { ok: false; reason: string; code?: string };
 
 /**
  * Adds a job and waits for it, reporting progress: what `lorabot run` does as a client of the same queue the
@@ -35,9 +36,11 @@ export async function enqueueAndWait(options: {
       return { ok: true, outcome };
     } catch (error) {
       const failed = await Job.fromId(producer.queueFor(data.kind), jobId);
+      const status = failed?.progress as Partial<JobStatus> | undefined;
       return {
         ok: false,
         reason: failed?.failedReason || (error instanceof Error ? error.message : String(error)),
+        ...(status?.state === 'failed' && status.code ? { code: status.code } : {}),
       };
     }
   } finally {

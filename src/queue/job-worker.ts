@@ -11,7 +11,7 @@ import {
   jobView,
   type Notice,
 } from '../core/jobs.js';
-import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
+import { isProviderFailure, LorabotError, type ProviderFailure } from '../core/lorabot-error.js';
 import {
   type ChatProvider,
   type ChatResult,
@@ -414,6 +414,10 @@ export class JobWorkers {
     const reason =
       provider?.userMessage ??
       'Something went wrong delivering the result. An operator can find the details in the logs.';
+    // The final status stays on the job with the error's stable code, so a client of the queue (`lorabot run`)
+    // can tell a missing or rejected API key from other failures. Best effort: BullMQ records the failure anyway.
+    const code = error instanceof LorabotError ? String(error.code) : undefined;
+    await job.updateProgress({ state: 'failed', reason, ...(code ? { code } : {}) }).catch(() => undefined);
     const streamed = await this.journal.peekValue(job.id!, 'answer:stream');
     // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
     if (provider?.billed) {

@@ -81,9 +81,9 @@ describe('lorabot run', () => {
     expect(stdout).toMatch(/^You asked: what is a LoRA\?\nCost: \$0\.\d+ \(\d+ in \+ \d+ out tokens\)\n$/);
   });
 
-  it('fails with the reason and exit 1 when Together refuses', async () => {
+  it('fails with the reason and exit 78 (configuration) when Together refuses the key', async () => {
     const { code, stderr } = await cli(['run', '/flux a panda'], { TOGETHER_API_KEY: 'wrong-key' });
-    expect(code).toBe(1);
+    expect(code).toBe(78);
     expect(stderr).toMatch(/Failed: .*TOGETHER_API_KEY/);
     expect(stderr).not.toContain('wrong-key');
   });
