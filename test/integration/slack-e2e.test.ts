@@ -251,6 +251,20 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     }
   });
 
+  it('called Slack only with arguments its Web API documents', () => {
+    const checked = h.slack.calls.filter((call) => call.method !== 'apps.connections.open');
+    expect([...new Set(checked.map((call) => call.method))]).toEqual(
+      expect.arrayContaining([
+        'chat.postMessage',
+        'chat.update',
+        'files.getUploadURLExternal',
+        'files.completeUploadExternal',
+      ]),
+    );
+    for (const call of checked)
+      expect(call.schemaErrors, `${call.method} ${JSON.stringify(call.args)}`).toEqual([]);
+  });
+
   it('shows what happened on GET /metrics', async () => {
     const response = await fetch(`${h.running.httpUrl}/metrics`);
     expect(response.status).toBe(200);

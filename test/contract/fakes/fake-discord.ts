@@ -112,7 +112,6 @@ export class FakeDiscord {
   }
 
   async start(): Promise<this> {
-    discordSpec();
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { readBody } from './http-body.js';
+import { type OpenApiValidator, slackSpec } from './openapi-validator.js';
 
 /** A fault for the next call(s) to one Web API method. */
 export type SlackFault =
@@ -18,6 +19,11 @@ export interface SlackApiCall {
   /** What the fake answered (`ok:true`, an error code, or an HTTP status). */
   outcome: string;
   at: number;
+  /**
+   * Errors of the arguments against the owned Slack schema (test/contract/schemas/slack.openapi.json), after
+   * decoding a form body by the schema's types; empty when they conform or the schema does not describe the method.
+   */
+  schemaErrors: string[];
 }
 
 export interface SlackMessage {
@@ -145,7 +151,9 @@ export class FakeSlack {
     const args = await parseArgs(req, raw);
     const token =
       /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (args.token as string | undefined);
-    const call: SlackApiCall = { method, args, token, outcome: 'ok', at: Date.now() };
+    const formEncoded = !(req.headers['content-type'] ?? '').startsWith('application/json');
+    const schemaErrors = argumentErrors(method, args, formEncoded);
+    const call: SlackApiCall = { method, args, token, outcome: 'ok', at: Date.now(), schemaErrors };
     this.calls.push(call);
     const index = this.faults.findIndex((f) => f.method === method);
     const pending = index === -1 ? undefined : this.faults[index]!;
@@ -177,6 +185,14 @@ export class FakeSlack {
     if (token !== this.botToken) return this.reply(res, call, { ok: false, error: 'invalid_auth' });
     const handler = this.methods[method];
     if (!handler) return this.reply(res, call, { ok: false, error: 'unknown_method' });
+    if (schemaErrors.length > 0) {
+      // Slack's answer to arguments it cannot accept.
+      return this.reply(res, call, {
+        ok: false,
+        error: 'invalid_arguments',
+        response_metadata: { messages: schemaErrors.map((e) => `[ERROR] ${e}`) },
+      });
+    }
     const result = handler(args);
     return this.reply(res, call, result);
   }
@@ -332,6 +348,49 @@ export class FakeSlack {
     this.tsCounter++;
     return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
   }
+}
+
+/** Errors of a call's arguments against the owned Slack schema of its method (none for a method it lacks). */
+function argumentErrors(method: string, args: Record<string, unknown>, formEncoded: boolean): string[] {
+  const spec = slackSpec();
+  const pointer = spec.requestBodyPointer(`/${method}`, 'post');
+  const schema = spec.schemaAt(pointer);
+  if (!schema) return [];
+  return spec.errors(pointer, formEncoded ? decodeForm(args, schema, spec) : args);
+}
+
+/**
+ * A form body carries every argument as text; Slack reads booleans, numbers and JSON (`blocks`, `files`) out of
+ * it. Decode by the type the schema gives each argument, leaving what does not decode as text for the schema to
+ * refuse.
+ */
+function decodeForm(
+  args: Record<string, unknown>,
+  schema: Record<string, unknown>,
+  spec: OpenApiValidator,
+): Record<string, unknown> {
+  const properties = (schema.properties ?? {}) as Record<string, { $ref?: string; type?: unknown }>;
+  const decoded: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(args)) {
+    const declared = properties[name];
+    const property = declared?.$ref ? spec.schemaAt(declared.$ref.slice(1)) : declared;
+    decoded[name] = typeof value === 'string' ? decodeValue(value, property?.type) : value;
+  }
+  return decoded;
+}
+
+function decodeValue(text: string, type: unknown): unknown {
+  if (type === 'boolean')
+    return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
+  if ((type === 'integer' || type === 'number') && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (type === 'array' || type === 'object') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
 }
 
 async function parseArgs(req: IncomingMessage, raw: Buffer): Promise<Record<string, unknown>> {

@@ -96,8 +96,6 @@ export class FakeTogether {
 
   /** Starts on a given port (0: any free one). */
   async startOn(port: number): Promise<this> {
-    // Load the contract now, so a missing contracts folder fails the test with its own message.
-    togetherSpec();
     this.server = createHttpServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         res.destroy(error instanceof Error ? error : new Error(String(error)));

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
-import { contractsDir } from '../../helpers/paths.js';
+import { escapePointer, unescapePointer } from '../json-pointer.js';
+import { loadOwnedSchema, type OwnedSchemaName } from '../schemas/owned-schemas.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped once more.
 const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv2020) => Ajv2020 }).default;
@@ -16,10 +14,13 @@ export class OpenApiValidator {
   private readonly ajv: Ajv2020;
   private readonly cache = new Map<string, ValidateFunction>();
 
+  private readonly document: unknown;
+
   constructor(
     private readonly id: string,
     document: unknown,
   ) {
+    this.document = document;
     this.ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true, logger: false });
     addFormats(this.ajv);
     for (const format of [
@@ -50,6 +51,17 @@ export class OpenApiValidator {
     return (validate.errors ?? []).map(describe);
   }
 
+  /** The schema node at a JSON pointer, following `$ref`s inside the document (undefined when absent). */
+  schemaAt(pointer: string): Record<string, unknown> | undefined {
+    let node = this.document;
+    for (const segment of pointer.split('/').slice(1)) {
+      node = (node as Record<string, unknown> | undefined)?.[unescapePointer(segment)];
+    }
+    const ref = (node as { $ref?: unknown } | undefined)?.$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/')) return this.schemaAt(ref.slice(1));
+    return node && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+  }
+
   requestBodyPointer(path: string, method: string, contentType = 'application/json'): string {
     return `/paths/${escapePointer(path)}/${method}/requestBody/content/${escapePointer(contentType)}/schema`;
   }
@@ -57,10 +69,6 @@ export class OpenApiValidator {
   responsePointer(path: string, method: string, status: string, contentType = 'application/json'): string {
     return `/paths/${escapePointer(path)}/${method}/responses/${status}/content/${escapePointer(contentType)}/schema`;
   }
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function describe(error: ErrorObject): string {
@@ -80,24 +88,29 @@ function rewriteNullable(node: unknown): unknown {
   return out;
 }
 
-let together: OpenApiValidator | undefined;
+const validators = new Map<OwnedSchemaName, OpenApiValidator>();
 
-/** Together's published OpenAPI document (`shared/contracts/together-openapi.yaml`). */
-export function togetherSpec(): OpenApiValidator {
-  together ??= new OpenApiValidator(
-    'together',
-    parseYaml(readFileSync(join(contractsDir(), 'together-openapi.yaml'), 'utf8')),
-  );
-  return together;
+/** A validator over one of the project's own API descriptions (test/contract/schemas), built once. */
+export function ownedSpec(name: OwnedSchemaName): OpenApiValidator {
+  let validator = validators.get(name);
+  if (!validator) {
+    validator = new OpenApiValidator(name, loadOwnedSchema(name));
+    validators.set(name, validator);
+  }
+  return validator;
 }
 
-let discord: OpenApiValidator | undefined;
+/** Together's API as lorabot uses it (test/contract/schemas/together.openapi.json). */
+export function togetherSpec(): OpenApiValidator {
+  return ownedSpec('together');
+}
 
-/** Discord's published OpenAPI 3.1 document (`shared/contracts/discord-openapi.json`). */
+/** Discord's API as lorabot uses it (test/contract/schemas/discord.openapi.json). */
 export function discordSpec(): OpenApiValidator {
-  discord ??= new OpenApiValidator(
-    'discord',
-    JSON.parse(readFileSync(join(contractsDir(), 'discord-openapi.json'), 'utf8')),
-  );
-  return discord;
+  return ownedSpec('discord');
+}
+
+/** The Slack Web API methods lorabot calls (test/contract/schemas/slack.openapi.json). */
+export function slackSpec(): OpenApiValidator {
+  return ownedSpec('slack');
 }
