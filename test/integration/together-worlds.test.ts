@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -14,6 +14,7 @@ import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { type Harness, startHarness, waitForFailure, writeTestConfig } from '../helpers/lorabot-harness.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -123,6 +124,10 @@ describe('on Slack', () => {
     const [call] = h.together.calls.filter((c) => JSON.stringify(c.body).includes('a plain fox'));
     expect(call!.body).toMatchObject({ model: FLUX2, output_format: 'jpeg' });
     expect(call!.body).not.toHaveProperty('image_loras');
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(call!.headers['user-agent']).toBe(`lorabot/${version}`);
   });
 });
 
