@@ -23,6 +23,8 @@ export interface Config {
     timeouts: TogetherTimeouts;
     retry: RetryOptions;
     download: { maxBytes: number; timeoutMs: number };
+    /** `lorabot/<version>` on every request: Together's image CDN answers 403 to an empty User-Agent. */
+    userAgent: string;
   };
   redisUrl: string | undefined;
   slack: {
@@ -70,6 +72,19 @@ export interface Config {
 export interface ConfigError {
   message: string;
   problems: string[];
+}
+
+/** `lorabot/<version>` from package.json, which sits one level above both `src/` and `dist/`. */
+const USER_AGENT = `lorabot/${packageVersion()}`;
+
+function packageVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const version = (pkg as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 const positiveInt = z.number().int().positive();
@@ -137,6 +152,7 @@ const fileSchema = z.strictObject({
   image: z.strictObject({
     model: z.string().min(1),
     response_format: z.enum(['base64', 'url']),
+    output_format: z.enum(['jpeg', 'png']),
     defaults: z.strictObject({ width: positiveInt, height: positiveInt, steps: positiveInt, n: positiveInt }),
     bounds: z.strictObject({
       min_side: positiveInt,
@@ -235,6 +251,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
   image: {
     model: 'black-forest-labs/FLUX.1-dev-lora',
     response_format: 'base64',
+    output_format: 'jpeg',
     defaults: { width: 1024, height: 1024, steps: 28, n: 1 },
     bounds: {
       min_side: 256,
@@ -371,6 +388,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
         maxServerDelayMs: f.together.retries.max_server_delay_ms,
       },
       download: { maxBytes: f.together.download.max_bytes, timeoutMs: f.together.download.timeout_ms },
+      userAgent: USER_AGENT,
     },
     redisUrl: e.REDIS_URL,
     slack: e.SLACK_BOT_TOKEN
@@ -583,6 +601,7 @@ function buildCoreSettings(
         maxPromptChars: b.max_prompt_chars,
       },
       responseFormat: f.image.response_format,
+      outputFormat: f.image.output_format,
       pricing,
     },
     chat: { defaultModel, models, maxQuestionChars: f.chat.max_question_chars },

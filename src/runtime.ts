@@ -68,6 +68,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         timeouts: config.together.timeouts,
         retry: config.together.retry,
         download: config.together.download,
+        userAgent: config.together.userAgent,
         // One connection per job that may run at once, so concurrency is not capped by the pool.
         maxConnections: config.queue.image.concurrency + config.queue.chat.concurrency,
         logger,

@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import type { Requester, Spend } from './budget.js';
+import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
 
@@ -109,8 +110,8 @@ export interface JobOutcome {
   kind: 'flux' | 'ask';
   costMicros: Micros;
   costText: string;
-  /** Image jobs: the images, base64, when the target is the CLI. */
-  images?: Array<{ mimeType: string; base64: string }>;
+  /** Image jobs: the images, base64, when the target is the CLI; `fileName` as `imageFileName` makes it. */
+  images?: Array<{ mimeType: string; base64: string; fileName?: string }>;
   /** Chat jobs: the answer. */
   text?: string;
 }
@@ -120,8 +121,7 @@ export type JobStatus =
   | { state: 'queued'; position: number }
   | { state: 'running' }
   | { state: 'done'; costText: string }
-  /** `code`: the provider error's stable code (e.g. Together's `not_configured`, `unauthorized`), when known. */
-  | { state: 'failed'; reason: string; code?: string }
+  | { state: 'failed'; reason: string }
   | { state: 'cancelled'; by: string };
 
 /**
@@ -130,11 +130,8 @@ export type JobStatus =
  */
 export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   updateStatus(target: Target, view: JobView, status: JobStatus): Promise<void>;
-  postImages(
-    target: Target,
-    images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
-    jobId: string,
-  ): Promise<void>;
+  /** Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`. */
+  postImages(target: Target, images: ReadonlyArray<NamedImage>): Promise<void>;
   /**
    * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
    * piece replaces the text of that already posted (streamed) message instead of being posted anew.

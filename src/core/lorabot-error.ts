@@ -37,6 +37,8 @@ export function userError(code: string, message: string): UserError {
 /** What the worker needs to know about a failed provider call, whichever provider it was. */
 export interface ProviderFailure {
   userMessage: string;
+  /** A stable code for what went wrong (e.g. `unauthorized`), kept on the failed job. */
+  code?: string;
   /** The provider may have done (and billed) the work although no result arrived. */
   mayBeBilled: boolean;
   /** The provider certainly did the work (it answered 200) although the result could not be used. */

@@ -49,6 +49,11 @@ export interface ChatMessage {
 
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * The config key that chose the model (`image.model`, `chat.models.<name>.id`): errors that only an admin can
+   * fix name it.
+   */
+  modelSetting?: string;
 }
 
 /** Generates images from a provider request body. */

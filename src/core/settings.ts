@@ -33,6 +33,8 @@ export interface ImageSettings {
   };
   /** What to ask Together for: `base64` (default, no second download) or `url`. */
   responseFormat: 'base64' | 'url';
+  /** The image file type Together makes: `jpeg` (Together's default) or `png`. */
+  outputFormat: 'jpeg' | 'png';
   /** null: no price configured, and results say so instead of guessing. */
   pricing: ImagePricing | null;
 }

@@ -1,11 +1,14 @@
 import { Job, QueueEvents } from 'bullmq';
+import { readFailedReason } from '../core/job-failure.js';
 import type { JobData, JobOutcome, JobStatus } from '../core/jobs.js';
 import type { JobProducer } from './job-producer.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import { createRedis } from './redis-connection.js';
 
-/** A failed job's `code` is the provider error's stable code when the worker recorded one (see JobStatus). */
-export type WaitResult = { ok: true; outcome: JobOutcome } | { ok: false; reason: string; code?: string };
+/** `code`: the failure's stable code when it has one (`unauthorized`, `not_configured`, …; see `job-failure.ts`). */
+export type WaitResult =
+  | { ok: true; outcome: JobOutcome }
+  | { ok: false; reason: string; code: string | undefined };
 
 /**
  * Adds a job and waits for it, reporting progress: what `lorabot run` does as a client of the same queue the
@@ -36,12 +39,10 @@ export async function enqueueAndWait(options: {
       return { ok: true, outcome };
     } catch (error) {
       const failed = await Job.fromId(producer.queueFor(data.kind), jobId);
-      const status = failed?.progress as Partial<JobStatus> | undefined;
-      return {
-        ok: false,
-        reason: failed?.failedReason || (error instanceof Error ? error.message : String(error)),
-        ...(status?.state === 'failed' && status.code ? { code: status.code } : {}),
-      };
+      const { reason, code } = readFailedReason(
+        failed?.failedReason || (error instanceof Error ? error.message : String(error)),
+      );
+      return { ok: false, reason, code };
     }
   } finally {
     await events.close();

@@ -1,6 +1,8 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Requester } from '../core/budget.js';
+import { imageFileName } from '../core/image-files.js';
+import { failedReasonText } from '../core/job-failure.js';
 import {
   type ChatJobData,
   type Deliverer,
@@ -11,8 +13,9 @@ import {
   jobView,
   type Notice,
 } from '../core/jobs.js';
-import { isProviderFailure, LorabotError, type ProviderFailure } from '../core/lorabot-error.js';
+import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
 import {
+  type CallOptions,
   type ChatProvider,
   type ChatResult,
   type ImageProvider,
@@ -174,7 +177,7 @@ export class JobWorkers {
     let checkpoint = await this.journal.loadCheckpoint<ImageCheckpoint>(id);
     if (!checkpoint) {
       const result = await this.timed('image', () =>
-        this.options.images.generateImages(data.body, signal ? { signal } : {}),
+        this.options.images.generateImages(data.body, callOptions(data, signal)),
       );
       checkpoint = {
         images: result.images.map((image) => ({
@@ -185,15 +188,26 @@ export class JobWorkers {
       };
       await this.journal.saveCheckpoint(id, checkpoint);
     }
-    const images = checkpoint.images.map((image) => ({
-      mimeType: image.mimeType,
-      bytes: Buffer.from(image.base64, 'base64'),
+    const named = checkpoint.images.map((image, index) => ({
+      ...image,
+      fileName: imageFileName({
+        mimeType: image.mimeType,
+        seed: data.request.seed,
+        jobId: id,
+        index,
+        count: checkpoint.images.length,
+      }),
+    }));
+    const images = named.map(({ mimeType, fileName, base64 }) => ({
+      mimeType,
+      fileName,
+      bytes: Buffer.from(base64, 'base64'),
     }));
     const cost = priceImage(data.request, this.options.settings.image.pricing, String(data.body.model));
-    await steps.once('images', () => deliverer.postImages(data.target, images, id));
+    await steps.once('images', () => deliverer.postImages(data.target, images));
     await this.finish(job, deliverer, steps, cost, String(data.body.model));
     const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
-    if (data.target.platform === 'cli') outcome.images = checkpoint.images;
+    if (data.target.platform === 'cli') outcome.images = named;
     return outcome;
   }
 
@@ -214,7 +228,7 @@ export class JobWorkers {
     if (!result) {
       result = streamed
         ? await this.streamAnswer(job, deliverer, steps, streamed, signal)
-        : await this.timed('chat', () => this.options.chat.chat(data.body, signal ? { signal } : {}));
+        : await this.timed('chat', () => this.options.chat.chat(data.body, callOptions(data, signal)));
       await this.journal.saveCheckpoint(id, result);
     }
     const cost = this.chatCost(data, result);
@@ -269,7 +283,7 @@ export class JobWorkers {
     try {
       const result = await this.timed('chat', () =>
         this.options.chat.streamChat(data.body, {
-          ...(signal ? { signal } : {}),
+          ...callOptions(data, signal),
           onDelta: (delta) => {
             partial += delta;
             editor.offer(partial);
@@ -390,7 +404,10 @@ export class JobWorkers {
 
   /**
    * Decides what a failure means for the job. Passing provider trouble is thrown back to BullMQ to retry with
-   * backoff; anything else, or the last attempt, is reported once in the thread and ends the job.
+   * backoff; anything else, or the last attempt, is reported once in the thread and ends the job. A failure only
+   * an operator can fix (no or a rejected key, a model that refuses LoRAs, is gone or needs data sharing) is never
+   * `retryLater`, so it ends here on the first attempt. The job keeps the failure's code in its `failedReason`
+   * (`failedReasonText`), where `lorabot run` reads it.
    */
   private async handleFailure(
     job: Job<JobData>,
@@ -401,7 +418,14 @@ export class JobWorkers {
     const data = job.data;
     const provider = isProviderFailure(error) ? error : undefined;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || error instanceof StreamBrokeOff;
-    const log = { jobId: job.id, kind: data.kind, attempt: job.attemptsMade + 1, err: errorText(error) };
+    const code = provider?.code;
+    const log = {
+      jobId: job.id,
+      kind: data.kind,
+      attempt: job.attemptsMade + 1,
+      err: errorText(error),
+      ...(code ? { code } : {}),
+    };
     if (!provider) {
       // Not the provider: delivery or infrastructure. Let BullMQ retry; the journal keeps what was done.
       this.options.logger.warn(log, 'job step failed');
@@ -414,10 +438,6 @@ export class JobWorkers {
     const reason =
       provider?.userMessage ??
       'Something went wrong delivering the result. An operator can find the details in the logs.';
-    // The final status stays on the job with the error's stable code, so a client of the queue (`lorabot run`)
-    // can tell a missing or rejected API key from other failures. Best effort: BullMQ records the failure anyway.
-    const code = error instanceof LorabotError ? String(error.code) : undefined;
-    await job.updateProgress({ state: 'failed', reason, ...(code ? { code } : {}) }).catch(() => undefined);
     const streamed = await this.journal.peekValue(job.id!, 'answer:stream');
     // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
     if (provider?.billed) {
@@ -452,7 +472,7 @@ export class JobWorkers {
         );
       }
     }
-    return new UnrecoverableError(reason);
+    return new UnrecoverableError(failedReasonText({ reason, code }));
   }
 
   private entry(
@@ -499,6 +519,12 @@ export class JobWorkers {
       throw new UnrecoverableError(`No ${target.platform} deliverer is configured in this worker`);
     return deliverer;
   }
+}
+
+/** The signal, and the config key that chose the model, for messages that tell an admin what to change. */
+function callOptions(data: JobData, signal: AbortSignal | undefined): CallOptions {
+  const modelSetting = data.kind === 'flux' ? 'image.model' : `chat.models.${data.request.model}.id`;
+  return { ...(signal ? { signal } : {}), modelSetting };
 }
 
 function errorText(error: unknown): string {

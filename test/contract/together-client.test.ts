@@ -7,7 +7,7 @@ import { parseCommand } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
 import { freePort } from '../../src/queue/redis-url.js';
 import { testSettings } from '../helpers/settings.js';
-import { FakeTogether } from './fakes/fake-together.js';
+import { type CdnFault, FakeTogether } from './fakes/fake-together.js';
 import { togetherSpec } from './fakes/openapi-validator.js';
 import { decodeImage } from './fakes/test-images.js';
 import { generateTestCertificate } from './fakes/test-tls.js';
@@ -127,9 +127,12 @@ describe('Together client: images', () => {
     // The generation itself succeeded (and was billed); only the download was refused.
     expect(error.kind).toBe('image');
     expect(error.billed).toBe(true);
-    expect(error.userMessage).toMatch(
-      /^Together made the images, but they could not be downloaded \(.*over the 1000-byte limit/,
+    expect(error.code).toBe('download_failed');
+    expect(error.userMessage).toBe(
+      "Together made the image, but the bot could not download it: the image is larger than the bot's " +
+        'download limit of 1000 bytes (together.download.max_bytes).',
     );
+    expect(error.message).toContain('over the 1000-byte limit');
   });
 
   it('refuses to download an image URL that is not https', async () => {
@@ -142,7 +145,9 @@ describe('Together client: images', () => {
         dispatcher: new Agent(),
       }),
     );
-    expect(error.userMessage).toMatch(/not https/);
+    expect(error.userMessage).toMatch(
+      /the link Together returned is not an https URL, so the bot did not fetch it/,
+    );
   });
 
   it('waits out a 429 with retry-after: 2 and then succeeds', async () => {
@@ -260,8 +265,11 @@ describe('Together client: images', () => {
         model: 'black-forest-labs/FLUX.0-gone',
       }),
     );
-    expect(error.code).toBe('not_found');
-    expect(error.userMessage).toMatch(/model deprecated.*set image\.model/i);
+    expect(error.code).toBe('model_unavailable');
+    expect(error.userMessage).toMatch(
+      /^The image model `black-forest-labs\/FLUX\.0-gone` is no longer served by Together .*An admin can set image\.model/,
+    );
+    expect(fake.callsTo(IMAGE)).toHaveLength(1);
   });
 
   it('does not retry an image request whose connection dropped after the body was sent: it may be billed', async () => {
@@ -492,6 +500,182 @@ describe('Together client: streams', () => {
     const error = await failure(client.streamChat(chatBody()));
     expect(error.code).toBe('timeout');
     expect(error.userMessage).toMatch(/did not answer within/);
+  });
+});
+
+describe('Together client: image downloads from the CDN', () => {
+  const urlBody = () => ({ ...imageBody('a panda --size 256x256'), response_format: 'url' });
+  const downloads = () => fake.cdnCalls.splice(0);
+
+  it('sends its User-Agent to the CDN, and the fake CDN, like Together’s, refuses an empty one', async () => {
+    downloads();
+    const { client } = makeClient({ userAgent: 'lorabot/9.9.9' });
+    await client.generateImages(urlBody());
+    expect(downloads().map((c) => c.userAgent)).toEqual(['lorabot/9.9.9']);
+    const { client: blank } = makeClient({ userAgent: '', retry: { maxRetries: 0 } });
+    const error = await failure(blank.generateImages(urlBody()));
+    expect(error.userMessage).toMatch(/image link no longer works \(HTTP 403\)/);
+    expect(downloads().map((c) => c.userAgent ?? '')).toEqual(['']);
+  });
+
+  const LINK = (status: number) =>
+    `Together made the image, but the bot could not download it: Together's image link no longer works (HTTP ${status}); ` +
+    'its links expire after a short while. Try again. If it keeps happening, an admin can set ' +
+    'image.response_format to base64 so images come inside the answer.';
+  const cases: Array<{ name: string; fault: CdnFault; message: string; downloads: number }> = [
+    {
+      name: 'an expired link (403)',
+      fault: { kind: 'status', status: 403 },
+      message: LINK(403),
+      downloads: 1,
+    },
+    {
+      name: 'a link that is gone (404)',
+      fault: { kind: 'status', status: 404 },
+      message: LINK(404),
+      downloads: 1,
+    },
+    {
+      name: 'a link that is gone (410)',
+      fault: { kind: 'status', status: 410 },
+      message: LINK(410),
+      downloads: 1,
+    },
+    {
+      name: 'a CDN server error (503, retried)',
+      fault: { kind: 'status', status: 503, body: 'Service Unavailable', contentType: 'text/plain' },
+      message:
+        "Together made the image, but the bot could not download it: Together's image server answered HTTP 503. Try again shortly.",
+      downloads: 2,
+    },
+    {
+      name: 'a download that times out (retried)',
+      fault: { kind: 'stall', ms: 1500 },
+      message:
+        'Together made the image, but the bot could not download it: the download took longer than 300 ms. Try again shortly.',
+      downloads: 2,
+    },
+    {
+      name: 'an image over the size cap',
+      fault: { kind: 'oversize', bytes: 200_000 },
+      message:
+        "Together made the image, but the bot could not download it: the image is larger than the bot's download limit of 100000 bytes (together.download.max_bytes).",
+      downloads: 1,
+    },
+    {
+      name: 'a page that is not an image',
+      fault: { kind: 'not-image' },
+      message:
+        'Together made the image, but the bot could not download it: the link returned something that is not a PNG, JPEG or WebP image.',
+      downloads: 1,
+    },
+    {
+      name: 'a download that breaks off (retried)',
+      fault: { kind: 'drop' },
+      message:
+        'Together made the image, but the bot could not download it: the download broke off before the image was complete. Try again shortly.',
+      downloads: 2,
+    },
+  ];
+
+  it.each(cases)('reports $name as a download failure, charged as billed', async (c) => {
+    downloads();
+    const { client } = makeClient({
+      retry: { maxRetries: 1 },
+      download: { maxBytes: 100_000, timeoutMs: 300 },
+    });
+    fake.injectCdn(c.fault, c.downloads);
+    const error = await failure(client.generateImages(urlBody()));
+    expect(error.code).toBe('download_failed');
+    expect(error.userMessage).toBe(c.message);
+    expect(error.userMessage).not.toMatch(/context length/);
+    // Together answered 200: the generation was done, and billed, whatever happened to the download.
+    expect(error.billed).toBe(true);
+    expect(fake.callsTo(IMAGE)).toHaveLength(1);
+    expect(downloads()).toHaveLength(c.downloads);
+  });
+
+  it('gets the image when a retried download succeeds', async () => {
+    downloads();
+    const { client } = makeClient();
+    fake.injectCdn({ kind: 'status', status: 502, body: 'Bad Gateway', contentType: 'text/plain' });
+    const result = await client.generateImages(urlBody());
+    expect(decodeImage(result.images[0]!.bytes)).toMatchObject({ width: 256, height: 256 });
+    expect(downloads()).toHaveLength(2);
+  });
+});
+
+describe('Together client: models this account cannot use', () => {
+  let worlds: FakeTogether;
+  const GONE = 'black-forest-labs/FLUX.1-dev-lora';
+  const BLOCKED = 'black-forest-labs/FLUX.2-pro';
+  const FLUX2 = 'black-forest-labs/FLUX.2-dev';
+
+  beforeAll(async () => {
+    worlds = await new FakeTogether({
+      imageModels: [GONE, BLOCKED, FLUX2],
+      loraRefusingModels: [FLUX2],
+      dataSharingBlockedModels: [BLOCKED],
+      goneModels: [GONE],
+    }).start();
+  });
+  afterAll(() => worlds.close());
+
+  const image = async (model: string, text: string) => {
+    worlds.calls.length = 0;
+    const { client } = makeClient({}, worlds);
+    const result = await client
+      .generateImages({ ...imageBody(text), model }, { modelSetting: 'image.model' })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(worlds.callsTo(IMAGE)).toHaveLength(1);
+    if (!(result instanceof TogetherError)) throw new Error('expected a TogetherError');
+    return result;
+  };
+
+  it('refuses LoRAs on a model that does not take them, once, and still makes images without', async () => {
+    const error = await image(FLUX2, 'a panda --lora tarot --size 256x256');
+    expect(error.code).toBe('loras_not_supported');
+    expect(error.status).toBe(400);
+    expect(error.userMessage).toMatch(
+      /^This image model \(`black-forest-labs\/FLUX\.2-dev`\) does not take LoRAs/,
+    );
+    const { client } = makeClient({}, worlds);
+    const plain = await client.generateImages({ ...imageBody('a panda --size 256x256'), model: FLUX2 });
+    expect(plain.images).toHaveLength(1);
+  });
+
+  it('says what the organization must enable on 403 third_party_data_sharing_blocked', async () => {
+    const error = await image(BLOCKED, 'a panda --size 256x256');
+    expect(error.code).toBe('data_sharing_blocked');
+    expect(error.status).toBe(403);
+    expect(error.userMessage).toContain('"Allow my organization to use passthrough models"');
+  });
+
+  it('says a model that now needs a dedicated endpoint is no longer served', async () => {
+    const error = await image(GONE, 'a panda --size 256x256');
+    expect(error.code).toBe('model_unavailable');
+    expect(error.message).toContain('Unable to access non-serverless model');
+    expect(error.message).toContain(`image.model (${GONE})`);
+  });
+
+  it('answers with Together’s ErrorData shape', async () => {
+    const response = await fetch(`${worlds.baseUrl}/images/generations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${worlds.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...imageBody('a panda --size 256x256'), model: BLOCKED }),
+    });
+    const body = (await response.json()) as { error: unknown };
+    expect(response.status).toBe(403);
+    expect(togetherSpec().errors('/components/schemas/ErrorData', body)).toEqual([]);
+    expect(body.error).toEqual({
+      message: 'This model requires third-party data sharing to be enabled for your organization.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'third_party_data_sharing_blocked',
+    });
   });
 });
 

@@ -8,9 +8,10 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type Running, startLorabot } from '../../src/runtime.js';
 import { FakeSlack, signSlackRequest } from '../contract/fakes/fake-slack.js';
-import { FakeTogether } from '../contract/fakes/fake-together.js';
+import { FakeTogether, type FakeTogetherOptions } from '../contract/fakes/fake-together.js';
 import { fakeSlackEnv } from './fake-env.js';
 import { deleteByPrefix, redisUrl } from './redis.js';
+import { waitFor } from './wait.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
 
@@ -99,9 +100,15 @@ export interface SlashResult {
 }
 
 export async function startHarness(
-  options: { env?: Record<string, string>; configExtra?: string; redisUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    configExtra?: string;
+    redisUrl?: string;
+    /** How the fake Together behaves: which models refuse LoRAs, need data sharing, or are gone. */
+    together?: FakeTogetherOptions;
+  } = {},
 ): Promise<Harness> {
-  const together = await new FakeTogether().start();
+  const together = await new FakeTogether(options.together).start();
   const slack = await new FakeSlack().start();
   const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
   const env = {
@@ -240,4 +247,24 @@ export async function startHarness(
       }
     },
   };
+}
+
+/** Waits for a failed command's parent message, its failure notice to the requester, and its Failed status. */
+export async function waitForFailure(
+  h: Harness,
+  channel: string,
+  command: '/flux' | '/ask',
+  timeoutMs = 20_000,
+): Promise<{ parent: { ts: string; text: string }; notice: { text: string } }> {
+  const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
+  const notice = await waitFor(
+    'the failure notice',
+    () =>
+      h.slack
+        .thread(channel, parent.ts)
+        .find((m) => m.text.startsWith(`<@U0PANDA> Your ${command} request failed`)),
+    timeoutMs,
+  );
+  await waitFor('the failed status', () => parent.text.includes('Failed'));
+  return { parent, notice };
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TogetherFault } from '../contract/fakes/fake-together.js';
-import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
-import { waitFor } from '../helpers/wait.js';
+import { type Harness, startHarness, waitForFailure } from '../helpers/lorabot-harness.js';
 
 let h: Harness;
 
@@ -121,7 +120,7 @@ const cases: Case[] = [
     fault: { kind: 'status', status: 404 },
     times: 1,
     calls: 1,
-    message: /Model deprecated: an operator needs to set image\.model/,
+    message: /is no longer served by Together.*An admin can set image\.model/,
     charged: 0,
   },
 ];
@@ -133,17 +132,8 @@ describe('Together faults, end to end through the queue', () => {
       const prompt = `provider fault ${i}`;
       h.together.inject('/images/generations', c.fault, c.times);
       await h.slash({ channel_id: channel, command: '/flux', text: `${prompt} --size 256x256` });
-      const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-      const notice = await waitFor(
-        'the failure notice',
-        () =>
-          h.slack
-            .thread(channel, parent.ts)
-            .find((m) => m.text.startsWith('<@U0PANDA> Your /flux request failed')),
-        20_000,
-      );
+      const { parent, notice } = await waitForFailure(h, channel, '/flux');
       expect(notice.text).toMatch(c.message);
-      await waitFor('the failed status', () => parent.text.includes('Failed'));
       await new Promise((r) => setTimeout(r, 150));
       expect(h.slack.thread(channel, parent.ts).filter((m) => m.text.startsWith('<@U0PANDA>'))).toHaveLength(
         1,

@@ -43,6 +43,7 @@ describe('lorabot run --dry-run --json', () => {
         steps: 28,
         n: 1,
         response_format: 'base64',
+        output_format: 'jpeg',
         image_loras: [{ path: 'https://huggingface.co/multimodalart/flux-tarot-v1', scale: 0.8 }],
       },
       estimate: { usd: 0.07, text: 'Cost: $0.07 (1 image × 2 MP × $0.035/MP)' },

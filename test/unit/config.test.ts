@@ -60,6 +60,31 @@ describe('config', () => {
     expect(result.data.http.port).toBe(8080);
   });
 
+  it('asks Together for jpeg by default, png when configured, and names image.output_format when it is wrong', () => {
+    const byDefault = loadConfig({ env: {}, cwd: dirWith({}) });
+    if (!byDefault.success) throw new Error(byDefault.error.message);
+    expect(byDefault.data.core.image.outputFormat).toBe('jpeg');
+    const png = loadConfig({
+      env: {},
+      cwd: dirWith({ 'lorabot.config.yaml': 'image:\n  output_format: png' }),
+    });
+    if (!png.success) throw new Error(png.error.message);
+    expect(png.data.core.image.outputFormat).toBe('png');
+    const webp = loadConfig({
+      env: {},
+      cwd: dirWith({ 'lorabot.config.yaml': 'image:\n  output_format: webp' }),
+    });
+    expect(webp.success).toBe(false);
+    if (!webp.success) expect(webp.error.problems.join('\n')).toMatch(/image\.output_format.*"jpeg".*"png"/);
+  });
+
+  it('sends lorabot/<version> from package.json as the User-Agent', () => {
+    const result = loadConfig({ env: {}, cwd: dirWith({}) });
+    if (!result.success) throw new Error(result.error.message);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(result.data.together.userAgent).toBe(`lorabot/${pkg.version}`);
+  });
+
   it('reads the channels a preset is limited to, and asks for quotes around a bare Discord id', () => {
     const good = dirWith({
       'lorabot.config.yaml': [

@@ -1,4 +1,5 @@
 import { DiscordAPIError, type RawFile, REST, Routes } from 'discord.js';
+import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
   Deliverer,
@@ -20,7 +21,6 @@ import {
 
 /** "The maximum request size when sending a message is 25 MiB." */
 const REQUEST_LIMIT = 25 * 1024 * 1024;
-const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 /** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
 const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
 
@@ -70,21 +70,16 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     );
   }
 
-  async postImages(
-    target: DiscordTarget,
-    images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
-    jobId: string,
-  ): Promise<void> {
+  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>): Promise<void> {
     const files: RawFile[] = [];
     const refused: string[] = [];
     images.forEach((image, i) => {
-      const name = `lorabot-${jobId.slice(-12).replace(/[^\w-]/g, '')}-${i + 1}.${EXTENSIONS[image.mimeType] ?? 'png'}`;
       if (image.bytes.length > target.attachmentLimit) {
         refused.push(
           `Image ${i + 1} is ${formatBytes(image.bytes.length)}, over the ${formatBytes(target.attachmentLimit)} upload limit here, so it could not be attached.`,
         );
       } else {
-        files.push({ name, data: Buffer.from(image.bytes), contentType: image.mimeType });
+        files.push({ name: image.fileName, data: Buffer.from(image.bytes), contentType: image.mimeType });
       }
     });
     for (const batch of batches(files)) {

@@ -1,4 +1,5 @@
 import { WebClient } from '@slack/web-api';
+import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
   Deliverer,
@@ -11,8 +12,6 @@ import type {
 import type { Logger } from '../../core/ports.js';
 import { slackClientOptions } from './slack-client.js';
 import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
-
-const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
 /**
  * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
@@ -56,17 +55,14 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */
-  async postImages(
-    target: SlackTarget,
-    images: ReadonlyArray<{ bytes: Uint8Array; mimeType: string }>,
-    jobId: string,
-  ): Promise<void> {
+  async postImages(target: SlackTarget, images: ReadonlyArray<NamedImage>): Promise<void> {
     await this.client.filesUploadV2({
       channel_id: target.channelId,
       thread_ts: target.parentTs,
       file_uploads: images.map((image, i) => ({
         file: Buffer.from(image.bytes),
-        filename: `lorabot-${jobId.slice(-12)}-${i + 1}.${EXTENSIONS[image.mimeType] ?? 'png'}`,
+        // Slack takes the file type from the name's extension.
+        filename: image.fileName,
         title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
       })),
     });

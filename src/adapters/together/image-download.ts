@@ -1,16 +1,18 @@
 import { type Dispatcher, request } from 'undici';
 import type { GeneratedImage } from '../../core/ports.js';
 import {
+  downloadError,
+  errorCode,
   flattenHeaders,
+  isConnectPhaseCode,
   TogetherError,
-  togetherErrorFromNetwork,
   togetherErrorFromResponse,
 } from './together-error.js';
 
 export interface DownloadOptions {
   maxBytes: number;
   timeoutMs: number;
-  /** Together's CDN answers 403 to an empty User-Agent. */
+  /** Together's CDN answers 403 to an empty User-Agent: `lorabot/<version>`. */
   userAgent: string;
   dispatcher: Dispatcher;
   signal?: AbortSignal;
@@ -38,17 +40,6 @@ export function sniffImage(bytes: Uint8Array): GeneratedImage['mimeType'] | unde
   return undefined;
 }
 
-function downloadError(message: string, cause?: unknown): TogetherError {
-  return new TogetherError({
-    code: 'invalid_response',
-    kind: 'download',
-    phase: 'response',
-    userMessage: `The generated image could not be downloaded from Together (${message}).`,
-    logMessage: `image download failed: ${message}`,
-    cause,
-  });
-}
-
 /**
  * Downloads an image Together returned as a URL: https only, with a User-Agent, a size cap and a time limit.
  * Only URLs from Together's own response come here; the bot never fetches a URL a user typed.
@@ -59,9 +50,11 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
   try {
     parsed = new URL(url);
   } catch {
-    throw downloadError('the image URL is not valid');
+    throw downloadError({ problem: 'bad_url', detail: 'the image URL is not valid' });
   }
-  if (parsed.protocol !== 'https:') throw downloadError('the image URL is not https');
+  if (parsed.protocol !== 'https:') {
+    throw downloadError({ problem: 'bad_url', detail: `the image URL is ${parsed.protocol}, not https:` });
+  }
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Dispatcher.ResponseData;
@@ -74,12 +67,7 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    throw togetherErrorFromNetwork({
-      kind: 'download',
-      error,
-      timedOut: timeout.aborted,
-      timeoutMs: options.timeoutMs,
-    });
+    throw networkDownloadError(error, timeout.aborted, options);
   }
   const headers = flattenHeaders(response.headers);
   if (response.statusCode >= 400) {
@@ -88,12 +76,18 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
   }
   if (response.statusCode !== 200) {
     discard(response.body);
-    throw downloadError(`HTTP ${response.statusCode}`);
+    throw downloadError({
+      problem: 'server',
+      status: response.statusCode,
+      detail: `HTTP ${response.statusCode}`,
+    });
   }
+  const tooLarge = (detail: string) =>
+    downloadError({ problem: 'too_large', detail, maxBytes: options.maxBytes });
   const declared = Number(headers['content-length'] ?? Number.NaN);
   if (declared > options.maxBytes) {
     discard(response.body);
-    throw downloadError(`the image is ${declared} bytes, over the ${options.maxBytes}-byte limit`);
+    throw tooLarge(`content-length ${declared} is over the ${options.maxBytes}-byte limit`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -102,19 +96,37 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
       size += (chunk as Buffer).length;
       if (size > options.maxBytes) {
         discard(response.body);
-        throw downloadError(`the image is over the ${options.maxBytes}-byte limit`);
+        throw tooLarge(`the body passed the ${options.maxBytes}-byte limit`);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
     if (error instanceof TogetherError) throw error;
-    throw downloadError(
-      timeout.aborted ? `no complete image within ${options.timeoutMs} ms` : 'the download broke off',
-      error,
-    );
+    if (options.signal?.aborted) throw error;
+    throw networkDownloadError(error, timeout.aborted, options);
   }
   const bytes = Buffer.concat(chunks);
   const mimeType = sniffImage(bytes);
-  if (!mimeType) throw downloadError('the download is not a PNG, JPEG or WebP image');
+  if (!mimeType) {
+    throw downloadError({
+      problem: 'not_image',
+      detail: `${bytes.length} bytes of ${headers['content-type'] ?? 'no content-type'}, not PNG, JPEG or WebP`,
+    });
+  }
   return { bytes: new Uint8Array(bytes), mimeType };
+}
+
+/** A download with no HTTP answer (or a body that stopped): timed out, never connected, or broke off. */
+function networkDownloadError(error: unknown, timedOut: boolean, options: DownloadOptions): TogetherError {
+  const code = errorCode(error) ?? (error instanceof Error ? error.name : 'error');
+  if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return downloadError({
+      problem: 'timeout',
+      detail: `no complete image within ${options.timeoutMs} ms (${code})`,
+      timeoutMs: options.timeoutMs,
+      cause: error,
+    });
+  }
+  const problem = isConnectPhaseCode(code) ? 'unreachable' : 'broken';
+  return downloadError({ problem, detail: code, cause: error });
 }

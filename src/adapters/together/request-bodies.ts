@@ -16,6 +16,7 @@ export interface ImageGenerationBody {
   n: number;
   seed?: number;
   response_format: 'base64' | 'url';
+  output_format: 'jpeg' | 'png';
   image_loras?: Array<{ path: string; scale: number }>;
 }
 
@@ -28,6 +29,7 @@ export function buildImageBody(request: ImageRequest, image: ImageSettings): Ima
     steps: request.steps,
     n: request.n,
     response_format: image.responseFormat,
+    output_format: image.outputFormat,
   };
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.loras.length > 0) body.image_loras = request.loras.map(({ path, scale }) => ({ path, scale }));

@@ -6,6 +6,8 @@ import type { TogetherError } from './together-error.js';
  *
  * - Never after the attempts run out, after a cancel, or when an image request may already be billed (its body
  *   was sent and the connection then failed or timed out: Together has no idempotency keys).
+ * - Never for what only an operator can fix (`TogetherError.permanent`: no or a rejected key, no credits, a model
+ *   that refuses LoRAs, is gone, or needs data sharing), whatever `x-should-retry` says.
  * - Always for connect-phase failures: Together never saw the request.
  * - Images: only 429 (and the legacy 400 `rate_limit`) and 503. Chat: 408, 409, 429 and 501+, not 500 (matching
  *   Together's own SDK). A stream only before its first token.
@@ -52,8 +54,8 @@ export function decideRetry(input: RetryInput): RetryDecision {
   const { error, retriesSoFar, options } = input;
   if (retriesSoFar >= options.maxRetries)
     return { retry: false, reason: `gave up after ${retriesSoFar + 1} attempts` };
-  if (error.code === 'aborted' || error.code === 'not_configured')
-    return { retry: false, reason: error.code };
+  if (error.code === 'aborted') return { retry: false, reason: error.code };
+  if (error.permanent) return { retry: false, reason: `${error.code} needs an operator` };
   if (error.mayBeBilled) return { retry: false, reason: 'the request may already be billed' };
   if (input.streamStarted) return { retry: false, reason: 'the stream had already started' };
 

@@ -117,6 +117,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         const response = await this.post('/images/generations', body, {
           kind: 'image',
           model,
+          modelSetting: options.modelSetting,
           signal,
           timeoutMs: this.timeouts.imageMs,
         });
@@ -160,6 +161,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           {
             kind: 'chat',
             model,
+            modelSetting: options.modelSetting,
             signal,
             timeoutMs: this.timeouts.chatMs,
           },
@@ -201,6 +203,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           {
             kind: 'stream',
             model,
+            modelSetting: options.modelSetting,
             signal,
             timeoutMs: this.timeouts.streamTotalMs,
             bodyTimeoutMs: this.timeouts.streamIdleMs,
@@ -414,7 +417,14 @@ export class TogetherClient implements ImageProvider, ChatProvider {
   private async post(
     path: string,
     body: Record<string, unknown>,
-    call: { kind: CallKind; model: string; signal: AbortSignal; timeoutMs: number; bodyTimeoutMs?: number },
+    call: {
+      kind: CallKind;
+      model: string;
+      modelSetting: string | undefined;
+      signal: AbortSignal;
+      timeoutMs: number;
+      bodyTimeoutMs?: number;
+    },
   ): Promise<{
     status: number;
     headers: Record<string, string>;
@@ -456,6 +466,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         headers,
         bodyText,
         model: call.model,
+        ...(call.modelSetting ? { modelSetting: call.modelSetting } : {}),
       });
     }
     this.options.logger?.debug(
@@ -508,15 +519,16 @@ export class TogetherClient implements ImageProvider, ChatProvider {
         return await downloadImage(url, { ...this.download, signal });
       } catch (caught) {
         if (!(caught instanceof TogetherError)) throw caught;
+        // The download's own message stands: Together answered 200, so the generation was done and billed.
         const giveUp = () =>
           new TogetherError({
-            code: 'invalid_response',
+            code: 'download_failed',
             kind: 'image',
             phase: 'response',
             status: 200,
             mayBeBilled: true,
             ...(requestId ? { requestId } : {}),
-            userMessage: `Together made the images, but ${caught.userMessage.replace(/^The generated image could not be downloaded from Together/, 'they could not be downloaded')}`,
+            userMessage: caught.userMessage,
             logMessage: caught.message,
             cause: caught,
           });

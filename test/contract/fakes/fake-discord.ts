@@ -18,7 +18,8 @@ export interface DiscordCall {
   template: string | undefined;
   auth: string | undefined;
   body: Record<string, unknown> | unknown[] | undefined;
-  files: Array<{ name: string; bytes: Buffer }>;
+  /** Uploaded files with the content type of their multipart part. */
+  files: Array<{ name: string; type: string; bytes: Buffer }>;
   schemaErrors: string[];
   /** What the fake answered: an HTTP status. */
   status: number;
@@ -746,7 +747,11 @@ async function parseBody(
       if (key === 'payload_json' && typeof value === 'string')
         body = JSON.parse(value) as Record<string, unknown>;
       else if (typeof value !== 'string')
-        files.push({ name: (value as File).name, bytes: Buffer.from(await value.arrayBuffer()) });
+        files.push({
+          name: (value as File).name,
+          type: (value as File).type,
+          bytes: Buffer.from(await value.arrayBuffer()),
+        });
     }
     return { body, files };
   }

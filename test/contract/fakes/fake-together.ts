@@ -23,6 +23,25 @@ export type TogetherFault =
   | { kind: 'stream-drop'; afterChunks: number }
   | { kind: 'stream-malformed'; afterChunks: number };
 
+/** One injected fault of the image CDN (`response_format: "url"` downloads), used by the next download(s). */
+export type CdnFault =
+  /** An HTTP error, e.g. 403 for an expired signed link (with S3's XML body), 404, 410, 500, 503. */
+  | { kind: 'status'; status: number; body?: string; contentType?: string }
+  /** No answer for this long: the download times out. */
+  | { kind: 'stall'; ms: number }
+  /** A 200 whose body is this many bytes. */
+  | { kind: 'oversize'; bytes: number }
+  /** A 200 that is an HTML page, not an image (a login wall, a CDN error page). */
+  | { kind: 'not-image' }
+  /** Half the image, then the connection closes. */
+  | { kind: 'drop' };
+
+/** A download the fake CDN received. */
+export interface CdnCall {
+  path: string;
+  userAgent: string | undefined;
+}
+
 export interface RecordedCall {
   path: string;
   headers: Record<string, string | string[] | undefined>;
@@ -51,6 +70,15 @@ export interface FakeTogetherOptions {
   imagesPerMinute?: number;
   /** Render one image per size and format and answer every request with it (rendering takes ~25 ms; load tests). */
   reuseImages?: boolean;
+  /**
+   * Image models that refuse `image_loras` with Together's 400 (as serverless FLUX.2 does in some accounts); they
+   * still make images without LoRAs.
+   */
+  loraRefusingModels?: string[];
+  /** Models that answer 403 `third_party_data_sharing_blocked` until the organization allows passthrough models. */
+  dataSharingBlockedModels?: string[];
+  /** Models Together no longer serves without a dedicated endpoint: 400 `model_not_available`, "non-serverless". */
+  goneModels?: string[];
 }
 
 const DEFAULT_KEY = 'together-test-key';
@@ -77,6 +105,9 @@ export class FakeTogether {
   /** When each image counted by `imagesPerMinute` was accepted (ms), oldest first. */
   private readonly acceptedImages: number[] = [];
   private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
+  private readonly cdnFaults: CdnFault[] = [];
+  /** Every download the CDN received, with the User-Agent it carried. */
+  readonly cdnCalls: CdnCall[] = [];
   private readonly images = new Map<string, Buffer>();
   private readonly rendered = new Map<string, Buffer>();
   private server?: Server;
@@ -125,6 +156,11 @@ export class FakeTogether {
   /** Queues a fault for the next `times` requests to `path` (`/images/generations` or `/chat/completions`). */
   inject(path: '/images/generations' | '/chat/completions', fault: TogetherFault, times = 1): void {
     for (let i = 0; i < times; i++) this.faults.push({ path, fault });
+  }
+
+  /** Queues a fault for the next `times` image downloads from the CDN. */
+  injectCdn(fault: CdnFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.cdnFaults.push(fault);
   }
 
   callsTo(path: string): RecordedCall[] {
@@ -213,6 +249,7 @@ export class FakeTogether {
         null,
       );
     }
+    if (this.refuseModel(path, body as ImageBody | ChatBody, res)) return;
     if (path === '/images/generations' && this.overImageLimit(body as ImageBody, res)) return;
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
     if (path === '/images/generations') return this.generateImages(body as ImageBody, res, fault);
@@ -227,6 +264,37 @@ export class FakeTogether {
       this.rendered.set(key, bytes);
     }
     return bytes;
+  }
+
+  /** Together's answers for a model this account cannot use (see the options), in its real error shapes. */
+  private refuseModel(path: string, body: ImageBody | ChatBody, res: ServerResponse): boolean {
+    const { model } = body;
+    if (this.options.dataSharingBlockedModels?.includes(model)) {
+      sendError(
+        res,
+        403,
+        'This model requires third-party data sharing to be enabled for your organization.',
+        'invalid_request_error',
+        'third_party_data_sharing_blocked',
+      );
+      return true;
+    }
+    if (this.options.goneModels?.includes(model)) {
+      sendError(
+        res,
+        400,
+        `Unable to access non-serverless model ${model}. Please visit https://api.together.ai/models/${model} to create and start a new dedicated endpoint for the model.`,
+        'invalid_request_error',
+        'model_not_available',
+      );
+      return true;
+    }
+    const loras = path === '/images/generations' ? (body as ImageBody).image_loras : undefined;
+    if (loras?.length && this.options.loraRefusingModels?.includes(model)) {
+      sendError(res, 400, 'image_loras is not supported', 'invalid_request_error', null);
+      return true;
+    }
+    return false;
   }
 
   /** Refuses an image request past `imagesPerMinute` (sliding 60 s window); otherwise counts its images. */
@@ -404,23 +472,64 @@ export class FakeTogether {
   }
 
   private serveImage(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '';
+    this.cdnCalls.push({ path, userAgent: req.headers['user-agent'] });
     // Together's CDN rejects a blank User-Agent with 403 (docs: images-overview).
     if (!req.headers['user-agent']) {
-      res.writeHead(403).end('Forbidden');
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
       return;
     }
-    const id = (req.url ?? '').replace(/^\/images\//, '');
-    const bytes = this.images.get(id);
+    const bytes = this.images.get(path.replace(/^\/images\//, ''));
     if (!bytes) {
-      res.writeHead(404).end('Not found');
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
       return;
     }
-    res.writeHead(200, {
-      'content-type': id.endsWith('.png') ? 'image/png' : 'image/jpeg',
-      'content-length': bytes.length,
-    });
+    const contentType = path.endsWith('.png') ? 'image/png' : 'image/jpeg';
+    const fault = this.cdnFaults.shift();
+    if (fault) {
+      serveCdnFault(res, fault, bytes, contentType);
+      return;
+    }
+    res.writeHead(200, { 'content-type': contentType, 'content-length': bytes.length });
     res.end(bytes);
   }
+}
+
+/** What a CDN in trouble sends: real statuses and bodies, a stall, a body too large, a page, a cut. */
+function serveCdnFault(res: ServerResponse, fault: CdnFault, bytes: Buffer, contentType: string): void {
+  switch (fault.kind) {
+    case 'status':
+      res.writeHead(fault.status, { 'content-type': fault.contentType ?? 'application/xml' });
+      res.end(fault.body ?? expiredLinkBody(fault.status));
+      return;
+    case 'stall':
+      setTimeout(() => res.destroy(), fault.ms);
+      return;
+    case 'oversize':
+      res.writeHead(200, { 'content-type': contentType, 'content-length': fault.bytes });
+      res.end(
+        Buffer.concat([bytes, Buffer.alloc(Math.max(0, fault.bytes - bytes.length))]).subarray(
+          0,
+          fault.bytes,
+        ),
+      );
+      return;
+    case 'not-image':
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><html><body>Sign in to continue</body></html>');
+      return;
+    case 'drop':
+      res.writeHead(200, { 'content-type': contentType, 'content-length': bytes.length });
+      res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+      setTimeout(() => res.socket?.destroy(), 20);
+  }
+}
+
+/** An object store's answer to a signed link past its expiry (403) or to one that is gone (404/410). */
+function expiredLinkBody(status: number): string {
+  const code = status === 403 ? 'AccessDenied' : 'NoSuchKey';
+  const message = status === 403 ? 'Request has expired' : 'The specified key does not exist.';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
 
 export interface ImageBody {

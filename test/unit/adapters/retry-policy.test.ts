@@ -177,7 +177,8 @@ describe('the error factory', () => {
       {},
       '{"error":{"message":"Model black-forest-labs/FLUX.1-dev-lora is deprecated","type":"invalid_request_error"}}',
     );
-    expect(deprecated.userMessage).toMatch(/Model deprecated.*set image\.model/);
+    expect(deprecated.code).toBe('model_unavailable');
+    expect(deprecated.userMessage).toMatch(/no longer served by Together.*set image\.model/);
   });
 
   it.each<[CallPhase, string]>([
