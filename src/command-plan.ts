@@ -2,7 +2,7 @@ import { buildChatBody, buildImageBody } from './adapters/together/request-bodie
 import { formatChatCommand, formatImageCommand } from './core/command-format.js';
 import type { DeliveryTarget, JobData } from './core/jobs.js';
 import type { ChatMessage } from './core/ports.js';
-import { estimateChat, priceImage } from './core/pricing.js';
+import { chatRates, estimateChat, priceImage } from './core/pricing.js';
 import type { AcceptedCommand } from './core/requests.js';
 import type { CoreSettings } from './core/settings.js';
 
@@ -38,8 +38,7 @@ export function planCommand(
     body: { ...body },
     estimate: estimateChat(
       { messages: body.messages.map((m) => m.content), maxTokens: model.maxTokens },
-      model.pricing,
-      model.id,
+      chatRates(model.pricing, model.id, settings.prices),
     ),
     command: formatChatCommand(command.request, settings),
   };

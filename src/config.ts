@@ -10,7 +10,7 @@ import { parseLoraUrl } from './core/lora-ref.js';
 import { usdToMicros } from './core/money.js';
 import { type StartLimit, smoothStartLimit } from './core/rate-limit.js';
 import { err, ok, type Result } from './core/result.js';
-import type { ChatModel, CoreSettings, ImagePricing, LoraPreset } from './core/settings.js';
+import type { ChatModel, ChatPricing, CoreSettings, ImagePricing, LoraPreset } from './core/settings.js';
 
 /**
  * The one reader of `process.env` and the config file. Everything is validated once, at start-up, into a frozen
@@ -106,6 +106,40 @@ const ids = z.array(z.string().regex(/^[\w-]{1,40}$/, 'expected a Slack or Disco
 
 const limit = usd.nullable();
 
+/** A dedicated endpoint: Together bills its uptime by the minute, so a request has no price of its own. */
+const billedPerMinute = z.strictObject({ billed: z.literal('per_minute') });
+
+// Each variant is told apart by its keys; describeIssue reports the problems of the one the value was meant to be.
+const imagePricing = z
+  .union(
+    [
+      z.strictObject({
+        usd_per_megapixel: usd,
+        megapixel_pixels: z.union([z.literal(1_000_000), z.literal(1_048_576)]).default(1_000_000),
+        rounding: z.enum(['up', 'none']).default('up'),
+        step_scaling_default_steps: positiveInt.nullable().default(null),
+      }),
+      z.strictObject({ usd_per_image: usd }),
+      billedPerMinute,
+    ],
+    { error: 'expected { usd_per_megapixel: … }, { usd_per_image: … }, { billed: per_minute } or null' },
+  )
+  .nullable();
+
+const chatPricing = z
+  .union(
+    [
+      z.strictObject({ input_usd_per_m_tokens: usd, output_usd_per_m_tokens: usd }),
+      z.literal('auto'),
+      billedPerMinute,
+    ],
+    {
+      error:
+        'expected { input_usd_per_m_tokens: …, output_usd_per_m_tokens: … }, auto, { billed: per_minute } or null',
+    },
+  )
+  .nullable();
+
 const fileSchema = z.strictObject({
   budgets: z.strictObject({
     user_per_day_usd: limit,
@@ -163,14 +197,7 @@ const fileSchema = z.strictObject({
       lora_scale: z.strictObject({ min: z.number().min(-10).max(10), max: z.number().min(-10).max(10) }),
       max_prompt_chars: positiveInt,
     }),
-    pricing: z
-      .strictObject({
-        usd_per_megapixel: usd,
-        megapixel_pixels: z.union([z.literal(1_000_000), z.literal(1_048_576)]),
-        rounding: z.enum(['up', 'none']),
-        step_scaling_default_steps: positiveInt.nullable(),
-      })
-      .nullable(),
+    pricing: imagePricing,
   }),
   chat: z.strictObject({
     default_model: z.string().min(1),
@@ -188,7 +215,7 @@ const fileSchema = z.strictObject({
         system_prompt: z.string().optional(),
         max_tokens: positiveInt,
         description: z.string().optional(),
-        pricing: z.strictObject({ input_usd_per_m_tokens: usd, output_usd_per_m_tokens: usd }).nullable(),
+        pricing: chatPricing,
       }),
     ),
   }),
@@ -249,7 +276,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     download: { max_bytes: 25 * 1024 * 1024, timeout_ms: 60_000 },
   },
   image: {
-    model: 'black-forest-labs/FLUX.1-dev-lora',
+    model: 'black-forest-labs/FLUX.2-dev',
     response_format: 'base64',
     output_format: 'jpeg',
     defaults: { width: 1024, height: 1024, steps: 28, n: 1 },
@@ -259,7 +286,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
       side_multiple: 8,
       steps: { min: 1, max: 50 },
       n: { min: 1, max: 4 },
-      lora_scale: { min: 0, max: 2 },
+      lora_scale: { min: 0.3, max: 1.2 },
       max_prompt_chars: 2000,
     },
     pricing: {
@@ -343,7 +370,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
   const fileResult = fileSchema.safeParse(merged);
   const where = file.path ? ` (in ${file.path})` : '';
   if (!fileResult.success) {
-    for (const issue of fileResult.error.issues) {
+    for (const issue of fileResult.error.issues.flatMap(meantIssues)) {
       problems.push(`${issue.path.join('.') || '(top level)'}${where}: ${describeIssue(issue)}`);
     }
   }
@@ -462,6 +489,17 @@ function configError(problems: string[]): ConfigError {
   };
 }
 
+/**
+ * A value that matches none of a union's variants: when exactly one variant has the value's shape (its keys, its
+ * type), that variant's problems are the ones to report; otherwise the union's own message lists the variants.
+ */
+function meantIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const shaped = issue.errors.filter((branch) => branch.every((sub) => sub.path.length > 0));
+  if (shaped.length !== 1) return [issue];
+  return shaped[0]!.flatMap((sub) => meantIssues({ ...sub, path: [...issue.path, ...sub.path] }));
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
@@ -493,9 +531,12 @@ function readConfigFile(
   }
 }
 
-/** Objects merge key by key; the preset maps `loras` and `chat.models` are replaced whole when given. */
+/**
+ * Objects merge key by key; the preset maps `loras` and `chat.models`, and `image.pricing` (whose variants have
+ * different keys), are replaced whole when given.
+ */
 export function mergeConfig(base: unknown, override: unknown, path: string[] = []): unknown {
-  const replaceWhole = ['loras', 'chat.models'].includes(path.join('.'));
+  const replaceWhole = ['loras', 'chat.models', 'image.pricing'].includes(path.join('.'));
   if (replaceWhole || !isPlainObject(base) || !isPlainObject(override)) {
     return override === undefined ? base : override;
   }
@@ -541,12 +582,7 @@ function buildCoreSettings(
       name: name.toLowerCase(),
       id: m.id,
       maxTokens: m.max_tokens,
-      pricing: m.pricing
-        ? {
-            inputMicrosPerMTokens: usdToMicros(m.pricing.input_usd_per_m_tokens)!,
-            outputMicrosPerMTokens: usdToMicros(m.pricing.output_usd_per_m_tokens)!,
-          }
-        : null,
+      pricing: toChatPricing(m.pricing),
     };
     if (m.system_prompt) model.systemPrompt = m.system_prompt;
     if (m.description) model.description = m.description;
@@ -579,15 +615,6 @@ function buildCoreSettings(
   }
   if (problems.length > start) return undefined;
 
-  const p = f.image.pricing;
-  const pricing: ImagePricing | null = p
-    ? {
-        microsPerMegapixel: usdToMicros(p.usd_per_megapixel)!,
-        megapixelPixels: p.megapixel_pixels,
-        rounding: p.rounding,
-        stepScaling: p.step_scaling_default_steps ? { defaultSteps: p.step_scaling_default_steps } : null,
-      }
-    : null;
   return {
     image: {
       model: f.image.model,
@@ -602,10 +629,34 @@ function buildCoreSettings(
       },
       responseFormat: f.image.response_format,
       outputFormat: f.image.output_format,
-      pricing,
+      pricing: toImagePricing(f.image.pricing),
     },
     chat: { defaultModel, models, maxQuestionChars: f.chat.max_question_chars },
     loras,
+  };
+}
+
+function toImagePricing(p: z.output<typeof imagePricing>): ImagePricing | null {
+  if (!p) return null;
+  if ('billed' in p) return { kind: 'per-minute' };
+  if ('usd_per_image' in p) return { kind: 'per-image', microsPerImage: usdToMicros(p.usd_per_image)! };
+  return {
+    kind: 'per-megapixel',
+    microsPerMegapixel: usdToMicros(p.usd_per_megapixel)!,
+    megapixelPixels: p.megapixel_pixels,
+    rounding: p.rounding,
+    stepScaling: p.step_scaling_default_steps ? { defaultSteps: p.step_scaling_default_steps } : null,
+  };
+}
+
+function toChatPricing(p: z.output<typeof chatPricing>): ChatPricing | null {
+  if (!p) return null;
+  if (p === 'auto') return { kind: 'auto' };
+  if ('billed' in p) return { kind: 'per-minute' };
+  return {
+    kind: 'per-token',
+    inputMicrosPerMTokens: usdToMicros(p.input_usd_per_m_tokens)!,
+    outputMicrosPerMTokens: usdToMicros(p.output_usd_per_m_tokens)!,
   };
 }
 

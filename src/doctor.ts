@@ -3,6 +3,7 @@ import { checkSlack } from './adapters/slack/slack-doctor.js';
 import { checkTogether } from './adapters/together/together-doctor.js';
 import { loadConfig } from './config.js';
 import { type DoctorCheck, formatCheck } from './doctor-check.js';
+import { configuredModels } from './doctor-models.js';
 import { checkRedis } from './queue/redis-doctor.js';
 
 /** `lorabot doctor`: one line per check, OK, WARN or FAIL with the fix. Exit 1 when anything failed. */
@@ -31,8 +32,7 @@ export async function runDoctor(io: {
     checkTogether({
       apiKey: config.together.apiKey,
       baseUrl: config.together.baseUrl,
-      imageModel: config.core.image.model,
-      chatModels: Object.values(config.core.chat.models).map((m) => m.id),
+      models: configuredModels(config.core),
     }),
     checkSlack(config.slack).then((c) => [c]),
     checkDiscord(config.discord).then((c) => [c]),

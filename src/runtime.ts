@@ -6,11 +6,14 @@ import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
 import type { Config } from './config.js';
 import type { Logger } from './core/ports.js';
+import type { ListedModel } from './core/pricing.js';
+import type { CoreSettings } from './core/settings.js';
 import { Metrics } from './metrics.js';
 import { GatewayStore } from './queue/gateway-store.js';
 import { JobProducer } from './queue/job-producer.js';
 import { JobWorkers } from './queue/job-worker.js';
 import { Ledger } from './queue/ledger.js';
+import { SharedPriceList } from './queue/price-list.js';
 import { createRedis, waitReady } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
@@ -31,6 +34,8 @@ export interface Running {
 }
 
 export interface StartOptions {
+  /** For tests: how often Together's price list is refreshed and re-read (`pricing: auto`); default a day and a minute. */
+  priceList?: { refreshMs: number; pollMs: number };
   gateway: boolean;
   worker: boolean;
   /** Shared by the gateway and the worker of one process; `GET /metrics` serves it. */
@@ -58,6 +63,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     const keys = new RedisKeys(config.queue.prefix);
     const metrics = options.metrics ?? new Metrics();
     const running: Running = { close, metrics, redis: { url: redis.url, source: redis.source } };
+    const settings = await withPrices(config, { ...options, redisUrl: redis.url, keys }, closers);
 
     if (options.worker) {
       const connection = createRedis(redis.url, 'worker', 'worker');
@@ -103,7 +109,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       const workers = new JobWorkers({
         connection,
         keys,
-        settings: config.core,
+        settings,
         images: together,
         chat: together,
         deliverers,
@@ -130,7 +136,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       closers.push(() => producer.close());
       running.producer = producer;
       const intake = {
-        settings: config.core,
+        settings,
         budgets: config.budgets,
         spend: new Ledger(connection, keys),
         now: Date.now,
@@ -206,4 +212,44 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     await close();
     throw error;
   }
+}
+
+/**
+ * The core settings this process runs with: when a chat preset is priced `auto`, with Together's price list,
+ * shared through Redis and kept current. A worker fetches the list; a gateway only reads what workers stored,
+ * since it never calls Together.
+ */
+async function withPrices(
+  config: Config,
+  options: StartOptions & { redisUrl: string; keys: RedisKeys },
+  closers: Array<() => Promise<void>>,
+): Promise<CoreSettings> {
+  if (!Object.values(config.core.chat.models).some((m) => m.pricing?.kind === 'auto')) return config.core;
+  const connection = createRedis(options.redisUrl, 'producer', 'prices');
+  closers.push(async () => connection.disconnect());
+  let fetchModels: (() => Promise<ListedModel[]>) | undefined;
+  if (options.worker && config.together.apiKey) {
+    const together = new TogetherClient({
+      baseUrl: config.together.baseUrl,
+      apiKey: config.together.apiKey,
+      timeouts: config.together.timeouts,
+      retry: config.together.retry,
+      maxConnections: 1,
+      logger: options.logger,
+    });
+    closers.push(() => together.close());
+    fetchModels = () => together.listModels();
+  }
+  const prices = new SharedPriceList({
+    redis: connection,
+    keys: options.keys,
+    logger: options.logger,
+    ...(fetchModels ? { fetchModels } : {}),
+    ...(options.priceList ?? {}),
+  });
+  closers.push(async () => prices.close());
+  // Redis may still be connecting; a list that cannot load now is loaded by the next poll.
+  await waitReady(connection).catch(() => undefined);
+  await prices.start();
+  return { ...config.core, prices };
 }

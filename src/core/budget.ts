@@ -1,5 +1,6 @@
 import { type UserError, userError } from './lorabot-error.js';
 import { formatUsd, type Micros } from './money.js';
+import { chatRates, describeRates } from './pricing.js';
 import type { CoreSettings } from './settings.js';
 
 /** Spending limits in micro-dollars; null: no limit. */
@@ -72,9 +73,7 @@ export function usageText(spend: Spend, budgets: Budgets): string {
 /** `/ask models`: the chat models and their prices. */
 export function modelsText(settings: CoreSettings): string {
   const lines = Object.values(settings.chat.models).map((m) => {
-    const price = m.pricing
-      ? `$${formatUsd(m.pricing.inputMicrosPerMTokens)} in / $${formatUsd(m.pricing.outputMicrosPerMTokens)} out per 1M tokens`
-      : 'no price configured';
+    const price = describeRates(chatRates(m.pricing, m.id, settings.prices));
     const isDefault = m.name === settings.chat.defaultModel ? ' (default)' : '';
     return `• ${m.name}${isDefault}: ${m.description ?? m.id}, up to ${m.maxTokens} tokens, ${price}`;
   });

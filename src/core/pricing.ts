@@ -1,5 +1,5 @@
 import { ceilDiv, formatUsd, type Micros, toMicros } from './money.js';
-import type { ChatPricing, ImagePricing } from './settings.js';
+import type { ChatPricing, ImagePricing, MegapixelPricing, PriceList, TokenRates } from './settings.js';
 
 /** A priced result: `micros` is the charge, `text` the cost line users see. */
 export type Cost =
@@ -32,11 +32,22 @@ function plural(value: number, one: string, many: string): string {
 }
 
 /**
- * Prices an image request: per image, megapixels × price, with the megapixel size, rounding and step scaling from
- * config; the total is rounded up to a whole micro-dollar once.
+ * Prices an image request under the configured rule: per image, megapixels × price (with the megapixel size,
+ * rounding and step scaling from config), a fixed price per image, or nothing per request on a dedicated endpoint
+ * billed per minute. The total is rounded up to a whole micro-dollar once.
  */
 export function priceImage(request: ImageDimensions, pricing: ImagePricing | null, model: string): Cost {
   if (!pricing) return unpriced(model);
+  if (pricing.kind === 'per-minute') return UPTIME_BILLED;
+  if (pricing.kind === 'per-image') {
+    const micros = toMicros(BigInt(request.n) * BigInt(pricing.microsPerImage));
+    const breakdown = `${plural(request.n, 'image', 'images')} × $${formatUsd(pricing.microsPerImage)}/image`;
+    return { priced: true, micros, text: `Cost: $${formatUsd(micros)} (${breakdown})` };
+  }
+  return priceMegapixels(request, pricing);
+}
+
+function priceMegapixels(request: ImageDimensions, pricing: MegapixelPricing): Cost {
   const pixels = BigInt(request.width * request.height);
   const mpSize = BigInt(pricing.megapixelPixels);
   let numerator: bigint;
@@ -63,10 +74,38 @@ export function priceImage(request: ImageDimensions, pricing: ImagePricing | nul
   return { priced: true, micros, text: `Cost: $${formatUsd(micros)} (${breakdown})` };
 }
 
+/**
+ * What an answer is priced at, once the model's rule is resolved: token rates (from config, or from Together's
+ * list for `auto`), per minute of a dedicated endpoint, or unknown, with the reason the cost line gives.
+ */
+export type ChatRates =
+  | { kind: 'per-token'; rates: TokenRates; listed: boolean }
+  | { kind: 'per-minute' }
+  | { kind: 'unknown'; reason: string };
+
+/**
+ * Resolves a chat model's price rule. `auto` takes the rates Together lists for the model id; a model Together
+ * lists without a price (or not at all, or before the list is loaded) is unknown, never guessed.
+ */
+export function chatRates(
+  pricing: ChatPricing | null,
+  modelId: string,
+  prices: PriceList | undefined,
+): ChatRates {
+  if (!pricing) return { kind: 'unknown', reason: `no price is configured for ${modelId}` };
+  if (pricing.kind === 'per-minute') return { kind: 'per-minute' };
+  if (pricing.kind === 'per-token') return { kind: 'per-token', rates: pricing, listed: false };
+  const listed = prices?.tokenRates(modelId);
+  return listed
+    ? { kind: 'per-token', rates: listed, listed: true }
+    : { kind: 'unknown', reason: `Together lists no price for ${modelId}` };
+}
+
 /** Prices a chat completion from the provider's token counts. */
-export function priceChat(usage: TokenUsage, pricing: ChatPricing | null, model: string): Cost {
-  if (!pricing) return unpriced(model);
-  const micros = chatMicros(usage.promptTokens, usage.completionTokens, pricing);
+export function priceChat(usage: TokenUsage, rates: ChatRates): Cost {
+  if (rates.kind === 'unknown') return unknownCost(rates.reason);
+  if (rates.kind === 'per-minute') return UPTIME_BILLED;
+  const micros = chatMicros(usage.promptTokens, usage.completionTokens, rates.rates);
   const approx = usage.estimated ? '~' : '';
   const note = usage.estimated ? ', estimated: the provider reported no usage' : '';
   return {
@@ -82,16 +121,16 @@ export function priceChat(usage: TokenUsage, pricing: ChatPricing | null, model:
  */
 export function estimateChat(
   input: { messages: readonly string[]; maxTokens: number },
-  pricing: ChatPricing | null,
-  model: string,
+  rates: ChatRates,
 ): Cost & { promptTokens: number } {
   const encoder = new TextEncoder();
   const promptTokens = input.messages.reduce(
     (sum, message) => sum + encoder.encode(message).length + TEMPLATE_TOKENS_PER_MESSAGE,
     0,
   );
-  if (!pricing) return { ...unpriced(model), promptTokens };
-  const micros = chatMicros(promptTokens, input.maxTokens, pricing);
+  if (rates.kind === 'unknown') return { ...unknownCost(rates.reason), promptTokens };
+  if (rates.kind === 'per-minute') return { ...UPTIME_BILLED, promptTokens };
+  const micros = chatMicros(promptTokens, input.maxTokens, rates.rates);
   return {
     priced: true,
     micros,
@@ -100,15 +139,67 @@ export function estimateChat(
   };
 }
 
-function chatMicros(promptTokens: number, completionTokens: number, pricing: ChatPricing): Micros {
+/** How `/ask models` shows a price: the rates per 1M tokens, or why there are none. */
+export function describeRates(rates: ChatRates): string {
+  if (rates.kind === 'unknown') return `price unknown (${rates.reason})`;
+  if (rates.kind === 'per-minute') return UPTIME_NOTE;
+  const { inputMicrosPerMTokens: input, outputMicrosPerMTokens: output } = rates.rates;
+  return `$${formatUsd(input)} in / $${formatUsd(output)} out per 1M tokens${rates.listed ? " (Together's price list)" : ''}`;
+}
+
+/**
+ * Reads Together's listed `pricing.input` / `pricing.output` (USD per 1M tokens for chat and language models) as
+ * token rates. A price of 0 or none means Together lists no price, so the answer is unknown rather than free.
+ */
+export function listedTokenRates(pricing: ListedPricing | undefined): TokenRates | undefined {
+  const input = perMillion(pricing?.input);
+  const output = perMillion(pricing?.output);
+  return input === undefined || output === undefined
+    ? undefined
+    : { inputMicrosPerMTokens: input, outputMicrosPerMTokens: output };
+}
+
+/** One entry of Together's model list (`GET /v1/models`), as far as lorabot reads it. */
+export interface ListedModel {
+  id: string;
+  /** `chat`, `language`, `code`, `image`, `embedding`, `moderation`, `rerank`, `audio`, …; `unknown` when absent. */
+  type: string;
+  pricing?: ListedPricing;
+}
+
+/** Together's `pricing` object of one `GET /v1/models` entry; every field may be missing. */
+export interface ListedPricing {
+  input?: number;
+  output?: number;
+  base?: number;
+  hourly?: number;
+  finetune?: number;
+}
+
+function perMillion(usd: number | undefined): Micros | undefined {
+  if (usd === undefined || !Number.isFinite(usd) || usd <= 0) return undefined;
+  // A listed price finer than a micro-dollar per 1M tokens is rounded up: never below what Together charges.
+  return Math.ceil(Math.round(usd * 1e12) / 1e6);
+}
+
+function chatMicros(promptTokens: number, completionTokens: number, rates: TokenRates): Micros {
   const numerator =
-    BigInt(promptTokens) * BigInt(pricing.inputMicrosPerMTokens) +
-    BigInt(completionTokens) * BigInt(pricing.outputMicrosPerMTokens);
+    BigInt(promptTokens) * BigInt(rates.inputMicrosPerMTokens) +
+    BigInt(completionTokens) * BigInt(rates.outputMicrosPerMTokens);
   return toMicros(ceilDiv(numerator, 1_000_000n));
 }
 
+const UPTIME_NOTE = 'billed per minute of endpoint uptime (dedicated endpoint)';
+
+/** A dedicated endpoint billed by uptime: the request itself adds $0 to the ledger, and the line says why. */
+const UPTIME_BILLED: Cost = { priced: false, micros: 0, text: `Cost: ${UPTIME_NOTE}` };
+
 function unpriced(model: string): { priced: false; micros: 0; text: string } {
-  return { priced: false, micros: 0, text: `Cost: unknown (no price is configured for ${model})` };
+  return unknownCost(`no price is configured for ${model}`);
+}
+
+function unknownCost(reason: string): { priced: false; micros: 0; text: string } {
+  return { priced: false, micros: 0, text: `Cost: unknown (${reason})` };
 }
 
 /** `a / b` as a decimal string with at most 6 places, rounded up, trailing zeros removed. */

@@ -9,6 +9,8 @@ export interface CoreSettings {
   chat: ChatSettings;
   /** LoRA presets by lower-case name. */
   loras: Readonly<Record<string, LoraPreset>>;
+  /** Together's listed prices, for chat models priced `auto`; absent: none known, and such costs say so. */
+  prices?: PriceList;
 }
 
 export interface Range {
@@ -17,7 +19,10 @@ export interface Range {
 }
 
 export interface ImageSettings {
-  /** Together model id, e.g. `black-forest-labs/FLUX.1-dev-lora` or `black-forest-labs/FLUX.2-dev`. */
+  /**
+   * Together model id: a serverless model such as `black-forest-labs/FLUX.2-dev`, or the model name of a dedicated
+   * endpoint (`endpoint_name:adapter_name` for an adapter on a LoRA-enabled endpoint).
+   */
   model: string;
   defaults: { width: number; height: number; steps: number; n: number };
   bounds: {
@@ -39,7 +44,14 @@ export interface ImageSettings {
   pricing: ImagePricing | null;
 }
 
-export interface ImagePricing {
+/**
+ * How an image is priced: per megapixel (Together's serverless models), a fixed price per image (a dedicated
+ * endpoint priced by the operator), or not per request at all (a dedicated endpoint billed per minute of uptime).
+ */
+export type ImagePricing = MegapixelPricing | PerImagePricing | UptimeBilling;
+
+export interface MegapixelPricing {
+  kind: 'per-megapixel';
   microsPerMegapixel: Micros;
   /** How many pixels make a megapixel: 1,000,000 (decimal) or 1,048,576 (binary). */
   megapixelPixels: number;
@@ -47,6 +59,16 @@ export interface ImagePricing {
   rounding: 'up' | 'none';
   /** When set, cost scales with steps / defaultSteps (Together's published formula). */
   stepScaling: { defaultSteps: number } | null;
+}
+
+export interface PerImagePricing {
+  kind: 'per-image';
+  microsPerImage: Micros;
+}
+
+/** A dedicated endpoint: Together bills the minutes it is up, not the requests, so a request costs nothing extra. */
+export interface UptimeBilling {
+  kind: 'per-minute';
 }
 
 export interface ChatSettings {
@@ -69,9 +91,31 @@ export interface ChatModel {
   pricing: ChatPricing | null;
 }
 
-export interface ChatPricing {
+/**
+ * How an answer is priced: per token at configured rates, per token at the rates Together lists (`auto`, looked
+ * up in `CoreSettings.prices`), or per minute of a dedicated endpoint's uptime.
+ */
+export type ChatPricing = TokenPricing | AutoPricing | UptimeBilling;
+
+/** USD per million tokens, in micro-dollars. */
+export interface TokenRates {
   inputMicrosPerMTokens: Micros;
   outputMicrosPerMTokens: Micros;
+}
+
+export interface TokenPricing extends TokenRates {
+  kind: 'per-token';
+}
+
+/** The per-token rates Together lists for the model (`GET /v1/models`), refreshed while lorabot runs. */
+export interface AutoPricing {
+  kind: 'auto';
+}
+
+/** Token rates Together lists, by model id: kept current by the process that runs the core. */
+export interface PriceList {
+  /** The model's listed per-token rates; undefined when Together lists none (or the list is not loaded yet). */
+  tokenRates(modelId: string): TokenRates | undefined;
 }
 
 export interface LoraPreset {

@@ -23,7 +23,7 @@ import {
   NO_TELEMETRY,
   type Telemetry,
 } from '../core/ports.js';
-import { type Cost, priceChat, priceImage } from '../core/pricing.js';
+import { type Cost, chatRates, priceChat, priceImage } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
 import { ThrottledEditor } from '../core/throttled-editor.js';
 import { GatewayStore } from './gateway-store.js';
@@ -312,7 +312,9 @@ export class JobWorkers {
       promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4),
       completionTokens: Math.ceil(result.text.length / 4),
     };
-    return priceChat({ ...usage, estimated: !result.usage }, model?.pricing ?? null, String(data.body.model));
+    const { settings } = this.options;
+    const rates = chatRates(model?.pricing ?? null, String(data.body.model), settings.prices);
+    return priceChat({ ...usage, estimated: !result.usage }, rates);
   }
 
   private async finish(

@@ -67,6 +67,16 @@ export class RedisKeys {
     return `${this.prefix}:conversation-alias:${platform}:${messageId}`;
   }
 
+  /** Together's listed per-token prices (JSON), shared by every process until they expire. */
+  togetherPrices(): string {
+    return `${this.prefix}:together:prices`;
+  }
+
+  /** Held by the one worker fetching Together's price list, so the others wait for what it stores. */
+  togetherPricesLock(): string {
+    return `${this.prefix}:together:prices:lock`;
+  }
+
   /** Recent job durations in seconds per kind (a capped list), for ETAs. */
   durations(kind: string): string {
     return `${this.prefix}:durations:${kind}`;

@@ -1,5 +1,6 @@
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseModelList } from '../../src/adapters/together/model-list.js';
 import { buildChatBody, buildImageBody } from '../../src/adapters/together/request-bodies.js';
 import { TogetherClient, type TogetherClientOptions } from '../../src/adapters/together/together-client.js';
 import { TogetherError } from '../../src/adapters/together/together-error.js';
@@ -99,7 +100,7 @@ describe('Together client: images', () => {
     expect(call!.schemaErrors).toEqual([]);
     expect(call!.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
     expect(call!.body).toMatchObject({
-      model: 'black-forest-labs/FLUX.1-dev-lora',
+      model: 'black-forest-labs/FLUX.2-dev',
       prompt: 'in the style of TOK a trtcrd tarot style, a baby panda',
       response_format: 'base64',
       image_loras: [
@@ -679,10 +680,78 @@ describe('Together client: models this account cannot use', () => {
   });
 });
 
+describe('Together client: model list', () => {
+  it('reads each listed model’s id, type and prices from a list that matches Together’s schema', async () => {
+    const listing = await new FakeTogether({
+      dedicatedModels: [{ id: 'acme/flux-lora-endpoint', type: 'image' }],
+    }).start();
+    try {
+      const { client } = makeClient({}, listing);
+      const models = await client.listModels();
+      expect(models).toEqual([
+        {
+          id: 'black-forest-labs/FLUX.2-dev',
+          type: 'image',
+          pricing: { input: 0, output: 0, base: 0, hourly: 0, finetune: 0 },
+        },
+        {
+          id: 'meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo',
+          type: 'chat',
+          pricing: { input: 0.18, output: 0.18, base: 0, hourly: 0, finetune: 0 },
+        },
+      ]);
+      const dedicated = await client.listModels({ dedicated: true });
+      expect(dedicated).toEqual([
+        {
+          id: 'acme/flux-lora-endpoint',
+          type: 'image',
+          pricing: { input: 0, output: 0, base: 0, hourly: 3.99, finetune: 0 },
+        },
+      ]);
+      const spec = togetherSpec();
+      for (const query of ['', '?dedicated=true']) {
+        const response = await fetch(`${listing.baseUrl}/models${query}`, {
+          headers: { authorization: `Bearer ${listing.apiKey}` },
+        });
+        expect(spec.errors(spec.responsePointer('/models', 'get', '200'), await response.json())).toEqual([]);
+      }
+      expect(listing.callsTo('/models')).toHaveLength(2);
+      expect(listing.callsTo('/models?dedicated=true')).toHaveLength(2);
+    } finally {
+      await listing.close();
+    }
+  });
+
+  it('skips entries without an id and leaves out prices that are not numbers', () => {
+    expect(
+      parseModelList([
+        { id: 'a/chat', type: 'chat', pricing: { input: 0.2, output: '0.4', hourly: null } },
+        { type: 'chat' },
+        { id: 'a/untyped' },
+        'junk',
+      ]),
+    ).toEqual([
+      { id: 'a/chat', type: 'chat', pricing: { input: 0.2 } },
+      { id: 'a/untyped', type: 'unknown' },
+    ]);
+    expect(parseModelList({ data: [{ id: 'a/old-shape', type: 'language' }] })).toEqual([
+      { id: 'a/old-shape', type: 'language' },
+    ]);
+    expect(parseModelList(null)).toEqual([]);
+  });
+
+  it('fails with the key problem when Together refuses the key', async () => {
+    const { client } = makeClient({ apiKey: 'wrong-key', retry: { maxRetries: 0 } });
+    const error = await failure(client.listModels());
+    expect(error.userMessage).toMatch(/TOGETHER_API_KEY/);
+    expect(error.userMessage).not.toContain('wrong-key');
+  });
+});
+
 describe('the fake Together', () => {
   it('rejects what the real API rejects, with Together’s error shape', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ model: 'black-forest-labs/FLUX.1-dev-lora' }, /prompt/],
+      [{ model: 'black-forest-labs/FLUX.2-dev' }, /prompt/],
       [{ ...imageBody('a panda'), n: 5 }, /n must be between 1 and 4/],
       [{ ...imageBody('a panda'), width: 1001 }, /multiple of 8/],
       [

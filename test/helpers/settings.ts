@@ -27,7 +27,7 @@ export function testSettings(): CoreSettings {
           id: 'acme/Meta-Llama-3.1-8B-Instruct-support-lora',
           systemPrompt: 'You answer questions about Acme.',
           maxTokens: 512,
-          pricing: { inputMicrosPerMTokens: 180_000, outputMicrosPerMTokens: 180_000 },
+          pricing: { kind: 'per-token', inputMicrosPerMTokens: 180_000, outputMicrosPerMTokens: 180_000 },
         },
       },
     },

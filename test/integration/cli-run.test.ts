@@ -1,39 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.js';
 import { freePort } from '../../src/queue/redis-url.js';
 import { FakeSlack } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
+import { runCli } from '../helpers/run-cli.js';
 
 let together: FakeTogether;
 let slack: FakeSlack;
 const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
 let env: Record<string, string>;
 
-async function cli(args: string[], extraEnv: Record<string, string> = {}, stopSignal?: Promise<void>) {
-  let stdout = '';
-  let stderr = '';
-  const cwd = mkdtempSync(join(tmpdir(), 'lorabot-cli-'));
-  const code = await main(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: { ...env, ...extraEnv },
-    cwd,
-    ...(stopSignal ? { stopSignal } : {}),
-  });
-  return { code, stdout, stderr, cwd };
-}
+const cli = (args: string[], extraEnv: Record<string, string> = {}, stopSignal?: Promise<void>) =>
+  runCli(args, { ...env, ...extraEnv }, stopSignal);
 
 beforeAll(async () => {
   together = await new FakeTogether().start();
@@ -110,7 +94,9 @@ describe('lorabot doctor', () => {
     expect(lines.find((l) => l.includes('config'))).toMatch(/^OK/);
     expect(lines.filter((l) => /^OK\s+redis/.test(l))).toHaveLength(2);
     expect(lines.find((l) => l.includes('key accepted'))).toMatch(/^OK\s+together/);
-    expect(lines.find((l) => l.includes('FLUX.1-dev-lora'))).toMatch(/^OK/);
+    expect(lines.find((l) => l.includes('FLUX.2-dev'))).toMatch(
+      /^OK\s+together\s+model black-forest-labs\/FLUX.2-dev \(image.model\) is listed as image/,
+    );
     expect(lines.find((l) => /slack/.test(l))).toMatch(/^OK\s+slack\s+token works for team/);
     expect(lines.find((l) => /discord/.test(l))).toMatch(/^OK\s+discord\s+off/);
     expect(code).toBe(0);

@@ -288,7 +288,7 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
       value(/^lorabot_provider_request_duration_seconds_count\{kind="image",result="ok"\} (\d+)/m),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      value(/^lorabot_spent_usd_total\{model="black-forest-labs\/FLUX\.1-dev-lora"\} ([\d.]+)/m),
+      value(/^lorabot_spent_usd_total\{model="black-forest-labs\/FLUX\.2-dev"\} ([\d.]+)/m),
     ).toBeGreaterThan(0);
     expect(text).toMatch(/^lorabot_queue_jobs\{queue="image",state="completed"\} \d+/m);
   });

@@ -1,25 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.js';
 import { togetherSpec } from '../contract/fakes/openapi-validator.js';
+import { runCli } from '../helpers/run-cli.js';
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env,
-    cwd: mkdtempSync(join(tmpdir(), 'lorabot-cli-')),
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, env);
 
 describe('lorabot run --dry-run --json', () => {
   it('prints the exact Together request body with the LoRA, and the estimate', async () => {
@@ -36,7 +19,7 @@ describe('lorabot run --dry-run --json', () => {
       ok: true,
       kind: 'flux',
       request: {
-        model: 'black-forest-labs/FLUX.1-dev-lora',
+        model: 'black-forest-labs/FLUX.2-dev',
         prompt: 'a panda',
         width: 1024,
         height: 1024,

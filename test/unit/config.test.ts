@@ -20,8 +20,11 @@ describe('config', () => {
     expect(config.together.baseUrl).toBe('https://api.together.ai/v1');
     expect(config.together.apiKey).toBeUndefined();
     expect(config.together.timeouts.imageMs).toBeGreaterThanOrEqual(180_000);
-    expect(config.core.image.model).toBe('black-forest-labs/FLUX.1-dev-lora');
+    expect(config.core.image.model).toBe('black-forest-labs/FLUX.2-dev');
+    expect(config.core.image.defaults.steps).toBe(28);
+    expect(config.core.image.bounds.loraScale).toEqual({ min: 0.3, max: 1.2 });
     expect(config.core.image.pricing).toEqual({
+      kind: 'per-megapixel',
       microsPerMegapixel: 35_000,
       megapixelPixels: 1_000_000,
       rounding: 'up',
@@ -38,7 +41,7 @@ describe('config', () => {
     const cwd = dirWith({
       'lorabot.config.yaml': [
         'image:',
-        '  model: black-forest-labs/FLUX.2-dev',
+        '  model: black-forest-labs/FLUX.1-kontext-pro',
         '  pricing: { usd_per_megapixel: 0.04, megapixel_pixels: 1048576, rounding: none, step_scaling_default_steps: 28 }',
         'loras:',
         '  ink: { url: "https://huggingface.co/o/ink/blob/main/ink.safetensors", trigger: "ink style", scale: 0.7 }',
@@ -47,9 +50,10 @@ describe('config', () => {
     const result = loadConfig({ env: { TOGETHER_API_KEY: 'k', PORT: '8080' }, cwd });
     if (!result.success) throw new Error(result.error.message);
     const { core } = result.data;
-    expect(core.image.model).toBe('black-forest-labs/FLUX.2-dev');
+    expect(core.image.model).toBe('black-forest-labs/FLUX.1-kontext-pro');
     expect(core.image.defaults.steps).toBe(28);
     expect(core.image.pricing).toEqual({
+      kind: 'per-megapixel',
       microsPerMegapixel: 40_000,
       megapixelPixels: 1_048_576,
       rounding: 'none',
@@ -107,6 +111,86 @@ describe('config', () => {
     if (refused.success) return;
     expect(refused.error.message).toContain('loras.ink.channels.0');
     expect(refused.error.message).toContain('write each channel id in quotes');
+  });
+
+  it('reads the pricing variants: per megapixel, per image, per minute of a dedicated endpoint, auto', () => {
+    const cwd = dirWith({
+      'lorabot.config.yaml': [
+        'image:',
+        '  model: acme/flux-lora-endpoint',
+        '  pricing: { usd_per_image: 0.025 }',
+        'chat:',
+        '  models:',
+        '    default: { id: meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo, max_tokens: 512, pricing: auto }',
+        '    support: { id: "acme-endpoint:support-adapter", max_tokens: 512, pricing: { billed: per_minute } }',
+        '    priced: { id: acme/priced, max_tokens: 512, pricing: { input_usd_per_m_tokens: 1, output_usd_per_m_tokens: 2 } }',
+        '    free: { id: acme/unknown, max_tokens: 512, pricing: null }',
+      ].join('\n'),
+    });
+    const result = loadConfig({ env: {}, cwd });
+    if (!result.success) throw new Error(result.error.message);
+    const { core } = result.data;
+    expect(core.image.model).toBe('acme/flux-lora-endpoint');
+    expect(core.image.pricing).toEqual({ kind: 'per-image', microsPerImage: 25_000 });
+    expect(core.chat.models.default!.pricing).toEqual({ kind: 'auto' });
+    expect(core.chat.models.support!.pricing).toEqual({ kind: 'per-minute' });
+    expect(core.chat.models.support!.id).toBe('acme-endpoint:support-adapter');
+    expect(core.chat.models.priced!.pricing).toEqual({
+      kind: 'per-token',
+      inputMicrosPerMTokens: 1_000_000,
+      outputMicrosPerMTokens: 2_000_000,
+    });
+    expect(core.chat.models.free!.pricing).toBeNull();
+
+    const uptime = dirWith({ 'lorabot.config.yaml': 'image:\n  pricing: { billed: per_minute }' });
+    const billed = loadConfig({ env: {}, cwd: uptime });
+    if (!billed.success) throw new Error(billed.error.message);
+    expect(billed.data.core.image.pricing).toEqual({ kind: 'per-minute' });
+
+    // A per-megapixel price alone keeps the defaults of the other megapixel settings.
+    const perMp = dirWith({ 'lorabot.config.yaml': 'image:\n  pricing: { usd_per_megapixel: 0.025 }' });
+    const mp = loadConfig({ env: {}, cwd: perMp });
+    if (!mp.success) throw new Error(mp.error.message);
+    expect(mp.data.core.image.pricing).toEqual({
+      kind: 'per-megapixel',
+      microsPerMegapixel: 25_000,
+      megapixelPixels: 1_000_000,
+      rounding: 'up',
+      stepScaling: null,
+    });
+  });
+
+  it('names the pricing key and what it expects when a price is wrong', () => {
+    const cwd = dirWith({
+      'lorabot.config.yaml': [
+        'image:',
+        '  pricing: { usd_per_megapixel: 0.035, usd_per_image: 0.02 }',
+        'chat:',
+        '  models:',
+        '    default: { id: a/b, max_tokens: 512, pricing: automatic }',
+        '    other: { id: a/c, max_tokens: 512, pricing: { input_usd_per_m_tokens: 1 } }',
+        '    third: { id: a/d, max_tokens: 512, pricing: { billed: hourly } }',
+      ].join('\n'),
+    });
+    const result = loadConfig({ env: {}, cwd });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const problems = result.error.problems;
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^image\.pricing .*: expected \{ usd_per_megapixel: … \}, \{ usd_per_image: … \}/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^chat\.models\.default\.pricing .*auto, \{ billed: per_minute \} or null/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^chat\.models\.other\.pricing\.output_usd_per_m_tokens /),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^chat\.models\.third\.pricing\.billed .*per_minute/),
+    );
+    expect(problems).toHaveLength(4);
   });
 
   it('reports every bad key and variable in one message, naming each', () => {

@@ -11,7 +11,9 @@ import type {
   ImageResult,
   Logger,
 } from '../../core/ports.js';
+import type { ListedModel } from '../../core/pricing.js';
 import { type DownloadOptions, discard, downloadImage, sniffImage } from './image-download.js';
+import { parseModelList } from './model-list.js';
 import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from './retry-policy.js';
 import {
   type CallKind,
@@ -297,16 +299,18 @@ export class TogetherClient implements ImageProvider, ChatProvider {
   }
 
   /**
-   * The model ids Together serves to this key: a cheap authenticated call for `lorabot doctor`.
+   * The models Together lists for this key, with their type and prices: `lorabot doctor` checks the configured
+   * models against it, and chat presets priced `auto` take their rates from it. `dedicated: true` asks for the
+   * dedicated models only (Together's `dedicated` filter).
    * @see https://docs.together.ai/reference/models-1
    */
-  async listModels(options: CallOptions = {}): Promise<string[]> {
+  async listModels(options: CallOptions & { dedicated?: boolean } = {}): Promise<ListedModel[]> {
     return this.withRetries('chat', options.signal, {
       run: async (signal) => {
         const timeout = AbortSignal.timeout(this.timeouts.chatMs);
         let response: Dispatcher.ResponseData;
         try {
-          response = await request(`${this.base}/models`, {
+          response = await request(`${this.base}/models${options.dedicated ? '?dedicated=true' : ''}`, {
             method: 'GET',
             dispatcher: this.dispatcher,
             signal: AbortSignal.any([signal, timeout]),
@@ -334,10 +338,9 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           { body: response.body, requestId: headers['x-request-id'] },
           'chat',
         )) as unknown;
-        const list = Array.isArray(json) ? json : ((json as { data?: unknown[] }).data ?? []);
-        return { ids: list.map((model) => String((model as { id?: unknown }).id)), attempts: 0 };
+        return { models: parseModelList(json), attempts: 0 };
       },
-    }).then((result) => result.ids);
+    }).then((result) => result.models);
   }
 
   /** Closes the keep-alive connections (only those of an Agent this client made). Safe to call twice. */

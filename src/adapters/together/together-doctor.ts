@@ -1,13 +1,13 @@
 import type { DoctorCheck } from '../../doctor-check.js';
+import { type ConfiguredModel, checkModels } from '../../doctor-models.js';
 import { TogetherClient } from './together-client.js';
 import { TogetherError } from './together-error.js';
 
-/** Together: the key works, and the configured models are served. */
+/** Together: the key works, and each configured model is listed, of the right type, at the configured price. */
 export async function checkTogether(options: {
   apiKey: string | undefined;
   baseUrl: string;
-  imageModel: string;
-  chatModels: string[];
+  models: ConfiguredModel[];
 }): Promise<DoctorCheck[]> {
   if (!options.apiKey) {
     return [
@@ -25,25 +25,17 @@ export async function checkTogether(options: {
     timeouts: { chatMs: 15_000 },
   });
   try {
-    const models = new Set(await client.listModels());
-    const checks: DoctorCheck[] = [
-      { level: 'OK', name: 'together', message: `key accepted by ${options.baseUrl}` },
-    ];
-    for (const [setting, id] of [
-      ['image.model', options.imageModel] as const,
-      ...options.chatModels.map((m) => ['chat.models', m] as const),
-    ]) {
-      checks.push(
-        models.has(id)
-          ? { level: 'OK', name: 'together', message: `model ${id} is served` }
-          : {
-              level: 'WARN',
-              name: 'together',
-              message: `model ${id} is not in Together's model list (deprecated, or a dedicated endpoint?): check ${setting}`,
-            },
-      );
+    const listed = await client.listModels();
+    const known = new Set(listed.map((m) => m.id));
+    if (options.models.some((m) => !known.has(m.id))) {
+      // A dedicated endpoint's model may be listed only under Together's `dedicated` filter; if that query fails,
+      // the model is reported as missing, which is what the operator must look into anyway.
+      listed.push(...(await client.listModels({ dedicated: true }).catch(() => [])));
     }
-    return checks;
+    return [
+      { level: 'OK', name: 'together', message: `key accepted by ${options.baseUrl}` },
+      ...checkModels(listed, options.models),
+    ];
   } catch (error) {
     const message = error instanceof TogetherError ? error.userMessage : String(error);
     return [{ level: 'FAIL', name: 'together', message }];

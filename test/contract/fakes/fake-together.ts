@@ -57,6 +57,16 @@ export interface FakeTogetherOptions {
   /** Models the fake knows; others get Together's 404. */
   imageModels?: string[];
   chatModels?: string[];
+  /**
+   * What `GET /v1/models` lists instead of entries made from `imageModels` and `chatModels` (tests of types and
+   * prices). The fake keeps serving the models it knows; `FakeTogether.models` can be changed while it runs.
+   */
+  listedModels?: FakeModelInfo[];
+  /**
+   * Models on the account's dedicated endpoints: served like the others, and listed only by
+   * `GET /v1/models?dedicated=true`, billed by the hour of uptime.
+   */
+  dedicatedModels?: Array<{ id: string; type: 'image' | 'chat' }>;
   /** Where `usage` appears in a stream: on the finish chunk (Together's observed behaviour), a trailing chunk, or nowhere. */
   usagePlacement?: 'finish' | 'trailing' | 'none';
   /** Serve `response_format: "url"` images from an https server with this key and certificate. */
@@ -81,8 +91,44 @@ export interface FakeTogetherOptions {
   goneModels?: string[];
 }
 
+/** One `ModelInfo` of `GET /v1/models`, as Together's OpenAPI document describes it. */
+export interface FakeModelInfo {
+  id: string;
+  object: 'model';
+  created: number;
+  type: string;
+  display_name?: string;
+  organization?: string;
+  context_length?: number;
+  /** Chat and language models: `input` and `output` in USD per 1M tokens; image models: no documented unit. */
+  pricing?: { hourly: number; input: number; output: number; base: number; finetune: number };
+}
+
 const DEFAULT_KEY = 'together-test-key';
-const DEFAULT_IMAGE_MODELS = ['black-forest-labs/FLUX.1-dev-lora', 'black-forest-labs/FLUX.2-dev'];
+// FLUX.1-dev-lora is deprecated and no longer served; FLUX.2-dev is lorabot's default image model.
+const DEFAULT_IMAGE_MODELS = ['black-forest-labs/FLUX.2-dev'];
+const DEFAULT_CHAT_MODELS = ['meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo'];
+/** Serverless per-token prices (USD per 1M tokens) the fake lists by default. */
+const DEFAULT_CHAT_PRICES: Record<string, number> = { 'meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo': 0.18 };
+
+/** A `ModelInfo` as Together lists it; `pricing` fields not given are 0, as Together lists them. */
+export function modelInfo(
+  id: string,
+  type: string,
+  pricing: Partial<NonNullable<FakeModelInfo['pricing']>> = {},
+): FakeModelInfo {
+  const [organization = 'together', name = id] = id.includes('/') ? id.split('/') : [undefined, id];
+  return {
+    id,
+    object: 'model',
+    created: 1_732_000_000,
+    type,
+    display_name: name,
+    organization,
+    ...(type === 'chat' || type === 'language' ? { context_length: 131_072 } : {}),
+    pricing: { hourly: 0, input: 0, output: 0, base: 0, finetune: 0, ...pricing },
+  };
+}
 
 /**
  * A local stand-in for Together's inference API that speaks its wire format: it checks every request body against
@@ -116,9 +162,18 @@ export class FakeTogether {
   baseUrl = '';
   cdnUrl = '';
   readonly apiKey: string;
+  /** What `GET /v1/models` lists (serverless models); tests may change types and prices while the fake runs. */
+  models: FakeModelInfo[];
 
   constructor(private readonly options: FakeTogetherOptions = {}) {
     this.apiKey = options.apiKey ?? DEFAULT_KEY;
+    this.models = options.listedModels ?? [
+      ...(options.imageModels ?? DEFAULT_IMAGE_MODELS).map((id) => modelInfo(id, 'image')),
+      ...(options.chatModels ?? DEFAULT_CHAT_MODELS).map((id) => {
+        const price = DEFAULT_CHAT_PRICES[id];
+        return modelInfo(id, 'chat', price ? { input: price, output: price } : {});
+      }),
+    ];
   }
 
   async start(): Promise<this> {
@@ -173,8 +228,9 @@ export class FakeTogether {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '').replace(/^\/v1/, '').split('?')[0]!;
-    if (req.method === 'GET' && path === '/models') return this.listModels(req, res);
+    const [path = '', query = ''] = (req.url ?? '').replace(/^\/v1/, '').split('?');
+    if (req.method === 'GET' && path === '/models')
+      return this.listModels(req, res, new URLSearchParams(query));
     if (req.method !== 'POST' || !['/images/generations', '/chat/completions'].includes(path)) {
       return sendError(
         res,
@@ -322,26 +378,39 @@ export class FakeTogether {
     return false;
   }
 
-  /** `GET /v1/models`: a `ModelInfoList` of the models the fake serves. */
-  private listModels(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * `GET /v1/models`: a `ModelInfoList` of the serverless models, or with `?dedicated=true` of the models on the
+   * account's dedicated endpoints (priced by the hour of uptime).
+   */
+  private listModels(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const dedicated = query.get('dedicated') === 'true';
+    this.calls.push({
+      path: dedicated ? '/models?dedicated=true' : '/models',
+      headers: req.headers,
+      body: undefined,
+      schemaErrors: [],
+      clientClosedEarly: false,
+    });
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
       sendError(res, 401, 'Invalid API key provided.', 'invalid_request_error', 'invalid_api_key');
       return;
     }
-    const images = this.options.imageModels ?? DEFAULT_IMAGE_MODELS;
-    const chats = this.options.chatModels ?? ['meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo'];
-    const created = Math.floor(Date.now() / 1000);
-    const list = [
-      ...images.map((id) => ({ id, object: 'model', created, type: 'image' })),
-      ...chats.map((id) => ({ id, object: 'model', created, type: 'chat' })),
-    ];
-    res.writeHead(200, { 'content-type': 'application/json' });
+    const list = dedicated
+      ? (this.options.dedicatedModels ?? []).map(({ id, type }) => modelInfo(id, type, { hourly: 3.99 }))
+      : this.models;
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
     res.end(JSON.stringify(list));
   }
 
+  /** Whether the fake serves `model` for `kind` requests: its own models and the dedicated ones. */
+  private serves(kind: 'image' | 'chat', model: string): boolean {
+    if (this.options.dedicatedModels?.some((m) => m.id === model && m.type === kind)) return true;
+    if (kind === 'image') return (this.options.imageModels ?? DEFAULT_IMAGE_MODELS).includes(model);
+    return !this.options.chatModels || this.options.chatModels.includes(model);
+  }
+
   private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
-    const models = this.options.imageModels ?? DEFAULT_IMAGE_MODELS;
-    if (!models.includes(body.model)) {
+    if (!this.serves('image', body.model)) {
       modelNotFound(res, body.model);
       return;
     }
@@ -381,8 +450,7 @@ export class FakeTogether {
   }
 
   private async chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): Promise<void> {
-    const models = this.options.chatModels;
-    if (models && !models.includes(body.model)) {
+    if (!this.serves('chat', body.model)) {
       modelNotFound(res, body.model);
       return;
     }

@@ -94,7 +94,7 @@ const rows: Row[] = [
   { text: 'a panda --lora nope', error: 'unknown_lora_preset', mentions: 'tarot' },
   { text: 'a panda --lora tarot@', error: 'lora_scale_invalid' },
   { text: 'a panda --lora tarot@abc', error: 'lora_scale_invalid', mentions: 'abc' },
-  { text: 'a panda --lora tarot@2.5', error: 'lora_scale_out_of_range', mentions: '0 to 2' },
+  { text: 'a panda --lora tarot@2.5', error: 'lora_scale_out_of_range', mentions: '0.3 to 1.2' },
   { text: 'a panda --lora tarot@-0.5', error: 'lora_scale_out_of_range' },
   { text: 'a panda --lora tarot@0.12345', error: 'lora_scale_invalid' },
   { text: 'a panda --lora tarot --lora tarot', error: 'duplicate_lora' },

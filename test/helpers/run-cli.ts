@@ -1,0 +1,27 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli.js';
+
+/** Runs the `lorabot` CLI in this process, in a fresh working directory, and collects what it printed. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  stopSignal?: Promise<void>,
+): Promise<{ code: number; stdout: string; stderr: string; cwd: string }> {
+  let stdout = '';
+  let stderr = '';
+  const cwd = mkdtempSync(join(tmpdir(), 'lorabot-cli-'));
+  const code = await main(args, {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    env,
+    cwd,
+    ...(stopSignal ? { stopSignal } : {}),
+  });
+  return { code, stdout, stderr, cwd };
+}
