@@ -32,6 +32,7 @@ export async function runDoctor(io: {
     checkTogether({
       apiKey: config.together.apiKey,
       baseUrl: config.together.baseUrl,
+      userAgent: config.together.userAgent,
       models: configuredModels(config.core),
     }),
     checkSlack(config.slack).then((c) => [c]),

@@ -235,6 +235,7 @@ async function withPrices(
       timeouts: config.together.timeouts,
       retry: config.together.retry,
       maxConnections: 1,
+      userAgent: config.together.userAgent,
       logger: options.logger,
     });
     closers.push(() => together.close());

@@ -7,6 +7,7 @@ import { TogetherError } from './together-error.js';
 export async function checkTogether(options: {
   apiKey: string | undefined;
   baseUrl: string;
+  userAgent: string;
   models: ConfiguredModel[];
 }): Promise<DoctorCheck[]> {
   if (!options.apiKey) {
@@ -21,6 +22,7 @@ export async function checkTogether(options: {
   const client = new TogetherClient({
     baseUrl: options.baseUrl,
     apiKey: options.apiKey,
+    userAgent: options.userAgent,
     retry: { maxRetries: 0 },
     timeouts: { chatMs: 15_000 },
   });
