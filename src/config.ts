@@ -235,7 +235,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
   image: {
     model: 'black-forest-labs/FLUX.1-dev-lora',
     response_format: 'base64',
-    defaults: { width: 1024, height: 1024, steps: 28, n: 1 },
+    defaults: { width: 1000, height: 1000, steps: 28, n: 1 },
     bounds: {
       min_side: 256,
       max_side: 1920,
