@@ -279,7 +279,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     model: 'black-forest-labs/FLUX.2-dev',
     response_format: 'base64',
     output_format: 'jpeg',
-    defaults: { width: 1024, height: 1024, steps: 28, n: 1 },
+    defaults: { width: 1000, height: 1000, steps: 28, n: 1 },
     bounds: {
       min_side: 256,
       max_side: 1920,

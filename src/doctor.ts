@@ -2,6 +2,7 @@ import { checkDiscord } from './adapters/discord/discord-doctor.js';
 import { checkSlack } from './adapters/slack/slack-doctor.js';
 import { checkTogether } from './adapters/together/together-doctor.js';
 import { loadConfig } from './config.js';
+import { defaultSizeWarning } from './core/image-size.js';
 import { type DoctorCheck, formatCheck } from './doctor-check.js';
 import { configuredModels } from './doctor-models.js';
 import { checkRedis } from './queue/redis-doctor.js';
@@ -19,12 +20,12 @@ export async function runDoctor(io: {
     return 1;
   }
   const config = loaded.data;
+  const valid = config.configPath ? `valid (${config.configPath})` : 'valid (built-in defaults)';
+  const sizeWarning = defaultSizeWarning(config.core.image);
   const checks: DoctorCheck[] = [
-    {
-      level: 'OK',
-      name: 'config',
-      message: config.configPath ? `valid (${config.configPath})` : 'valid (built-in defaults)',
-    },
+    sizeWarning
+      ? { level: 'WARN', name: 'config', message: `${valid}; ${sizeWarning}` }
+      : { level: 'OK', name: 'config', message: valid },
   ];
   checks.forEach(print);
   const groups = await Promise.all([

@@ -12,13 +12,16 @@ export type DryRunOutput =
       kind: 'flux' | 'ask';
       request: Record<string, unknown>;
       estimate: { usd: number | null; text: string };
+      /** What the user would be told besides (a rewritten link, a cheaper size); left out when there is nothing. */
+      notices?: string[];
     }
   | { ok: true; kind: 'help'; text: string }
   | { ok: false; error: string };
 
 /**
  * Parses, validates and prices a command without queueing anything or calling Together: the exact request body
- * that would be sent and its estimate. Notices (such as a rewritten link) come back separately.
+ * that would be sent and its estimate. Notices (such as a rewritten link or a cheaper size) come back in the
+ * output and separately, for a reader of the JSON and for the terminal.
  */
 export function dryRun(line: string, settings: CoreSettings): { output: DryRunOutput; notices: string[] } {
   const parsed = parseCommandLine(line, settings);
@@ -56,6 +59,7 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
         usd: plan.estimate.priced ? microsToUsd(plan.estimate.micros) : null,
         text: plan.estimate.text,
       },
+      ...(command.notices.length > 0 ? { notices: command.notices } : {}),
     },
     notices: command.notices,
   };

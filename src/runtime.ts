@@ -5,6 +5,7 @@ import { GatewayServer } from './adapters/http/gateway-server.js';
 import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
 import type { Config } from './config.js';
+import { defaultSizeWarning } from './core/image-size.js';
 import type { Logger } from './core/ports.js';
 import type { ListedModel } from './core/pricing.js';
 import type { CoreSettings } from './core/settings.js';
@@ -125,6 +126,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     }
 
     if (options.gateway) {
+      const sizeWarning = defaultSizeWarning(config.core.image);
+      if (sizeWarning) logger.warn({ key: 'image.defaults' }, sizeWarning);
       const connection = createRedis(redis.url, 'producer', 'gateway');
       closers.push(async () => connection.disconnect());
       // The producer fails fast while Redis is away; start taking commands only once it is there.

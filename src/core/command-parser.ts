@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import { type FlagToken, splitWords, tokenize } from './command-tokens.js';
+import { sizeForAspect, sizeHint } from './image-size.js';
 import { looksLikeUrl, parseLoraUrl } from './lora-ref.js';
 import { type UserError, userError } from './lorabot-error.js';
 import { presetAllowedAt, presetsAt } from './presets.js';
@@ -164,6 +165,9 @@ function parseFlux(text: string, settings: CoreSettings, place: Place | undefine
     n,
   };
   if (seed !== undefined) request.seed = seed;
+  // Only a size typed by hand can be just past a megapixel: the default and `--ar` sizes stay within theirs.
+  const hint = seen.has('size') ? sizeHint(request, image) : undefined;
+  if (hint) notices.push(hint);
   return ok({ kind: 'flux', request, notices });
 }
 
@@ -375,27 +379,23 @@ function parseAspect(
   settings: CoreSettings,
 ): Result<{ width: number; height: number }, UserError> {
   const match = /^(\d{1,4}):(\d{1,4})$/.exec(value);
-  const w = Number(match?.[1] ?? 0);
-  const h = Number(match?.[2] ?? 0);
-  if (!match || w === 0 || h === 0) {
+  const width = Number(match?.[1] ?? 0);
+  const height = Number(match?.[2] ?? 0);
+  if (!match || width === 0 || height === 0) {
     return err(
       userError('ar_invalid', `\`--ar ${value}\` is not an aspect ratio; write it like \`--ar 16:9\`.`),
     );
   }
-  const { defaults, bounds } = settings.image;
-  const area = defaults.width * defaults.height;
-  const m = bounds.sideMultiple;
-  const width = Math.round(Math.sqrt((area * w) / h) / m) * m;
-  const height = Math.round(Math.sqrt((area * h) / w) / m) * m;
-  const fits = [width, height].every((side) => side >= bounds.side.min && side <= bounds.side.max);
-  if (!fits) {
+  const size = sizeForAspect({ width, height }, settings.image);
+  if (!size) {
+    const { side, sideMultiple } = settings.image.bounds;
     return err(
       userError(
         'ar_out_of_bounds',
-        `\`--ar ${value}\` would be ${width}x${height}, outside ${bounds.side.min}–${bounds.side.max} pixels per side. ` +
+        `\`--ar ${value}\` does not fit in ${side.min}–${side.max} pixels per side (multiples of ${sideMultiple}). ` +
           'Pick a ratio closer to square, or give `--size`.',
       ),
     );
   }
-  return ok({ width, height });
+  return ok(size);
 }

@@ -116,6 +116,19 @@ describe('lorabot doctor', () => {
     expect(stdout).not.toContain('xoxb-bad-slack-token');
   });
 
+  it('warns, without failing, when the default size is billed for a megapixel it barely uses', async () => {
+    const { code, stdout } = await cli(['doctor'], {
+      LORABOT_CONFIG: writeTestConfig(
+        prefix,
+        'image:\n  defaults: { width: 1024, height: 1024, steps: 28, n: 1 }',
+      ),
+    });
+    expect(stdout).toMatch(
+      /^WARN\s+config\s+valid \(.+\); image\.defaults: 1024x1024 is billed as 2 MP; 1000x1000 costs \$0\.035 instead of \$0\.07\./m,
+    );
+    expect(code).toBe(0);
+  });
+
   it('names every bad setting', async () => {
     const { code, stdout } = await cli(['doctor'], { PORT: 'many' });
     expect(code).toBe(1);

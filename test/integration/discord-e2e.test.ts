@@ -113,6 +113,27 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     expect(Buffer.compare(image.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
   });
 
+  it('keeps a size option just past a megapixel and says privately which size costs one less', async () => {
+    const { id } = discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      options: [
+        { name: 'prompt', type: 3, value: 'a heron' },
+        { name: 'size', type: 3, value: '1024x1024' },
+      ],
+    });
+    const hint = await waitFor('the private hint', () =>
+      messagesOfInteraction(id).find((m) => m.flags === 64 && m.content.includes('billed as')),
+    );
+    expect(hint.content).toBe('1024x1024 is billed as 2 MP; 1000x1000 costs $0.035 instead of $0.07.');
+    const done = await waitFor('the completion notice', () =>
+      messagesOfInteraction(id).find((m) => m.content.includes('Your image is ready')),
+    );
+    expect(done.content).toBe(`<@${USER}> Your image is ready. Cost: $0.07 (1 image × 2 MP × $0.035/MP)`);
+    const image = messagesOfInteraction(id).find((m) => m.attachments.length === 1)!;
+    expect(decodeImage(image.attachments[0]!.bytes)).toMatchObject({ width: 1024, height: 1024 });
+  });
+
   it('answers a user error in an application command privately and queues nothing', async () => {
     const calls = together.calls.length;
     const { id } = discord.sendCommand({

@@ -249,12 +249,12 @@ describe('Discord team features end to end with real discord.js on the fake gate
     const images = together.callsTo('/images/generations').length;
     const command = discord.sendCommand({ name: 'flux', options: prompt('two owls --n 2'), userId: USER });
     const question = await waitFor('the question', () => ephemeralReplyTo(command.id));
-    expect(question.content).toContain('may cost $0.14');
+    expect(question.content).toContain('may cost $0.07 (2 images × 1 MP × $0.035/MP)');
     const run = discord.buttonsOf(question.id).find((id) => id.startsWith('lorabot:run:'))!;
     expect(together.callsTo('/images/generations').length).toBe(images);
     const pressed = discord.pressButton({ messageId: question.id, customId: run, userId: USER });
     const status = await statusOf(pressed.id);
-    await waitFor('done', () => status.content.includes('Done · Cost: $0.14'), 20_000);
+    await waitFor('done', () => status.content.includes('Done · Cost: $0.07 (2 images × 1 MP'), 20_000);
     const again = discord.pressButton({ messageId: question.id, customId: run, userId: USER });
     await waitFor('the second answer', () => ephemeralReplyTo(again.id));
     expect(ephemeralReplyTo(again.id)!.content).toContain('expired or was already answered');

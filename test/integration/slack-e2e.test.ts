@@ -130,6 +130,25 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     );
   });
 
+  it('keeps a --size just past a megapixel and says privately which size costs one less', async () => {
+    const channel = 'C0SIZE';
+    await h.slash({ channel_id: channel, command: '/flux', text: 'a fox --size 1024x1024' });
+    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
+    const done = await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
+    expect(done.text).toBe('<@U0PANDA> Your image is ready. Cost: $0.07 (1 image × 2 MP × $0.035/MP)');
+    expect(h.together.callsTo('/images/generations').at(-1)!.body).toMatchObject({
+      width: 1024,
+      height: 1024,
+    });
+    await waitFor('the private hint', () =>
+      h.slack.responses.find(
+        (r) =>
+          r.body.text === '1024x1024 is billed as 2 MP; 1000x1000 costs $0.035 instead of $0.07.' &&
+          r.body.response_type === 'ephemeral',
+      ),
+    );
+  });
+
   it('rejects a bad signature with 401 and a stale timestamp too, queueing nothing', async () => {
     const before = await jobCounts();
     const bad = await h.slash(

@@ -70,8 +70,12 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
       text: 'The LoRA preset `studio` is not available in this channel. Presets for this channel: tarot. Or give an https link to a LoRA.',
     });
 
-    // 1024×1024 rounds up to 2 MP, $0.07, above the confirm threshold: Run parses it again where it was asked.
-    const ran = await h.slash({ channel_id: 'C0STUDIO', command: '/flux', text: 'a lamp --lora studio@0.7' });
+    // Two images of 1 MP, $0.07, are above the confirm threshold: Run parses it again where it was asked.
+    const ran = await h.slash({
+      channel_id: 'C0STUDIO',
+      command: '/flux',
+      text: 'a lamp --lora studio@0.7 --n 2',
+    });
     const url = new URLSearchParams(ran.body).get('response_url')!;
     const question = await waitFor('the question', () => responsesTo(url)[0]);
     const pendingId = /"action_id":"lorabot_run","value":"([^"]+)"/.exec(
@@ -233,7 +237,7 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
     const asked = await h.slash({ channel_id: channel, command: '/flux', text: 'two pandas --n 2' });
     const responseUrl = new URLSearchParams(asked.body).get('response_url')!;
     const question = await waitFor('the question', () => responsesTo(responseUrl)[0]);
-    expect(String(question.body.text)).toContain('may cost $0.14 (2 images × 2 MP × $0.035/MP)');
+    expect(String(question.body.text)).toContain('may cost $0.07 (2 images × 1 MP × $0.035/MP)');
     expect(h.slack.parents(channel)).toHaveLength(0);
     const blocks = JSON.stringify(question.body.blocks);
     const pendingId = /"action_id":"lorabot_run","value":"([^"]+)"/.exec(blocks)![1]!;
@@ -252,7 +256,7 @@ describe('Slack team features end to end (Bolt on signed requests, BullMQ on Red
     expect(h.slack.parents(channel)).toHaveLength(0);
     await h.press({ actionId: 'lorabot_run', value: pendingId, channelId: channel });
     const { parent } = await finished(channel);
-    expect(parent.text).toContain('Done · Cost: $0.14');
+    expect(parent.text).toContain('Done · Cost: $0.07 (2 images × 1 MP');
     const again = await h.press({ actionId: 'lorabot_run', value: pendingId, channelId: channel });
     await waitFor('the second answer', () => responsesTo(again.responseUrl)[0]);
     expect(String(responsesTo(again.responseUrl)[0]!.body.text)).toContain('expired or was already answered');

@@ -21,19 +21,35 @@ describe('lorabot run --dry-run --json', () => {
       request: {
         model: 'black-forest-labs/FLUX.2-dev',
         prompt: 'a panda',
-        width: 1024,
-        height: 1024,
+        width: 1000,
+        height: 1000,
         steps: 28,
         n: 1,
         response_format: 'base64',
         output_format: 'jpeg',
         image_loras: [{ path: 'https://huggingface.co/multimodalart/flux-tarot-v1', scale: 0.8 }],
       },
-      estimate: { usd: 0.07, text: 'Cost: $0.07 (1 image × 2 MP × $0.035/MP)' },
+      estimate: { usd: 0.035, text: 'Cost: $0.035 (1 image × 1 MP × $0.035/MP)' },
     });
     expect(
       togetherSpec().errors(togetherSpec().requestBodyPointer('/images/generations', 'post'), output.request),
     ).toEqual([]);
+  });
+
+  it('keeps a size just past a megapixel and puts the cheaper size in notices', async () => {
+    const { code, stdout, stderr } = await cli([
+      'run',
+      '--dry-run',
+      '--json',
+      '/flux a cat --size 1024x1024',
+    ]);
+    expect(code).toBe(0);
+    const output = JSON.parse(stdout);
+    expect(output.request).toMatchObject({ width: 1024, height: 1024 });
+    expect(output.estimate).toEqual({ usd: 0.07, text: 'Cost: $0.07 (1 image × 2 MP × $0.035/MP)' });
+    const hint = '1024x1024 is billed as 2 MP; 1000x1000 costs $0.035 instead of $0.07.';
+    expect(output.notices).toEqual([hint]);
+    expect(stderr).toBe(`note: ${hint}\n`);
   });
 
   it('prices /ask as an upper bound from max_tokens', async () => {
