@@ -20,8 +20,13 @@ const HINT_MARGIN_PERCENT = 10;
  * whole megapixels (no price, or `rounding: none`).
  */
 export function billedMegapixels(size: ImageSize, pricing: ImagePricing | null): number | undefined {
-  if (pricing?.rounding !== 'up') return undefined;
-  return Math.ceil((size.width * size.height) / pricing.megapixelPixels);
+  const unit = wholeMegapixel(pricing);
+  return unit === undefined ? undefined : Math.ceil((size.width * size.height) / unit);
+}
+
+/** The pixels in a billed megapixel when `pricing` bills whole megapixels, rounded up; otherwise undefined. */
+function wholeMegapixel(pricing: ImagePricing | null): number | undefined {
+  return pricing?.kind === 'per-megapixel' && pricing.rounding === 'up' ? pricing.megapixelPixels : undefined;
 }
 
 /**
@@ -61,8 +66,9 @@ export function sizeForAspect(
 ): ImageSize | undefined {
   const { defaults, pricing } = image;
   const billed = billedMegapixels(defaults, pricing);
+  const unit = wholeMegapixel(pricing);
   const maxArea =
-    billed !== undefined && pricing ? billed * pricing.megapixelPixels : defaults.width * defaults.height;
+    billed !== undefined && unit !== undefined ? billed * unit : defaults.width * defaults.height;
   return largestSizeForRatio(ratio, maxArea, image.bounds);
 }
 
@@ -72,8 +78,9 @@ export function sizeForAspect(
  */
 export function cheaperSize(size: ImageSize, image: ImageSettings): ImageSize | undefined {
   const billed = billedMegapixels(size, image.pricing);
-  if (billed === undefined || billed < 2 || !image.pricing) return undefined;
-  const boundary = (billed - 1) * image.pricing.megapixelPixels;
+  const unit = wholeMegapixel(image.pricing);
+  if (billed === undefined || billed < 2 || unit === undefined) return undefined;
+  const boundary = (billed - 1) * unit;
   const area = size.width * size.height;
   if (area * 100 >= boundary * (100 + HINT_MARGIN_PERCENT)) return undefined;
   return largestSizeForRatio(size, boundary, image.bounds);

@@ -9,12 +9,13 @@ import {
   sizeForAspect,
 } from '../../../src/core/image-size.js';
 import { priceImage } from '../../../src/core/pricing.js';
-import type { CoreSettings, ImagePricing, ImageSettings } from '../../../src/core/settings.js';
+import type { CoreSettings, ImageSettings, MegapixelPricing } from '../../../src/core/settings.js';
 import { testSettings } from '../../helpers/settings.js';
 
 const builtIn = testSettings();
 /** The rule the README's Cost table is written for: $0.035 per decimal megapixel, rounded up. */
-const defaultRule: ImagePricing = {
+const defaultRule: MegapixelPricing = {
+  kind: 'per-megapixel',
   microsPerMegapixel: 35_000,
   megapixelPixels: 1_000_000,
   rounding: 'up',
@@ -87,10 +88,10 @@ describe('sizes and their prices under the default rule', () => {
     const { defaults, pricing } = builtIn.image;
     expect({ width: defaults.width, height: defaults.height }).toEqual({ width: 1000, height: 1000 });
     expect(sizeForAspect({ width: 1, height: 1 }, builtIn.image)).toEqual({ width: 1000, height: 1000 });
-    if (pricing?.rounding === 'up')
-      expect(defaults.width * defaults.height).toBe(
-        billedMegapixels(defaults, pricing)! * pricing.megapixelPixels,
-      );
+    expect(pricing).toMatchObject({ kind: 'per-megapixel', rounding: 'up' });
+    expect(defaults.width * defaults.height).toBe(
+      billedMegapixels(defaults, pricing)! * (pricing as MegapixelPricing).megapixelPixels,
+    );
   });
 
   it('refuses a ratio no size within the side bounds can have, naming the bounds', () => {
@@ -230,7 +231,7 @@ describe('size properties', () => {
         };
         const smaller = cheaperSize(size, image);
         const billed = billedMegapixels(size, image.pricing)!;
-        const boundary = (billed - 1) * image.pricing!.megapixelPixels;
+        const boundary = (billed - 1) * (image.pricing as MegapixelPricing).megapixelPixels;
         const justPast = billed >= 2 && size.width * size.height < boundary * 1.1;
         if (!justPast) expect(smaller).toBeUndefined();
         if (!smaller) return;
