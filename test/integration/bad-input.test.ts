@@ -217,14 +217,14 @@ describe('bad input never crashes anything', () => {
       ),
       { numRuns: 2000 },
     );
-    // Let the gateway work through the storm first (no new interaction response for half a second): what is
-    // checked next is that it still answers afterwards, within Discord's 3 s, not how fast it drains 2,000 events.
-    let responses = -1;
-    for (let waited = 0; waited < 120_000; waited += 500) {
-      const now = discord.calls.filter((c) => c.path.startsWith('/interactions/')).length;
-      if (now === responses) break;
-      responses = now;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    // Let the gateway work through the storm first (no new call to Discord for 2 s: interaction responses and the
+    // replies to mentions, which queue behind one channel's rate limit): what is checked next is that it still
+    // answers afterwards, not how fast a loaded 2-core machine drains 2,000 events.
+    let calls = -1;
+    for (let waited = 0; waited < 120_000; waited += 2000) {
+      if (discord.calls.length === calls) break;
+      calls = discord.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
     }
     // Still alive: a well-formed command after the storm is answered.
     const { id } = discord.sendCommand({
