@@ -11,16 +11,7 @@ import {
   REST,
   Routes,
 } from 'discord.js';
-import { type CommandPlan, jobData } from '../../command-plan.js';
-import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
-import type { Requester } from '../../core/budget.js';
-import type { ParseResult } from '../../core/command-parser.js';
-import { parseCommand } from '../../core/command-parser.js';
-import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
-import { type DiscordTarget, jobView } from '../../core/jobs.js';
-import type { Logger } from '../../core/ports.js';
-import type { AcceptedCommand } from '../../core/requests.js';
-import type { CoreSettings } from '../../core/settings.js';
+import { type CommandPlan, jobData } from '../../app/command-plan.js';
 import {
   budgetRefusal,
   CONFIRM_TTL_SECONDS,
@@ -35,7 +26,16 @@ import {
   pendingRun,
   planForPlatform,
   regeneration,
-} from '../../intake.js';
+} from '../../app/intake.js';
+import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
+import type { Requester } from '../../core/budget.js';
+import type { ParseResult } from '../../core/command-parser.js';
+import { parseCommand } from '../../core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
+import { type DiscordTarget, jobView } from '../../core/jobs.js';
+import type { Logger } from '../../core/ports.js';
+import type { AcceptedCommand } from '../../core/requests.js';
+import type { CoreSettings } from '../../core/settings.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
 import { discordRestOptions } from './discord-deliverer.js';
 import {

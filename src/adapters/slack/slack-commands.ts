@@ -1,14 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { CommandPlan } from '../../command-plan.js';
-import { jobData } from '../../command-plan.js';
-import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
-import type { Requester } from '../../core/budget.js';
-import { parseCommand } from '../../core/command-parser.js';
-import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
-import { type JobData, jobView, type SlackTarget } from '../../core/jobs.js';
-import type { Logger } from '../../core/ports.js';
-import type { AcceptedCommand } from '../../core/requests.js';
+import type { CommandPlan } from '../../app/command-plan.js';
+import { jobData } from '../../app/command-plan.js';
 import {
   budgetRefusal,
   CONFIRM_TTL_SECONDS,
@@ -23,7 +16,14 @@ import {
   pendingRun,
   planForPlatform,
   regeneration,
-} from '../../intake.js';
+} from '../../app/intake.js';
+import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
+import type { Requester } from '../../core/budget.js';
+import { parseCommand } from '../../core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
+import { type JobData, jobView, type SlackTarget } from '../../core/jobs.js';
+import type { Logger } from '../../core/ports.js';
+import type { AcceptedCommand } from '../../core/requests.js';
 import { ACTIONS, button, parentMessage } from './slack-format.js';
 import { escapeSlackText, unescapeSlackText } from './slack-text.js';
 

@@ -1,5 +1,4 @@
-import { type CommandPlan, planCommand } from './command-plan.js';
-import type { AccessRules, Place } from './core/access.js';
+import type { AccessRules, Place } from '../core/access.js';
 import {
   type Budgets,
   checkBudget,
@@ -7,9 +6,9 @@ import {
   modelsText,
   type Requester,
   usageText,
-} from './core/budget.js';
-import { parseCommand } from './core/command-parser.js';
-import { trimHistory } from './core/conversation.js';
+} from '../core/budget.js';
+import { parseCommand } from '../core/command-parser.js';
+import { trimHistory } from '../core/conversation.js';
 import type {
   GatewayState,
   JobData,
@@ -17,13 +16,14 @@ import type {
   NotifyMode,
   PendingCommand,
   SpendReader,
-} from './core/jobs.js';
-import { formatUsd } from './core/money.js';
-import type { Telemetry } from './core/ports.js';
-import { presetsText } from './core/presets.js';
-import { listedJobLine, NO_JOBS, recipeText } from './core/recipe.js';
-import { type AcceptedCommand, type InfoTopic, MAX_SEED } from './core/requests.js';
-import type { CoreSettings } from './core/settings.js';
+} from '../core/jobs.js';
+import { formatUsd } from '../core/money.js';
+import type { Telemetry } from '../core/ports.js';
+import { presetsText } from '../core/presets.js';
+import { listedJobLine, NO_JOBS, recipeText } from '../core/recipe.js';
+import { type AcceptedCommand, type InfoTopic, MAX_SEED } from '../core/requests.js';
+import type { CoreSettings } from '../core/settings.js';
+import { type CommandPlan, planCommand } from './command-plan.js';
 
 /** What the gateways share between accepting a command and queueing it. */
 export interface IntakeDeps {
