@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { TogetherErrorCode } from './adapters/together/together-error.js';
-import { jobData, planCommand } from './command-plan.js';
+import { jobData, planCommand } from './app/command-plan.js';
 import { type Config, loadConfig } from './config.js';
 import { modelsText } from './core/budget.js';
 import { parseCommandLine } from './core/command-parser.js';

@@ -1,4 +1,4 @@
-import { type CommandPlan, planCommand } from './command-plan.js';
+import { type CommandPlan, planCommand } from './app/command-plan.js';
 import { modelsText } from './core/budget.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';

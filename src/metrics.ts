@@ -1,16 +1,16 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Telemetry } from './core/ports.js';
+import type { CommandLabels, Telemetry } from './core/ports.js';
 
 /**
- * Prometheus metrics for `GET /metrics`: commands by platform, kind and outcome, jobs by outcome and state,
+ * Prometheus metrics for `GET /metrics`: commands by platform, entry point, kind and outcome, jobs by outcome and state,
  * job and provider latency, provider errors, and USD spent by model.
  */
 export class Metrics implements Telemetry {
   readonly registry = new Registry();
   private readonly commands = new Counter({
     name: 'lorabot_commands_total',
-    help: 'Commands received, by platform, kind and what became of them',
-    labelNames: ['platform', 'kind', 'outcome'],
+    help: 'Commands, follow-ups and button presses received, by platform, entry point, kind and what became of them',
+    labelNames: ['platform', 'entry', 'kind', 'outcome'],
     registers: [this.registry],
   });
   private readonly jobs = new Counter({
@@ -69,8 +69,8 @@ export class Metrics implements Telemetry {
     });
   }
 
-  command(platform: string, kind: string, outcome: string): void {
-    this.commands.inc({ platform, kind, outcome });
+  command(labels: CommandLabels): void {
+    this.commands.inc({ ...labels });
   }
 
   job(kind: string, outcome: string, seconds: number): void {

@@ -2,7 +2,8 @@
 export interface AccessRules {
   slack: { workspaces: readonly string[]; channels: readonly string[] };
   discord: { guilds: readonly string[]; channels: readonly string[]; dms: boolean };
-  admins: { slack: readonly string[]; discord: readonly string[] };
+  /** Admins per platform; the web playground has none unless listed (its own login guards it). */
+  admins: { slack: readonly string[]; discord: readonly string[]; web?: readonly string[] };
 }
 
 export const OPEN_ACCESS: AccessRules = {
@@ -13,13 +14,18 @@ export const OPEN_ACCESS: AccessRules = {
 
 export type Place =
   | { platform: 'slack'; workspaceId: string; channelId: string }
-  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string };
+  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string }
+  | { platform: 'web'; channelId: string };
 
 export const NOT_ENABLED_HERE =
   'lorabot is not enabled here. Ask an admin to allow this channel. Nothing was queued or charged.';
 
-/** Whether a command from this place may be queued. A thread counts as its parent channel. */
+/**
+ * Whether a command from this place may be queued. A thread counts as its parent channel. The web playground is
+ * always allowed: its own login guards it.
+ */
 export function isAllowed(rules: AccessRules, place: Place): boolean {
+  if (place.platform === 'web') return true;
   const allows = (list: readonly string[], id: string) => list.length === 0 || list.includes(id);
   if (place.platform === 'slack') {
     return allows(rules.slack.workspaces, place.workspaceId) && allows(rules.slack.channels, place.channelId);

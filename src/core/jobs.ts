@@ -5,7 +5,7 @@ import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
 
 /** Where a job came from and where its result goes. Everything delivery needs travels in the job. */
-export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget;
+export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget | WebTarget;
 
 export interface SlackTarget {
   platform: 'slack';
@@ -39,6 +39,22 @@ export interface CliTarget {
   platform: 'cli';
   /** Who ran it, for the ledger (the OS user name). */
   userId: string;
+}
+
+/** The web playground: the signed-in user's session shows the status and the results. */
+export interface WebTarget {
+  platform: 'web';
+  userId: string;
+  channelId: string;
+  /** The status entry the page keeps current. */
+  statusId: string;
+}
+
+/** The workspace a target's job is charged to (Slack team, Discord guild; none for the CLI and the web). */
+export function targetWorkspace(target: DeliveryTarget): string {
+  if (target.platform === 'slack') return target.teamId;
+  if (target.platform === 'discord') return target.guildId;
+  return '';
 }
 
 interface JobCommon {
@@ -207,7 +223,7 @@ export interface GatewayState {
   putPending(id: string, pending: PendingCommand, ttlSeconds: number): Promise<void>;
   takePending(id: string): Promise<PendingCommand | undefined>;
   /** The conversation a thread or a replied-to message belongs to. */
-  findConversation(platform: 'slack' | 'discord', keyOrAlias: string): Promise<string | undefined>;
+  findConversation(platform: Requester['platform'], keyOrAlias: string): Promise<string | undefined>;
   conversationTurns(key: string): Promise<ConversationTurn[]>;
 }
 
@@ -219,6 +235,8 @@ export interface PendingCommand {
   /** The command text as typed, parsed again on Run (settings may have changed in between). */
   kind: 'flux' | 'ask';
   text: string;
+  /** A follow-up in a conversation: which one, and the platform's thread its status goes in. */
+  followUp?: { conversationKey: string; threadId: string };
 }
 
 /** Reads what has been spent, for budgets and `/flux usage`. */

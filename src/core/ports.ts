@@ -71,9 +71,21 @@ export interface ChatProvider {
 }
 
 /** What lorabot counts and times, for `/metrics`. Every method is cheap and never throws. */
+/** The labels of `lorabot_commands_total`: the same set of values on every platform. */
+export interface CommandLabels {
+  /** `slack`, `discord`, `web`, `cli`. */
+  platform: string;
+  /** How it arrived: `slash`, `mention`, `dm`, `thread`, `button`, `cli`, `web`. */
+  entry: string;
+  /** What was asked for: `flux`, `ask`, `info`, `notify`, `cancel`, `dismiss`, or `run` for an unknown confirmation. */
+  kind: string;
+  /** What became of it: `queued`, `answered`, `help`, `user_error`, `not_allowed`, `over_budget`, `confirm`, … */
+  outcome: string;
+}
+
 export interface Telemetry {
-  /** A command reached a gateway; `outcome` says what became of it (queued, user_error, duplicate, …). */
-  command(platform: string, kind: string, outcome: string): void;
+  /** A command, follow-up or button press reached a gateway, and what became of it (queued, user_error, …). */
+  command(labels: CommandLabels): void;
   /** A job ended (`done`, `failed`) or will be tried again (`retried`). */
   job(kind: string, outcome: string, seconds: number): void;
   /** One provider call, `result` being `ok` or the HTTP status or error code. */

@@ -1,7 +1,14 @@
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Requester } from '../core/budget.js';
-import type { CancelOutcome, FoundJob, JobData, JobQueue, ListedJob } from '../core/jobs.js';
+import {
+  type CancelOutcome,
+  type FoundJob,
+  type JobData,
+  type JobQueue,
+  type ListedJob,
+  targetWorkspace,
+} from '../core/jobs.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -114,8 +121,7 @@ export class JobProducer implements JobQueue {
           target !== undefined &&
           target.platform === requester.platform &&
           target.userId === requester.userId &&
-          (target.platform === 'cli' ||
-            (target.platform === 'slack' ? target.teamId : target.guildId) === requester.workspaceId)
+          (target.platform === 'cli' || targetWorkspace(target) === requester.workspaceId)
         );
       };
       for (const job of active.filter(mine)) {

@@ -12,6 +12,7 @@ import {
   type JobOutcome,
   jobView,
   type Notice,
+  targetWorkspace,
 } from '../core/jobs.js';
 import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
 import {
@@ -340,7 +341,7 @@ export class JobWorkers {
     if (target.platform === 'cli') return;
     const requester: Requester = {
       platform: target.platform,
-      workspaceId: target.platform === 'slack' ? target.teamId : target.guildId,
+      workspaceId: targetWorkspace(target),
       channelId: target.channelId,
       userId: target.userId,
     };
@@ -489,8 +490,7 @@ export class JobWorkers {
       jobId: job.id!,
       at: new Date(this.now()).toISOString(),
       platform: target.platform,
-      workspaceId:
-        target.platform === 'slack' ? target.teamId : target.platform === 'discord' ? target.guildId : '',
+      workspaceId: targetWorkspace(target),
       channelId: target.platform === 'cli' ? '' : target.channelId,
       userId: target.userId,
       kind: job.data.kind,

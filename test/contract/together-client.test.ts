@@ -1,11 +1,11 @@
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelList } from '../../src/adapters/together/model-list.js';
-import { buildChatBody, buildImageBody } from '../../src/adapters/together/request-bodies.js';
 import { TogetherClient, type TogetherClientOptions } from '../../src/adapters/together/together-client.js';
 import { TogetherError } from '../../src/adapters/together/together-error.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
+import { buildChatBody, buildImageBody } from '../../src/core/together-bodies.js';
 import { freePort } from '../../src/queue/redis-url.js';
 import { testSettings } from '../helpers/settings.js';
 import { type CdnFault, FakeTogether } from './fakes/fake-together.js';

@@ -64,8 +64,23 @@ export interface Harness {
     messageTs?: string;
   }): Promise<{ status: number; responseUrl: string }>;
   /** A user writes a message (in a thread when `threadTs` is set); Slack posts the event to the gateway. */
-  say(options: { text: string; channelId: string; threadTs?: string; userId?: string }): Promise<number>;
+  say(options: SayOptions): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A message event as Slack sends it; the optional fields are those of recorded thread replies. */
+export interface SayOptions {
+  text: string;
+  channelId: string;
+  threadTs?: string;
+  userId?: string;
+  /** `thread_broadcast` ("Also send to channel"), `file_share` (with `files`). */
+  subtype?: string;
+  files?: Array<{ id: string; name: string }>;
+  /** Slack Connect: the envelope's team (the partner's), the writer's team, and the installations it is for. */
+  team?: string;
+  userTeam?: string;
+  authorizations?: Array<{ team_id: string }>;
 }
 
 export interface SlashFields {
@@ -211,9 +226,20 @@ export async function startHarness(
       triggers++;
       const body = JSON.stringify({
         token: 'deprecated-verification-token',
-        team_id: slack.teamId,
+        team_id: message.team ?? slack.teamId,
         api_app_id: 'A0LORABOT',
         type: 'event_callback',
+        ...(message.authorizations
+          ? {
+              authorizations: message.authorizations.map((a) => ({
+                ...a,
+                enterprise_id: null,
+                user_id: 'U0LORABOT',
+                is_bot: true,
+                is_enterprise_install: false,
+              })),
+            }
+          : {}),
         event_id: `Ev${Date.now()}${triggers}`,
         event_time: Math.floor(Date.now() / 1000),
         event: {
@@ -224,6 +250,9 @@ export async function startHarness(
           text: message.text,
           ts: `${Math.floor(Date.now() / 1000)}.${String(900000 + triggers)}`,
           ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+          ...(message.subtype ? { subtype: message.subtype } : {}),
+          ...(message.files ? { files: message.files } : {}),
+          ...(message.userTeam ? { user_team: message.userTeam, source_team: message.userTeam } : {}),
         },
       });
       const response = await fetch(`${running.httpUrl}/slack/events`, {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TogetherClient } from '../../src/adapters/together/together-client.js';
-import { planCommand } from '../../src/command-plan.js';
+import { planCommand } from '../../src/app/command-plan.js';
 import { loadConfig } from '../../src/config.js';
 import { parseCommandLine } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';

@@ -291,14 +291,18 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     const text = await response.text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
     expect(
-      value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="queued"\} (\d+)/m),
+      value(/^lorabot_commands_total\{platform="slack",entry="slash",kind="flux",outcome="queued"\} (\d+)/m),
     ).toBeGreaterThanOrEqual(3);
-    expect(value(/^lorabot_commands_total\{platform="slack",kind="flux",outcome="user_error"\} (\d+)/m)).toBe(
-      3,
-    );
-    expect(value(/^lorabot_commands_total\{platform="slack",kind="ask",outcome="duplicate"\} (\d+)/m)).toBe(
-      1,
-    );
+    expect(
+      value(
+        /^lorabot_commands_total\{platform="slack",entry="slash",kind="flux",outcome="user_error"\} (\d+)/m,
+      ),
+    ).toBe(3);
+    expect(
+      value(
+        /^lorabot_commands_total\{platform="slack",entry="slash",kind="ask",outcome="duplicate"\} (\d+)/m,
+      ),
+    ).toBe(1);
     expect(value(/^lorabot_jobs_total\{kind="flux",outcome="done"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
     expect(value(/^lorabot_jobs_total\{kind="flux",outcome="failed"\} (\d+)/m)).toBe(1);
     expect(value(/^lorabot_jobs_total\{kind="ask",outcome="retried"\} (\d+)/m)).toBeGreaterThanOrEqual(1);

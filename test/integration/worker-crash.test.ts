@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobData, planCommand } from '../../src/command-plan.js';
+import { jobData, planCommand } from '../../src/app/command-plan.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import { JobProducer } from '../../src/queue/job-producer.js';

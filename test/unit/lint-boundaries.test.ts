@@ -31,6 +31,7 @@ describe('the import boundaries', () => {
     ["import { Queue } from 'bullmq';", 'bullmq'],
     ["import { loadConfig } from '../config.js';", 'config'],
     ["import { TogetherClient } from '../adapters/together/together-client.js';", 'an adapter'],
+    ["import { InboundService } from '../app/inbound-service.js';", 'the application layer'],
   ])('keep src/core free of I/O: %s is refused', (line) => {
     const output = lint('src/core/probe.ts', `${line}\nexport const x = 1;\n`);
     expect(output).toContain('noRestrictedImports');
@@ -52,5 +53,25 @@ describe('the import boundaries', () => {
     expect(
       lint('src/adapters/slack/probe.ts', "import { App } from '@slack/bolt';\nexport const x = App;\n"),
     ).not.toContain('noRestrictedImports');
+  });
+
+  it.each([
+    ["import { NO_MENTIONS } from '../discord/discord-format.js';", 'another adapter'],
+    ["import { loadConfig } from '../../config.js';", 'the root config'],
+    ["import { startLorabot } from '../../runtime.js';", 'the root runtime'],
+  ])('keep adapters apart and off the root modules: %s is refused', (line) => {
+    const output = lint('src/adapters/slack/probe.ts', `${line}\nexport const x = 1;\n`);
+    expect(output).toContain('noRestrictedImports');
+  });
+
+  it('let an adapter import core, the application layer and its own folder', () => {
+    const source = [
+      "import { isAllowed } from '../../core/access.js';",
+      "import { InboundService } from '../../app/inbound-service.js';",
+      "import { escapeSlackText } from './slack-text.js';",
+      'export const x = [isAllowed, InboundService, escapeSlackText];',
+      '',
+    ].join('\n');
+    expect(lint('src/adapters/slack/probe.ts', source)).not.toContain('noRestrictedImports');
   });
 });

@@ -6,75 +6,48 @@ import {
   Events,
   GatewayIntentBits,
   type Message,
-  MessageFlags,
   Partials,
   REST,
   Routes,
 } from 'discord.js';
-import { type CommandPlan, jobData } from '../../command-plan.js';
-import { isAllowed, NOT_ENABLED_HERE, type Place } from '../../core/access.js';
-import type { Requester } from '../../core/budget.js';
+import type { InboundEvent, InboundInput } from '../../app/chat-platform.js';
+import { InboundService } from '../../app/inbound-service.js';
+import type { InboundDeps } from '../../app/intake.js';
+import { UNAVAILABLE } from '../../app/launch.js';
+import type { Place } from '../../core/access.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
-import { ASK_HELP, FLUX_HELP } from '../../core/help-text.js';
-import { type DiscordTarget, jobView } from '../../core/jobs.js';
-import type { Logger } from '../../core/ports.js';
-import type { AcceptedCommand } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
-import {
-  budgetRefusal,
-  CONFIRM_TTL_SECONDS,
-  cancelFor,
-  confirmQuestion,
-  detailsFor,
-  followUp,
-  type InteractionDeps,
-  infoText,
-  listJobs,
-  notifySetting,
-  pendingRun,
-  planForPlatform,
-  regeneration,
-} from '../../intake.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
-import { discordRestOptions } from './discord-deliverer.js';
+import { DiscordDeliverer, discordRestOptions } from './discord-deliverer.js';
+import { parseButtonId } from './discord-format.js';
 import {
-  buttonRow,
-  codeSpan,
-  NO_MENTIONS,
-  parseButtonId,
-  statusComponents,
-  statusContent,
-} from './discord-format.js';
+  DiscordInteractionPlatform,
+  DiscordMessagePlatform,
+  type StartingInteraction,
+} from './discord-platform.js';
 
-export interface DiscordBotOptions extends InteractionDeps {
+export interface DiscordBotOptions extends InboundDeps {
   token: string;
   applicationId: string;
   apiUrl: string;
-  logger: Logger;
 }
-
-const NOT_QUEUED = 'lorabot could not queue this request. Nothing was queued or charged. Try again shortly.';
-const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
-const TOKEN_LIFETIME_MS = 15 * 60_000;
-const UNAVAILABLE =
-  "lorabot can't take requests right now: its queue is unreachable. Nothing was queued or charged. Try again shortly.";
-
-/** An interaction that can start a job: a slash command, or a Run or Regenerate button. */
-type StartingInteraction = ChatInputCommandInteraction | ButtonInteraction;
 
 /**
  * The Discord side of the gateway: `/flux` and `/ask` application commands, their buttons, and mentions
  * (`@lorabot flux …`, `@lorabot ask …`, `@lorabot <question>`), DMs and replies that continue a conversation.
- * Intents are Guilds, GuildMessages and DirectMessages: content that mentions the bot, and DMs, arrive without
- * the privileged MessageContent intent.
+ * Each is translated into an inbound event and handed to the one `InboundService` with a port built around the
+ * interaction or message. Intents are Guilds, GuildMessages and DirectMessages: content that mentions the bot,
+ * and DMs, arrive without the privileged MessageContent intent.
  */
 export class DiscordBot {
   readonly client: Client;
-  private readonly now: () => number;
+  private readonly service: InboundService;
+  private readonly deliverer: DiscordDeliverer;
 
   constructor(private readonly options: DiscordBotOptions) {
-    this.now = options.now;
+    this.service = new InboundService(options);
+    this.deliverer = new DiscordDeliverer({ token: options.token, apiUrl: options.apiUrl });
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages],
       partials: [Partials.Channel],
@@ -83,11 +56,7 @@ export class DiscordBot {
     });
     this.client.on(Events.InteractionCreate, (interaction) => {
       if (interaction.isAutocomplete()) {
-        const focused = interaction.options.getFocused(true);
-        const choices = focused.name.startsWith('lora')
-          ? presetChoices(this.options.settings, String(focused.value), this.placeOf(interaction))
-          : [];
-        interaction.respond(choices).catch((error: unknown) => this.logError('autocomplete', error));
+        this.onAutocomplete(interaction);
         return;
       }
       if (interaction.isButton()) {
@@ -111,213 +80,31 @@ export class DiscordBot {
     await this.client.destroy();
   }
 
+  private onAutocomplete(interaction: AutocompleteInteraction): void {
+    const focused = interaction.options.getFocused(true);
+    const choices = focused.name.startsWith('lora')
+      ? presetChoices(this.options.settings, String(focused.value), this.placeOf(interaction))
+      : [];
+    interaction.respond(choices).catch((error: unknown) => this.logError('autocomplete', error));
+  }
+
   private async onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
     const name = interaction.commandName;
     if (name !== 'flux' && name !== 'ask') return;
-    const place = this.placeOf(interaction);
-    if (!isAllowed(this.options.access, place)) {
-      await interaction.reply({ content: NOT_ENABLED_HERE, flags: MessageFlags.Ephemeral });
-      return;
-    }
     const options = new Map<string, string | number>();
     for (const option of interaction.options.data) {
       if (option.value !== undefined) options.set(option.name, option.value as string | number);
     }
-    const text = commandText(name, options);
-    const parsed = parseCommand(name, text, this.options.settings, place);
-    const requester = this.requesterOf(interaction);
-    if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
-      this.count(name, parsed.success ? parsed.data.kind : 'user_error');
-      if (parsed.success && parsed.data.kind === 'info' && parsed.data.topic === 'jobs') {
-        await interaction.reply({ ...(await this.jobsReply(requester)), flags: MessageFlags.Ephemeral });
-        return;
-      }
-      const content = await this.immediateAnswer(parsed, requester, place, name);
-      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
-      return;
-    }
-    const requestKey = `discord-${interaction.id}`;
-    try {
-      const { command, plan } = planForPlatform(parsed.data, this.options);
-      const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
-      if (refusal) {
-        await interaction.reply({
-          content: refusal,
-          flags: MessageFlags.Ephemeral,
-          allowedMentions: NO_MENTIONS,
-        });
-        return;
-      }
-      const question = confirmQuestion(plan, this.options);
-      if (question) {
-        await this.options.state.putPending(
-          requestKey,
-          { requester, place, kind: name, text },
-          CONFIRM_TTL_SECONDS,
-        );
-        await interaction.reply({
-          content: `${question}\n${codeSpan(plan.command, 1500)}`,
-          components: [
-            buttonRow([
-              { label: 'Run', action: 'run', value: requestKey, style: 'primary' },
-              { label: 'Cancel', action: 'dismiss', value: requestKey },
-            ]),
-          ],
-          flags: MessageFlags.Ephemeral,
-          allowedMentions: NO_MENTIONS,
-        });
-        return;
-      }
-      await this.launchFromInteraction(interaction, requester, command, plan, requestKey);
-    } catch (error) {
-      this.logError('command', error);
-      if (!interaction.replied && !interaction.deferred) {
-        await interaction
-          .reply({ content: UNAVAILABLE, flags: MessageFlags.Ephemeral })
-          .catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * Claims the request, defers (the 3-second deadline), shows the status as the interaction's response and queues
-   * the job with the interaction's token, which the worker uses for 15 minutes.
-   */
-  private async launchFromInteraction(
-    interaction: StartingInteraction,
-    requester: Requester,
-    command: AcceptedCommand,
-    plan: CommandPlan,
-    requestKey: string,
-  ): Promise<void> {
-    let claimed: boolean;
-    try {
-      claimed = await this.options.queue.claim(requestKey);
-    } catch {
-      await interaction.reply({ content: UNAVAILABLE, flags: MessageFlags.Ephemeral });
-      return;
-    }
-    if (!claimed) return;
-    await interaction.deferReply();
-    const view = { jobId: requestKey, kind: plan.kind, command: plan.command };
-    try {
-      const position = await this.options.queue.position(plan.kind);
-      const reply = await interaction.editReply({
-        content: statusContent(requester.userId, view, { state: 'queued', position }),
-        components: statusComponents(view, { state: 'queued', position }),
-        allowedMentions: NO_MENTIONS,
-      });
-      const target: DiscordTarget = {
-        platform: 'discord',
-        guildId: requester.workspaceId,
-        channelId: interaction.channelId ?? requester.channelId,
-        userId: requester.userId,
-        statusMessageId: reply.id,
-        resultChannelId: interaction.channelId ?? requester.channelId,
-        interaction: {
-          applicationId: interaction.applicationId,
-          token: interaction.token,
-          expiresAt: interaction.createdTimestamp + TOKEN_LIFETIME_MS,
-        },
-        attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
-      };
-      const data = jobData(command, plan, target, this.now());
-      if (data.kind === 'ask') data.conversation = { key: `discord:${reply.id}`, aliases: [] };
-      await this.options.queue.enqueue(requestKey, data);
-      this.count(command.kind, 'queued');
-      if (command.notices.length > 0) {
-        // Queued already: a failure to tell the notice must not undo that.
-        await interaction
-          .followUp({
-            content: command.notices.join('\n'),
-            flags: MessageFlags.Ephemeral,
-            allowedMentions: NO_MENTIONS,
-          })
-          .catch(() => undefined);
-      }
-    } catch (error) {
-      this.logError('enqueue', error);
-      await this.options.queue.release(requestKey).catch(() => undefined);
-      await interaction
-        .editReply({ content: NOT_QUEUED, components: [], allowedMentions: NO_MENTIONS })
-        .catch(() => undefined);
-    }
+    const input: InboundInput = { type: 'command', kind: name, text: commandText(name, options) };
+    await this.service.handle(this.interactionEvent(interaction, 'slash', input), this.portFor(interaction));
   }
 
   /** Cancel, Regenerate and Details on status messages; Run and Cancel on a confirmation. */
   private async onButton(interaction: ButtonInteraction): Promise<void> {
     const button = parseButtonId(interaction.customId);
     if (!button) return;
-    const requester = this.requesterOf(interaction);
-    const tell = (content: string) =>
-      interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: NO_MENTIONS });
-    if (!isAllowed(this.options.access, this.placeOf(interaction))) {
-      await tell(NOT_ENABLED_HERE);
-      return;
-    }
-    this.count('button', button.action);
-    try {
-      switch (button.action) {
-        case 'cancel': {
-          const result = await cancelFor(button.value, requester.userId, this.options);
-          // Answer first (the 3-second deadline); the status edit goes through the REST queue after.
-          await tell(result.text);
-          const removed = result.removed;
-          if (removed?.target.platform === 'discord') {
-            // Removed before a worker saw it: the status is ours to set.
-            const view = jobView(button.value, removed);
-            const status = { state: 'cancelled', by: requester.userId } as const;
-            await this.client.rest.patch(
-              Routes.channelMessage(removed.target.channelId, removed.target.statusMessageId),
-              {
-                body: {
-                  content: statusContent(removed.target.userId, view, status),
-                  components: [],
-                  allowed_mentions: NO_MENTIONS,
-                },
-              },
-            );
-          }
-          return;
-        }
-        case 'details':
-          await tell(await detailsFor(button.value, this.options));
-          return;
-        case 'regenerate': {
-          const again = await regeneration(button.value, this.options);
-          if (typeof again === 'string') return void (await tell(again));
-          const refusal = await budgetRefusal(again.plan.estimate.micros, requester, this.options);
-          if (refusal) return void (await tell(refusal));
-          await this.launchFromInteraction(
-            interaction,
-            requester,
-            again.command,
-            again.plan,
-            `discord-${interaction.id}`,
-          );
-          return;
-        }
-        case 'run': {
-          const run = await pendingRun(button.value, requester.userId, this.options);
-          if (!run.ok) return void (await tell(run.message));
-          await this.launchFromInteraction(
-            interaction,
-            run.pending.requester,
-            run.command,
-            run.plan,
-            button.value,
-          );
-          return;
-        }
-        case 'dismiss':
-          await this.options.state.takePending(button.value);
-          await interaction.update({ content: 'Cancelled. Nothing was queued or charged.', components: [] });
-          return;
-      }
-    } catch (error) {
-      this.logError('button', error);
-      if (!interaction.replied && !interaction.deferred) await tell(UNAVAILABLE).catch(() => undefined);
-    }
+    const input: InboundInput = { type: 'press', action: button.action, id: button.value };
+    await this.service.handle(this.interactionEvent(interaction, 'button', input), this.portFor(interaction));
   }
 
   private async onMessage(message: Message): Promise<void> {
@@ -325,154 +112,77 @@ export class DiscordBot {
     if (!me || message.author.bot) return;
     const isDm = message.guildId === null;
     if (!isDm && !message.mentions.users.has(me.id)) return;
+    const text = message.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), ' ').trim();
+    const port = new DiscordMessagePlatform(message, this.deliverer);
+    let input: InboundInput;
+    try {
+      input = await this.mentionInput(message, text);
+    } catch (error) {
+      this.logError('conversation', error);
+      await port.tell(UNAVAILABLE);
+      return;
+    }
     const parentChannelId = message.channel.isThread() ? message.channel.parentId : null;
     const place: Place = {
-      platform: 'discord' as const,
+      platform: 'discord',
       guildId: message.guildId ?? '',
       channelId: message.channelId,
       ...(parentChannelId ? { parentChannelId } : {}),
     };
-    if (!isAllowed(this.options.access, place)) {
-      await message.reply({ content: NOT_ENABLED_HERE, allowedMentions: NO_MENTIONS });
-      return;
-    }
-    const text = message.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), ' ').trim();
-    const parsed = parseMention(text, this.options.settings, place);
-    const requester = {
-      platform: 'discord' as const,
-      workspaceId: message.guildId ?? '',
-      channelId: message.channelId,
-      userId: message.author.id,
+    const event: InboundEvent = {
+      requester: {
+        platform: 'discord',
+        workspaceId: place.guildId,
+        channelId: message.channelId,
+        userId: message.author.id,
+      },
+      place,
+      requestId: `discord-msg-${message.id}`,
+      receivedAt: this.options.now(),
+      entry: input.type === 'follow-up' ? 'thread' : isDm ? 'dm' : 'mention',
+      input,
     };
-    if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) {
-      this.count('mention', parsed.success ? parsed.data.kind : 'user_error');
-      if (parsed.success && parsed.data.kind === 'info' && parsed.data.topic === 'jobs') {
-        await message.reply(await this.jobsReply(requester));
-        return;
-      }
-      const content = await this.immediateAnswer(parsed, requester, place, 'flux');
-      await message.reply({ content, allowedMentions: NO_MENTIONS });
-      return;
-    }
-    const requestKey = `discord-msg-${message.id}`;
-    try {
-      // A plain question in a conversation's thread, or in reply to one of its messages, continues it.
-      const accepted = parsed.data;
-      const conversation =
-        accepted.kind === 'ask' && !/^\/?ask\b/i.test(text) ? await this.conversationOf(message) : undefined;
-      const followed =
-        conversation && accepted.kind === 'ask'
-          ? await followUp(conversation, accepted.request.question, message.author.id, this.options)
-          : undefined;
-      const { command, plan } = followed ?? planForPlatform(accepted, this.options);
-      const refusal = await budgetRefusal(plan.estimate.micros, requester, this.options);
-      if (refusal) {
-        await message.reply({ content: refusal, allowedMentions: NO_MENTIONS });
-        return;
-      }
-      await this.launchFromMessage(message, command, plan, requestKey, {
-        isDm,
-        ...(conversation && followed ? { conversation: { key: conversation, note: followed.note } } : {}),
-      });
-    } catch (error) {
-      this.logError('enqueue', error);
-      await message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS }).catch(() => undefined);
-    }
-  }
-
-  /** The conversation a message continues: the one its reply points at, or its thread's. */
-  private async conversationOf(message: Message): Promise<string | undefined> {
-    const state = this.options.state;
-    const replied = message.reference?.messageId;
-    const byReply = replied ? await state.findConversation('discord', replied) : undefined;
-    if (byReply) return byReply;
-    return message.channel.isThread() ? state.findConversation('discord', message.channelId) : undefined;
+    await this.service.handle(event, port);
   }
 
   /**
-   * Claims the message, replies with the status (a thread on it carries the results in a server channel), and
-   * queues the job; a status reply whose job could not be queued says so.
+   * What a mention or DM asks: `flux …` or `ask …` as typed; a plain question in a conversation's thread, or in
+   * reply to one of its messages, continues it; any other text is a new question.
    */
-  private async launchFromMessage(
-    message: Message,
-    command: AcceptedCommand,
-    plan: CommandPlan,
-    requestKey: string,
-    where: { isDm: boolean; conversation?: { key: string; note: string } },
-  ): Promise<void> {
-    let claimed = false;
-    let statusReply: Message | undefined;
-    const view = {
-      jobId: requestKey,
-      kind: plan.kind,
-      command: plan.command,
-      ...(where.conversation ? { context: where.conversation.note } : {}),
-    };
-    try {
-      claimed = await this.options.queue.claim(requestKey);
-      if (!claimed) return;
-      const position = await this.options.queue.position(plan.kind);
-      const reply = await message.reply({
-        content: statusContent(message.author.id, view, { state: 'queued', position }),
-        components: statusComponents(view, { state: 'queued', position }),
-        allowedMentions: NO_MENTIONS,
-      });
-      statusReply = reply;
-      let resultChannelId = message.channelId;
-      if (!where.isDm && reply.channel.isTextBased() && !reply.channel.isThread()) {
-        const thread = await reply.startThread({ name: threadName(plan.command), autoArchiveDuration: 1440 });
-        resultChannelId = thread.id;
-      }
-      const target: DiscordTarget = {
-        platform: 'discord',
-        guildId: message.guildId ?? '',
-        channelId: message.channelId,
-        userId: message.author.id,
-        statusMessageId: reply.id,
-        resultChannelId,
-        attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
-      };
-      const data = jobData(command, plan, target, this.now());
-      if (where.conversation) data.context = where.conversation.note;
-      if (data.kind === 'ask') {
-        data.conversation = where.conversation
-          ? { key: where.conversation.key, aliases: [reply.id] }
-          : { key: `discord:${reply.id}`, aliases: [] };
-      }
-      await this.options.queue.enqueue(requestKey, data);
-      this.count(command.kind, 'queued');
-      if (command.notices.length > 0) {
-        // Queued already: a failure to tell the notice must not undo that.
-        await message
-          .reply({ content: command.notices.join('\n'), allowedMentions: NO_MENTIONS })
-          .catch(() => undefined);
-      }
-    } catch (error) {
-      this.logError('enqueue', error);
-      if (claimed) await this.options.queue.release(requestKey).catch(() => undefined);
-      // Leave nothing half-done: the status reply says it was not queued, instead of "Queued" forever.
-      const shown = statusReply
-        ? statusReply.edit({ content: `❌ ${NOT_QUEUED}`, components: [], allowedMentions: NO_MENTIONS })
-        : message.reply({ content: NOT_QUEUED, allowedMentions: NO_MENTIONS });
-      await shown.catch(() => undefined);
-    }
+  private async mentionInput(message: Message, text: string): Promise<InboundInput> {
+    const command = mentionCommand(text);
+    if (command.explicit) return { type: 'command', kind: command.kind, text: command.text };
+    const refs = [message.reference?.messageId, message.channel.isThread() ? message.channelId : undefined];
+    const conversationKey = await this.service.findConversation(
+      'discord',
+      refs.filter((ref): ref is string => ref !== undefined),
+    );
+    if (!conversationKey) return { type: 'command', kind: command.kind, text: command.text };
+    return { type: 'follow-up', conversationKey, threadId: message.channelId, question: text };
   }
 
-  /** `/flux jobs`: the requester's jobs, each with a Cancel button (5 rows of buttons at most). */
-  private async jobsReply(requester: Requester) {
-    const { jobs, lines, empty } = await listJobs(requester, this.options).catch(() => ({
-      jobs: [],
-      lines: [],
-      empty: UNAVAILABLE,
-    }));
-    if (empty) return { content: empty, allowedMentions: NO_MENTIONS };
-    const shown = jobs.slice(0, 5);
+  private portFor(interaction: StartingInteraction): DiscordInteractionPlatform {
+    return new DiscordInteractionPlatform(interaction, this.deliverer);
+  }
+
+  private interactionEvent(
+    interaction: StartingInteraction,
+    entry: 'slash' | 'button',
+    input: InboundInput,
+  ): InboundEvent {
+    const place = this.placeOf(interaction);
     return {
-      content: ['Your jobs:', ...shown.map((_, i) => `${i + 1}. ${codeSpan(lines[i]!, 300)}`)].join('\n'),
-      components: shown.map((job, i) =>
-        buttonRow([{ label: `Cancel ${i + 1}`, action: 'cancel', value: job.jobId, style: 'danger' }]),
-      ),
-      allowedMentions: NO_MENTIONS,
+      requester: {
+        platform: 'discord',
+        workspaceId: interaction.guildId ?? '',
+        channelId: interaction.channelId ?? '',
+        userId: interaction.user.id,
+      },
+      place,
+      requestId: `discord-${interaction.id}`,
+      receivedAt: this.options.now(),
+      entry,
+      input,
     };
   }
 
@@ -486,36 +196,6 @@ export class DiscordBot {
     };
   }
 
-  private requesterOf(interaction: StartingInteraction): Requester {
-    return {
-      platform: 'discord',
-      workspaceId: interaction.guildId ?? '',
-      channelId: interaction.channelId ?? '',
-      userId: interaction.user.id,
-    };
-  }
-
-  /** What to answer at once instead of queueing: a user error, help, a subcommand, or a setting. */
-  private async immediateAnswer(
-    parsed: ParseResult,
-    requester: Requester,
-    place: Place,
-    fallbackTopic: 'flux' | 'ask',
-  ): Promise<string> {
-    if (!parsed.success) return parsed.error.message;
-    const command = parsed.data;
-    if (command.kind === 'info')
-      return infoText(command.topic, requester, place, this.options).catch(() => UNAVAILABLE);
-    if (command.kind === 'notify')
-      return notifySetting(command.mode, requester, this.options).catch(() => UNAVAILABLE);
-    const topic = command.kind === 'help' ? command.topic : fallbackTopic;
-    return topic === 'ask' ? ASK_HELP : FLUX_HELP;
-  }
-
-  private count(kind: string, outcome: string): void {
-    this.options.telemetry?.command('discord', kind, outcome);
-  }
-
   private logError(where: string, error: unknown): void {
     this.options.logger.error(
       { component: 'discord', where, err: error instanceof Error ? error.message : String(error) },
@@ -524,17 +204,18 @@ export class DiscordBot {
   }
 }
 
-/** `flux …`, `ask …`, `help`, or anything else as a question. */
-export function parseMention(text: string, settings: CoreSettings, place?: Place): ParseResult {
+/** A mention's command: `flux …`, `ask …` and `help` as typed (explicit); anything else, a question. */
+export function mentionCommand(text: string): { kind: 'flux' | 'ask'; text: string; explicit: boolean } {
   const match = /^\/?(flux|ask)\b\s*([\s\S]*)$/i.exec(text);
-  if (match) return parseCommand(match[1]!.toLowerCase() as 'flux' | 'ask', match[2] ?? '', settings, place);
-  if (/^help$/i.test(text)) return parseCommand('flux', 'help', settings);
-  return parseCommand('ask', text, settings);
+  if (match) return { kind: match[1]!.toLowerCase() as 'flux' | 'ask', text: match[2] ?? '', explicit: true };
+  if (/^help$/i.test(text)) return { kind: 'flux', text: 'help', explicit: true };
+  return { kind: 'ask', text, explicit: false };
 }
 
-function threadName(command: string): string {
-  const name = command.replace(/\s+/g, ' ').trim();
-  return name.length > 90 ? `${name.slice(0, 89)}…` : name;
+/** `flux …`, `ask …`, `help`, or anything else as a question. */
+export function parseMention(text: string, settings: CoreSettings, place?: Place): ParseResult {
+  const command = mentionCommand(text);
+  return parseCommand(command.kind, command.text, settings, place);
 }
 
 /** `lorabot register-commands [--guild ID]`: bulk-overwrites the application commands. */

@@ -199,6 +199,12 @@ export class FakeDiscord {
     });
   }
 
+  /** A message the bot posted earlier (say, before its channel left the allowlist), with these buttons. */
+  botMessage(options: { channelId: string; content: string; components: unknown[] }): FakeMessage {
+    const body = { content: options.content, components: options.components };
+    return this.createMessage(options.channelId, body, [], 'bot');
+  }
+
   /** The custom_ids of a message's buttons. */
   buttonsOf(messageId: string): string[] {
     const message = this.messages.find((m) => m.id === messageId);

@@ -1,10 +1,10 @@
-import { buildChatBody, buildImageBody } from './adapters/together/request-bodies.js';
-import { formatChatCommand, formatImageCommand } from './core/command-format.js';
-import type { DeliveryTarget, JobData } from './core/jobs.js';
-import type { ChatMessage } from './core/ports.js';
-import { chatRates, estimateChat, priceImage } from './core/pricing.js';
-import type { AcceptedCommand } from './core/requests.js';
-import type { CoreSettings } from './core/settings.js';
+import { formatChatCommand, formatImageCommand } from '../core/command-format.js';
+import type { DeliveryTarget, JobData } from '../core/jobs.js';
+import type { ChatMessage } from '../core/ports.js';
+import { chatRates, estimateChat, priceImage } from '../core/pricing.js';
+import type { AcceptedCommand } from '../core/requests.js';
+import type { CoreSettings } from '../core/settings.js';
+import { buildChatBody, buildImageBody } from '../core/together-bodies.js';
 
 export interface CommandPlan {
   kind: 'flux' | 'ask';

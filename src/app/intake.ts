@@ -1,5 +1,4 @@
-import { type CommandPlan, planCommand } from './command-plan.js';
-import type { AccessRules, Place } from './core/access.js';
+import type { AccessRules, Place } from '../core/access.js';
 import {
   type Budgets,
   checkBudget,
@@ -7,9 +6,9 @@ import {
   modelsText,
   type Requester,
   usageText,
-} from './core/budget.js';
-import { parseCommand } from './core/command-parser.js';
-import { trimHistory } from './core/conversation.js';
+} from '../core/budget.js';
+import { parseCommand } from '../core/command-parser.js';
+import { trimHistory } from '../core/conversation.js';
 import type {
   GatewayState,
   JobData,
@@ -17,13 +16,14 @@ import type {
   NotifyMode,
   PendingCommand,
   SpendReader,
-} from './core/jobs.js';
-import { formatUsd } from './core/money.js';
-import type { Telemetry } from './core/ports.js';
-import { presetsText } from './core/presets.js';
-import { listedJobLine, NO_JOBS, recipeText } from './core/recipe.js';
-import { type AcceptedCommand, type InfoTopic, MAX_SEED } from './core/requests.js';
-import type { CoreSettings } from './core/settings.js';
+} from '../core/jobs.js';
+import { formatUsd } from '../core/money.js';
+import type { Logger, Telemetry } from '../core/ports.js';
+import { presetsText } from '../core/presets.js';
+import { listedJobLine, NO_JOBS, recipeText } from '../core/recipe.js';
+import { type AcceptedCommand, type InfoTopic, MAX_SEED } from '../core/requests.js';
+import type { CoreSettings } from '../core/settings.js';
+import { type CommandPlan, planCommand } from './command-plan.js';
 
 /** What the gateways share between accepting a command and queueing it. */
 export interface IntakeDeps {
@@ -44,6 +44,11 @@ export interface InteractionDeps extends IntakeDeps {
   /** Earlier turns sent with a follow-up, at most (rough tokens). */
   contextTokens: number;
   random?: () => number;
+}
+
+/** Everything the inbound service needs, and where it logs. */
+export interface InboundDeps extends InteractionDeps {
+  logger: Logger;
 }
 
 /** A confirmation waits this long for Run. */
@@ -78,7 +83,7 @@ export async function budgetRefusal(
 export function planForPlatform(
   command: AcceptedCommand,
   deps: Pick<InteractionDeps, 'settings' | 'random'>,
-): { command: AcceptedCommand; plan: CommandPlan } {
+): Planned {
   const seeded: AcceptedCommand =
     command.kind === 'flux' && command.request.seed === undefined
       ? { ...command, request: { ...command.request, seed: newSeed(deps.random) } }
@@ -86,41 +91,65 @@ export function planForPlatform(
   return { command: seeded, plan: planCommand(seeded, deps.settings) };
 }
 
+/** A random seed in the range the grammar accepts. */
 export function newSeed(random: () => number = Math.random): number {
   return Math.floor(random() * MAX_SEED);
 }
 
 /** What pressing Run on a confirmation comes to: the request to launch, or what to tell the presser. */
 export type PendingRun =
-  | { ok: true; pending: PendingCommand; command: AcceptedCommand; plan: CommandPlan }
-  | { ok: false; message: string; expired?: boolean };
+  | { ok: true; pending: PendingCommand; planned: Planned }
+  | { ok: false; message: string; outcome: 'expired' | 'refused' | 'user_error' | 'over_budget' };
+
+/** A request ready to launch; a follow-up carries its conversation and what context it sends. */
+export interface Planned {
+  command: AcceptedCommand;
+  plan: CommandPlan;
+  followUp?: { conversationKey: string; threadId: string; note: string };
+}
 
 /**
- * Run pressed on a confirmation: takes it (so it runs once), gives it back if someone else pressed, parses it
+ * Run pressed on a confirmation: takes it (so it runs once), gives it back if someone else pressed, plans it
  * again where it was asked (settings may have changed) and checks the budgets.
  */
 export async function pendingRun(
   id: string,
   presserId: string,
-  deps: Pick<InteractionDeps, 'state' | 'settings' | 'budgets' | 'spend' | 'now' | 'random'>,
+  deps: Pick<
+    InteractionDeps,
+    'state' | 'settings' | 'budgets' | 'spend' | 'now' | 'random' | 'contextTokens'
+  >,
 ): Promise<PendingRun> {
   const pending = await deps.state.takePending(id);
   if (!pending)
-    return { ok: false, expired: true, message: 'This confirmation has expired or was already answered.' };
+    return {
+      ok: false,
+      outcome: 'expired',
+      message: 'This confirmation has expired or was already answered.',
+    };
   if (pending.requester.userId !== presserId) {
     await deps.state.putPending(id, pending, CONFIRM_TTL_SECONDS);
-    return { ok: false, message: 'Only the person who asked can run this request.' };
+    return { ok: false, outcome: 'refused', message: 'Only the person who asked can run this request.' };
   }
   const parsed = parseCommand(pending.kind, pending.text, deps.settings, pending.place);
   if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
     return {
       ok: false,
+      outcome: 'user_error',
       message: 'This request is no longer valid with the current settings. Nothing was queued.',
     };
-  const { command, plan } = planForPlatform(parsed.data, deps);
-  const refusal = await budgetRefusal(plan.estimate.micros, pending.requester, deps);
-  if (refusal) return { ok: false, message: refusal };
-  return { ok: true, pending, command, plan };
+  const followed = pending.followUp;
+  const planned: Planned =
+    followed && parsed.data.kind === 'ask'
+      ? await followUp(
+          { ...followed, question: parsed.data.request.question },
+          pending.requester.userId,
+          deps,
+        )
+      : planForPlatform(parsed.data, deps);
+  const refusal = await budgetRefusal(planned.plan.estimate.micros, pending.requester, deps);
+  if (refusal) return { ok: false, outcome: 'over_budget', message: refusal };
+  return { ok: true, pending, planned };
 }
 
 /** The question asked before a costly request runs, or undefined when it may run at once. */
@@ -152,7 +181,7 @@ export async function notifySetting(
 export function mayCancel(data: JobData, userId: string, access: AccessRules): boolean {
   const platform = data.target.platform;
   if (data.target.userId === userId) return true;
-  return platform !== 'cli' && access.admins[platform].includes(userId);
+  return platform !== 'cli' && (access.admins[platform] ?? []).includes(userId);
 }
 
 /** Cancels a job for a user who pressed Cancel; the answer is for that user only. */
@@ -160,11 +189,11 @@ export async function cancelFor(
   jobId: string,
   userId: string,
   deps: Pick<InteractionDeps, 'queue' | 'access'>,
-): Promise<{ text: string; removed?: JobData }> {
+): Promise<{ text: string; removed?: JobData; refused?: boolean }> {
   const found = await deps.queue.find(jobId);
   if (!found) return { text: 'That job is no longer known; there is nothing to cancel.' };
   if (!mayCancel(found.data, userId, deps.access))
-    return { text: 'Only the person who asked, or an admin, can cancel this job.' };
+    return { text: 'Only the person who asked, or an admin, can cancel this job.', refused: true };
   const outcome = await deps.queue.cancel(jobId, userId);
   switch (outcome) {
     case 'removed':
@@ -182,7 +211,7 @@ export async function cancelFor(
 export async function regeneration(
   jobId: string,
   deps: Pick<InteractionDeps, 'queue' | 'settings' | 'random'>,
-): Promise<{ command: AcceptedCommand; plan: CommandPlan } | string> {
+): Promise<Planned | string> {
   const found = await deps.queue.find(jobId);
   if (!found) return 'That result is too old to regenerate: its recipe is no longer kept.';
   const data = found.data;
@@ -204,18 +233,21 @@ export async function listJobs(requester: Requester, deps: Pick<InteractionDeps,
   return { jobs, lines: jobs.map(listedJobLine), empty: jobs.length === 0 ? NO_JOBS : undefined };
 }
 
-/** A follow-up question in a conversation: the question planned with the thread's earlier turns. */
+/** A follow-up question in a conversation: the question planned with the conversation's earlier turns. */
 export async function followUp(
-  conversationKey: string,
-  question: string,
+  asked: { conversationKey: string; threadId: string; question: string },
   askerId: string,
   deps: Pick<InteractionDeps, 'state' | 'settings' | 'contextTokens'>,
-): Promise<{ command: AcceptedCommand; plan: CommandPlan; note: string }> {
-  const turns = await deps.state.conversationTurns(conversationKey);
+): Promise<Planned & { followUp: NonNullable<Planned['followUp']> }> {
+  const turns = await deps.state.conversationTurns(asked.conversationKey);
   const history = trimHistory(turns, deps.contextTokens, askerId);
   // The conversation keeps the model it started with, while that model is still configured.
   const started = turns.findLast((turn) => turn.role === 'user' && turn.model)?.model;
   const model = started && deps.settings.chat.models[started] ? started : deps.settings.chat.defaultModel;
-  const command: AcceptedCommand = { kind: 'ask', request: { question, model }, notices: [] };
-  return { command, plan: planCommand(command, deps.settings, history.messages), note: history.note };
+  const command: AcceptedCommand = { kind: 'ask', request: { question: asked.question, model }, notices: [] };
+  return {
+    command,
+    plan: planCommand(command, deps.settings, history.messages),
+    followUp: { conversationKey: asked.conversationKey, threadId: asked.threadId, note: history.note },
+  };
 }

@@ -1,6 +1,6 @@
-import type { ChatMessage } from '../../core/ports.js';
-import { effectivePrompt, type ImageRequest } from '../../core/requests.js';
-import type { ChatModel, ImageSettings } from '../../core/settings.js';
+import type { ChatMessage } from './ports.js';
+import { effectivePrompt, type ImageRequest } from './requests.js';
+import type { ChatModel, ImageSettings } from './settings.js';
 
 /**
  * The exact JSON bodies Together receives. Pure, so `lorabot run --dry-run` can print what would be sent.

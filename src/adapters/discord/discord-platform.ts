@@ -1,0 +1,197 @@
+import {
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type InteractionReplyOptions,
+  type Message,
+  MessageFlags,
+  type MessageReplyOptions,
+} from 'discord.js';
+import type { ChatPlatform, ConfirmationEnd, PostedStatus } from '../../app/chat-platform.js';
+import type { DeliveryTarget, DiscordTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
+import type { DiscordDeliverer } from './discord-deliverer.js';
+import { buttonRow, codeSpan, NO_MENTIONS, statusComponents, statusContent } from './discord-format.js';
+
+/** An interaction that can start a job: a slash command, or a Run or Regenerate button. */
+export type StartingInteraction = ChatInputCommandInteraction | ButtonInteraction;
+
+/** A private answer: text, and buttons when there are any. */
+type DiscordAnswer = Pick<
+  InteractionReplyOptions & MessageReplyOptions,
+  'content' | 'components' | 'allowedMentions'
+>;
+
+/** Discord's upload limit where the interaction does not say (`attachment_size_limit`). */
+const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+/** An interaction token is valid this long. */
+const TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/** What both Discord ports share: status edits through the deliverer, and the status message's body. */
+abstract class DiscordPlatformBase implements ChatPlatform {
+  constructor(protected readonly deliverer: DiscordDeliverer) {}
+
+  async ack(): Promise<void> {
+    // Interactions are answered (or deferred) by their first reply; messages have no deadline.
+  }
+
+  abstract closeConfirmation(end: ConfirmationEnd, text: string): Promise<void>;
+  abstract postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus>;
+  /** Answers the person as privately as this entry point allows; never throws. */
+  protected abstract answer(options: DiscordAnswer): Promise<void>;
+
+  async tell(text: string): Promise<void> {
+    await this.answer({ content: text, allowedMentions: NO_MENTIONS });
+  }
+
+  async askToConfirm(question: string, command: string, pendingId: string): Promise<void> {
+    await this.answer(confirmReply(question, command, pendingId));
+  }
+
+  async showJobs(jobs: readonly ListedJob[], lines: readonly string[]): Promise<void> {
+    await this.answer(jobsReply(jobs, lines));
+  }
+
+  async updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void> {
+    if (target.platform === 'discord') await this.deliverer.updateStatus(target, view, status);
+  }
+
+  protected statusBody(userId: string, view: JobView, status: JobStatus) {
+    return {
+      content: statusContent(userId, view, status),
+      components: statusComponents(view, status),
+      allowedMentions: NO_MENTIONS,
+    };
+  }
+}
+
+/**
+ * The inbound port for a slash command or a button. Private answers are ephemeral replies (follow-ups once
+ * answered); a job's status is the interaction's own response, deferred first (the 3-second deadline), and the
+ * job keeps the interaction's token to deliver through its webhook for 15 minutes.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding
+ */
+export class DiscordInteractionPlatform extends DiscordPlatformBase {
+  constructor(
+    private readonly interaction: StartingInteraction,
+    deliverer: DiscordDeliverer,
+  ) {
+    super(deliverer);
+  }
+
+  async closeConfirmation(end: ConfirmationEnd, text: string): Promise<void> {
+    // Run: the status reply that follows is the answer. Cancel: the question turns into the answer.
+    if (end === 'running') return;
+    const interaction = this.interaction;
+    if (end === 'dismissed' && interaction.isButton() && !interaction.replied && !interaction.deferred) {
+      await interaction.update({ content: text, components: [] }).catch(() => undefined);
+      return;
+    }
+    await this.tell(text);
+  }
+
+  async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
+    const interaction = this.interaction;
+    await interaction.deferReply();
+    const reply = await interaction.editReply(this.statusBody(interaction.user.id, view, status));
+    const channelId = interaction.channelId ?? '';
+    const target: DiscordTarget = {
+      platform: 'discord',
+      guildId: interaction.guildId ?? '',
+      channelId,
+      userId: interaction.user.id,
+      statusMessageId: reply.id,
+      resultChannelId: channelId,
+      interaction: {
+        applicationId: interaction.applicationId,
+        token: interaction.token,
+        expiresAt: interaction.createdTimestamp + TOKEN_LIFETIME_MS,
+      },
+      attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
+    };
+    return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
+  }
+
+  protected async answer(options: DiscordAnswer): Promise<void> {
+    const interaction = this.interaction;
+    const reply = { ...options, flags: MessageFlags.Ephemeral } as const;
+    const sent =
+      interaction.replied || interaction.deferred ? interaction.followUp(reply) : interaction.reply(reply);
+    await sent.catch(() => undefined);
+  }
+}
+
+/**
+ * The inbound port for a mention or a DM. A message cannot be answered privately, so answers are replies to it;
+ * a job's status is a reply too, and in a server channel a thread on it carries the results.
+ */
+export class DiscordMessagePlatform extends DiscordPlatformBase {
+  constructor(
+    private readonly message: Message,
+    deliverer: DiscordDeliverer,
+  ) {
+    super(deliverer);
+  }
+
+  async closeConfirmation(_end: ConfirmationEnd, text: string): Promise<void> {
+    await this.tell(text);
+  }
+
+  async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
+    const message = this.message;
+    const reply = await message.reply(this.statusBody(message.author.id, view, status));
+    let resultChannelId = message.channelId;
+    if (message.guildId !== null && reply.channel.isTextBased() && !reply.channel.isThread()) {
+      try {
+        const thread = await reply.startThread({ name: threadName(view.command), autoArchiveDuration: 1440 });
+        resultChannelId = thread.id;
+      } catch {
+        // No permission to make threads here: the results go into the channel instead.
+      }
+    }
+    const target: DiscordTarget = {
+      platform: 'discord',
+      guildId: message.guildId ?? '',
+      channelId: message.channelId,
+      userId: message.author.id,
+      statusMessageId: reply.id,
+      resultChannelId,
+      attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
+    };
+    return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
+  }
+
+  protected async answer(options: DiscordAnswer): Promise<void> {
+    await this.message.reply(options).catch(() => undefined);
+  }
+}
+
+/** The Run / Cancel question for a costly request. */
+function confirmReply(question: string, command: string, pendingId: string) {
+  return {
+    content: `${question}\n${codeSpan(command, 1500)}`,
+    components: [
+      buttonRow([
+        { label: 'Run', action: 'run', value: pendingId, style: 'primary' },
+        { label: 'Cancel', action: 'dismiss', value: pendingId },
+      ]),
+    ],
+    allowedMentions: NO_MENTIONS,
+  };
+}
+
+/** `/flux jobs`: the requester's jobs, each with a Cancel button (5 rows of buttons at most). */
+function jobsReply(jobs: readonly ListedJob[], lines: readonly string[]) {
+  const shown = jobs.slice(0, 5);
+  return {
+    content: ['Your jobs:', ...shown.map((_, i) => `${i + 1}. ${codeSpan(lines[i]!, 300)}`)].join('\n'),
+    components: shown.map((job, i) =>
+      buttonRow([{ label: `Cancel ${i + 1}`, action: 'cancel', value: job.jobId, style: 'danger' }]),
+    ),
+    allowedMentions: NO_MENTIONS,
+  };
+}
+
+/** A thread name from the command: Discord allows 100 characters. */
+function threadName(command: string): string {
+  const name = command.replace(/\s+/g, ' ').trim();
+  return name.length > 90 ? `${name.slice(0, 89)}…` : name;
+}

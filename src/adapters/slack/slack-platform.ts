@@ -1,0 +1,137 @@
+import type { WebClient } from '@slack/web-api';
+import type { ChatPlatform, ConfirmationEnd, PostedStatus } from '../../app/chat-platform.js';
+import type { Requester } from '../../core/budget.js';
+import type { DeliveryTarget, JobStatus, JobView, ListedJob, SlackTarget } from '../../core/jobs.js';
+import { SlackDeliverer } from './slack-deliverer.js';
+import { ACTIONS, button, parentMessage } from './slack-format.js';
+import { escapeSlackText } from './slack-text.js';
+
+/** A private message to the person: plain text, and Block Kit blocks when there are buttons. */
+export interface SlackPrivateMessage {
+  text: string;
+  blocks?: unknown[];
+}
+
+/** How one Slack event is answered privately: by its `response_url` (commands, buttons) or `chat.postEphemeral`. */
+export interface SlackReplies {
+  /** Slash commands: the ack, which may carry the first private answer (Slack shows it at once). */
+  ack?: (message?: SlackPrivateMessage) => Promise<void>;
+  send(message: SlackPrivateMessage): Promise<void>;
+  /** Buttons on a private message: replaces that message. */
+  replace?: (text: string) => Promise<void>;
+}
+
+/**
+ * The inbound port for one Slack event. Status messages are posted with the bot token (in the channel, or in the
+ * thread of a follow-up); private answers go back the way `replies` says. Text is escaped here.
+ * @see https://docs.slack.dev/interactivity/handling-user-interaction#message_responses
+ */
+export class SlackPlatform implements ChatPlatform {
+  private acked = false;
+
+  constructor(
+    private readonly client: WebClient,
+    private readonly requester: Requester,
+    private readonly replies: SlackReplies,
+  ) {}
+
+  async ack(message?: SlackPrivateMessage): Promise<void> {
+    if (this.acked || !this.replies.ack) return;
+    this.acked = true;
+    await this.replies.ack(message);
+  }
+
+  async tell(text: string): Promise<void> {
+    await this.private({ text: escapeSlackText(text) });
+  }
+
+  async askToConfirm(question: string, command: string, pendingId: string): Promise<void> {
+    await this.private(confirmMessage(question, command, pendingId));
+  }
+
+  async closeConfirmation(_end: ConfirmationEnd, text: string): Promise<void> {
+    if (!this.replies.replace) return this.tell(text);
+    await this.replies.replace(escapeSlackText(text)).catch(() => undefined);
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
+  async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus> {
+    const { channelId, userId, workspaceId } = this.requester;
+    const posted = await this.client.chat.postMessage({
+      channel: channelId,
+      ...(threadId ? { thread_ts: threadId } : {}),
+      ...parentMessage(userId, view, status),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    const statusTs = String(posted.ts);
+    const parentTs = threadId ?? statusTs;
+    const target: SlackTarget = {
+      platform: 'slack',
+      teamId: workspaceId,
+      channelId,
+      userId,
+      parentTs,
+      ...(threadId ? { statusTs } : {}),
+    };
+    // Keyed by channel and thread, not by team: a Slack Connect partner's reply finds the same conversation.
+    return { target, conversationKey: slackConversationKey(channelId, parentTs), aliases: [] };
+  }
+
+  async updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void> {
+    if (target.platform !== 'slack') return;
+    await new SlackDeliverer(this.client).updateStatus(target, view, status);
+  }
+
+  async showJobs(jobs: readonly ListedJob[], lines: readonly string[]): Promise<void> {
+    // 20 sections with a button each: well under Slack's 50 blocks per message.
+    const blocks = jobs.slice(0, 20).map((job, i) => ({
+      type: 'section',
+      text: { type: 'mrkdwn', text: escapeSlackText(lines[i]!) },
+      accessory: button('Cancel', ACTIONS.cancel, job.jobId, 'danger'),
+    }));
+    await this.private({
+      text: escapeSlackText(lines.join('\n')),
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Your jobs*' } }, ...blocks],
+    });
+  }
+
+  failureText(error: unknown): string | undefined {
+    const code = (error as { data?: { error?: string } }).data?.error;
+    if (code === 'not_in_channel' || code === 'channel_not_found') {
+      return 'lorabot is not in this channel, so it cannot post here. Invite it with `/invite @lorabot` and try again. Nothing was queued or charged.';
+    }
+    return undefined;
+  }
+
+  /** The first private answer to a slash command rides on its ack; later ones go by `replies.send`. */
+  private async private(message: SlackPrivateMessage): Promise<void> {
+    if (!this.acked && this.replies.ack) return this.ack(message).catch(() => undefined);
+    await this.replies.send(message).catch(() => undefined);
+  }
+}
+
+/** The conversation an `/ask` thread holds: by channel and thread (Slack channel ids are shared across orgs). */
+export function slackConversationKey(channelId: string, threadTs: string): string {
+  return `slack:${channelId}:${threadTs}`;
+}
+
+/** The Run / Cancel question for a costly request. */
+function confirmMessage(question: string, command: string, pendingId: string): SlackPrivateMessage {
+  return {
+    text: escapeSlackText(question),
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `${escapeSlackText(question)}\n\`${escapeSlackText(command)}\`` },
+      },
+      {
+        type: 'actions',
+        elements: [
+          button('Run', ACTIONS.run, pendingId, 'primary'),
+          button('Cancel', ACTIONS.dismiss, pendingId),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,80 @@
+import type { Place } from '../core/access.js';
+import type { Requester } from '../core/budget.js';
+import type { DeliveryTarget, JobStatus, JobView, ListedJob } from '../core/jobs.js';
+
+/**
+ * The inbound port: what a chat platform does for the one inbound service, and the platform-neutral event an
+ * adapter translates an SDK event into. The outbound mirror is `Deliverer` in `core/jobs.ts`.
+ *
+ * An adapter builds one `ChatPlatform` per event, around the SDK's objects for it (Slack's `respond`, a Discord
+ * interaction or message, a web session), and hands it with the event to `InboundService.handle`. Text given to
+ * the port is plain: the adapter escapes and formats it for its platform.
+ */
+
+/** How an event arrived; the `entry` label of `lorabot_commands_total`. */
+export type Entry = 'slash' | 'mention' | 'dm' | 'thread' | 'button' | 'cli' | 'web';
+
+/** The buttons lorabot shows: Run and Cancel on a confirmation; Cancel, Regenerate and Details on a job. */
+export type PressAction = 'run' | 'dismiss' | 'cancel' | 'regenerate' | 'details';
+
+/** What the person typed or pressed. */
+export type InboundInput =
+  /** `/flux …` or `/ask …`: the text after the command name, unescaped. */
+  | { type: 'command'; kind: 'flux' | 'ask'; text: string }
+  /**
+   * A message that continues a conversation (`InboundService.findConversation` tells which). `threadId` is the
+   * platform's thread the status goes in (Slack thread ts); `files` counts attachments lorabot does not read.
+   */
+  | { type: 'follow-up'; conversationKey: string; threadId: string; question: string; files?: number }
+  /** A button: `id` is the button's value (a job id or a confirmation id). */
+  | { type: 'press'; action: PressAction; id: string };
+
+/** One thing a person did, as the adapter translated it. */
+export interface InboundEvent {
+  /** Who, for budgets, the ledger and ownership (a Slack Connect partner: their own workspace). */
+  requester: Requester;
+  /** Where, for the access rules and presets limited to channels. */
+  place: Place;
+  /** The platform's id for this request, unique per delivery and the same on a redelivery; a valid job id. */
+  requestId: string;
+  /** When the platform delivered it (ms since the epoch). */
+  receivedAt: number;
+  entry: Entry;
+  input: InboundInput;
+}
+
+/** The status message of a queued job, as posted. */
+export interface PostedStatus {
+  /** Where the job's status and results go. */
+  target: DeliveryTarget;
+  /** The key a conversation started by this job (a new `/ask`) is kept under. */
+  conversationKey: string;
+  /** Other message ids a reply may point at to continue the conversation (Discord), besides its key. */
+  aliases: string[];
+}
+
+/** How a confirmation ended: Run pressed (the job follows), Cancel pressed, or it was no longer there. */
+export type ConfirmationEnd = 'running' | 'dismissed' | 'expired';
+
+/** What a platform does for one inbound event. Methods other than `postStatus` never throw. */
+export interface ChatPlatform {
+  /** Meets the platform's deadline before the service does any I/O (Slack: the empty ack); may do nothing. */
+  ack(): Promise<void>;
+  /** Tells the person privately (or as privately as the platform allows). */
+  tell(text: string): Promise<void>;
+  /** Asks Run / Cancel before a costly request; the buttons carry `pendingId`. */
+  askToConfirm(question: string, command: string, pendingId: string): Promise<void>;
+  /** Answers a press on a confirmation's button: replaces the question with `text` where the platform can. */
+  closeConfirmation(end: ConfirmationEnd, text: string): Promise<void>;
+  /**
+   * Posts the visible status message of a job about to be queued: in `threadId` when given (a follow-up), else
+   * where the event came from. Throws when the platform refuses; `failureText` may say why.
+   */
+  postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus>;
+  /** Sets the status of a job this platform posted (a failed launch, a job cancelled while queued). */
+  updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void>;
+  /** `/flux jobs`: the person's jobs, each line with a Cancel button. */
+  showJobs(jobs: readonly ListedJob[], lines: readonly string[]): Promise<void>;
+  /** A message a person can act on for a platform error (e.g. the bot is not in the channel), if it knows one. */
+  failureText?(error: unknown): string | undefined;
+}

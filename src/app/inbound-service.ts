@@ -1,0 +1,231 @@
+import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
+import { parseCommand } from '../core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
+import { jobView, type PendingCommand } from '../core/jobs.js';
+import type { ParsedCommand } from '../core/requests.js';
+import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
+import {
+  budgetRefusal,
+  CONFIRM_TTL_SECONDS,
+  cancelFor,
+  confirmQuestion,
+  detailsFor,
+  followUp,
+  type InboundDeps,
+  infoText,
+  listJobs,
+  notifySetting,
+  type Planned,
+  pendingRun,
+  planForPlatform,
+  regeneration,
+} from './intake.js';
+import { type EventContext, errorText, launch, UNAVAILABLE } from './launch.js';
+
+/** Said privately when a follow-up came with files: its text goes on alone. */
+export const FILES_NOT_READ =
+  'lorabot does not read attached files yet; your question was sent without them. To show an image, give its https link with `--image`.';
+
+/** Said when a confirmation is cancelled. */
+const DISMISSED = 'Cancelled. Nothing was queued or charged.';
+
+/**
+ * The inbound half's one service: every entry point on every platform (slash command, mention, DM, thread
+ * follow-up, button, web) hands it a translated event and a `ChatPlatform`, and every rule runs here once, in
+ * this order: access, parsing, presets for the place (in the parser), budgets, confirmation above the threshold
+ * (commands, follow-ups and Regenerate alike), claiming, queueing, undo on failure, and one count in
+ * `lorabot_commands_total` per event.
+ */
+export class InboundService {
+  constructor(private readonly deps: InboundDeps) {}
+
+  /**
+   * The conversation a message continues, if any: the first of `refs` (platform message or thread ids, most
+   * specific first) that leads to one. Adapters call it while translating a message into a follow-up.
+   */
+  async findConversation(platform: InboundEvent['requester']['platform'], refs: readonly string[]) {
+    for (const ref of refs) {
+      const key = await this.deps.state.findConversation(platform, ref);
+      if (key) return key;
+    }
+    return undefined;
+  }
+
+  /** Handles one event to the end; never throws (a failure is logged, counted and told). */
+  async handle(event: InboundEvent, platform: ChatPlatform): Promise<void> {
+    const count = (kind: string, outcome: string) =>
+      this.deps.telemetry?.command({ platform: event.requester.platform, entry: event.entry, kind, outcome });
+    const context: EventContext = { event, platform, count };
+    const kind = kindOf(event.input);
+    if (!isAllowed(this.deps.access, event.place)) {
+      await platform.tell(NOT_ENABLED_HERE);
+      count(kind, 'not_allowed');
+      return;
+    }
+    try {
+      const input = event.input;
+      if (input.type === 'command') await this.command(context, input);
+      else if (input.type === 'follow-up') await this.followUp(context, input);
+      else await this.press(context, input);
+    } catch (error) {
+      this.deps.logger.error(
+        { requestKey: event.requestId, entry: event.entry, err: errorText(error) },
+        'could not handle a request',
+      );
+      count(kind, 'unavailable');
+      await platform.tell(UNAVAILABLE);
+    }
+  }
+
+  private async command(context: EventContext, input: Extract<InboundInput, { type: 'command' }>) {
+    const { event, platform, count } = context;
+    const parsed = parseCommand(input.kind, input.text, this.deps.settings, event.place);
+    if (!parsed.success) {
+      await platform.tell(parsed.error.message);
+      count(input.kind, 'user_error');
+      return;
+    }
+    const data = parsed.data;
+    if (data.kind !== 'flux' && data.kind !== 'ask') return this.answer(context, data, input.kind);
+    await platform.ack();
+    await this.request(context, planForPlatform(data, this.deps), { kind: input.kind, text: input.text });
+  }
+
+  private async followUp(context: EventContext, input: Extract<InboundInput, { type: 'follow-up' }>) {
+    const { event, platform, count } = context;
+    if (input.files) await platform.tell(FILES_NOT_READ);
+    const parsed = parseCommand('ask', input.question, this.deps.settings, event.place);
+    if (!parsed.success) {
+      await platform.tell(parsed.error.message);
+      count('ask', 'user_error');
+      return;
+    }
+    const data = parsed.data;
+    if (data.kind === 'flux') return; // not a result of parsing as `ask`
+    if (data.kind !== 'ask') return this.answer(context, data, 'ask');
+    await platform.ack();
+    const question = data.request.question;
+    const asked = { conversationKey: input.conversationKey, threadId: input.threadId, question };
+    const planned = await followUp(asked, event.requester.userId, this.deps);
+    await this.request(context, planned, {
+      kind: 'ask',
+      text: input.question,
+      followUp: { conversationKey: input.conversationKey, threadId: input.threadId },
+    });
+  }
+
+  /** What is answered at once instead of queued: help, `/flux presets|models|usage|jobs`, `/flux notify`. */
+  private async answer(context: EventContext, command: Answered, asked: 'flux' | 'ask'): Promise<void> {
+    const { event, platform, count } = context;
+    if (command.kind === 'help') {
+      await platform.tell(command.topic === 'ask' ? ASK_HELP : FLUX_HELP);
+      count(asked, 'help');
+      return;
+    }
+    await platform.ack();
+    const requester = event.requester;
+    if (command.kind === 'notify') {
+      await platform.tell(await notifySetting(command.mode, requester, this.deps));
+      count('notify', 'answered');
+    } else if (command.topic === 'jobs') {
+      const { jobs, lines, empty } = await listJobs(requester, this.deps);
+      await (empty ? platform.tell(empty) : platform.showJobs(jobs, lines));
+      count('info', 'answered');
+    } else {
+      await platform.tell(await infoText(command.topic, requester, event.place, this.deps));
+      count('info', 'answered');
+    }
+  }
+
+  /** Budgets, then the confirmation above the threshold, then the launch. */
+  private async request(
+    context: EventContext,
+    planned: Planned,
+    asked: Omit<PendingCommand, 'requester' | 'place'>,
+  ): Promise<void> {
+    const { event, platform, count } = context;
+    const plan = planned.plan;
+    const refusal = await budgetRefusal(plan.estimate.micros, event.requester, this.deps);
+    if (refusal) {
+      await platform.tell(refusal);
+      count(plan.kind, 'over_budget');
+      return;
+    }
+    const question = confirmQuestion(plan, this.deps);
+    if (question) {
+      const pending: PendingCommand = { requester: event.requester, place: event.place, ...asked };
+      await this.deps.state.putPending(event.requestId, pending, CONFIRM_TTL_SECONDS);
+      await platform.askToConfirm(question, plan.command, event.requestId);
+      count(plan.kind, 'confirm');
+      return;
+    }
+    await launch(this.deps, context, { ...planned, requestKey: event.requestId });
+  }
+
+  private async press(context: EventContext, input: Extract<InboundInput, { type: 'press' }>) {
+    const { platform, count } = context;
+    await platform.ack();
+    switch (input.action) {
+      case 'run':
+        return this.run(context, input.id);
+      case 'dismiss':
+        await this.deps.state.takePending(input.id);
+        await platform.closeConfirmation('dismissed', DISMISSED);
+        return count('dismiss', 'answered');
+      case 'details':
+        await platform.tell(await detailsFor(input.id, this.deps));
+        return count('info', 'answered');
+      case 'cancel':
+        return this.cancel(context, input.id);
+      case 'regenerate': {
+        const again = await regeneration(input.id, this.deps);
+        if (typeof again === 'string') {
+          await platform.tell(again);
+          return count('flux', 'expired');
+        }
+        // The pending text is the command without its name: Run parses it again, new seed included.
+        const text = again.plan.command.replace(/^\/flux\s*/, '');
+        return this.request(context, again, { kind: 'flux', text });
+      }
+    }
+  }
+
+  /** Run on a confirmation: once, by the person who asked, planned again, then launched. */
+  private async run(context: EventContext, pendingId: string): Promise<void> {
+    const { event, platform, count } = context;
+    const run = await pendingRun(pendingId, event.requester.userId, this.deps);
+    if (!run.ok) {
+      if (run.outcome === 'expired') await platform.closeConfirmation('expired', run.message);
+      else await platform.tell(run.message);
+      count('run', run.outcome);
+      return;
+    }
+    await platform.closeConfirmation('running', `Running: ${run.planned.plan.command}`);
+    const launching = { ...event, requester: run.pending.requester };
+    await launch(this.deps, { ...context, event: launching }, { ...run.planned, requestKey: pendingId });
+  }
+
+  /** Cancel on a job: answered first (Discord's deadline); a job removed while queued gets its status set here. */
+  private async cancel(context: EventContext, jobId: string): Promise<void> {
+    const { event, platform, count } = context;
+    const result = await cancelFor(jobId, event.requester.userId, this.deps);
+    await platform.tell(result.text);
+    const removed = result.removed;
+    if (removed && removed.target.platform === event.requester.platform) {
+      const status = { state: 'cancelled', by: event.requester.userId } as const;
+      await platform.updateStatus(removed.target, jobView(jobId, removed), status);
+    }
+    count('cancel', result.refused ? 'refused' : 'answered');
+  }
+}
+
+/** A command answered at once. */
+type Answered = Exclude<ParsedCommand, { kind: 'flux' | 'ask' }>;
+
+/** The `kind` label before anything is parsed. */
+function kindOf(input: InboundInput): string {
+  if (input.type === 'command') return input.kind;
+  if (input.type === 'follow-up') return 'ask';
+  const kinds: Record<string, string> = { regenerate: 'flux', details: 'info' };
+  return kinds[input.action] ?? input.action;
+}
