@@ -471,7 +471,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
     access: {
       slack: { ...f.access.slack },
       discord: { ...f.access.discord },
-      admins: { ...f.access.admins },
+      admins: { ...f.access.admins, web: [] },
     },
     configPath: file.path,
   };

@@ -2,18 +2,20 @@
 export interface AccessRules {
   slack: { workspaces: readonly string[]; channels: readonly string[] };
   discord: { guilds: readonly string[]; channels: readonly string[]; dms: boolean };
-  admins: { slack: readonly string[]; discord: readonly string[] };
+  /** Web users are named by their login, which anyone with the password may choose: the web has no admins. */
+  admins: { slack: readonly string[]; discord: readonly string[]; web: readonly string[] };
 }
 
 export const OPEN_ACCESS: AccessRules = {
   slack: { workspaces: [], channels: [] },
   discord: { guilds: [], channels: [], dms: true },
-  admins: { slack: [], discord: [] },
+  admins: { slack: [], discord: [], web: [] },
 };
 
 export type Place =
   | { platform: 'slack'; workspaceId: string; channelId: string }
-  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string };
+  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string }
+  | { platform: 'web'; channelId: 'web' };
 
 export const NOT_ENABLED_HERE =
   'lorabot is not enabled here. Ask an admin to allow this channel. Nothing was queued or charged.';
@@ -21,6 +23,8 @@ export const NOT_ENABLED_HERE =
 /** Whether a command from this place may be queued. A thread counts as its parent channel. */
 export function isAllowed(rules: AccessRules, place: Place): boolean {
   const allows = (list: readonly string[], id: string) => list.length === 0 || list.includes(id);
+  // The web playground's gate is its login (or a loopback-only address), not an allowlist.
+  if (place.platform === 'web') return true;
   if (place.platform === 'slack') {
     return allows(rules.slack.workspaces, place.workspaceId) && allows(rules.slack.channels, place.channelId);
   }

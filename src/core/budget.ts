@@ -22,7 +22,7 @@ export interface Spend {
 
 /** Who asks, where: the ledger's scopes. */
 export interface Requester {
-  platform: 'slack' | 'discord' | 'cli';
+  platform: 'slack' | 'discord' | 'cli' | 'web';
   workspaceId: string;
   channelId: string;
   userId: string;

@@ -5,7 +5,7 @@ import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
 
 /** Where a job came from and where its result goes. Everything delivery needs travels in the job. */
-export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget;
+export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget | WebTarget;
 
 export interface SlackTarget {
   platform: 'slack';
@@ -39,6 +39,43 @@ export interface CliTarget {
   platform: 'cli';
   /** Who ran it, for the ledger (the OS user name). */
   userId: string;
+}
+
+/** A job asked from the web playground: its events go to the asking browser session's stream. */
+export interface WebTarget {
+  platform: 'web';
+  /** The browser session whose event stream shows the job (never sent to a browser). */
+  sessionId: string;
+  /** The web user: `web:<login name>`, or a random id per browser session on a loopback-only server. */
+  userId: string;
+  /** The web has one place: every web job is in the `web` workspace and channel. */
+  channelId: 'web';
+  /** The message in the page that this job's events update (the browser's request id). */
+  messageId: string;
+}
+
+/** Who asked for a job and where, as the ledger and budgets count it. */
+export function requesterOf(target: DeliveryTarget): Requester {
+  switch (target.platform) {
+    case 'slack':
+      return {
+        platform: 'slack',
+        workspaceId: target.teamId,
+        channelId: target.channelId,
+        userId: target.userId,
+      };
+    case 'discord':
+      return {
+        platform: 'discord',
+        workspaceId: target.guildId,
+        channelId: target.channelId,
+        userId: target.userId,
+      };
+    case 'web':
+      return { platform: 'web', workspaceId: 'web', channelId: 'web', userId: target.userId };
+    case 'cli':
+      return { platform: 'cli', workspaceId: '', channelId: '', userId: target.userId };
+  }
 }
 
 interface JobCommon {
