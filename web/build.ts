@@ -1,0 +1,32 @@
+/**
+ * Bundles the web playground and dashboard (web/src, typed, checked by `npm run typecheck`) into dist/web with
+ * esbuild: one script per page, the stylesheet and the pages. Everything the pages need is in the bundle: they
+ * load nothing from another site, so they work with no internet.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'dist', 'web');
+
+export async function buildWeb(): Promise<void> {
+  await mkdir(join(out, 'assets'), { recursive: true });
+  await build({
+    entryPoints: { playground: join(here, 'src/playground.ts'), dashboard: join(here, 'src/dashboard.ts') },
+    outdir: join(out, 'assets'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022'],
+    minify: true,
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  await copyFile(join(here, 'static/app.css'), join(out, 'assets/app.css'));
+  for (const page of ['index.html', 'dashboard.html'])
+    await copyFile(join(here, 'static', page), join(out, page));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildWeb();
