@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { waitReady } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** A session's stream keeps about this many events (older ones are trimmed). */
@@ -72,6 +73,8 @@ export class WebEventLog {
     handlers.signal.addEventListener('abort', stop, { once: true });
     let last = afterId;
     try {
+      // A gateway's connections queue nothing while offline: read only once this one is up.
+      await waitReady(reader);
       while (!handlers.signal.aborted) {
         const result = await reader.xread(
           'COUNT',

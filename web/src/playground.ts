@@ -33,9 +33,9 @@ function statusText(status: WebStatus): string {
     case 'queued':
       return status.position > 0 ? `Queued, position ${status.position}` : 'Queued, next up';
     case 'running':
-      return 'Running…';
     case 'done':
-      return 'Done';
+      // The badge says it all.
+      return '';
     case 'failed':
       return `Failed: ${status.reason}`;
     case 'cancelled':

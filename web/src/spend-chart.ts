@@ -14,8 +14,9 @@ export function spendChartSpec(
     width: 'container',
     height: 220,
     background: 'transparent',
-    data: { values: days.map((d) => ({ ...d })) },
-    mark: { type: 'bar', color: colors.bar, cornerRadiusTopLeft: 3, cornerRadiusTopRight: 3, tooltip: true },
+    // Each bar's accessible label carries its exact amount (the axis rounds to cents).
+    data: { values: days.map((d) => ({ ...d, label: `${d.day}: $${d.usd}` })) },
+    mark: { type: 'bar', color: colors.bar, cornerRadiusTopLeft: 3, cornerRadiusTopRight: 3 },
     encoding: {
       x: {
         field: 'day',
@@ -24,6 +25,11 @@ export function spendChartSpec(
         axis: { labelAngle: 0, labelExpr: 'slice(datum.value, 5)', labelOverlap: 'greedy' },
       },
       y: { field: 'usd', type: 'quantitative', title: 'USD', axis: { format: '$.2~f' } },
+      description: { field: 'label' },
+      tooltip: [
+        { field: 'day', title: 'Day' },
+        { field: 'usd', title: 'Spend', format: '$.6~f' },
+      ],
     },
     config: {
       view: { stroke: null },
