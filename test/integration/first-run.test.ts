@@ -74,7 +74,8 @@ describe('lorabot start with nothing configured', () => {
     expect(playground, text).not.toBeNull();
     expect(Number(playground![2])).toBeGreaterThan(0);
     expect(text).toMatch(/^ {2}Worker +up to 2 image and 8 chat jobs at once$/m);
-    expect(text).toContain(`  Redis         ${redisUrl()} (from REDIS_URL)`);
+    expect(text).toMatch(/^ {2}Redis +\S+ \(from REDIS_URL\)$/m);
+    expect(text).toContain(`${redisUrl()} (from REDIS_URL)`);
     const off = text.slice(text.indexOf('Off (set these to turn on):'));
     expect(off).toMatch(
       /^ {2}Slack +SLACK_BOT_TOKEN \+ SLACK_SIGNING_SECRET .*SLACK_APP_TOKEN \(Socket Mode\)$/m,
