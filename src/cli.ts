@@ -199,8 +199,7 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
       config,
       listen: running.listening,
       redis: running.redis,
-      // The gateway serves no page at `/` yet, so the summary points at the health check.
-      playground: false,
+      playground: role !== 'worker',
     }),
   );
   await (io.stopSignal ?? new Promise<void>(() => {}));

@@ -35,6 +35,10 @@ export interface Config {
   } | null;
   discord: { token: string; applicationId: string; apiUrl: string } | null;
   http: { port: number; host: string };
+  /**
+   * The web playground's login password; undefined: served without login on a loopback HOST, refused on any other.
+   */
+  webPassword: string | undefined;
   /** Bull Board credentials; null: the board is off. */
   admin: { user: string; password: string } | null;
   queue: {
@@ -345,6 +349,13 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   LORABOT_ADMIN_USER: z.string().min(1).optional(),
   LORABOT_ADMIN_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
+  LORABOT_WEB_PASSWORD: z
+    .string()
+    .refine(
+      (value) => value.trim() !== '',
+      'expected a password (it is empty or only spaces); unset it to turn login off',
+    )
+    .optional(),
 });
 
 function httpUrl() {
@@ -431,6 +442,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
         ? { token: e.DISCORD_TOKEN, applicationId: e.DISCORD_APPLICATION_ID, apiUrl: e.DISCORD_API_URL }
         : null,
     http: { port: e.PORT, host: e.HOST },
+    webPassword: e.LORABOT_WEB_PASSWORD,
     admin:
       e.LORABOT_ADMIN_USER && e.LORABOT_ADMIN_PASSWORD
         ? { user: e.LORABOT_ADMIN_USER, password: e.LORABOT_ADMIN_PASSWORD }
@@ -471,7 +483,7 @@ export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigErr
     access: {
       slack: { ...f.access.slack },
       discord: { ...f.access.discord },
-      admins: { ...f.access.admins },
+      admins: { ...f.access.admins, web: [] },
     },
     configPath: file.path,
   };

@@ -4,6 +4,10 @@ import type { DiscordBot } from './adapters/discord/discord-bot.js';
 import { GatewayServer } from './adapters/http/gateway-server.js';
 import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
 import { TogetherClient } from './adapters/together/together-client.js';
+import { buildDashboard } from './adapters/web/dashboard-data.js';
+import { webAccess } from './adapters/web/web-auth.js';
+import { WebDeliverer } from './adapters/web/web-deliverer.js';
+import { createWebRoutes, webAssetsDir } from './adapters/web/web-routes.js';
 import type { Config } from './config.js';
 import { defaultSizeWarning } from './core/image-size.js';
 import type { Logger } from './core/ports.js';
@@ -18,6 +22,9 @@ import { SharedPriceList } from './queue/price-list.js';
 import { createRedis, waitReady } from './queue/redis-connection.js';
 import { RedisKeys } from './queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
+import { WebDashboardSource } from './queue/web-dashboard-source.js';
+import { WebEventLog } from './queue/web-events.js';
+import { WebSessions } from './queue/web-sessions.js';
 
 export interface Running {
   /** The gateway's HTTP address, when it runs. */
@@ -87,6 +94,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         : { DiscordDeliverer: undefined };
       const deliverers = {
         cli: new CliDeliverer(),
+        web: new WebDeliverer(new WebEventLog(connection, keys)),
         ...(config.slack
           ? {
               slack: createSlackDeliverer(
@@ -162,7 +170,24 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
           )
         : undefined;
       const adminBoard = config.admin ? (await import('./queue/admin-board.js')).createAdminBoard : undefined;
+      const webEvents = new WebEventLog(connection, keys);
+      const dashboard = new WebDashboardSource(
+        [producer.queues.image, producer.queues.chat],
+        intake.spend,
+        webEvents,
+      );
+      const web = createWebRoutes({
+        access: webAccess(config.http.host, config.webPassword),
+        host: config.http.host,
+        sessions: new WebSessions(connection, keys),
+        events: webEvents,
+        dashboard: async () =>
+          buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
+        assetsDir: webAssetsDir(),
+        logger,
+      });
       const server = new GatewayServer({
+        web,
         metrics: () => metrics.render(),
         ...(config.admin && adminBoard
           ? {

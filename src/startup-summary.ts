@@ -1,3 +1,4 @@
+import { webAccess } from './adapters/web/web-auth.js';
 import type { Config } from './config.js';
 import { redactUrl } from './queue/redis-doctor.js';
 import type { ResolvedRedis } from './queue/redis-url.js';
@@ -7,7 +8,7 @@ export type ServeRole = 'start' | 'gateway' | 'worker';
 
 export interface SummaryInput {
   role: ServeRole;
-  config: Pick<Config, 'slack' | 'discord' | 'together' | 'queue' | 'admin'>;
+  config: Pick<Config, 'slack' | 'discord' | 'together' | 'queue' | 'admin' | 'webPassword'>;
   /** Where the gateway's HTTP server listens: the bound host and the real port (PORT=0 picks one). */
   listen?: { host: string; port: number } | undefined;
   redis: Pick<ResolvedRedis, 'url' | 'source'>;
@@ -54,11 +55,9 @@ function gatewayRows(input: SummaryInput): Row[] {
   const { config } = input;
   if (!input.listen) throw new Error('the gateway summary needs the address it listens on');
   const base = baseUrl(input.listen);
-  const rows: Row[] = [
-    input.playground
-      ? { on: true, label: 'Web playground', text: `${base}/` }
-      : { on: true, label: 'Health check', text: `${base}/healthz` },
-  ];
+  const rows: Row[] = input.playground
+    ? webRows(input.listen.host, base, config.webPassword)
+    : [{ on: true, label: 'Health check', text: `${base}/healthz` }];
   if (!config.slack) rows.push(slackOff());
   else if (config.slack.appToken) {
     rows.push({ on: true, label: 'Slack', text: 'Socket Mode (no public URL needed)' });
@@ -82,6 +81,25 @@ function gatewayRows(input: SummaryInput): Row[] {
   );
   rows.push(redisRow(input));
   return rows;
+}
+
+/** The playground's address, or why it is refused and how to turn it on (then the health check instead). */
+function webRows(host: string, base: string, password: string | undefined): Row[] {
+  switch (webAccess(host, password).mode) {
+    case 'open':
+      return [{ on: true, label: 'Web playground', text: `${base}/ (this machine only, no login)` }];
+    case 'password':
+      return [{ on: true, label: 'Web playground', text: `${base}/ (log in with LORABOT_WEB_PASSWORD)` }];
+    case 'refused':
+      return [
+        { on: true, label: 'Health check', text: `${base}/healthz` },
+        {
+          on: false,
+          label: 'Web playground',
+          text: `LORABOT_WEB_PASSWORD (HOST ${host} is reachable from other machines), or HOST=127.0.0.1`,
+        },
+      ];
+  }
 }
 
 /** The worker's shorter form: what it runs, who it calls, where it delivers. */

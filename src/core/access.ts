@@ -2,20 +2,20 @@
 export interface AccessRules {
   slack: { workspaces: readonly string[]; channels: readonly string[] };
   discord: { guilds: readonly string[]; channels: readonly string[]; dms: boolean };
-  /** Admins per platform; the web playground has none unless listed (its own login guards it). */
-  admins: { slack: readonly string[]; discord: readonly string[]; web?: readonly string[] };
+  /** Web users are named by their login, which anyone with the password may choose: the web has no admins. */
+  admins: { slack: readonly string[]; discord: readonly string[]; web: readonly string[] };
 }
 
 export const OPEN_ACCESS: AccessRules = {
   slack: { workspaces: [], channels: [] },
   discord: { guilds: [], channels: [], dms: true },
-  admins: { slack: [], discord: [] },
+  admins: { slack: [], discord: [], web: [] },
 };
 
 export type Place =
   | { platform: 'slack'; workspaceId: string; channelId: string }
   | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string }
-  | { platform: 'web'; channelId: string };
+  | { platform: 'web'; channelId: 'web' };
 
 export const NOT_ENABLED_HERE =
   'lorabot is not enabled here. Ask an admin to allow this channel. Nothing was queued or charged.';

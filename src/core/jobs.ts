@@ -41,20 +41,41 @@ export interface CliTarget {
   userId: string;
 }
 
-/** The web playground: the signed-in user's session shows the status and the results. */
+/** A job asked from the web playground: its events go to the asking browser session's stream. */
 export interface WebTarget {
   platform: 'web';
+  /** The browser session whose event stream shows the job (never sent to a browser). */
+  sessionId: string;
+  /** The web user: `web:<login name>`, or a random id per browser session on a loopback-only server. */
   userId: string;
-  channelId: string;
-  /** The status entry the page keeps current. */
-  statusId: string;
+  /** The web has one place: every web job is in the `web` workspace and channel. */
+  channelId: 'web';
+  /** The message in the page that this job's events update (the browser's request id). */
+  messageId: string;
 }
 
-/** The workspace a target's job is charged to (Slack team, Discord guild; none for the CLI and the web). */
-export function targetWorkspace(target: DeliveryTarget): string {
-  if (target.platform === 'slack') return target.teamId;
-  if (target.platform === 'discord') return target.guildId;
-  return '';
+/** Who asked for a job and where, as the ledger and budgets count it. */
+export function requesterOf(target: DeliveryTarget): Requester {
+  switch (target.platform) {
+    case 'slack':
+      return {
+        platform: 'slack',
+        workspaceId: target.teamId,
+        channelId: target.channelId,
+        userId: target.userId,
+      };
+    case 'discord':
+      return {
+        platform: 'discord',
+        workspaceId: target.guildId,
+        channelId: target.channelId,
+        userId: target.userId,
+      };
+    case 'web':
+      return { platform: 'web', workspaceId: 'web', channelId: 'web', userId: target.userId };
+    case 'cli':
+      return { platform: 'cli', workspaceId: '', channelId: '', userId: target.userId };
+  }
 }
 
 interface JobCommon {

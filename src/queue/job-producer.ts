@@ -7,7 +7,7 @@ import {
   type JobData,
   type JobQueue,
   type ListedJob,
-  targetWorkspace,
+  requesterOf,
 } from '../core/jobs.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -117,11 +117,12 @@ export class JobProducer implements JobQueue {
       const concurrency = this.options.concurrency?.[kind] ?? 1;
       const mine = (job: Job<JobData> | undefined): job is Job<JobData> => {
         const target = job?.data?.target;
+        if (target === undefined) return false;
+        const owner = requesterOf(target);
         return (
-          target !== undefined &&
-          target.platform === requester.platform &&
-          target.userId === requester.userId &&
-          (target.platform === 'cli' || targetWorkspace(target) === requester.workspaceId)
+          owner.platform === requester.platform &&
+          owner.userId === requester.userId &&
+          owner.workspaceId === requester.workspaceId
         );
       };
       for (const job of active.filter(mine)) {

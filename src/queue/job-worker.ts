@@ -1,6 +1,5 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Requester } from '../core/budget.js';
 import { imageFileName } from '../core/image-files.js';
 import { failedReasonText } from '../core/job-failure.js';
 import {
@@ -12,7 +11,7 @@ import {
   type JobOutcome,
   jobView,
   type Notice,
-  targetWorkspace,
+  requesterOf,
 } from '../core/jobs.js';
 import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
 import {
@@ -339,13 +338,7 @@ export class JobWorkers {
   /** Tells the requester the way they chose (`/flux notify`): a mention in the thread, a DM, or nothing. */
   private async notify(deliverer: Deliverer, target: DeliveryTarget, notice: Notice): Promise<void> {
     if (target.platform === 'cli') return;
-    const requester: Requester = {
-      platform: target.platform,
-      workspaceId: targetWorkspace(target),
-      channelId: target.channelId,
-      userId: target.userId,
-    };
-    const mode = await this.store.notifyMode(requester);
+    const mode = await this.store.notifyMode(requesterOf(target));
     if (mode !== 'off') await deliverer.notify(target, notice, mode);
   }
 
@@ -489,10 +482,7 @@ export class JobWorkers {
     return {
       jobId: job.id!,
       at: new Date(this.now()).toISOString(),
-      platform: target.platform,
-      workspaceId: targetWorkspace(target),
-      channelId: target.platform === 'cli' ? '' : target.channelId,
-      userId: target.userId,
+      ...requesterOf(target),
       kind: job.data.kind,
       model,
       micros,

@@ -81,4 +81,19 @@ export class RedisKeys {
   durations(kind: string): string {
     return `${this.prefix}:durations:${kind}`;
   }
+
+  /** A web browser session's events (a capped stream), relayed to the page by Server-Sent Events. */
+  webEvents(sessionId: string): string {
+    return `${this.prefix}:web:events:${sessionId}`;
+  }
+
+  /** One image of a web message, kept for a day so the page (and the dashboard's thumbnails) can show it. */
+  webImage(messageId: string, index: number): string {
+    return `${this.prefix}:web:image:${messageId}:${index}`;
+  }
+
+  /** A web login session, under a hash of its cookie so the cookie itself is never stored. */
+  webSession(sessionHash: string): string {
+    return `${this.prefix}:web:session:${sessionHash}`;
+  }
 }

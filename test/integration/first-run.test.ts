@@ -55,7 +55,7 @@ describe('lorabot start with nothing configured', () => {
     if (added.length > 0) await redis.unlink(...added);
   });
 
-  it('prints the summary once: what is off and how to turn it on, a health URL that answers, the doctor', async () => {
+  it('prints the summary once: what is off and how to turn it on, the playground URL, the doctor', async () => {
     let stop!: () => void;
     const stopSignal = new Promise<void>((resolve) => {
       stop = resolve;
@@ -69,11 +69,13 @@ describe('lorabot start with nothing configured', () => {
       .filter((line) => !line.startsWith('{'))
       .join('\n');
     expect(text).toMatch(/^lorabot start: gateway and worker in one process\.\n\nOn:\n/);
-    const health = /^ {2}Health check +(http:\/\/127\.0\.0\.1:(\d+)\/healthz)$/m.exec(text);
-    expect(health, text).not.toBeNull();
-    expect(Number(health![2])).toBeGreaterThan(0);
+    const playground =
+      /^ {2}Web playground +(http:\/\/127\.0\.0\.1:(\d+))\/ \(this machine only, no login\)$/m.exec(text);
+    expect(playground, text).not.toBeNull();
+    expect(Number(playground![2])).toBeGreaterThan(0);
     expect(text).toMatch(/^ {2}Worker +up to 2 image and 8 chat jobs at once$/m);
-    expect(text).toContain(`  Redis         ${redisUrl()} (from REDIS_URL)`);
+    expect(text).toMatch(/^ {2}Redis +\S+ \(from REDIS_URL\)$/m);
+    expect(text).toContain(`${redisUrl()} (from REDIS_URL)`);
     const off = text.slice(text.indexOf('Off (set these to turn on):'));
     expect(off).toMatch(
       /^ {2}Slack +SLACK_BOT_TOKEN \+ SLACK_SIGNING_SECRET .*SLACK_APP_TOKEN \(Socket Mode\)$/m,
@@ -86,7 +88,7 @@ describe('lorabot start with nothing configured', () => {
       expect(() => JSON.parse(line)).not.toThrow();
     }
 
-    const response = await fetch(health![1]!);
+    const response = await fetch(`${playground![1]}/healthz`);
     expect(response.status).toBe(200);
     stop();
     expect(await run.done).toBe(0);

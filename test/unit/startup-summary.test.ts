@@ -133,10 +133,28 @@ describe('startupSummary', () => {
     expectNoSecrets(text);
   });
 
-  it('shows the web playground at / instead of the health check when the gateway serves it', () => {
-    const text = summary({}, { playground: true, listen: { host: '::', port: 3000 } });
-    expect(on(text)).toMatch(/^ {2}Web playground +http:\/\/localhost:3000\/$/m);
+  it('shows the web playground at / instead of the health check on a loopback HOST', () => {
+    const text = summary({}, { playground: true, listen: { host: '127.0.0.1', port: 3000 } });
+    expect(on(text)).toMatch(
+      /^ {2}Web playground +http:\/\/127\.0\.0\.1:3000\/ \(this machine only, no login\)$/m,
+    );
     expect(text).not.toContain('/healthz');
+  });
+
+  it('on a public HOST without LORABOT_WEB_PASSWORD: the playground is off, and says how to turn it on', () => {
+    const text = summary({}, { playground: true, listen: { host: '::', port: 3000 } });
+    expect(on(text)).toMatch(/^ {2}Health check +http:\/\/localhost:3000\/healthz$/m);
+    expect(off(text)).toMatch(
+      /^ {2}Web playground +LORABOT_WEB_PASSWORD \(HOST :: is reachable from other machines\), or HOST=127\.0\.0\.1$/m,
+    );
+  });
+
+  it('with LORABOT_WEB_PASSWORD: the playground asks for a login, and the password is never shown', () => {
+    const text = summary({ LORABOT_WEB_PASSWORD: 'secret-web-password' }, { playground: true });
+    expect(on(text)).toMatch(
+      /^ {2}Web playground +http:\/\/localhost:3000\/ \(log in with LORABOT_WEB_PASSWORD\)$/m,
+    );
+    expect(text).not.toContain('secret-web-password');
   });
 
   it('brackets an IPv6 host', () => {

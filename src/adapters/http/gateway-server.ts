@@ -15,9 +15,11 @@ export interface GatewayRoutes {
   metrics?(): Promise<{ contentType: string; body: string }>;
   /** Bull Board under `/admin/queues`, behind HTTP basic auth; absent when no credentials are configured. */
   admin?: { listener: RequestListener; user: string; password: string };
+  /** The web playground and dashboard (`/`, `/dashboard`, `/login`, `/assets/*`, `/api/*`); false: not its path. */
+  web?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-/** The gateway's one HTTP server: Slack events, `/healthz` and `/metrics`. */
+/** The gateway's one HTTP server: Slack events, `/healthz`, `/metrics`, the queue board and the web pages. */
 export class GatewayServer {
   private readonly server: Server;
   private closed = false;
@@ -77,6 +79,7 @@ export class GatewayServer {
       res.end(metrics.body);
       return;
     }
+    if (this.routes.web && (await this.routes.web(req, res))) return;
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'not found' }));
   }

@@ -4,7 +4,7 @@ import { type AccessRules, isAllowed, OPEN_ACCESS } from '../../../src/core/acce
 const rules: AccessRules = {
   slack: { workspaces: ['T1'], channels: ['C1', 'C2'] },
   discord: { guilds: ['G1'], channels: ['D1'], dms: false },
-  admins: { slack: [], discord: [] },
+  admins: { slack: [], discord: [], web: [] },
 };
 
 describe('access rules', () => {

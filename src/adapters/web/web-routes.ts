@@ -1,0 +1,345 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Logger } from '../../core/ports.js';
+import {
+  anonymousIdentity,
+  cookieValue,
+  isSameOrigin,
+  passwordMatches,
+  SESSION_COOKIE,
+  sessionCookie,
+  tokensMatch,
+  WEB_NAME,
+  WEB_NAME_RULE,
+  type WebAccess,
+} from './web-auth.js';
+import type { WebEventSink } from './web-deliverer.js';
+import type { InboundHandler, WebInboundEvent, WebPort } from './web-inbound.js';
+import { loginPage, REFUSED_MESSAGE, refusedPage } from './web-pages.js';
+import type { DashboardData, WebSessionInfo } from './web-protocol.js';
+
+/** A browser session as the routes need it (kept in Redis by src/queue/web-sessions.ts). */
+export interface WebSessionData {
+  userId: string;
+  name: string;
+  csrfToken: string;
+  streamId: string;
+}
+
+export interface WebSessionStore {
+  create(identity: { userId: string; name: string }): Promise<{ cookie: string; session: WebSessionData }>;
+  find(cookie: string): Promise<WebSessionData | undefined>;
+  end(cookie: string): Promise<void>;
+}
+
+/** The session streams and images (src/queue/web-events.ts). */
+export interface WebEventStore extends WebEventSink {
+  follow(
+    streamId: string,
+    afterId: string,
+    handlers: {
+      deliver(events: Array<{ id: string; json: string }>): void;
+      idle(): void;
+      signal: AbortSignal;
+    },
+  ): Promise<void>;
+  image(messageId: string, index: number): Promise<{ bytes: Buffer; mimeType: string } | undefined>;
+}
+
+export interface WebRoutesOptions {
+  access: WebAccess;
+  /** The bound address, for the refusal page. */
+  host: string;
+  sessions: WebSessionStore;
+  events: WebEventStore;
+  dashboard(): Promise<DashboardData>;
+  /** Commands and button presses; absent: the page can show results but not take commands yet. */
+  inbound?: InboundHandler;
+  /** The built front-end (dist/web). */
+  assetsDir: string;
+  logger: Logger;
+}
+
+/** The built front-end: `dist/web` of the package (this file is three folders below its root, in src or dist). */
+export function webAssetsDir(): string {
+  return fileURLToPath(new URL('../../../dist/web', import.meta.url));
+}
+
+const SESSION_MAX_AGE = 7 * 86_400;
+const MAX_BODY_BYTES = 16 * 1024;
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; " +
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+};
+const ASSET_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+const ID = z.string().regex(/^[A-Za-z0-9_:.-]{1,128}$/, 'expected an id of letters, digits, _ : . or -');
+const COMMAND_BODY = z.strictObject({ text: z.string().trim().min(1).max(4000), requestId: ID });
+const ACTION_BODY = z.strictObject({
+  action: z.enum(['cancel', 'regenerate', 'details', 'run', 'dismiss']),
+  id: ID,
+  requestId: ID,
+});
+
+/**
+ * The web playground and dashboard on the gateway's port: pages, assets, the session's event stream (SSE),
+ * commands and button presses, the dashboard's data, and the login. Returns false for paths it does not own.
+ */
+export function createWebRoutes(options: WebRoutesOptions) {
+  const { access } = options;
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path.startsWith('/assets/') && method === 'GET') {
+      await serveAsset(options.assetsDir, path.slice('/assets/'.length), res);
+      return true;
+    }
+    const isPage = path === '/' || path === '/dashboard' || path === '/login' || path === '/logout';
+    if (!isPage && !path.startsWith('/api/')) return false;
+    if (access.mode === 'refused') {
+      if (path.startsWith('/api/')) json(res, 403, { error: REFUSED_MESSAGE });
+      else html(res, 403, refusedPage(options.host));
+      return true;
+    }
+    if (path === '/login') {
+      await login(req, res, url);
+      return true;
+    }
+    const cookie = cookieValue(req, SESSION_COOKIE);
+    let session = cookie ? await options.sessions.find(cookie) : undefined;
+    if (method === 'GET' && (path === '/' || path === '/dashboard') && !session) {
+      if (access.mode === 'password') {
+        redirect(res, `/login?next=${encodeURIComponent(path)}`);
+        return true;
+      }
+      const created = await options.sessions.create(anonymousIdentity());
+      res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
+      session = created.session;
+    }
+    if (!session) {
+      json(res, 401, { error: 'Not logged in: open the page again to log in.' });
+      return true;
+    }
+    if (method === 'POST' && !csrfOk(req, session)) {
+      json(res, 403, { error: 'Refused: this request did not come from the lorabot page (CSRF check).' });
+      return true;
+    }
+    await sessionRoute({ req, res, path, method, session, cookie });
+    return true;
+  };
+
+  async function sessionRoute(r: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    path: string;
+    method: string;
+    session: WebSessionData;
+    cookie: string | undefined;
+  }): Promise<void> {
+    const { req, res, path, method, session } = r;
+    const route = `${method} ${path}`;
+    if (route === 'GET /') return servePage(options.assetsDir, 'index.html', res);
+    if (route === 'GET /dashboard') return servePage(options.assetsDir, 'dashboard.html', res);
+    if (route === 'GET /api/session') {
+      const info: WebSessionInfo = { name: session.name, csrfToken: session.csrfToken };
+      return json(res, 200, {
+        ...info,
+        login: access.mode === 'password',
+        commands: Boolean(options.inbound),
+      });
+    }
+    if (route === 'GET /api/events') return relay(req, res, session);
+    if (route === 'GET /api/dashboard') return json(res, 200, await options.dashboard());
+    if (method === 'GET' && path.startsWith('/api/images/')) return serveImage(path, res);
+    if (route === 'POST /api/commands') return inbound(req, res, session, COMMAND_BODY);
+    if (route === 'POST /api/actions') return inbound(req, res, session, ACTION_BODY);
+    if (route === 'POST /logout') {
+      if (r.cookie) await options.sessions.end(r.cookie);
+      res.setHeader('set-cookie', sessionCookie(req, '', 0));
+      res.writeHead(204).end();
+      return;
+    }
+    json(res, 404, { error: 'not found' });
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (access.mode !== 'password') return redirect(res, '/');
+    if (req.method === 'GET')
+      return html(res, 200, loginPage({ next: safeNext(url.searchParams.get('next')) }));
+    if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+    // A login posted from another site would log the browser in as someone else (login CSRF).
+    if (!isSameOrigin(req)) return html(res, 403, loginPage({ error: 'Refused: log in from this page.' }));
+    const form = new URLSearchParams(await readBody(req));
+    const name = (form.get('name') ?? '').trim();
+    const next = safeNext(form.get('next'));
+    if (!WEB_NAME.test(name)) return html(res, 400, loginPage({ error: WEB_NAME_RULE, name, next }));
+    if (!passwordMatches(form.get('password') ?? '', access.password)) {
+      options.logger.warn({ name }, 'web login refused: wrong password');
+      return html(res, 401, loginPage({ error: 'Wrong password.', name, next }));
+    }
+    const created = await options.sessions.create({ userId: `web:${name}`, name });
+    res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
+    redirect(res, next);
+  }
+
+  /** Relays the session's stream as Server-Sent Events, from just after `Last-Event-ID` on a reconnect. */
+  async function relay(req: IncomingMessage, res: ServerResponse, session: WebSessionData): Promise<void> {
+    const lastId = req.headers['last-event-id'];
+    const after = typeof lastId === 'string' && /^\d+-\d+$/.test(lastId) ? lastId : '0';
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write('retry: 2000\n\n');
+    const stop = new AbortController();
+    req.on('close', () => stop.abort());
+    await options.events
+      .follow(session.streamId, after, {
+        signal: stop.signal,
+        deliver: (events) => {
+          for (const event of events) res.write(`id: ${event.id}\ndata: ${event.json}\n\n`);
+        },
+        idle: () => res.write(': keep-alive\n\n'),
+      })
+      .catch((error: unknown) => options.logger.warn({ err: String(error) }, 'web event relay stopped'));
+    res.end();
+  }
+
+  async function serveImage(path: string, res: ServerResponse): Promise<void> {
+    const match = /^\/api\/images\/([^/]+)\/(\d{1,2})$/.exec(path);
+    const image = match
+      ? await options.events.image(decodeURIComponent(match[1]!), Number(match[2]))
+      : undefined;
+    if (!image) return json(res, 404, { error: 'This image is no longer kept (images are kept for a day).' });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': image.mimeType,
+      'cache-control': 'private, max-age=86400, immutable',
+    });
+    res.end(image.bytes);
+  }
+
+  async function inbound(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: WebSessionData,
+    schema: typeof COMMAND_BODY | typeof ACTION_BODY,
+  ): Promise<void> {
+    const parsed = schema.safeParse(parseJson(await readBody(req)));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return json(res, 400, { error: `Bad request: ${issue?.path.join('.') || 'body'}: ${issue?.message}` });
+    }
+    if (!options.inbound) {
+      return json(res, 503, { error: 'This lorabot does not take commands from the page yet.' });
+    }
+    const body = parsed.data;
+    const event = {
+      requester: { platform: 'web', workspaceId: 'web', channelId: 'web', userId: session.userId },
+      requestId: body.requestId,
+      ...('text' in body ? { text: body.text } : { action: body.action, id: body.id }),
+    } as WebInboundEvent;
+    const port: WebPort = {
+      tell: (text, buttons) =>
+        options.events.append(session.streamId, {
+          type: 'private',
+          messageId: body.requestId,
+          text,
+          ...(buttons ? { buttons } : {}),
+        }),
+      target: () => ({
+        platform: 'web',
+        sessionId: session.streamId,
+        userId: session.userId,
+        channelId: 'web',
+        messageId: body.requestId,
+      }),
+    };
+    await options.inbound(event, port);
+    json(res, 202, { ok: true });
+  }
+}
+
+function csrfOk(req: IncomingMessage, session: WebSessionData): boolean {
+  const header = req.headers['x-csrf-token'];
+  return isSameOrigin(req) && tokensMatch(typeof header === 'string' ? header : undefined, session.csrfToken);
+}
+
+/** Only a path on this server: never `//elsewhere` or a full URL. */
+function safeNext(next: string | null): string {
+  return next && /^\/(?!\/)[A-Za-z0-9/_-]*$/.test(next) ? next : '/';
+}
+
+async function servePage(dir: string, file: string, res: ServerResponse): Promise<void> {
+  const page = await readFile(join(dir, file)).catch(() => undefined);
+  if (!page) {
+    return html(
+      res,
+      503,
+      '<!doctype html><p>The web pages are not built: run <code>npm run build</code>.</p>',
+    );
+  }
+  html(res, 200, page.toString('utf8'));
+}
+
+async function serveAsset(dir: string, name: string, res: ServerResponse): Promise<void> {
+  const type = ASSET_TYPES[/\.[a-z]+$/.exec(name)?.[0] ?? ''];
+  const content =
+    type && /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(name)
+      ? await readFile(join(dir, 'assets', name)).catch(() => undefined)
+      : undefined;
+  if (!type || !content) return json(res, 404, { error: 'not found' });
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-cache' });
+  res.end(content);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify(body));
+}
+
+function html(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { location });
+  res.end();
+}

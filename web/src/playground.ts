@@ -1,0 +1,182 @@
+import type { WebButton, WebEvent, WebStatus } from '../../src/adapters/web/web-protocol.js';
+import { header, loadSession, post } from './api.js';
+import { fill, h } from './dom.js';
+
+/** One message of the conversation, kept so later events can update it. */
+interface BotMessage {
+  root: HTMLElement;
+  status: HTMLElement;
+  body: HTMLElement;
+  images: HTMLElement;
+  notice: HTMLElement;
+  buttons: HTMLElement;
+  jobId?: string;
+}
+
+const STATE_LABEL: Record<WebStatus['state'], string> = {
+  queued: 'Queued',
+  running: 'Running',
+  done: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+const session = await loadSession();
+header(session, 'playground');
+const log = document.querySelector<HTMLElement>('#log')!;
+const form = document.querySelector<HTMLFormElement>('#composer')!;
+const input = form.querySelector<HTMLTextAreaElement>('textarea')!;
+const messages = new Map<string, BotMessage>();
+
+function statusText(status: WebStatus): string {
+  switch (status.state) {
+    case 'queued':
+      return status.position > 0 ? `Queued, position ${status.position}` : 'Queued, next up';
+    case 'running':
+    case 'done':
+      // The badge says it all.
+      return '';
+    case 'failed':
+      return `Failed: ${status.reason}`;
+    case 'cancelled':
+      return `Cancelled by ${status.by}`;
+  }
+}
+
+function message(id: string): BotMessage {
+  const found = messages.get(id);
+  if (found) return found;
+  const made: BotMessage = {
+    status: h('div', { class: 'status' }),
+    body: h('div', { class: 'body' }),
+    images: h('div', { class: 'images' }),
+    notice: h('div', { class: 'notice' }),
+    buttons: h('div', { class: 'buttons' }),
+    root: h('article', { class: 'bot', 'data-message': id }),
+  };
+  made.root.append(
+    h('div', { class: 'avatar', 'aria-hidden': 'true' }, '◆'),
+    h('div', { class: 'content' }, made.status, made.body, made.images, made.notice, made.buttons),
+  );
+  messages.set(id, made);
+  log.append(made.root);
+  return made;
+}
+
+function buttons(target: HTMLElement, list: readonly WebButton[]): void {
+  fill(
+    target,
+    ...list.map((button) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: button.style ?? 'secondary',
+          'data-action': button.action,
+          on: { click: () => press(button) },
+        },
+        button.label,
+      ),
+    ),
+  );
+}
+
+async function press(button: WebButton): Promise<void> {
+  const requestId = crypto.randomUUID();
+  const error = await post(session, '/api/actions', { action: button.action, id: button.id, requestId });
+  if (error) showPrivate(requestId, error);
+}
+
+function showPrivate(id: string, text: string, list: readonly WebButton[] = []): void {
+  const m = message(id);
+  m.root.classList.add('private');
+  fill(m.status, h('span', { class: 'only-you' }, 'Only you can see this'));
+  m.body.textContent = text;
+  buttons(m.buttons, list);
+  scroll();
+}
+
+function apply(event: WebEvent): void {
+  const m = message(event.messageId);
+  switch (event.type) {
+    case 'status':
+      m.jobId = event.jobId;
+      m.root.dataset.state = event.status.state;
+      fill(
+        m.status,
+        h('span', { class: `badge ${event.status.state}` }, STATE_LABEL[event.status.state]),
+        h('code', { class: 'command' }, event.command),
+        h('span', { class: 'state-text' }, statusText(event.status)),
+      );
+      if (event.status.state === 'done') m.notice.dataset.cost = event.status.costText;
+      buttons(m.buttons, event.buttons);
+      break;
+    case 'preview':
+      m.body.textContent = event.text;
+      m.body.classList.add('streaming');
+      break;
+    case 'answer':
+      m.body.textContent = event.text;
+      m.body.classList.remove('streaming');
+      break;
+    case 'images':
+      fill(
+        m.images,
+        ...event.images.map((image) =>
+          h(
+            'a',
+            { href: image.url, target: '_blank', rel: 'noopener' },
+            h('img', { src: image.url, alt: image.fileName }),
+          ),
+        ),
+      );
+      break;
+    case 'notice':
+      m.notice.textContent = event.text;
+      m.notice.className = `notice ${event.ok ? 'ok' : 'failed'}`;
+      break;
+    case 'private':
+      showPrivate(event.messageId, event.text, event.buttons);
+      break;
+  }
+  scroll();
+}
+
+function scroll(): void {
+  log.scrollTop = log.scrollHeight;
+}
+
+async function send(text: string): Promise<void> {
+  const requestId = crypto.randomUUID();
+  log.append(h('article', { class: 'mine' }, h('div', { class: 'content' }, h('code', {}, text))));
+  scroll();
+  const error = await post(session, '/api/commands', { text, requestId });
+  if (error) showPrivate(requestId, error);
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = '';
+  void send(text);
+});
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    form.requestSubmit();
+  }
+});
+for (const chip of document.querySelectorAll<HTMLButtonElement>('[data-example]')) {
+  chip.addEventListener('click', () => {
+    input.value = chip.dataset.example ?? '';
+    input.focus();
+  });
+}
+
+// The browser resumes from the last event it saw (`Last-Event-ID`) whenever the connection drops.
+const events = new EventSource('/api/events');
+events.onmessage = (e: MessageEvent<string>) => apply(JSON.parse(e.data) as WebEvent);
+events.onopen = () => document.body.classList.remove('offline');
+events.onerror = () => document.body.classList.add('offline');
+document.body.dataset.ready = 'true';
