@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatUsd } from '../../src/core/money.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { WebSessions } from '../../src/queue/web-sessions.js';
 import { buildWeb } from '../../web/build.js';
@@ -331,8 +332,11 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
     expect(Number(/\$([\d.e-]+)$/.exec(todayBar!)?.[1]), todayBar).toBeCloseTo(spent, 6);
     const rows = page.locator('#jobs tbody tr');
     await expect(rows.count()).resolves.toBe(5);
-    await expect(page.locator('#jobs tbody tr td.usd').allTextContents()).resolves.toEqual(
-      expect.arrayContaining([expect.stringMatching(/^\$0\.\d+/)]),
+    // Amounts are printed as every cost line prints them: exact, 2 to 6 decimals ($0.035, not $0.04).
+    const costs = (await page.locator('#jobs tbody tr td.usd').allTextContents()).map((t) => t.trim());
+    expect(costs.sort()).toEqual(entries.map((e) => `$${formatUsd(e.micros)}`).sort());
+    await expect(page.locator('#total').textContent()).resolves.toBe(
+      `$${formatUsd(entries.reduce((sum, e) => sum + e.micros, 0))}`,
     );
     const thumbs = page.locator('#jobs img.thumb');
     await expect(thumbs.count()).resolves.toBe(4);
