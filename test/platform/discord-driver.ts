@@ -52,7 +52,7 @@ export async function startDiscordDriver(configExtra: (channel: (name: string) =
   return new DiscordDriver(h, channel);
 }
 
-class DiscordDriver implements PlatformDriver {
+export class DiscordDriver implements PlatformDriver {
   readonly platform = 'discord';
   readonly can = DISCORD_CAPABILITIES;
   readonly commandEntry = 'slash';

@@ -38,13 +38,15 @@ const YOU_ASKED = (body: { messages: Array<{ content: unknown }> }) =>
  * so the tests do not see each other's jobs. Behaviours that need a capability the platform lacks (threads,
  * channels, DMs) are defined only for platforms that have it.
  */
-export function definePlatformSuite(
+export function definePlatformSuite<D extends PlatformDriver>(
   name: string,
   can: Capabilities,
-  start: () => Promise<PlatformDriver>,
+  start: () => Promise<D>,
+  /** Checks of the platform's wire details over everything the suite made it send, defined after the suite. */
+  wireChecks?: (driver: () => D) => void,
 ): void {
   describe(`${name}: the shared platform suite (real SDK entry point, BullMQ on Redis, fake Together)`, () => {
-    let d: PlatformDriver;
+    let d: D;
 
     beforeAll(async () => {
       d = await start();
@@ -525,5 +527,7 @@ export function definePlatformSuite(
       expect(value('lorabot_spent_usd_total{model="black-forest-labs/FLUX.2-dev"}')).toBeGreaterThan(0);
       expect(text).toMatch(/^lorabot_queue_jobs\{queue="image",state="completed"\} \d+/m);
     });
+
+    wireChecks?.(() => d);
   });
 }

@@ -51,7 +51,7 @@ function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-class SlackDriver implements PlatformDriver {
+export class SlackDriver implements PlatformDriver {
   readonly platform = 'slack';
   readonly can = SLACK_CAPABILITIES;
   readonly commandEntry = 'slash';
