@@ -22,6 +22,17 @@ async function jobCounts() {
   return Object.values(image).reduce((a, b) => a + b, 0) + Object.values(chat).reduce((a, b) => a + b, 0);
 }
 
+/** The job count once the earlier tests' jobs have settled (two reads 300 ms apart agree). */
+async function settledJobCounts() {
+  let last = await jobCounts();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await jobCounts();
+    if (now === last) return now;
+    last = now;
+  }
+}
+
 function notices(channel: string, parentTs: string) {
   return h.slack.thread(channel, parentTs).filter((m) => m.text.includes('<@U0PANDA>'));
 }
@@ -74,7 +85,7 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
   });
 
   it('answers a user error privately in the ack and queues nothing', async () => {
-    const before = await jobCounts();
+    const before = await settledJobCounts();
     const calls = h.slack.calls.length;
     for (const text of [
       'a panda --lora tarot --lora https://huggingface.co/a/b --lora https://huggingface.co/c/d',
