@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
+import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/core/ports.js';
-import { type Running, startLorabot } from '../../src/runtime.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from './lorabot-harness.js';

@@ -1,10 +1,10 @@
-import { type CommandPlan, planCommand } from './app/command-plan.js';
-import { modelsText } from './core/budget.js';
-import { parseCommandLine } from './core/command-parser.js';
-import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
-import { microsToUsd } from './core/money.js';
-import { presetsText } from './core/presets.js';
-import type { CoreSettings } from './core/settings.js';
+import { type CommandPlan, planCommand } from '../app/command-plan.js';
+import { modelsText } from '../core/budget.js';
+import { parseCommandLine } from '../core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
+import { microsToUsd } from '../core/money.js';
+import { presetsText } from '../core/presets.js';
+import type { CoreSettings } from '../core/settings.js';
 
 export type DryRunOutput =
   | {

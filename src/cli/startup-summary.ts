@@ -1,7 +1,7 @@
-import { webAccess } from './adapters/web/web-auth.js';
-import type { Config } from './config.js';
-import { redactUrl } from './queue/redis-doctor.js';
-import type { ResolvedRedis } from './queue/redis-url.js';
+import { webAccess } from '../adapters/web/web-auth.js';
+import type { Config } from '../config.js';
+import { redactUrl } from '../queue/redis-doctor.js';
+import type { ResolvedRedis } from '../queue/redis-url.js';
 
 /** The long-running roles: `lorabot start` (both halves), `gateway` and `worker`. */
 export type ServeRole = 'start' | 'gateway' | 'worker';

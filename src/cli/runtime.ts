@@ -1,31 +1,31 @@
 import { hostname } from 'node:os';
-import { CliDeliverer } from './adapters/cli/cli-deliverer.js';
-import type { DiscordBot } from './adapters/discord/discord-bot.js';
-import { GatewayServer } from './adapters/http/gateway-server.js';
-import { createSlackDeliverer } from './adapters/slack/slack-deliverer.js';
-import { TogetherClient } from './adapters/together/together-client.js';
-import { buildDashboard } from './adapters/web/dashboard-data.js';
-import { webAccess } from './adapters/web/web-auth.js';
-import { WebDeliverer } from './adapters/web/web-deliverer.js';
-import { createWebRoutes, webAssetsDir } from './adapters/web/web-routes.js';
-import { InboundService } from './app/inbound-service.js';
-import type { Config } from './config.js';
-import { defaultSizeWarning } from './core/image-size.js';
-import type { Logger } from './core/ports.js';
-import type { ListedModel } from './core/pricing.js';
-import type { CoreSettings } from './core/settings.js';
-import { Metrics } from './metrics.js';
-import { GatewayStore } from './queue/gateway-store.js';
-import { JobProducer } from './queue/job-producer.js';
-import { JobWorkers } from './queue/job-worker.js';
-import { Ledger } from './queue/ledger.js';
-import { SharedPriceList } from './queue/price-list.js';
-import { createRedis, waitReady } from './queue/redis-connection.js';
-import { RedisKeys } from './queue/redis-keys.js';
-import { type ResolvedRedis, resolveRedisUrl } from './queue/redis-url.js';
-import { WebDashboardSource } from './queue/web-dashboard-source.js';
-import { WebEventLog } from './queue/web-events.js';
-import { WebSessions } from './queue/web-sessions.js';
+import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
+import type { DiscordBot } from '../adapters/discord/discord-bot.js';
+import { GatewayServer } from '../adapters/http/gateway-server.js';
+import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
+import { TogetherClient } from '../adapters/together/together-client.js';
+import { buildDashboard } from '../adapters/web/dashboard-data.js';
+import { webAccess } from '../adapters/web/web-auth.js';
+import { WebDeliverer } from '../adapters/web/web-deliverer.js';
+import { createWebRoutes, webAssetsDir } from '../adapters/web/web-routes.js';
+import { InboundService } from '../app/inbound-service.js';
+import type { Config } from '../config.js';
+import { defaultSizeWarning } from '../core/image-size.js';
+import type { Logger } from '../core/ports.js';
+import type { ListedModel } from '../core/pricing.js';
+import type { CoreSettings } from '../core/settings.js';
+import { Metrics } from '../metrics.js';
+import { GatewayStore } from '../queue/gateway-store.js';
+import { JobProducer } from '../queue/job-producer.js';
+import { JobWorkers } from '../queue/job-worker.js';
+import { Ledger } from '../queue/ledger.js';
+import { SharedPriceList } from '../queue/price-list.js';
+import { createRedis, waitReady } from '../queue/redis-connection.js';
+import { RedisKeys } from '../queue/redis-keys.js';
+import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
+import { WebDashboardSource } from '../queue/web-dashboard-source.js';
+import { WebEventLog } from '../queue/web-events.js';
+import { WebSessions } from '../queue/web-sessions.js';
 
 export interface Running {
   /** The gateway's HTTP address, when it runs. */
@@ -91,7 +91,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       closers.push(() => together.close());
       // discord.js loads only when Discord is configured.
       const { DiscordDeliverer } = config.discord
-        ? await import('./adapters/discord/discord-deliverer.js')
+        ? await import('../adapters/discord/discord-deliverer.js')
         : { DiscordDeliverer: undefined };
       const deliverers = {
         cli: new CliDeliverer(),
@@ -165,12 +165,14 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
       }));
       // Bolt, discord.js and Bull Board load only where they run, so a worker process does not carry them.
       const slack = config.slack
-        ? (await import('./adapters/slack/slack-app.js')).createSlackGateway(
+        ? (await import('../adapters/slack/slack-app.js')).createSlackGateway(
             { ...config.slack, logger },
             { ...intake, logger },
           )
         : undefined;
-      const adminBoard = config.admin ? (await import('./queue/admin-board.js')).createAdminBoard : undefined;
+      const adminBoard = config.admin
+        ? (await import('../queue/admin-board.js')).createAdminBoard
+        : undefined;
       const webEvents = new WebEventLog(connection, keys);
       const dashboard = new WebDashboardSource(
         [producer.queues.image, producer.queues.chat],
@@ -219,7 +221,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         closers.push(() => slack.stop());
       }
       if (config.discord) {
-        const { DiscordBot } = await import('./adapters/discord/discord-bot.js');
+        const { DiscordBot } = await import('../adapters/discord/discord-bot.js');
         const discord: DiscordBot = new DiscordBot({
           ...config.discord,
           ...intake,
