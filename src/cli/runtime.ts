@@ -1,32 +1,20 @@
-import { hostname } from 'node:os';
-import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
 import type { DiscordBot } from '../adapters/discord/discord-bot.js';
-import { GatewayServer } from '../adapters/http/gateway-server.js';
-import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
-import { TogetherClient } from '../adapters/together/together-client.js';
-import { buildDashboard } from '../adapters/web/dashboard-data.js';
-import { webAccess } from '../adapters/web/web-auth.js';
-import { WebDeliverer } from '../adapters/web/web-deliverer.js';
-import { createWebRoutes, webAssetsDir } from '../adapters/web/web-routes.js';
-import { InboundService } from '../app/inbound-service.js';
 import type { Config } from '../config.js';
-import { defaultSizeWarning } from '../core/image-size.js';
 import type { Logger } from '../core/ports.js';
 import type { ListedModel } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
 import { Metrics } from '../metrics.js';
-import { GatewayStore } from '../queue/gateway-store.js';
-import { JobProducer } from '../queue/job-producer.js';
-import { JobWorkers } from '../queue/job-worker.js';
-import { Ledger } from '../queue/ledger.js';
+import type { JobProducer } from '../queue/job-producer.js';
+import type { JobWorkers } from '../queue/job-worker.js';
 import { SharedPriceList } from '../queue/price-list.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
-import { WebDashboardSource } from '../queue/web-dashboard-source.js';
-import { WebEventLog } from '../queue/web-events.js';
-import { WebSessions } from '../queue/web-sessions.js';
+import { CloserStack } from './closer-stack.js';
+import { startGateway } from './start-gateway.js';
+import { startWorker, togetherClientFor } from './start-worker.js';
 
+/** A started lorabot process: what it runs, and the one way to stop it. */
 export interface Running {
   /** The gateway's HTTP address, when it runs. */
   httpUrl?: string;
@@ -42,6 +30,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
+/** How `startLorabot` starts: which roles, and what tests inject. */
 export interface StartOptions {
   /** For tests: how often Together's price list is refreshed and re-read (`pricing: auto`); default a day and a minute. */
   priceList?: { refreshMs: number; pollMs: number };
@@ -55,194 +44,47 @@ export interface StartOptions {
   redis?: ResolvedRedis;
 }
 
-/** Starts the gateway, the worker, or both (`lorabot start`), and returns one handle that closes them in reverse. */
+/** What the gateway and the worker of one process share; both put what they open on the one stack of closers. */
+export interface RuntimeContext {
+  config: Config;
+  /** The Redis in use (resolved: a private one may have been started for it). */
+  redisUrl: string;
+  keys: RedisKeys;
+  /** The core settings, with Together's price list when a chat preset is priced `auto`. */
+  settings: CoreSettings;
+  metrics: Metrics;
+  logger: Logger;
+  closers: CloserStack;
+}
+
+/**
+ * Starts the gateway, the worker, or both (`lorabot start`) over one stack of closers, and returns one handle that
+ * closes them in reverse start order. When any part fails to start, what had started is closed before the error
+ * is thrown.
+ */
 export async function startLorabot(config: Config, options: StartOptions): Promise<Running> {
   const { logger } = options;
-  const closers: Array<() => Promise<void>> = [];
-  const close = async () => {
-    for (const closer of closers.reverse()) {
-      await closer().catch((error: unknown) => logger.warn({ err: String(error) }, 'error while closing'));
-    }
-    closers.length = 0;
-  };
+  const closers = new CloserStack(logger);
   try {
     const redis = options.redis ?? (await resolveRedisUrl(config.redisUrl, options.cwd));
     if (redis.stop) closers.push(redis.stop);
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);
     const metrics = options.metrics ?? new Metrics();
-    const running: Running = { close, metrics, redis: { url: redis.url, source: redis.source } };
     const settings = await withPrices(config, { ...options, redisUrl: redis.url, keys }, closers);
-
-    if (options.worker) {
-      const connection = createRedis(redis.url, 'worker', 'worker');
-      closers.push(async () => connection.disconnect());
-      const together = new TogetherClient({
-        baseUrl: config.together.baseUrl,
-        apiKey: config.together.apiKey,
-        timeouts: config.together.timeouts,
-        retry: config.together.retry,
-        download: config.together.download,
-        userAgent: config.together.userAgent,
-        // One connection per job that may run at once, so concurrency is not capped by the pool.
-        maxConnections: config.queue.image.concurrency + config.queue.chat.concurrency,
-        logger,
-      });
-      closers.push(() => together.close());
-      // discord.js loads only when Discord is configured.
-      const { DiscordDeliverer } = config.discord
-        ? await import('../adapters/discord/discord-deliverer.js')
-        : { DiscordDeliverer: undefined };
-      const deliverers = {
-        cli: new CliDeliverer(),
-        web: new WebDeliverer(new WebEventLog(connection, keys)),
-        ...(config.slack
-          ? {
-              slack: createSlackDeliverer(
-                config.slack.botToken,
-                config.slack.apiUrl,
-                logger,
-                config.stream.enabled ? config.stream.slackEditIntervalMs : undefined,
-              ),
-            }
-          : {}),
-        ...(config.discord && DiscordDeliverer
-          ? {
-              discord: new DiscordDeliverer({
-                token: config.discord.token,
-                apiUrl: config.discord.apiUrl,
-                ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
-              }),
-            }
-          : {}),
-      };
-      const workers = new JobWorkers({
-        connection,
-        keys,
-        settings,
-        images: together,
-        chat: together,
-        deliverers,
-        limits: { image: config.queue.image, chat: config.queue.chat },
-        recovery: config.queue,
-        telemetry: metrics,
-        name: `${hostname()}:${process.pid}`,
-        logger,
-      });
-      closers.push(() => workers.close());
-      running.workers = workers;
-      logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
-    }
-
-    if (options.gateway) {
-      const sizeWarning = defaultSizeWarning(config.core.image);
-      if (sizeWarning) logger.warn({ key: 'image.defaults' }, sizeWarning);
-      const connection = createRedis(redis.url, 'producer', 'gateway');
-      closers.push(async () => connection.disconnect());
-      // The producer fails fast while Redis is away; start taking commands only once it is there.
-      await waitReady(connection);
-      const producer = new JobProducer(connection, keys, {
-        ...config.queue,
-        concurrency: { flux: config.queue.image.concurrency, ask: config.queue.chat.concurrency },
-      });
-      closers.push(() => producer.close());
-      running.producer = producer;
-      const intake = {
-        settings,
-        budgets: config.budgets,
-        spend: new Ledger(connection, keys),
-        now: Date.now,
-        telemetry: metrics,
-        queue: producer,
-        state: new GatewayStore(connection, keys),
-        access: config.access,
-        confirmAboveMicros: config.confirmAboveMicros,
-        contextTokens: config.contextTokens,
-      };
-      metrics.watchQueues(async () => ({
-        image: await producer.queues.image.getJobCounts(),
-        chat: await producer.queues.chat.getJobCounts(),
-      }));
-      // Bolt, discord.js and Bull Board load only where they run, so a worker process does not carry them.
-      const slack = config.slack
-        ? (await import('../adapters/slack/slack-app.js')).createSlackGateway(
-            { ...config.slack, logger },
-            { ...intake, logger },
-          )
-        : undefined;
-      const adminBoard = config.admin
-        ? (await import('../queue/admin-board.js')).createAdminBoard
-        : undefined;
-      const webEvents = new WebEventLog(connection, keys);
-      const dashboard = new WebDashboardSource(
-        [producer.queues.image, producer.queues.chat],
-        intake.spend,
-        webEvents,
-      );
-      const web = createWebRoutes({
-        access: webAccess(config.http.host, config.webPassword),
-        host: config.http.host,
-        sessions: new WebSessions(connection, keys),
-        events: webEvents,
-        inbound: new InboundService({ ...intake, logger }),
-        now: Date.now,
-        dashboard: async () =>
-          buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
-        assetsDir: webAssetsDir(),
-        logger,
-      });
-      const server = new GatewayServer({
-        web,
-        metrics: () => metrics.render(),
-        ...(config.admin && adminBoard
-          ? {
-              admin: {
-                ...config.admin,
-                listener: adminBoard([producer.queues.image, producer.queues.chat]),
-              },
-            }
-          : {}),
-        ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
-        health: async () => {
-          try {
-            await connection.ping();
-            return { ok: true, body: { redis: 'ok' } };
-          } catch {
-            return { ok: false, body: { redis: 'unreachable' } };
-          }
-        },
-      });
-      const address = await server.listen(config.http.port, config.http.host);
-      closers.push(() => server.close());
-      running.httpUrl = address.url;
-      running.listening = { host: config.http.host, port: address.port };
-      if (slack) {
-        await slack.start();
-        closers.push(() => slack.stop());
-      }
-      if (config.discord) {
-        const { DiscordBot } = await import('../adapters/discord/discord-bot.js');
-        const discord: DiscordBot = new DiscordBot({
-          ...config.discord,
-          ...intake,
-          logger,
-        });
-        await discord.start();
-        closers.push(() => discord.stop());
-        running.discord = discord;
-      }
-      logger.info(
-        {
-          url: address.url,
-          discord: Boolean(config.discord),
-          slack: config.slack ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off',
-        },
-        'gateway listening',
-      );
-    }
-    return running;
+    const context: RuntimeContext = { config, redisUrl: redis.url, keys, settings, metrics, logger, closers };
+    // The worker starts first, so a gateway that takes commands at once has someone to run them.
+    const workers = options.worker ? await startWorker(context) : undefined;
+    const gateway = options.gateway ? await startGateway(context) : undefined;
+    return {
+      close: () => closers.close(),
+      metrics,
+      redis: { url: redis.url, source: redis.source },
+      ...(workers ? { workers } : {}),
+      ...gateway,
+    };
   } catch (error) {
-    await close();
+    await closers.close();
     throw error;
   }
 }
@@ -255,22 +97,14 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
 async function withPrices(
   config: Config,
   options: StartOptions & { redisUrl: string; keys: RedisKeys },
-  closers: Array<() => Promise<void>>,
+  closers: CloserStack,
 ): Promise<CoreSettings> {
   if (!Object.values(config.core.chat.models).some((m) => m.pricing?.kind === 'auto')) return config.core;
   const connection = createRedis(options.redisUrl, 'producer', 'prices');
   closers.push(async () => connection.disconnect());
   let fetchModels: (() => Promise<ListedModel[]>) | undefined;
   if (options.worker && config.together.apiKey) {
-    const together = new TogetherClient({
-      baseUrl: config.together.baseUrl,
-      apiKey: config.together.apiKey,
-      timeouts: config.together.timeouts,
-      retry: config.together.retry,
-      maxConnections: 1,
-      userAgent: config.together.userAgent,
-      logger: options.logger,
-    });
+    const together = togetherClientFor(config, options.logger, 1);
     closers.push(() => together.close());
     fetchModels = () => together.listModels();
   }
