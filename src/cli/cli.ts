@@ -8,6 +8,7 @@ import { runCommand } from './run-command.js';
 import { type Running, startLorabot } from './runtime.js';
 import { type ServeRole, startupSummary } from './startup-summary.js';
 
+/** The process around the CLI: output streams, env, working directory, the stop signal. */
 export type { Io } from './io.js';
 
 /**

@@ -6,6 +6,7 @@ import { microsToUsd } from '../core/money.js';
 import { presetsText } from '../core/presets.js';
 import type { CoreSettings } from '../core/settings.js';
 
+/** What `lorabot run --dry-run --json` prints: the request and its estimate, a help text, or the error a user would see. */
 export type DryRunOutput =
   | {
       ok: true;

@@ -6,6 +6,7 @@ import type { ResolvedRedis } from '../queue/redis-url.js';
 /** The long-running roles: `lorabot start` (both halves), `gateway` and `worker`. */
 export type ServeRole = 'start' | 'gateway' | 'worker';
 
+/** What the startup summary describes: the role, the parts of the config it names, and where things listen. */
 export interface SummaryInput {
   role: ServeRole;
   config: Pick<Config, 'slack' | 'discord' | 'together' | 'queue' | 'admin' | 'webPassword'>;
