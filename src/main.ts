@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
+import { main } from './cli/cli.js';
 
 const serving = ['start', 'gateway', 'worker'].includes(process.argv[2] ?? '');
 

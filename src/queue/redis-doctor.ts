@@ -1,4 +1,4 @@
-import type { DoctorCheck } from '../doctor-check.js';
+import type { DoctorCheck } from '../core/doctor-check.js';
 import { createRedis, waitReady } from './redis-connection.js';
 import { resolveRedisUrl } from './redis-url.js';
 

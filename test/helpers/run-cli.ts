@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/cli/cli.js';
 
 /** Runs the `lorabot` CLI in this process, in a fresh working directory, and collects what it printed. */
 export async function runCli(

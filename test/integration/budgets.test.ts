@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.js';
+import { main } from '../../src/cli/cli.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { WebEvent, WebStatus } from '../../src/adapters/web/web-protocol.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/core/ports.js';
-import { type Running, startLorabot } from '../../src/runtime.js';
+import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';

@@ -32,6 +32,7 @@ describe('the import boundaries', () => {
     ["import { loadConfig } from '../config.js';", 'config'],
     ["import { TogetherClient } from '../adapters/together/together-client.js';", 'an adapter'],
     ["import { InboundService } from '../app/inbound-service.js';", 'the application layer'],
+    ["import { runDoctor } from '../cli/doctor.js';", 'the CLI'],
   ])('keep src/core free of I/O: %s is refused', (line) => {
     const output = lint('src/core/probe.ts', `${line}\nexport const x = 1;\n`);
     expect(output).toContain('noRestrictedImports');
@@ -58,7 +59,10 @@ describe('the import boundaries', () => {
   it.each([
     ["import { NO_MENTIONS } from '../discord/discord-format.js';", 'another adapter'],
     ["import { loadConfig } from '../../config.js';", 'the root config'],
-    ["import { startLorabot } from '../../runtime.js';", 'the root runtime'],
+    ["import { main } from '../../main.js';", 'the root entry'],
+    ["import { loadConfig } from '../../config/index.js';", 'the config folder'],
+    ["import { startLorabot } from '../../cli/runtime.js';", 'the process wiring'],
+    ["import { USAGE } from '../../cli/io.js';", 'the CLI'],
   ])('keep adapters apart and off the root modules: %s is refused', (line) => {
     const output = lint('src/adapters/slack/probe.ts', `${line}\nexport const x = 1;\n`);
     expect(output).toContain('noRestrictedImports');
@@ -68,8 +72,9 @@ describe('the import boundaries', () => {
     const source = [
       "import { isAllowed } from '../../core/access.js';",
       "import { InboundService } from '../../app/inbound-service.js';",
+      "import type { DoctorCheck } from '../../core/doctor-check.js';",
       "import { escapeSlackText } from './slack-text.js';",
-      'export const x = [isAllowed, InboundService, escapeSlackText];',
+      'export const x: [unknown, unknown, unknown, DoctorCheck?] = [isAllowed, InboundService, escapeSlackText];',
       '',
     ].join('\n');
     expect(lint('src/adapters/slack/probe.ts', source)).not.toContain('noRestrictedImports');

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { DoctorCheck } from '../../doctor-check.js';
+import type { DoctorCheck } from '../../core/doctor-check.js';
 
 /** Discord: the bot token works (`GET /users/@me`). @see https://discord.com/developers/docs/resources/user#get-current-user */
 export async function checkDiscord(discord: { token: string; apiUrl: string } | null): Promise<DoctorCheck> {

@@ -1,5 +1,5 @@
 import { WebClient } from '@slack/web-api';
-import type { DoctorCheck } from '../../doctor-check.js';
+import type { DoctorCheck } from '../../core/doctor-check.js';
 
 /** Slack: the bot token works (`auth.test`). @see https://docs.slack.dev/reference/methods/auth.test */
 export async function checkSlack(

@@ -1,5 +1,5 @@
-import type { DoctorCheck } from '../../doctor-check.js';
-import { type ConfiguredModel, checkModels } from '../../doctor-models.js';
+import type { DoctorCheck } from '../../core/doctor-check.js';
+import { type ConfiguredModel, checkModels } from '../../core/model-checks.js';
 import { TogetherClient } from './together-client.js';
 import { TogetherError } from './together-error.js';
 

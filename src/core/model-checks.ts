@@ -1,7 +1,7 @@
-import { formatUsd } from './core/money.js';
-import { type ListedModel, listedTokenRates } from './core/pricing.js';
-import type { ChatPricing, CoreSettings, ImagePricing, TokenRates } from './core/settings.js';
 import type { DoctorCheck } from './doctor-check.js';
+import { formatUsd } from './money.js';
+import { type ListedModel, listedTokenRates } from './pricing.js';
+import type { ChatPricing, CoreSettings, ImagePricing, TokenRates } from './settings.js';
 
 /** A model the config names, with the key an operator changes to fix it. */
 export interface ConfiguredModel {

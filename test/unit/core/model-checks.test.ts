@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ListedModel } from '../../src/core/pricing.js';
-import { type ConfiguredModel, checkModels, configuredModels } from '../../src/doctor-models.js';
-import { testSettings } from '../helpers/settings.js';
+import { type ConfiguredModel, checkModels, configuredModels } from '../../../src/core/model-checks.js';
+import type { ListedModel } from '../../../src/core/pricing.js';
+import { testSettings } from '../../helpers/settings.js';
 
 const FLUX: ListedModel = { id: 'black-forest-labs/FLUX.2-dev', type: 'image', pricing: { base: 0.02 } };
 const LLAMA: ListedModel = {

@@ -1,11 +1,12 @@
-import { type CommandPlan, planCommand } from './app/command-plan.js';
-import { modelsText } from './core/budget.js';
-import { parseCommandLine } from './core/command-parser.js';
-import { ASK_HELP, FLUX_HELP } from './core/help-text.js';
-import { microsToUsd } from './core/money.js';
-import { presetsText } from './core/presets.js';
-import type { CoreSettings } from './core/settings.js';
+import { type CommandPlan, planCommand } from '../app/command-plan.js';
+import { modelsText } from '../core/budget.js';
+import { parseCommandLine } from '../core/command-parser.js';
+import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
+import { microsToUsd } from '../core/money.js';
+import { presetsText } from '../core/presets.js';
+import type { CoreSettings } from '../core/settings.js';
 
+/** What `lorabot run --dry-run --json` prints: the request and its estimate, a help text, or the error a user would see. */
 export type DryRunOutput =
   | {
       ok: true;

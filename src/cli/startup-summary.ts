@@ -1,11 +1,12 @@
-import { webAccess } from './adapters/web/web-auth.js';
-import type { Config } from './config.js';
-import { redactUrl } from './queue/redis-doctor.js';
-import type { ResolvedRedis } from './queue/redis-url.js';
+import { webAccess } from '../adapters/web/web-auth.js';
+import type { Config } from '../config.js';
+import { redactUrl } from '../queue/redis-doctor.js';
+import type { ResolvedRedis } from '../queue/redis-url.js';
 
 /** The long-running roles: `lorabot start` (both halves), `gateway` and `worker`. */
 export type ServeRole = 'start' | 'gateway' | 'worker';
 
+/** What the startup summary describes: the role, the parts of the config it names, and where things listen. */
 export interface SummaryInput {
   role: ServeRole;
   config: Pick<Config, 'slack' | 'discord' | 'together' | 'queue' | 'admin' | 'webPassword'>;

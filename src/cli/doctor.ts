@@ -1,11 +1,11 @@
-import { checkDiscord } from './adapters/discord/discord-doctor.js';
-import { checkSlack } from './adapters/slack/slack-doctor.js';
-import { checkTogether } from './adapters/together/together-doctor.js';
-import { loadConfig } from './config.js';
-import { defaultSizeWarning } from './core/image-size.js';
-import { type DoctorCheck, formatCheck } from './doctor-check.js';
-import { configuredModels } from './doctor-models.js';
-import { checkRedis } from './queue/redis-doctor.js';
+import { checkDiscord } from '../adapters/discord/discord-doctor.js';
+import { checkSlack } from '../adapters/slack/slack-doctor.js';
+import { checkTogether } from '../adapters/together/together-doctor.js';
+import { loadConfig } from '../config.js';
+import { type DoctorCheck, formatCheck } from '../core/doctor-check.js';
+import { defaultSizeWarning } from '../core/image-size.js';
+import { configuredModels } from '../core/model-checks.js';
+import { checkRedis } from '../queue/redis-doctor.js';
 
 /** `lorabot doctor`: one line per check, OK, WARN or FAIL with the fix. Exit 1 when anything failed. */
 export async function runDoctor(io: {

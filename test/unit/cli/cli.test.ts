@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { togetherSpec } from '../contract/fakes/openapi-validator.js';
-import { runCli } from '../helpers/run-cli.js';
+import { togetherSpec } from '../../contract/fakes/openapi-validator.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, env);
 

@@ -5,6 +5,7 @@ export interface DoctorCheck {
   message: string;
 }
 
+/** The check as one aligned line: level, name, message. */
 export function formatCheck(check: DoctorCheck): string {
   return `${check.level.padEnd(5)} ${check.name.padEnd(9)} ${check.message}`;
 }

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
-import { configOrExit, type Io, loggerFor, resolveOrSay, USAGE } from './cli-io.js';
+import { Ledger, ledgerCsv } from '../queue/ledger.js';
+import { createRedis } from '../queue/redis-connection.js';
+import { RedisKeys } from '../queue/redis-keys.js';
 import { runDoctor } from './doctor.js';
-import { Ledger, ledgerCsv } from './queue/ledger.js';
-import { createRedis } from './queue/redis-connection.js';
-import { RedisKeys } from './queue/redis-keys.js';
+import { configOrExit, type Io, loggerFor, resolveOrSay, USAGE } from './io.js';
 import { runCommand } from './run-command.js';
 import { type Running, startLorabot } from './runtime.js';
 import { type ServeRole, startupSummary } from './startup-summary.js';
 
-export type { Io } from './cli-io.js';
+/** The process around the CLI: output streams, env, working directory, the stop signal. */
+export type { Io } from './io.js';
 
 /**
  * Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration (including a
@@ -97,7 +98,7 @@ async function registerDiscordCommands(args: string[], io: Io): Promise<number> 
     return 78;
   }
   try {
-    const { registerCommands } = await import('./adapters/discord/discord-bot.js');
+    const { registerCommands } = await import('../adapters/discord/discord-bot.js');
     const count = await registerCommands({
       ...config.discord,
       settings: config.core,

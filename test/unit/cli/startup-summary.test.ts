@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Config, loadConfig } from '../../src/config.js';
-import { redactUrl } from '../../src/queue/redis-doctor.js';
-import { type SummaryInput, startupSummary } from '../../src/startup-summary.js';
+import { type SummaryInput, startupSummary } from '../../../src/cli/startup-summary.js';
+import { type Config, loadConfig } from '../../../src/config.js';
+import { redactUrl } from '../../../src/queue/redis-doctor.js';
 
 const SECRETS = {
   TOGETHER_API_KEY: 'tgp_v1_secret-together-key',

@@ -1,0 +1,149 @@
+import type { DiscordBot } from '../adapters/discord/discord-bot.js';
+import { GatewayServer } from '../adapters/http/gateway-server.js';
+import type { SlackGateway } from '../adapters/slack/slack-app.js';
+import { buildDashboard } from '../adapters/web/dashboard-data.js';
+import { webAccess } from '../adapters/web/web-auth.js';
+import { createWebRoutes, webAssetsDir } from '../adapters/web/web-routes.js';
+import { InboundService } from '../app/inbound-service.js';
+import type { InboundDeps } from '../app/intake.js';
+import type { Config } from '../config.js';
+import { defaultSizeWarning } from '../core/image-size.js';
+import { GatewayStore } from '../queue/gateway-store.js';
+import { JobProducer } from '../queue/job-producer.js';
+import { Ledger } from '../queue/ledger.js';
+import { createRedis, waitReady } from '../queue/redis-connection.js';
+import { WebDashboardSource } from '../queue/web-dashboard-source.js';
+import { WebEventLog } from '../queue/web-events.js';
+import { WebSessions } from '../queue/web-sessions.js';
+import type { CloserStack } from './closer-stack.js';
+import type { RuntimeContext } from './runtime.js';
+
+/** What a running gateway exposes to its process (and to tests). */
+export interface Gateway {
+  producer: JobProducer;
+  /** The HTTP server's address. */
+  httpUrl: string;
+  /** Where the HTTP server is bound: the configured host and the real port (PORT=0 picks one). */
+  listening: { host: string; port: number };
+  discord?: DiscordBot;
+}
+
+/**
+ * Starts the gateway: the job producer, the HTTP server (Slack events, health, metrics, the queue board, the web
+ * pages), then Slack and Discord. Everything it opens goes onto the context's closers, in start order.
+ */
+export async function startGateway(context: RuntimeContext): Promise<Gateway> {
+  const { config, keys, logger, closers, metrics } = context;
+  const sizeWarning = defaultSizeWarning(config.core.image);
+  if (sizeWarning) logger.warn({ key: 'image.defaults' }, sizeWarning);
+  const connection = createRedis(context.redisUrl, 'producer', 'gateway');
+  closers.push(async () => connection.disconnect());
+  // The producer fails fast while Redis is away; start taking commands only once it is there.
+  await waitReady(connection);
+  const producer = new JobProducer(connection, keys, {
+    ...config.queue,
+    concurrency: { flux: config.queue.image.concurrency, ask: config.queue.chat.concurrency },
+  });
+  closers.push(() => producer.close());
+  const ledger = new Ledger(connection, keys);
+  const intake: InboundDeps = {
+    settings: context.settings,
+    budgets: config.budgets,
+    spend: ledger,
+    now: Date.now,
+    telemetry: metrics,
+    queue: producer,
+    state: new GatewayStore(connection, keys),
+    access: config.access,
+    confirmAboveMicros: config.confirmAboveMicros,
+    contextTokens: config.contextTokens,
+    logger,
+  };
+  metrics.watchQueues(async () => ({
+    image: await producer.queues.image.getJobCounts(),
+    chat: await producer.queues.chat.getJobCounts(),
+  }));
+  // Bolt and discord.js load only where they run, so a worker process does not carry them.
+  const slack = config.slack
+    ? (await import('../adapters/slack/slack-app.js')).createSlackGateway({ ...config.slack, logger }, intake)
+    : undefined;
+  const server = await gatewayServer(context, { connection, producer, ledger, intake, slack });
+  const address = await server.listen(config.http.port, config.http.host);
+  closers.push(() => server.close());
+  if (slack) {
+    await slack.start();
+    closers.push(() => slack.stop());
+  }
+  const discord = config.discord ? await startDiscord(config.discord, intake, closers) : undefined;
+  logger.info(
+    {
+      url: address.url,
+      discord: Boolean(config.discord),
+      slack: config.slack ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off',
+    },
+    'gateway listening',
+  );
+  return {
+    producer,
+    httpUrl: address.url,
+    listening: { host: config.http.host, port: address.port },
+    ...(discord ? { discord } : {}),
+  };
+}
+
+/** The gateway's HTTP server with every route this config turns on; not yet listening. */
+async function gatewayServer(
+  { config, keys, logger, metrics }: RuntimeContext,
+  parts: {
+    connection: ReturnType<typeof createRedis>;
+    producer: JobProducer;
+    ledger: Ledger;
+    intake: InboundDeps;
+    slack: SlackGateway | undefined;
+  },
+): Promise<GatewayServer> {
+  const { connection, producer, ledger, intake, slack } = parts;
+  const queues = [producer.queues.image, producer.queues.chat];
+  // Bull Board loads only when the admin board is configured.
+  const adminBoard = config.admin ? (await import('../queue/admin-board.js')).createAdminBoard : undefined;
+  const webEvents = new WebEventLog(connection, keys);
+  const dashboard = new WebDashboardSource(queues, ledger, webEvents);
+  const web = createWebRoutes({
+    access: webAccess(config.http.host, config.webPassword),
+    host: config.http.host,
+    sessions: new WebSessions(connection, keys),
+    events: webEvents,
+    inbound: new InboundService(intake),
+    now: Date.now,
+    dashboard: async () => buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
+    assetsDir: webAssetsDir(),
+    logger,
+  });
+  return new GatewayServer({
+    web,
+    metrics: () => metrics.render(),
+    ...(config.admin && adminBoard ? { admin: { ...config.admin, listener: adminBoard(queues) } } : {}),
+    ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
+    health: async () => {
+      try {
+        await connection.ping();
+        return { ok: true, body: { redis: 'ok' } };
+      } catch {
+        return { ok: false, body: { redis: 'unreachable' } };
+      }
+    },
+  });
+}
+
+/** Connects the Discord bot (discord.js loads only here) and puts its stop on the closers. */
+async function startDiscord(
+  settings: NonNullable<Config['discord']>,
+  intake: InboundDeps,
+  closers: CloserStack,
+): Promise<DiscordBot> {
+  const { DiscordBot } = await import('../adapters/discord/discord-bot.js');
+  const discord = new DiscordBot({ ...settings, ...intake });
+  await discord.start();
+  closers.push(() => discord.stop());
+  return discord;
+}

@@ -1,0 +1,78 @@
+import { hostname } from 'node:os';
+import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
+import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
+import { TogetherClient } from '../adapters/together/together-client.js';
+import { WebDeliverer } from '../adapters/web/web-deliverer.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../core/ports.js';
+import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
+import { createRedis } from '../queue/redis-connection.js';
+import { WebEventLog } from '../queue/web-events.js';
+import type { RuntimeContext } from './runtime.js';
+
+/**
+ * Starts the worker: the image and chat job workers, with a Together client and a deliverer per configured
+ * platform. Everything it opens goes onto the context's closers, in start order.
+ */
+export async function startWorker(context: RuntimeContext): Promise<JobWorkers> {
+  const { config, keys, logger, closers } = context;
+  const connection = createRedis(context.redisUrl, 'worker', 'worker');
+  closers.push(async () => connection.disconnect());
+  // One connection per job that may run at once, so concurrency is not capped by the pool.
+  const together = togetherClientFor(
+    config,
+    logger,
+    config.queue.image.concurrency + config.queue.chat.concurrency,
+  );
+  closers.push(() => together.close());
+  const workers = new JobWorkers({
+    connection,
+    keys,
+    settings: context.settings,
+    images: together,
+    chat: together,
+    deliverers: await deliverersFor(context, connection),
+    limits: { image: config.queue.image, chat: config.queue.chat },
+    recovery: config.queue,
+    telemetry: context.metrics,
+    name: `${hostname()}:${process.pid}`,
+    logger,
+  });
+  closers.push(() => workers.close());
+  logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
+  return workers;
+}
+
+/** A Together client for this config, allowed `maxConnections` connections at once. */
+export function togetherClientFor(config: Config, logger: Logger, maxConnections: number): TogetherClient {
+  return new TogetherClient({ ...config.together, maxConnections, logger });
+}
+
+/** One deliverer per platform a job can come from: the CLI and the web page always, Slack and Discord when set. */
+async function deliverersFor(
+  { config, keys, logger }: RuntimeContext,
+  connection: ReturnType<typeof createRedis>,
+): Promise<JobWorkerOptions['deliverers']> {
+  // discord.js loads only when Discord is configured.
+  const discord = config.discord
+    ? new (await import('../adapters/discord/discord-deliverer.js')).DiscordDeliverer({
+        token: config.discord.token,
+        apiUrl: config.discord.apiUrl,
+        ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
+      })
+    : undefined;
+  const slack = config.slack
+    ? createSlackDeliverer(
+        config.slack.botToken,
+        config.slack.apiUrl,
+        logger,
+        config.stream.enabled ? config.stream.slackEditIntervalMs : undefined,
+      )
+    : undefined;
+  return {
+    cli: new CliDeliverer(),
+    web: new WebDeliverer(new WebEventLog(connection, keys)),
+    ...(slack ? { slack } : {}),
+    ...(discord ? { discord } : {}),
+  };
+}
