@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { TogetherErrorCode } from './adapters/together/together-error.js';
 import { jobData, planCommand } from './app/command-plan.js';
-import { type Config, loadConfig } from './config.js';
+import { type Config, loadConfig } from './config/index.js';
 import { modelsText } from './core/budget.js';
 import { parseCommandLine } from './core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from './core/help-text.js';

@@ -1,7 +1,7 @@
 import { checkDiscord } from './adapters/discord/discord-doctor.js';
 import { checkSlack } from './adapters/slack/slack-doctor.js';
 import { checkTogether } from './adapters/together/together-doctor.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/index.js';
 import { defaultSizeWarning } from './core/image-size.js';
 import { type DoctorCheck, formatCheck } from './doctor-check.js';
 import { configuredModels } from './doctor-models.js';

@@ -8,7 +8,7 @@ import { buildDashboard } from './adapters/web/dashboard-data.js';
 import { webAccess } from './adapters/web/web-auth.js';
 import { WebDeliverer } from './adapters/web/web-deliverer.js';
 import { createWebRoutes, webAssetsDir } from './adapters/web/web-routes.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { defaultSizeWarning } from './core/image-size.js';
 import type { Logger } from './core/ports.js';
 import type { ListedModel } from './core/pricing.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import { type Running, startLorabot } from '../../src/runtime.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';

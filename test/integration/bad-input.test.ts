@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { parseCommand, parseCommandLine } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
 import { type Running, startLorabot } from '../../src/runtime.js';

@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { readFailedReason } from '../../src/core/job-failure.js';
 import { createLogger } from '../../src/logger.js';
 import { Ledger } from '../../src/queue/ledger.js';

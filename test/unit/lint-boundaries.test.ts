@@ -29,7 +29,7 @@ describe('the import boundaries', () => {
     ["import { readFileSync } from 'node:fs';", 'node:fs'],
     ["import { request } from 'undici';", 'undici'],
     ["import { Queue } from 'bullmq';", 'bullmq'],
-    ["import { loadConfig } from '../config.js';", 'config'],
+    ["import { loadConfig } from '../config/index.js';", 'config'],
     ["import { TogetherClient } from '../adapters/together/together-client.js';", 'an adapter'],
     ["import { InboundService } from '../app/inbound-service.js';", 'the application layer'],
   ])('keep src/core free of I/O: %s is refused', (line) => {
@@ -57,7 +57,7 @@ describe('the import boundaries', () => {
 
   it.each([
     ["import { NO_MENTIONS } from '../discord/discord-format.js';", 'another adapter'],
-    ["import { loadConfig } from '../../config.js';", 'the root config'],
+    ["import { loadConfig } from '../../config/index.js';", 'the root config'],
     ["import { startLorabot } from '../../runtime.js';", 'the root runtime'],
   ])('keep adapters apart and off the root modules: %s is refused', (line) => {
     const output = lint('src/adapters/slack/probe.ts', `${line}\nexport const x = 1;\n`);
