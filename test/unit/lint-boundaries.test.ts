@@ -56,6 +56,18 @@ describe('the import boundaries', () => {
   });
 
   it.each([
+    ['src/adapters/slack/probe.ts', 'pino'],
+    ['src/adapters/discord/probe.ts', 'prom-client'],
+    ['src/queue/probe.ts', 'pino'],
+    ['src/probe.ts', 'prom-client'],
+  ])('keep logging and metrics in their adapters: %s may not import %s', (file, module) => {
+    expect(lint(file, `import x from '${module}';\nexport const y = x;\n`)).toContain('noRestrictedImports');
+    expect(
+      lint('src/adapters/logging/probe.ts', `import x from '${module}';\nexport const y = x;\n`),
+    ).not.toContain('noRestrictedImports');
+  });
+
+  it.each([
     ["import { NO_MENTIONS } from '../discord/discord-format.js';", 'another adapter'],
     ["import { loadConfig } from '../../config/index.js';", 'the root config'],
     ["import { startLorabot } from '../../runtime.js';", 'the root runtime'],
