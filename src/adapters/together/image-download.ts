@@ -1,13 +1,9 @@
 import { type Dispatcher, request } from 'undici';
 import type { GeneratedImage } from '../../core/ports.js';
-import {
-  downloadError,
-  errorCode,
-  flattenHeaders,
-  isConnectPhaseCode,
-  TogetherError,
-  togetherErrorFromResponse,
-} from './together-error.js';
+import { downloadError } from './download-error.js';
+import { togetherErrorFromResponse } from './http-status-error.js';
+import { errorCode, flattenHeaders, isConnectPhaseCode } from './network-error.js';
+import { TogetherError } from './together-error.js';
 
 export interface DownloadOptions {
   maxBytes: number;
