@@ -34,7 +34,7 @@ async function enqueue(channel: string, text: string): Promise<{ jobId: string; 
   const jobId = `crash-${randomUUID()}`;
   const target = {
     platform: 'slack' as const,
-    teamId: slack.teamId,
+    workspaceId: slack.teamId,
     channelId: channel,
     userId: 'U0CRASH',
     parentTs,
