@@ -1,9 +1,13 @@
+import { DEFAULT_DOWNLOAD_LIMITS } from '../adapters/together/image-download.js';
+import { DEFAULT_RETRY_OPTIONS } from '../adapters/together/retry-policy.js';
+import { DEFAULT_TIMEOUTS } from '../adapters/together/together-client.js';
 import type { FileConfig } from './schema.js';
 
 /**
  * Every built-in default, defined once: the zod schemas take the defaults of keys inside a value given whole (a
- * pricing object, a preset) and of the environment variables from here, and lorabot.config.example.yaml shows the
- * same values (a test keeps the two equal).
+ * pricing object, a preset) and of the environment variables from here, the Together client's timeouts, retries and
+ * download limits come from the client, and lorabot.config.example.yaml shows the same values (a test keeps the
+ * two equal).
  */
 
 /** The log levels pino knows, from loudest to silent. */
@@ -68,15 +72,24 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     chat: { concurrency: 8, rate_limit_per_minute: 60 },
   },
   together: {
+    // The Together client's own defaults, so that a client made without a config behaves the same.
     timeouts: {
-      image_ms: 180_000,
-      chat_ms: 120_000,
-      stream_idle_ms: 30_000,
-      stream_total_ms: 300_000,
-      connect_ms: 10_000,
+      image_ms: DEFAULT_TIMEOUTS.imageMs,
+      chat_ms: DEFAULT_TIMEOUTS.chatMs,
+      stream_idle_ms: DEFAULT_TIMEOUTS.streamIdleMs,
+      stream_total_ms: DEFAULT_TIMEOUTS.streamTotalMs,
+      connect_ms: DEFAULT_TIMEOUTS.connectMs,
     },
-    retries: { max_retries: 2, base_delay_ms: 1000, max_backoff_ms: 10_000, max_server_delay_ms: 60_000 },
-    download: { max_bytes: 25 * 1024 * 1024, timeout_ms: 60_000 },
+    retries: {
+      max_retries: DEFAULT_RETRY_OPTIONS.maxRetries,
+      base_delay_ms: DEFAULT_RETRY_OPTIONS.baseDelayMs,
+      max_backoff_ms: DEFAULT_RETRY_OPTIONS.maxBackoffMs,
+      max_server_delay_ms: DEFAULT_RETRY_OPTIONS.maxServerDelayMs,
+    },
+    download: {
+      max_bytes: DEFAULT_DOWNLOAD_LIMITS.maxBytes,
+      timeout_ms: DEFAULT_DOWNLOAD_LIMITS.timeoutMs,
+    },
   },
   image: {
     model: 'black-forest-labs/FLUX.2-dev',

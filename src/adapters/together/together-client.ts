@@ -12,7 +12,7 @@ import type { ListedModel } from '../../core/pricing.js';
 import { normalizeFinishReason, readUsage } from './chat-response.js';
 import { readChatStream } from './chat-stream.js';
 import { togetherErrorFromResponse } from './http-status-error.js';
-import type { DownloadOptions } from './image-download.js';
+import { DEFAULT_DOWNLOAD_LIMITS, type DownloadOptions } from './image-download.js';
 import { readImages } from './image-response.js';
 import { parseModelList } from './model-list.js';
 import { errorCode, flattenHeaders, togetherErrorFromNetwork } from './network-error.js';
@@ -32,6 +32,7 @@ export interface TogetherTimeouts {
   connectMs: number;
 }
 
+/** The timeouts when none are configured (`together.timeouts` in the config file). */
 export const DEFAULT_TIMEOUTS: TogetherTimeouts = {
   imageMs: 180_000,
   chatMs: 120_000,
@@ -96,8 +97,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
       });
     const userAgent = options.userAgent ?? 'lorabot';
     this.download = {
-      maxBytes: 25 * 1024 * 1024,
-      timeoutMs: 60_000,
+      ...DEFAULT_DOWNLOAD_LIMITS,
       userAgent,
       dispatcher: this.dispatcher,
       ...options.download,
