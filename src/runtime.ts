@@ -9,6 +9,7 @@ import { buildDashboard } from './adapters/web/dashboard-data.js';
 import { webAccess } from './adapters/web/web-auth.js';
 import { WebDeliverer } from './adapters/web/web-deliverer.js';
 import { createWebRoutes, webAssetsDir } from './adapters/web/web-routes.js';
+import { InboundService } from './app/inbound-service.js';
 import type { Config } from './config/index.js';
 import { defaultSizeWarning } from './core/image-size.js';
 import type { Logger } from './core/ports.js';
@@ -181,6 +182,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
         host: config.http.host,
         sessions: new WebSessions(connection, keys),
         events: webEvents,
+        inbound: new InboundService({ ...intake, logger }),
+        now: Date.now,
         dashboard: async () =>
           buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
         assetsDir: webAssetsDir(),

@@ -22,6 +22,11 @@ export type InboundInput =
   /** `/flux …` or `/ask …`: the text after the command name, unescaped. */
   | { type: 'command'; kind: 'flux' | 'ask'; text: string }
   /**
+   * A whole typed line, where there is no slash-command menu (the web playground, `lorabot run`): `/flux …`,
+   * `/ask …`, or a bare `help`, `presets`, `usage`, `jobs`, `models` or `notify …`.
+   */
+  | { type: 'line'; text: string }
+  /**
    * A message that continues a conversation (`InboundService.findConversation` tells which). `threadId` is the
    * platform's thread the status goes in (Slack thread ts); `files` counts attachments lorabot does not read.
    */

@@ -1,9 +1,10 @@
 import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
-import { parseCommand } from '../core/command-parser.js';
+import { parseCommand, parseCommandLine } from '../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
 import { jobView, type PendingCommand } from '../core/jobs.js';
 import type { ParsedCommand } from '../core/requests.js';
 import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
+import { commandOfLine } from './command-line.js';
 import {
   budgetRefusal,
   CONFIRM_TTL_SECONDS,
@@ -64,7 +65,8 @@ export class InboundService {
     }
     try {
       const input = event.input;
-      if (input.type === 'command') await this.command(context, input);
+      if (input.type === 'line') await this.line(context, input.text);
+      else if (input.type === 'command') await this.command(context, input);
       else if (input.type === 'follow-up') await this.followUp(context, input);
       else await this.press(context, input);
     } catch (error) {
@@ -89,6 +91,15 @@ export class InboundService {
     if (data.kind !== 'flux' && data.kind !== 'ask') return this.answer(context, data, input.kind);
     await platform.ack();
     await this.request(context, planForPlatform(data, this.deps), { kind: input.kind, text: input.text });
+  }
+
+  /** A typed line: the command it names, or the parser's own "unknown command" answer. */
+  private async line(context: EventContext, text: string) {
+    const command = commandOfLine(text);
+    if (command) return this.command(context, command);
+    const parsed = parseCommandLine(text, this.deps.settings);
+    await context.platform.tell(parsed.success ? FLUX_HELP : parsed.error.message);
+    context.count('unknown', 'user_error');
   }
 
   private async followUp(context: EventContext, input: Extract<InboundInput, { type: 'follow-up' }>) {
@@ -225,6 +236,7 @@ type Answered = Exclude<ParsedCommand, { kind: 'flux' | 'ask' }>;
 /** The `kind` label before anything is parsed. */
 function kindOf(input: InboundInput): string {
   if (input.type === 'command') return input.kind;
+  if (input.type === 'line') return commandOfLine(input.text)?.kind ?? 'unknown';
   if (input.type === 'follow-up') return 'ask';
   const kinds: Record<string, string> = { regenerate: 'flux', details: 'info' };
   return kinds[input.action] ?? input.action;

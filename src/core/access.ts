@@ -15,17 +15,19 @@ export const OPEN_ACCESS: AccessRules = {
 export type Place =
   | { platform: 'slack'; workspaceId: string; channelId: string }
   | { platform: 'discord'; workspaceId: string; channelId: string; parentChannelId?: string }
-  | { platform: 'web'; channelId: 'web' };
+  | { platform: 'web'; channelId: 'web' }
+  /** The operator's terminal (`lorabot run`). */
+  | { platform: 'cli'; channelId: 'cli' };
 
 export const NOT_ENABLED_HERE =
   'lorabot is not enabled here. Ask an admin to allow this channel. Nothing was queued or charged.';
 
 /**
  * Whether a command from this place may be queued. A thread counts as its parent channel. The web playground is
- * always allowed: its own login guards it.
+ * always allowed (its own login guards it), and so is the operator's terminal.
  */
 export function isAllowed(rules: AccessRules, place: Place): boolean {
-  if (place.platform === 'web') return true;
+  if (place.platform === 'web' || place.platform === 'cli') return true;
   const allows = (list: readonly string[], id: string) => list.length === 0 || list.includes(id);
   if (place.platform === 'slack') {
     return allows(rules.slack.workspaces, place.workspaceId) && allows(rules.slack.channels, place.channelId);

@@ -3,10 +3,11 @@ import type { CoreSettings, LoraPreset } from './settings.js';
 
 /**
  * Whether a LoRA preset may be used at a place. A preset without channels works everywhere, and so does every
- * preset when there is no place (the operator's `lorabot run`). A thread counts as its parent channel.
+ * preset when there is no place or at the operator's terminal (`lorabot run`). A thread counts as its parent
+ * channel.
  */
 export function presetAllowedAt(preset: LoraPreset, place: Place | undefined): boolean {
-  if (!place || !preset.channels || preset.channels.length === 0) return true;
+  if (!place || place.platform === 'cli' || !preset.channels || preset.channels.length === 0) return true;
   const channels = preset.channels;
   return (
     channels.includes(place.channelId) ||

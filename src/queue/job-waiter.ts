@@ -1,6 +1,6 @@
 import { Job, QueueEvents } from 'bullmq';
 import { readFailedReason } from '../core/job-failure.js';
-import type { JobData, JobOutcome, JobStatus } from '../core/jobs.js';
+import type { JobOutcome, JobStatus } from '../core/jobs.js';
 import type { JobProducer } from './job-producer.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import { createRedis } from './redis-connection.js';
@@ -11,34 +11,39 @@ export type WaitResult =
   | { ok: false; reason: string; code: string | undefined };
 
 /**
- * Adds a job and waits for it, reporting progress: what `lorabot run` does as a client of the same queue the
- * chat platforms use.
+ * Listens to a queue's events, lets `start` queue the job (or decide not to), and waits for the job to finish,
+ * reporting its progress: what `lorabot run` does as a client of the same queue the chat platforms use. The
+ * listener is ready before `start` runs, so no progress is missed. Undefined when `start` queued nothing.
  */
-export async function enqueueAndWait(options: {
+export async function startAndWait(options: {
   producer: JobProducer;
   redisUrl: string;
   prefix: string;
+  kind: 'flux' | 'ask';
   jobId: string;
-  data: JobData;
+  /** Queues the job; false when it did not (a refusal, an answer given at once). */
+  start: () => Promise<boolean>;
   onStatus: (status: JobStatus) => void;
   timeoutMs: number;
-}): Promise<WaitResult> {
-  const { producer, data, jobId } = options;
-  const queueName = data.kind === 'flux' ? QUEUE_NAMES.image : QUEUE_NAMES.chat;
+}): Promise<WaitResult | undefined> {
+  const { producer, jobId } = options;
   const connection = createRedis(options.redisUrl, 'worker', 'run-events');
+  const queueName = options.kind === 'flux' ? QUEUE_NAMES.image : QUEUE_NAMES.chat;
   const events = new QueueEvents(queueName, { connection, prefix: options.prefix });
   try {
     await events.waitUntilReady();
     events.on('progress', ({ jobId: id, data: progress }) => {
       if (id === jobId && progress && typeof progress === 'object') options.onStatus(progress as JobStatus);
     });
-    options.onStatus({ state: 'queued', position: await producer.position(data.kind) });
-    const job = await producer.enqueue(jobId, data);
+    if (!(await options.start())) return undefined;
+    const queue = producer.queueFor(options.kind);
     try {
+      const job = await Job.fromId(queue, jobId);
+      if (!job) throw new Error(`job ${jobId} is not in the queue`);
       const outcome = (await job.waitUntilFinished(events, options.timeoutMs)) as JobOutcome;
       return { ok: true, outcome };
     } catch (error) {
-      const failed = await Job.fromId(producer.queueFor(data.kind), jobId);
+      const failed = await Job.fromId(queue, jobId);
       const { reason, code } = readFailedReason(
         failed?.failedReason || (error instanceof Error ? error.message : String(error)),
       );

@@ -4,6 +4,7 @@ import { GatewayServer } from '../../src/adapters/http/gateway-server.js';
 import { buildDashboard } from '../../src/adapters/web/dashboard-data.js';
 import { webAccess } from '../../src/adapters/web/web-auth.js';
 import { createWebRoutes, webAssetsDir } from '../../src/adapters/web/web-routes.js';
+import type { InboundEvent } from '../../src/app/chat-platform.js';
 import { NO_BUDGETS } from '../../src/core/budget.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { WebEventLog } from '../../src/queue/web-events.js';
@@ -18,6 +19,8 @@ describe.skipIf(!browserAvailable())('the web login, and the refusal on a public
   let redis: TestRedis;
   let browser: Browser;
   const servers: GatewayServer[] = [];
+  /** Events that got past the login and the refusal to the inbound service: none in these tests. */
+  const reached: InboundEvent[] = [];
 
   /** The gateway's web routes as a server bound to `bindHost` would answer, listening here on loopback. */
   async function serve(bindHost: string, password?: string): Promise<string> {
@@ -39,6 +42,8 @@ describe.skipIf(!browserAvailable())('the web login, and the refusal on a public
             jobs: [],
             withImages: new Set(),
           }),
+        inbound: { handle: async (event) => void reached.push(event) },
+        now: Date.now,
         assetsDir: webAssetsDir(),
         logger: { debug() {}, info() {}, warn() {}, error() {} },
       }),
@@ -73,6 +78,7 @@ describe.skipIf(!browserAvailable())('the web login, and the refusal on a public
     const post = await fetch(`${url}/api/commands`, { method: 'POST', body: '{}' });
     expect(post.status).toBe(403);
     await expect(post.json()).resolves.toEqual({ error: expect.stringMatching(/LORABOT_WEB_PASSWORD/) });
+    expect(reached).toEqual([]);
     await page.close();
   });
 
@@ -81,6 +87,13 @@ describe.skipIf(!browserAvailable())('the web login, and the refusal on a public
     const context = await browser.newContext();
     const page = await context.newPage();
     expect((await fetch(`${url}/api/dashboard`)).status).toBe(401);
+    const anonymous = await fetch(`${url}/api/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: '/flux a cat', requestId: 'no-login-1' }),
+    });
+    expect(anonymous.status).toBe(401);
+    expect(reached).toEqual([]);
     await page.goto(`${url}/dashboard`);
     expect(new URL(page.url()).pathname).toBe('/login');
     await page.fill('input[name="name"]', 'alice');

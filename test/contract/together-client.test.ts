@@ -523,7 +523,15 @@ describe('Together client: image downloads from the CDN', () => {
     `Together made the image, but the bot could not download it: Together's image link no longer works (HTTP ${status}); ` +
     'its links expire after a short while. Try again. If it keeps happening, an admin can set ' +
     'image.response_format to base64 so images come inside the answer.';
-  const cases: Array<{ name: string; fault: CdnFault; message: string; downloads: number }> = [
+  // Only the stall case needs a short download timeout; the others get a long one, so a loaded machine cannot turn
+  // their answer into a timeout.
+  const cases: Array<{
+    name: string;
+    fault: CdnFault;
+    message: string;
+    downloads: number;
+    timeoutMs?: number;
+  }> = [
     {
       name: 'an expired link (403)',
       fault: { kind: 'status', status: 403 },
@@ -552,6 +560,7 @@ describe('Together client: image downloads from the CDN', () => {
     {
       name: 'a download that times out (retried)',
       fault: { kind: 'stall', ms: 1500 },
+      timeoutMs: 300,
       message:
         'Together made the image, but the bot could not download it: the download took longer than 300 ms. Try again shortly.',
       downloads: 2,
@@ -583,7 +592,7 @@ describe('Together client: image downloads from the CDN', () => {
     downloads();
     const { client } = makeClient({
       retry: { maxRetries: 1 },
-      download: { maxBytes: 100_000, timeoutMs: 300 },
+      download: { maxBytes: 100_000, timeoutMs: c.timeoutMs ?? 10_000 },
     });
     fake.injectCdn(c.fault, c.downloads);
     const error = await failure(client.generateImages(urlBody()));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
+import { expect } from 'vitest';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import { type Running, startLorabot } from '../../src/runtime.js';
@@ -74,4 +75,38 @@ export async function startDiscordHarness(
       }
     },
   };
+}
+
+/**
+ * Checks every call lorabot made to the fake Discord that carried content: its `allowed_mentions` parses no kind
+ * of mention (`parse: []`, no roles) and allows at most one user, the requester of a notice; in a DM only its
+ * recipient. And every templated call's body matched Discord's schema.
+ */
+export function expectSafeDiscordCalls(discord: FakeDiscord, atLeast: number): void {
+  const withContent = discord.calls.filter((c) => {
+    const body = c.body as Record<string, unknown> | undefined;
+    const data = (body?.data ?? body) as Record<string, unknown> | undefined;
+    return typeof data?.content === 'string' && data.content.length > 0;
+  });
+  expect(withContent.length).toBeGreaterThan(atLeast);
+  // Known when lorabot opened the DM itself (a notice by DM); a DM the person started has no record here.
+  const recipient = discord.dmRecipients.get(discord.dmChannelId);
+  for (const call of withContent) {
+    const body = call.body as Record<string, unknown>;
+    const data = (body.data ?? body) as {
+      allowed_mentions?: { parse?: string[]; roles?: string[]; users?: string[] };
+    };
+    const where = `${call.method} ${call.path}`;
+    expect(data.allowed_mentions?.parse, where).toEqual([]);
+    expect(data.allowed_mentions?.roles ?? [], where).toEqual([]);
+    expect((data.allowed_mentions?.users ?? []).length, where).toBeLessThanOrEqual(1);
+    if (
+      recipient &&
+      call.path.startsWith(`/channels/${discord.dmChannelId}/`) &&
+      data.allowed_mentions?.users
+    )
+      expect(data.allowed_mentions.users, where).toEqual([recipient]);
+  }
+  for (const call of discord.calls.filter((c) => c.template))
+    expect(call.schemaErrors, `${call.method} ${call.path}`).toEqual([]);
 }

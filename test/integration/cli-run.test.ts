@@ -14,6 +14,8 @@ import { runCli } from '../helpers/run-cli.js';
 let together: FakeTogether;
 let slack: FakeSlack;
 const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
+/** A queue and ledger of their own, for the budget test: nothing spent yet. */
+const budgetPrefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
 let env: Record<string, string>;
 
 const cli = (args: string[], extraEnv: Record<string, string> = {}, stopSignal?: Promise<void>) =>
@@ -35,6 +37,7 @@ afterAll(async () => {
   await Promise.all([together.close(), slack.close()]);
   const redis = new Redis(redisUrl());
   await deleteByPrefix(redis, prefix);
+  await deleteByPrefix(redis, budgetPrefix);
   redis.disconnect();
 });
 
@@ -76,6 +79,32 @@ describe('lorabot run', () => {
     const { code, stderr } = await cli(['run', '/flux a panda --n 9']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--n 9/);
+  });
+
+  it('goes through the inbound service: answers jobs and usage for the operator, with the same texts as chat', async () => {
+    const jobs = await cli(['run', 'jobs']);
+    expect(jobs).toMatchObject({ code: 0, stdout: 'You have no queued or running jobs.\n' });
+    const usage = await cli(['run', '/flux usage']);
+    expect(usage.code).toBe(0);
+    // The operator's earlier runs in this file are in the ledger, under the operator.
+    expect(usage.stdout).toMatch(/^You: \$0\.\d+ today, \$0\.\d+ this month\./);
+    expect(usage.stdout).not.toMatch(/^You: \$0\.00 today/);
+  });
+
+  it('does not ask the operator to confirm, whatever the threshold; budgets still hold', async () => {
+    const strict = writeTestConfig(
+      budgetPrefix,
+      'budgets:\n  confirm_above_usd: 0.01\n  user_per_day_usd: 0.05',
+    );
+    const run = await cli(['run', '/flux a quiet owl --size 256x256'], { LORABOT_CONFIG: strict });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Cost: \$0\.035 /);
+    const over = await cli(['run', '/flux a second owl --size 256x256'], { LORABOT_CONFIG: strict });
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/budget/i);
+    expect(
+      together.callsTo('/images/generations').map((c) => (c.body as { prompt: string }).prompt),
+    ).not.toContain('a second owl');
   });
 });
 

@@ -4,7 +4,11 @@ import { main } from '../../src/cli.js';
 import type { FakeDiscord, FakeMessage } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
-import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
+import {
+  type DiscordHarness,
+  expectSafeDiscordCalls,
+  startDiscordHarness,
+} from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 const USER = '222222222222222222';
@@ -111,27 +115,6 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     const image = messagesOfInteraction(id).find((m) => m.attachments.length === 1)!;
     expect(decodeImage(image.attachments[0]!.bytes)).toMatchObject({ width: 768, height: 512 });
     expect(Buffer.compare(image.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
-  });
-
-  it('keeps a size option just past a megapixel and says privately which size costs one less', async () => {
-    const { id } = discord.sendCommand({
-      name: 'flux',
-      userId: USER,
-      options: [
-        { name: 'prompt', type: 3, value: 'a heron' },
-        { name: 'size', type: 3, value: '1024x1024' },
-      ],
-    });
-    const hint = await waitFor('the private hint', () =>
-      messagesOfInteraction(id).find((m) => m.flags === 64 && m.content.includes('billed as')),
-    );
-    expect(hint.content).toBe('1024x1024 is billed as 2 MP; 1000x1000 costs $0.035 instead of $0.07.');
-    const done = await waitFor('the completion notice', () =>
-      messagesOfInteraction(id).find((m) => m.content.includes('Your image is ready')),
-    );
-    expect(done.content).toBe(`<@${USER}> Your image is ready. Cost: $0.07 (1 image × 2 MP × $0.035/MP)`);
-    const image = messagesOfInteraction(id).find((m) => m.attachments.length === 1)!;
-    expect(decodeImage(image.attachments[0]!.bytes)).toMatchObject({ width: 1024, height: 1024 });
   });
 
   it('answers a user error in an application command privately and queues nothing', async () => {
@@ -331,22 +314,7 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     expect((put.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['flux', 'ask']);
   });
 
-  it('sent every message with allowed_mentions that cannot ping everyone, here or roles, and only valid bodies', () => {
-    const withContent = discord.calls.filter((c) => {
-      const body = c.body as Record<string, unknown> | undefined;
-      const data = (body?.data ?? body) as Record<string, unknown> | undefined;
-      return typeof data?.content === 'string' && data.content.length > 0;
-    });
-    expect(withContent.length).toBeGreaterThan(10);
-    for (const call of withContent) {
-      const body = call.body as Record<string, unknown>;
-      const data = (body.data ?? body) as { allowed_mentions?: { parse?: string[]; roles?: unknown[] } };
-      expect(data.allowed_mentions, `${call.method} ${call.path}`).toBeDefined();
-      expect(data.allowed_mentions!.parse ?? []).not.toContain('everyone');
-      expect(data.allowed_mentions!.parse ?? []).not.toContain('roles');
-      expect(data.allowed_mentions!.roles ?? []).toEqual([]);
-    }
-    for (const call of discord.calls.filter((c) => c.template))
-      expect(call.schemaErrors, `${call.method} ${call.path}`).toEqual([]);
+  it('sent every message with allowed_mentions that can ping no one but a requester, and only valid bodies', () => {
+    expectSafeDiscordCalls(discord, 10);
   });
 });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { togetherSpec } from '../contract/fakes/openapi-validator.js';
 import { decodeImage } from '../contract/fakes/test-images.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,12 +22,23 @@ async function jobCounts() {
   return Object.values(image).reduce((a, b) => a + b, 0) + Object.values(chat).reduce((a, b) => a + b, 0);
 }
 
+/** The job count once the earlier tests' jobs have settled (two reads 300 ms apart agree). */
+async function settledJobCounts() {
+  let last = await jobCounts();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await jobCounts();
+    if (now === last) return now;
+    last = now;
+  }
+}
+
 function notices(channel: string, parentTs: string) {
   return h.slack.thread(channel, parentTs).filter((m) => m.text.includes('<@U0PANDA>'));
 }
 
 describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis → worker → Together → Slack', () => {
-  it('runs /flux with two LoRAs (one a preset with a trigger phrase) into a threaded, costed reply', async () => {
+  it('acks /flux at once and empty, unwraps Slack-wrapped LoRA links, and uploads the image into the thread', async () => {
     const channel = 'C0FLUX';
     const result = await h.slash({
       channel_id: channel,
@@ -74,24 +84,8 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     );
   });
 
-  it('runs /ask into a threaded answer with its token cost', async () => {
-    const channel = 'C0ASK';
-    const result = await h.slash({ channel_id: channel, command: '/ask', text: 'how do I rotate keys?' });
-    expect(result.status).toBe(200);
-    expect(result.ackMs).toBeLessThan(1000);
-    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-    const done = await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
-    const thread = h.slack.thread(channel, parent.ts);
-    expect(thread.map((m) => m.text)).toEqual(['You asked: how do I rotate keys?', done.text]);
-    // The fake counts words: 13 of system prompt + 5 of question in, 7 out; at $0.18/M each, ceil(25 × 0.18) µ$.
-    expect(done.text).toBe('<@U0PANDA> Your answer is ready. Cost: $0.000005 (18 in + 7 out tokens)');
-    const chat = h.together.callsTo('/chat/completions').at(-1)!;
-    expect(chat.schemaErrors).toEqual([]);
-    await waitFor('the final status', () => parent.text.includes('Done'));
-  });
-
   it('answers a user error privately in the ack and queues nothing', async () => {
-    const before = await jobCounts();
+    const before = await settledJobCounts();
     const calls = h.slack.calls.length;
     for (const text of [
       'a panda --lora tarot --lora https://huggingface.co/a/b --lora https://huggingface.co/c/d',
@@ -108,45 +102,6 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(await jobCounts()).toBe(before);
     expect(h.slack.parents('C0ERR')).toHaveLength(0);
     expect(h.slack.calls.length).toBe(calls);
-  });
-
-  it('accepts a /blob/ link, rewrites it and says so privately', async () => {
-    const channel = 'C0BLOB';
-    await h.slash({
-      channel_id: channel,
-      command: '/flux',
-      text: 'a fox --lora <https://huggingface.co/o/r/blob/main/fox.safetensors> --size 512x512',
-    });
-    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-    await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
-    const call = h.together.callsTo('/images/generations').at(-1)!;
-    expect(call.body).toMatchObject({
-      image_loras: [{ path: 'https://huggingface.co/o/r/resolve/main/fox.safetensors', scale: 1 }],
-    });
-    await waitFor('the ephemeral notice', () =>
-      h.slack.responses.find(
-        (r) => String(r.body.text).includes('/resolve/') && r.body.response_type === 'ephemeral',
-      ),
-    );
-  });
-
-  it('keeps a --size just past a megapixel and says privately which size costs one less', async () => {
-    const channel = 'C0SIZE';
-    await h.slash({ channel_id: channel, command: '/flux', text: 'a fox --size 1024x1024' });
-    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-    const done = await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
-    expect(done.text).toBe('<@U0PANDA> Your image is ready. Cost: $0.07 (1 image × 2 MP × $0.035/MP)');
-    expect(h.together.callsTo('/images/generations').at(-1)!.body).toMatchObject({
-      width: 1024,
-      height: 1024,
-    });
-    await waitFor('the private hint', () =>
-      h.slack.responses.find(
-        (r) =>
-          r.body.text === '1024x1024 is billed as 2 MP; 1000x1000 costs $0.035 instead of $0.07.' &&
-          r.body.response_type === 'ephemeral',
-      ),
-    );
   });
 
   it('rejects a bad signature with 401 and a stale timestamp too, queueing nothing', async () => {
@@ -180,6 +135,20 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(h.slack.parents(channel)).toHaveLength(1);
     expect(notices(channel, parent.ts)).toHaveLength(1);
     expect(h.together.calls.filter((c) => JSON.stringify(c.body).includes('is this twice?'))).toHaveLength(1);
+    const metrics = await (await fetch(`${h.running.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^lorabot_commands_total\{platform="slack",entry="slash",kind="ask",outcome="duplicate"\} 1$/m,
+    );
+  });
+
+  it('takes a message in a thread lorabot did not start for chatter, not a question', async () => {
+    const channel = 'C0CHATTER';
+    const before = h.together.calls.length;
+    const other = h.slack.seedMessage(channel, 'a human thread');
+    expect(await h.say({ channelId: channel, threadTs: other, text: 'unrelated chatter' })).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.together.calls.length).toBe(before);
+    expect(h.slack.messages.filter((m) => m.channel === channel)).toHaveLength(1);
   });
 
   it('waits out a Slack 429 on chat.update and still ends with the right status', async () => {
@@ -194,41 +163,6 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     expect(updates.map((u) => u.outcome)).toContain('HTTP 429');
     expect(updates.at(-1)!.outcome).toBe('ok');
     expect(notices(channel, parent.ts)).toHaveLength(1);
-  });
-
-  it('reports a Together failure once in the thread, mentions the requester and charges nothing', async () => {
-    const channel = 'C0FAIL';
-    h.together.inject('/images/generations', { kind: 'status', status: 402 });
-    await h.slash({ channel_id: channel, command: '/flux', text: 'an unpaid panda --size 512x512' });
-    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-    const notice = await waitFor('the failure notice', () => notices(channel, parent.ts)[0]);
-    expect(notice.text).toBe(
-      '<@U0PANDA> Your /flux request failed: The Together account is out of credits or at its spending limit. An operator needs to add credits.',
-    );
-    await waitFor('the failed status', () => parent.text.includes('Failed'));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(notices(channel, parent.ts)).toHaveLength(1);
-    const month = new Date().toISOString().slice(0, 7);
-    const ledger = h.running.workers!.ledgerView;
-    expect(await ledger.total('channel', `slack:${h.slack.teamId}:${channel}`, 'month', month)).toBe(0);
-  });
-
-  it('retries the job after passing Together trouble, without a second message', async () => {
-    const channel = 'C0RETRY';
-    // The client tries twice (max_retries: 1); three 503s make the first job attempt fail and BullMQ retry it.
-    h.together.inject('/chat/completions', { kind: 'status', status: 503 }, 3);
-    await h.slash({ channel_id: channel, command: '/ask', text: 'will this recover?' });
-    const parent = await waitFor('the parent message', () => h.slack.parents(channel)[0]);
-    const notice = await waitFor('the completion notice', () => notices(channel, parent.ts)[0]);
-    expect(notice.text).toMatch(/Your answer is ready\. Cost: /);
-    await waitFor('the final status', () => parent.text.includes('Done'));
-    expect(h.slack.thread(channel, parent.ts).map((m) => m.text)).toEqual([
-      'You asked: will this recover?',
-      notice.text,
-    ]);
-    expect(
-      h.together.calls.filter((c) => JSON.stringify(c.body).includes('will this recover?')),
-    ).toHaveLength(4);
   });
 
   it('lets no prompt or model answer ping anyone or disguise a link', async () => {
@@ -260,60 +194,6 @@ describe('Slack end to end: signed slash command → Bolt → BullMQ on Redis �
     } finally {
       h.together.reply = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
     }
-  });
-
-  it('sent only requests that pass Together’s OpenAPI schema', () => {
-    const spec = togetherSpec();
-    expect(h.together.calls.length).toBeGreaterThan(3);
-    for (const call of h.together.calls) {
-      expect(spec.errors(spec.requestBodyPointer(call.path, 'post'), call.body)).toEqual([]);
-    }
-  });
-
-  it('called Slack only with arguments its Web API documents', () => {
-    const checked = h.slack.calls.filter((call) => call.method !== 'apps.connections.open');
-    expect([...new Set(checked.map((call) => call.method))]).toEqual(
-      expect.arrayContaining([
-        'chat.postMessage',
-        'chat.update',
-        'files.getUploadURLExternal',
-        'files.completeUploadExternal',
-      ]),
-    );
-    for (const call of checked)
-      expect(call.schemaErrors, `${call.method} ${JSON.stringify(call.args)}`).toEqual([]);
-  });
-
-  it('shows what happened on GET /metrics', async () => {
-    const response = await fetch(`${h.running.httpUrl}/metrics`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-    const text = await response.text();
-    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
-    expect(
-      value(/^lorabot_commands_total\{platform="slack",entry="slash",kind="flux",outcome="queued"\} (\d+)/m),
-    ).toBeGreaterThanOrEqual(3);
-    expect(
-      value(
-        /^lorabot_commands_total\{platform="slack",entry="slash",kind="flux",outcome="user_error"\} (\d+)/m,
-      ),
-    ).toBe(3);
-    expect(
-      value(
-        /^lorabot_commands_total\{platform="slack",entry="slash",kind="ask",outcome="duplicate"\} (\d+)/m,
-      ),
-    ).toBe(1);
-    expect(value(/^lorabot_jobs_total\{kind="flux",outcome="done"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
-    expect(value(/^lorabot_jobs_total\{kind="flux",outcome="failed"\} (\d+)/m)).toBe(1);
-    expect(value(/^lorabot_jobs_total\{kind="ask",outcome="retried"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
-    expect(value(/^lorabot_provider_errors_total\{kind="image",status="402"\} (\d+)/m)).toBe(1);
-    expect(
-      value(/^lorabot_provider_request_duration_seconds_count\{kind="image",result="ok"\} (\d+)/m),
-    ).toBeGreaterThanOrEqual(2);
-    expect(
-      value(/^lorabot_spent_usd_total\{model="black-forest-labs\/FLUX\.2-dev"\} ([\d.]+)/m),
-    ).toBeGreaterThan(0);
-    expect(text).toMatch(/^lorabot_queue_jobs\{queue="image",state="completed"\} \d+/m);
   });
 
   it('logs the job id from command to delivery', () => {

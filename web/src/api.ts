@@ -2,7 +2,6 @@ import type { WebSessionInfo } from '../../src/adapters/web/web-protocol.js';
 
 export interface Session extends WebSessionInfo {
   login: boolean;
-  commands: boolean;
 }
 
 /** The page's session: who it is, and the token its POSTs carry. */

@@ -2,12 +2,13 @@ import { parse, View } from 'vega';
 import { expressionInterpreter } from 'vega-interpreter';
 import { compile } from 'vega-lite';
 import type { DashboardData, RankedSpend } from '../../src/adapters/web/web-protocol.js';
+import { formatUsd } from '../../src/core/money.js';
 import { header, loadSession } from './api.js';
 import { fill, h } from './dom.js';
 import { spendChartSpec } from './spend-chart.js';
 
-const money = (usd: number) =>
-  `$${usd.toFixed(usd !== 0 && usd < 0.01 ? 6 : 2).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
+/** Amounts as every cost line prints them (2 to 6 decimals, exact), by the same function. */
+const money = (usd: number) => `$${formatUsd(Math.round(usd * 1_000_000))}`;
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 const session = await loadSession();

@@ -1,5 +1,6 @@
 import type { JobStatus, JobView, Notice } from '../../core/jobs.js';
 import { splitText } from '../../core/split-text.js';
+import { statusActions, statusWords } from '../../core/status-actions.js';
 
 /**
  * What lorabot's Discord messages look like. Pings are prevented by `allowed_mentions` on every message (only
@@ -57,33 +58,25 @@ export function buttonRow(
   };
 }
 
-/** The buttons of a status message: Cancel while it waits or runs; Regenerate and Details on images. */
+/** The buttons of a status message (which ones: `statusActions`). */
 export function statusComponents(view: JobView, status: JobStatus) {
-  if (status.state === 'queued' || status.state === 'running')
-    return [buttonRow([{ label: 'Cancel', action: 'cancel', value: view.jobId, style: 'danger' }])];
-  if (status.state === 'done' && view.kind === 'flux')
-    return [
-      buttonRow([
-        { label: 'Regenerate', action: 'regenerate', value: view.jobId },
-        { label: 'Details', action: 'details', value: view.jobId },
-      ]),
-    ];
-  return [];
+  const actions = statusActions(view, status);
+  if (actions.length === 0) return [];
+  return [
+    buttonRow(
+      actions.map((a) => ({
+        label: a.label,
+        action: a.action,
+        value: view.jobId,
+        ...(a.style ? { style: a.style } : {}),
+      })),
+    ),
+  ];
 }
 
 export function statusLine(status: JobStatus): string {
-  switch (status.state) {
-    case 'queued':
-      return `${ICON.queued} Queued${status.position > 1 ? ` (position ${status.position})` : ''}`;
-    case 'running':
-      return `${ICON.running} Running…`;
-    case 'done':
-      return `${ICON.done} Done · ${status.costText}`;
-    case 'failed':
-      return `${ICON.failed} Failed: ${status.reason}`;
-    case 'cancelled':
-      return `${ICON.cancelled} Cancelled by <@${status.by}>`;
-  }
+  // allowed_mentions keeps text from pinging anyone; the cancelled-by mention names the presser without a ping.
+  return `${ICON[status.state]} ${statusWords(status, { escape: (text) => text, mention: (id) => `<@${id}>` })}`;
 }
 
 /** The status message: who ran which command, and how it is going. */

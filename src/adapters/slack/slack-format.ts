@@ -1,5 +1,6 @@
 import type { JobStatus, JobView } from '../../core/jobs.js';
 import { splitText } from '../../core/split-text.js';
+import { statusActions, statusWords } from '../../core/status-actions.js';
 import { escapeSlackText } from './slack-text.js';
 
 /**
@@ -48,29 +49,12 @@ export function button(text: string, actionId: string, value: string, style?: 'p
 
 /** The buttons a status message offers: Cancel while the job waits or runs; Regenerate and Details on images. */
 function statusButtons(view: JobView, status: JobStatus): Array<Record<string, unknown>> {
-  if (status.state === 'queued' || status.state === 'running')
-    return [button('Cancel', ACTIONS.cancel, view.jobId, 'danger')];
-  if (status.state === 'done' && view.kind === 'flux')
-    return [
-      button('Regenerate', ACTIONS.regenerate, view.jobId),
-      button('Details', ACTIONS.details, view.jobId),
-    ];
-  return [];
+  return statusActions(view, status).map((a) => button(a.label, ACTIONS[a.action], view.jobId, a.style));
 }
 
 export function statusLine(status: JobStatus): string {
-  switch (status.state) {
-    case 'queued':
-      return `${STATUS_ICON.queued} Queued${status.position > 1 ? ` (position ${status.position})` : ''}`;
-    case 'running':
-      return `${STATUS_ICON.running} Running…`;
-    case 'done':
-      return `${STATUS_ICON.done} Done · ${escapeSlackText(status.costText)}`;
-    case 'failed':
-      return `${STATUS_ICON.failed} Failed: ${escapeSlackText(status.reason)}`;
-    case 'cancelled':
-      return `${STATUS_ICON.cancelled} Cancelled by <@${status.by}>`;
-  }
+  const words = statusWords(status, { escape: escapeSlackText, mention: (id) => `<@${id}>` });
+  return `${STATUS_ICON[status.state]} ${words}`;
 }
 
 /** The parent message: who ran which command, and its status. Results go into its thread. */

@@ -8,6 +8,7 @@ import type {
   StepRunner,
   WebTarget,
 } from '../../core/jobs.js';
+import { statusActions } from '../../core/status-actions.js';
 import type { WebButton, WebEvent } from './web-protocol.js';
 
 /** Where the web deliverer writes: a session's event stream and the image store (Redis, in src/queue). */
@@ -24,18 +25,9 @@ export function webImageUrl(messageId: string, index: number): string {
   return `/api/images/${encodeURIComponent(messageId)}/${index}`;
 }
 
-/**
- * The buttons a job's message offers in each state, as on Slack and Discord: Cancel while it waits or runs;
- * Regenerate and Details on a finished image; Details on a finished answer.
- */
+/** The buttons a job's message offers (which ones: `statusActions`, as on Slack and Discord). */
 export function statusButtons(view: JobView, status: JobStatus): WebButton[] {
-  const id = view.jobId;
-  if (status.state === 'queued' || status.state === 'running') {
-    return [{ action: 'cancel', id, label: 'Cancel', style: 'danger' }];
-  }
-  if (status.state !== 'done') return [];
-  const details: WebButton = { action: 'details', id, label: 'Details' };
-  return view.kind === 'flux' ? [{ action: 'regenerate', id, label: 'Regenerate' }, details] : [details];
+  return statusActions(view, status).map((a) => ({ ...a, id: view.jobId }));
 }
 
 /**

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { ChatPlatform, InboundEvent } from '../../app/chat-platform.js';
 import type { Logger } from '../../core/ports.js';
 import {
   anonymousIdentity,
@@ -17,8 +16,18 @@ import {
   type WebAccess,
 } from './web-auth.js';
 import type { WebEventSink } from './web-deliverer.js';
-import type { InboundHandler, WebInboundEvent, WebPort } from './web-inbound.js';
+import {
+  html,
+  json,
+  parseJson,
+  readBody,
+  redirect,
+  SECURITY_HEADERS,
+  serveAsset,
+  servePage,
+} from './web-http.js';
 import { loginPage, REFUSED_MESSAGE, refusedPage } from './web-pages.js';
+import { WebPlatform, webInboundEvent } from './web-platform.js';
 import type { DashboardData, WebSessionInfo } from './web-protocol.js';
 
 /** A browser session as the routes need it (kept in Redis by src/queue/web-sessions.ts). */
@@ -56,8 +65,10 @@ export interface WebRoutesOptions {
   sessions: WebSessionStore;
   events: WebEventStore;
   dashboard(): Promise<DashboardData>;
-  /** Commands and button presses; absent: the page can show results but not take commands yet. */
-  inbound?: InboundHandler;
+  /** The one inbound service (`InboundService`): typed commands and button presses go through it. */
+  inbound: { handle(event: InboundEvent, platform: ChatPlatform): Promise<void> };
+  /** The clock an event's arrival is read from. */
+  now: () => number;
   /** The built front-end (dist/web). */
   assetsDir: string;
   logger: Logger;
@@ -69,20 +80,6 @@ export function webAssetsDir(): string {
 }
 
 const SESSION_MAX_AGE = 7 * 86_400;
-const MAX_BODY_BYTES = 16 * 1024;
-const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; " +
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-};
-const ASSET_TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.map': 'application/json',
-};
 const ID = z.string().regex(/^[A-Za-z0-9_:.-]{1,128}$/, 'expected an id of letters, digits, _ : . or -');
 const COMMAND_BODY = z.strictObject({ text: z.string().trim().min(1).max(4000), requestId: ID });
 const ACTION_BODY = z.strictObject({
@@ -156,7 +153,6 @@ export function createWebRoutes(options: WebRoutesOptions) {
       return json(res, 200, {
         ...info,
         login: access.mode === 'password',
-        commands: Boolean(options.inbound),
       });
     }
     if (route === 'GET /api/events') return relay(req, res, session);
@@ -232,6 +228,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
     res.end(image.bytes);
   }
 
+  /** A typed command or a pressed button: checked, translated, and handed to the inbound service. */
   async function inbound(
     req: IncomingMessage,
     res: ServerResponse,
@@ -243,32 +240,9 @@ export function createWebRoutes(options: WebRoutesOptions) {
       const issue = parsed.error.issues[0];
       return json(res, 400, { error: `Bad request: ${issue?.path.join('.') || 'body'}: ${issue?.message}` });
     }
-    if (!options.inbound) {
-      return json(res, 503, { error: 'This lorabot does not take commands from the page yet.' });
-    }
-    const body = parsed.data;
-    const event = {
-      requester: { platform: 'web', workspaceId: 'web', channelId: 'web', userId: session.userId },
-      requestId: body.requestId,
-      ...('text' in body ? { text: body.text } : { action: body.action, id: body.id }),
-    } as WebInboundEvent;
-    const port: WebPort = {
-      tell: (text, buttons) =>
-        options.events.append(session.streamId, {
-          type: 'private',
-          messageId: body.requestId,
-          text,
-          ...(buttons ? { buttons } : {}),
-        }),
-      target: () => ({
-        platform: 'web',
-        sessionId: session.streamId,
-        userId: session.userId,
-        channelId: 'web',
-        messageId: body.requestId,
-      }),
-    };
-    await options.inbound(event, port);
+    const event = webInboundEvent(parsed.data, session, options.now());
+    await options.inbound.handle(event, new WebPlatform(options.events, session, parsed.data));
+    // What happened is on the session's stream; the answer only says the request was taken.
     json(res, 202, { ok: true });
   }
 }
@@ -281,65 +255,4 @@ function csrfOk(req: IncomingMessage, session: WebSessionData): boolean {
 /** Only a path on this server: never `//elsewhere` or a full URL. */
 function safeNext(next: string | null): string {
   return next && /^\/(?!\/)[A-Za-z0-9/_-]*$/.test(next) ? next : '/';
-}
-
-async function servePage(dir: string, file: string, res: ServerResponse): Promise<void> {
-  const page = await readFile(join(dir, file)).catch(() => undefined);
-  if (!page) {
-    return html(
-      res,
-      503,
-      '<!doctype html><p>The web pages are not built: run <code>npm run build</code>.</p>',
-    );
-  }
-  html(res, 200, page.toString('utf8'));
-}
-
-async function serveAsset(dir: string, name: string, res: ServerResponse): Promise<void> {
-  const type = ASSET_TYPES[/\.[a-z]+$/.exec(name)?.[0] ?? ''];
-  const content =
-    type && /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(name)
-      ? await readFile(join(dir, 'assets', name)).catch(() => undefined)
-      : undefined;
-  if (!type || !content) return json(res, 404, { error: 'not found' });
-  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': type, 'cache-control': 'no-cache' });
-  res.end(content);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function html(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-store',
-  });
-  res.end(body);
-}
-
-function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(303, { location });
-  res.end();
 }

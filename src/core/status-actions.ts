@@ -1,0 +1,39 @@
+import type { JobStatus, JobView } from './jobs.js';
+
+/** A button on a job's status message, before a platform renders it. */
+export interface StatusAction {
+  action: 'cancel' | 'regenerate' | 'details';
+  label: string;
+  style?: 'danger';
+}
+
+/**
+ * The buttons a job's status message offers, the same on every platform: Cancel while it waits or runs;
+ * Regenerate and Details on a finished image; Details on a finished answer (its model and question).
+ */
+export function statusActions(view: JobView, status: JobStatus): StatusAction[] {
+  if (status.state === 'queued' || status.state === 'running')
+    return [{ action: 'cancel', label: 'Cancel', style: 'danger' }];
+  if (status.state !== 'done') return [];
+  const details: StatusAction = { action: 'details', label: 'Details' };
+  return view.kind === 'flux' ? [{ action: 'regenerate', label: 'Regenerate' }, details] : [details];
+}
+
+/** The status line's words for each state; each platform puts its own icon before them and escapes the text. */
+export function statusWords(
+  status: JobStatus,
+  render: { escape: (text: string) => string; mention: (userId: string) => string },
+): string {
+  switch (status.state) {
+    case 'queued':
+      return `Queued${status.position > 1 ? ` (position ${status.position})` : ''}`;
+    case 'running':
+      return 'Running…';
+    case 'done':
+      return `Done · ${render.escape(status.costText)}`;
+    case 'failed':
+      return `Failed: ${render.escape(status.reason)}`;
+    case 'cancelled':
+      return `Cancelled by ${render.mention(status.by)}`;
+  }
+}

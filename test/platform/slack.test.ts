@@ -1,0 +1,24 @@
+import { expect, it } from 'vitest';
+import { definePlatformSuite, suiteConfig } from './platform-suite.js';
+import { SLACK_CAPABILITIES, startSlackDriver } from './slack-driver.js';
+
+definePlatformSuite(
+  'Slack',
+  SLACK_CAPABILITIES,
+  () => startSlackDriver(suiteConfig),
+  (driver) => {
+    it('called Slack only with arguments its Web API documents, uploading images by the external flow', () => {
+      const checked = driver().h.slack.calls.filter((call) => call.method !== 'apps.connections.open');
+      expect([...new Set(checked.map((call) => call.method))]).toEqual(
+        expect.arrayContaining([
+          'chat.postMessage',
+          'chat.update',
+          'files.getUploadURLExternal',
+          'files.completeUploadExternal',
+        ]),
+      );
+      for (const call of checked)
+        expect(call.schemaErrors, `${call.method} ${JSON.stringify(call.args)}`).toEqual([]);
+    });
+  },
+);
