@@ -1,7 +1,7 @@
 import { checkDiscord } from '../adapters/discord/discord-doctor.js';
 import { checkSlack } from '../adapters/slack/slack-doctor.js';
 import { checkTogether } from '../adapters/together/together-doctor.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { type DoctorCheck, formatCheck } from '../core/doctor-check.js';
 import { defaultSizeWarning } from '../core/image-size.js';
 import { configuredModels } from '../core/model-checks.js';

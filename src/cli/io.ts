@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import { type Config, loadConfig } from '../config.js';
-import { createLogger, resolveLogFormat } from '../logger.js';
+import { createLogger, resolveLogFormat } from '../adapters/logging/logger.js';
+import { type Config, loadConfig } from '../config/index.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
 
 /** What every command shares: its usage, how it talks to the terminal, config, Redis and logs. */

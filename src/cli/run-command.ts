@@ -8,7 +8,7 @@ import type { TogetherErrorCode } from '../adapters/together/together-error.js';
 import type { InboundEvent } from '../app/chat-platform.js';
 import { commandOfLine } from '../app/command-line.js';
 import { InboundService } from '../app/inbound-service.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Place } from '../core/access.js';
 import { parseCommand } from '../core/command-parser.js';
 import { type JobOutcome, requesterOf } from '../core/jobs.js';

@@ -1,9 +1,9 @@
 import type { DiscordBot } from '../adapters/discord/discord-bot.js';
-import type { Config } from '../config.js';
+import { Metrics } from '../adapters/metrics/metrics.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
 import type { ListedModel } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
-import { Metrics } from '../metrics.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import type { JobWorkers } from '../queue/job-worker.js';
 import { SharedPriceList } from '../queue/price-list.js';

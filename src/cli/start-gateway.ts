@@ -6,7 +6,7 @@ import { webAccess } from '../adapters/web/web-auth.js';
 import { createWebRoutes, webAssetsDir } from '../adapters/web/web-routes.js';
 import { InboundService } from '../app/inbound-service.js';
 import type { InboundDeps } from '../app/intake.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { defaultSizeWarning } from '../core/image-size.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';

@@ -3,7 +3,7 @@ import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
 import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
 import { TogetherClient } from '../adapters/together/together-client.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
 import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
 import { createRedis } from '../queue/redis-connection.js';

@@ -1,5 +1,5 @@
 import { webAccess } from '../adapters/web/web-auth.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { redactUrl } from '../queue/redis-doctor.js';
 import type { ResolvedRedis } from '../queue/redis-url.js';
 

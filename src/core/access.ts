@@ -14,7 +14,7 @@ export const OPEN_ACCESS: AccessRules = {
 
 export type Place =
   | { platform: 'slack'; workspaceId: string; channelId: string }
-  | { platform: 'discord'; guildId: string; channelId: string; parentChannelId?: string }
+  | { platform: 'discord'; workspaceId: string; channelId: string; parentChannelId?: string }
   | { platform: 'web'; channelId: 'web' }
   /** The operator's terminal (`lorabot run`). */
   | { platform: 'cli'; channelId: 'cli' };
@@ -32,11 +32,11 @@ export function isAllowed(rules: AccessRules, place: Place): boolean {
   if (place.platform === 'slack') {
     return allows(rules.slack.workspaces, place.workspaceId) && allows(rules.slack.channels, place.channelId);
   }
-  if (place.guildId === '') return rules.discord.dms;
+  if (place.workspaceId === '') return rules.discord.dms;
   const channels = rules.discord.channels;
   const channelAllowed =
     channels.length === 0 ||
     channels.includes(place.channelId) ||
     (place.parentChannelId !== undefined && channels.includes(place.parentChannelId));
-  return allows(rules.discord.guilds, place.guildId) && channelAllowed;
+  return allows(rules.discord.guilds, place.workspaceId) && channelAllowed;
 }

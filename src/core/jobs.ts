@@ -9,7 +9,8 @@ export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget | WebTarget
 
 export interface SlackTarget {
   platform: 'slack';
-  teamId: string;
+  /** The Slack team (workspace) id. */
+  workspaceId: string;
   channelId: string;
   userId: string;
   /** The ts of the thread's parent: results go into its thread. */
@@ -20,8 +21,8 @@ export interface SlackTarget {
 
 export interface DiscordTarget {
   platform: 'discord';
-  /** Empty in a DM. */
-  guildId: string;
+  /** The Discord server (guild) id; empty in a DM. */
+  workspaceId: string;
   /** The channel of the status message. */
   channelId: string;
   userId: string;
@@ -60,14 +61,14 @@ export function requesterOf(target: DeliveryTarget): Requester {
     case 'slack':
       return {
         platform: 'slack',
-        workspaceId: target.teamId,
+        workspaceId: storedWorkspaceId(target),
         channelId: target.channelId,
         userId: target.userId,
       };
     case 'discord':
       return {
         platform: 'discord',
-        workspaceId: target.guildId,
+        workspaceId: storedWorkspaceId(target),
         channelId: target.channelId,
         userId: target.userId,
       };
@@ -76,6 +77,16 @@ export function requesterOf(target: DeliveryTarget): Requester {
     case 'cli':
       return { platform: 'cli', workspaceId: '', channelId: '', userId: target.userId };
   }
+}
+
+/**
+ * The workspace of a target read back from Redis. Jobs queued by lorabot 0.8 name it `teamId` (Slack) or `guildId`
+ * (Discord); jobs live at most 168 hours (`queue.keep_failed_hours`), so this reader can go in the release after
+ * 0.9.
+ */
+function storedWorkspaceId(target: SlackTarget | DiscordTarget): string {
+  const stored = target as Partial<SlackTarget | DiscordTarget> & { teamId?: string; guildId?: string };
+  return stored.workspaceId ?? stored.teamId ?? stored.guildId ?? '';
 }
 
 interface JobCommon {

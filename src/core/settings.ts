@@ -1,7 +1,7 @@
 import type { Micros } from './money.js';
 
 /**
- * The part of the configuration the pure core needs. `src/config.ts` builds it from env and the config file;
+ * The part of the configuration the pure core needs. `src/config/` builds it from env and the config file;
  * tests build it by hand.
  */
 export interface CoreSettings {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';

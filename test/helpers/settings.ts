@@ -1,4 +1,4 @@
-import { DEFAULT_FILE_CONFIG, loadConfig, mergeConfig } from '../../src/config.js';
+import { DEFAULT_FILE_CONFIG, loadConfig, mergeConfig } from '../../src/config/index.js';
 import type { CoreSettings } from '../../src/core/settings.js';
 
 /** The built-in settings plus two presets the grammar tests use (one with a trigger phrase). */

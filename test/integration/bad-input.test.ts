@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { parseCommand, parseCommandLine } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';

@@ -36,7 +36,7 @@ function job(userId: string, prompt: string): JobData {
     estimateMicros: 35_000,
     receivedAt: Date.now(),
     request: { prompt, loras: [], width: 512, height: 512, steps: 28, n: 1 },
-    target: { platform: 'slack', teamId: 'T1', channelId: 'C1', userId, parentTs: '1.1' },
+    target: { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId, parentTs: '1.1' },
   };
 }
 

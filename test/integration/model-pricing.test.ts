@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TogetherClient } from '../../src/adapters/together/together-client.js';
 import { planCommand } from '../../src/app/command-plan.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { parseCommandLine } from '../../src/core/command-parser.js';
 import type { Logger } from '../../src/core/ports.js';
 import type { LedgerEntry } from '../../src/queue/ledger.js';

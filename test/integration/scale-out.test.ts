@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobData, planCommand } from '../../src/app/command-plan.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
 import { createRedis, waitReady } from '../../src/queue/redis-connection.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slackClientOptions } from '../../src/adapters/slack/slack-client.js';
 import { registerSlackCommands } from '../../src/adapters/slack/slack-commands.js';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import { GatewayStore } from '../../src/queue/gateway-store.js';
 import { JobProducer } from '../../src/queue/job-producer.js';

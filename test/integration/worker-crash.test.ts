@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobData, planCommand } from '../../src/app/command-plan.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger } from '../../src/queue/ledger.js';
@@ -34,7 +34,7 @@ async function enqueue(channel: string, text: string): Promise<{ jobId: string; 
   const jobId = `crash-${randomUUID()}`;
   const target = {
     platform: 'slack' as const,
-    teamId: slack.teamId,
+    workspaceId: slack.teamId,
     channelId: channel,
     userId: 'U0CRASH',
     parentTs,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_FILE_CONFIG, loadConfig } from '../../src/config.js';
+import { DEFAULT_FILE_CONFIG, loadConfig } from '../../src/config/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 function dirWith(files: Record<string, string>): string {
@@ -30,11 +30,29 @@ describe('config', () => {
       rounding: 'up',
       stepScaling: null,
     });
-    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    // Neither Slack nor Discord: nothing needs a public address, so only this machine (the playground works at once).
+    expect(config.http).toEqual({ port: 3000, host: '127.0.0.1' });
     expect(config.slack).toBeNull();
     expect(config.discord).toBeNull();
     expect(config.configPath).toBeUndefined();
     expect(Object.isFrozen(config.core.image.bounds)).toBe(true);
+  });
+
+  it('listens on every interface when Slack or Discord is configured and HOST is unset, and on HOST when set', () => {
+    const host = (env: Record<string, string>) => {
+      const result = loadConfig({ env, cwd: dirWith({}) });
+      if (!result.success) throw new Error(result.error.message);
+      return result.data.http.host;
+    };
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret' };
+    const discord = { DISCORD_TOKEN: 'token', DISCORD_APPLICATION_ID: '123456789012345678' };
+    expect(host({})).toBe('127.0.0.1');
+    expect(host(slack)).toBe('0.0.0.0');
+    expect(host(discord)).toBe('0.0.0.0');
+    expect(host({ ...slack, HOST: '10.0.0.5' })).toBe('10.0.0.5');
+    expect(host({ HOST: '0.0.0.0' })).toBe('0.0.0.0');
+    // An empty HOST counts as unset, like every other variable.
+    expect(host({ HOST: '' })).toBe('127.0.0.1');
   });
 
   it('reads lorabot.config.yaml from the working directory and merges it over the defaults', () => {
@@ -272,6 +290,8 @@ describe('config', () => {
       (k) => !k.startsWith('loras.') && !k.startsWith('chat.models.'),
     );
     for (const key of keys) expect(flattenKeys(parsed), key).toContain(key);
+    // The values shown are the built-in ones: the example is the defaults' documentation, so it may not drift.
+    expect(parsed).toEqual(DEFAULT_FILE_CONFIG);
     const lines = text.split('\n');
     lines.forEach((line, i) => {
       if (/^\s*[a-z_]+:/.test(line)) {

@@ -29,7 +29,7 @@ describe('the import boundaries', () => {
     ["import { readFileSync } from 'node:fs';", 'node:fs'],
     ["import { request } from 'undici';", 'undici'],
     ["import { Queue } from 'bullmq';", 'bullmq'],
-    ["import { loadConfig } from '../config.js';", 'config'],
+    ["import { loadConfig } from '../config/index.js';", 'config'],
     ["import { TogetherClient } from '../adapters/together/together-client.js';", 'an adapter'],
     ["import { InboundService } from '../app/inbound-service.js';", 'the application layer'],
     ["import { runDoctor } from '../cli/doctor.js';", 'the CLI'],
@@ -53,6 +53,18 @@ describe('the import boundaries', () => {
     ).toContain('noRestrictedImports');
     expect(
       lint('src/adapters/slack/probe.ts', "import { App } from '@slack/bolt';\nexport const x = App;\n"),
+    ).not.toContain('noRestrictedImports');
+  });
+
+  it.each([
+    ['src/adapters/slack/probe.ts', 'pino'],
+    ['src/adapters/discord/probe.ts', 'prom-client'],
+    ['src/queue/probe.ts', 'pino'],
+    ['src/probe.ts', 'prom-client'],
+  ])('keep logging and metrics in their adapters: %s may not import %s', (file, module) => {
+    expect(lint(file, `import x from '${module}';\nexport const y = x;\n`)).toContain('noRestrictedImports');
+    expect(
+      lint('src/adapters/logging/probe.ts', `import x from '${module}';\nexport const y = x;\n`),
     ).not.toContain('noRestrictedImports');
   });
 

@@ -11,69 +11,9 @@ const INTEGER = 4;
  * most 32 characters; descriptions at most 100.
  */
 export function commandDefinitions(settings: CoreSettings): Array<Record<string, unknown>> {
-  const { bounds } = settings.image;
   const models = Object.values(settings.chat.models).slice(0, 25);
   return [
-    {
-      name: 'flux',
-      type: 1,
-      description: 'Generate images with FLUX and LoRAs',
-      options: [
-        {
-          type: STRING,
-          name: 'prompt',
-          description: 'What to draw; the whole /flux grammar works here too',
-          required: true,
-          max_length: 6000,
-        },
-        {
-          type: STRING,
-          name: 'lora',
-          description: 'A LoRA preset or https link, optionally @scale',
-          required: false,
-          max_length: 500,
-        },
-        {
-          type: STRING,
-          name: 'lora2',
-          description: 'A second LoRA preset or link',
-          required: false,
-          max_length: 500,
-        },
-        {
-          type: STRING,
-          name: 'size',
-          description: 'Width x height, e.g. 1024x768',
-          required: false,
-          max_length: 20,
-        },
-        { type: STRING, name: 'ar', description: 'Aspect ratio, e.g. 16:9', required: false, max_length: 20 },
-        {
-          type: INTEGER,
-          name: 'steps',
-          description: 'Inference steps',
-          required: false,
-          min_value: bounds.steps.min,
-          max_value: bounds.steps.max,
-        },
-        {
-          type: INTEGER,
-          name: 'n',
-          description: 'How many images',
-          required: false,
-          min_value: bounds.n.min,
-          max_value: bounds.n.max,
-        },
-        {
-          type: INTEGER,
-          name: 'seed',
-          description: 'Seed, for repeatable images',
-          required: false,
-          min_value: 0,
-          max_value: 2_147_483_647,
-        },
-      ],
-    },
+    fluxCommand(settings),
     {
       name: 'ask',
       type: 1,
@@ -90,6 +30,71 @@ export function commandDefinitions(settings: CoreSettings): Array<Record<string,
       ],
     },
   ];
+}
+
+/** `/flux`: the whole grammar in `prompt`, and the common options typed, bounded by the configured limits. */
+function fluxCommand(settings: CoreSettings): Record<string, unknown> {
+  const { bounds } = settings.image;
+  return {
+    name: 'flux',
+    type: 1,
+    description: 'Generate images with FLUX and LoRAs',
+    options: [
+      {
+        type: STRING,
+        name: 'prompt',
+        description: 'What to draw; the whole /flux grammar works here too',
+        required: true,
+        max_length: 6000,
+      },
+      {
+        type: STRING,
+        name: 'lora',
+        description: 'A LoRA preset or https link, optionally @scale',
+        required: false,
+        max_length: 500,
+      },
+      {
+        type: STRING,
+        name: 'lora2',
+        description: 'A second LoRA preset or link',
+        required: false,
+        max_length: 500,
+      },
+      {
+        type: STRING,
+        name: 'size',
+        description: 'Width x height, e.g. 1024x768',
+        required: false,
+        max_length: 20,
+      },
+      { type: STRING, name: 'ar', description: 'Aspect ratio, e.g. 16:9', required: false, max_length: 20 },
+      {
+        type: INTEGER,
+        name: 'steps',
+        description: 'Inference steps',
+        required: false,
+        min_value: bounds.steps.min,
+        max_value: bounds.steps.max,
+      },
+      {
+        type: INTEGER,
+        name: 'n',
+        description: 'How many images',
+        required: false,
+        min_value: bounds.n.min,
+        max_value: bounds.n.max,
+      },
+      {
+        type: INTEGER,
+        name: 'seed',
+        description: 'Seed, for repeatable images',
+        required: false,
+        min_value: 0,
+        max_value: 2_147_483_647,
+      },
+    ],
+  };
 }
 
 /** Turns typed options back into the shared grammar's text, so one parser checks everything. */

@@ -125,14 +125,14 @@ export class DiscordBot {
     const parentChannelId = message.channel.isThread() ? message.channel.parentId : null;
     const place: Place = {
       platform: 'discord',
-      guildId: message.guildId ?? '',
+      workspaceId: message.guildId ?? '',
       channelId: message.channelId,
       ...(parentChannelId ? { parentChannelId } : {}),
     };
     const event: InboundEvent = {
       requester: {
         platform: 'discord',
-        workspaceId: place.guildId,
+        workspaceId: place.workspaceId,
         channelId: message.channelId,
         userId: message.author.id,
       },
@@ -190,7 +190,7 @@ export class DiscordBot {
     const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
     return {
       platform: 'discord' as const,
-      guildId: interaction.guildId ?? '',
+      workspaceId: interaction.guildId ?? '',
       channelId: interaction.channelId ?? '',
       ...(parentChannelId ? { parentChannelId } : {}),
     };

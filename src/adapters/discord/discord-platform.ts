@@ -95,7 +95,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     const channelId = interaction.channelId ?? '';
     const target: DiscordTarget = {
       platform: 'discord',
-      guildId: interaction.guildId ?? '',
+      workspaceId: interaction.guildId ?? '',
       channelId,
       userId: interaction.user.id,
       statusMessageId: reply.id,
@@ -149,7 +149,7 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
     }
     const target: DiscordTarget = {
       platform: 'discord',
-      guildId: message.guildId ?? '',
+      workspaceId: message.guildId ?? '',
       channelId: message.channelId,
       userId: message.author.id,
       statusMessageId: reply.id,

@@ -68,7 +68,7 @@ export class SlackPlatform implements ChatPlatform {
     const parentTs = threadId ?? statusTs;
     const target: SlackTarget = {
       platform: 'slack',
-      teamId: workspaceId,
+      workspaceId,
       channelId,
       userId,
       parentTs,

@@ -1,13 +1,12 @@
 import { type Dispatcher, request } from 'undici';
 import type { GeneratedImage } from '../../core/ports.js';
-import {
-  downloadError,
-  errorCode,
-  flattenHeaders,
-  isConnectPhaseCode,
-  TogetherError,
-  togetherErrorFromResponse,
-} from './together-error.js';
+import { downloadError } from './download-error.js';
+import { togetherErrorFromResponse } from './http-status-error.js';
+import { errorCode, flattenHeaders, isConnectPhaseCode } from './network-error.js';
+import { TogetherError } from './together-error.js';
+
+/** The download limits when none are configured (`together.download` in the config file). */
+export const DEFAULT_DOWNLOAD_LIMITS = { maxBytes: 25 * 1024 * 1024, timeoutMs: 60_000 } as const;
 
 export interface DownloadOptions {
   maxBytes: number;

@@ -1,28 +1,24 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
   CallOptions,
   ChatProvider,
   ChatResult,
-  ChatUsage,
-  FinishReason,
   ImageProvider,
   ImageResult,
   Logger,
 } from '../../core/ports.js';
 import type { ListedModel } from '../../core/pricing.js';
-import { type DownloadOptions, discard, downloadImage, sniffImage } from './image-download.js';
+import { normalizeFinishReason, readUsage } from './chat-response.js';
+import { readChatStream } from './chat-stream.js';
+import { togetherErrorFromResponse } from './http-status-error.js';
+import { DEFAULT_DOWNLOAD_LIMITS, type DownloadOptions } from './image-download.js';
+import { readImages } from './image-response.js';
 import { parseModelList } from './model-list.js';
+import { errorCode, flattenHeaders, togetherErrorFromNetwork } from './network-error.js';
+import { invalidResponse, readJson } from './response-body.js';
 import { DEFAULT_RETRY_OPTIONS, decideRetry, type RetryOptions } from './retry-policy.js';
-import {
-  type CallKind,
-  errorCode,
-  flattenHeaders,
-  TogetherError,
-  togetherErrorFromNetwork,
-  togetherErrorFromResponse,
-} from './together-error.js';
+import { type CallKind, TogetherError } from './together-error.js';
 
 export interface TogetherTimeouts {
   /** One image generation attempt, from sending to the whole body (FLUX dev with n=4 can take minutes). */
@@ -36,6 +32,7 @@ export interface TogetherTimeouts {
   connectMs: number;
 }
 
+/** The timeouts when none are configured (`together.timeouts` in the config file). */
 export const DEFAULT_TIMEOUTS: TogetherTimeouts = {
   imageMs: 180_000,
   chatMs: 120_000,
@@ -100,8 +97,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
       });
     const userAgent = options.userAgent ?? 'lorabot';
     this.download = {
-      maxBytes: 25 * 1024 * 1024,
-      timeoutMs: 60_000,
+      ...DEFAULT_DOWNLOAD_LIMITS,
       userAgent,
       dispatcher: this.dispatcher,
       ...options.download,
@@ -123,30 +119,15 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           signal,
           timeoutMs: this.timeouts.imageMs,
         });
-        const json = await this.readJson(response, 'image');
-        const items = (json as { data?: unknown }).data;
-        if (!Array.isArray(items) || items.length === 0) {
-          throw invalidResponse('image', 'the image response had no data items', response.requestId);
-        }
-        const images = [];
-        for (const item of items as Array<Record<string, unknown>>) {
-          // Branch on the field present, not on `type`: older responses have no `type`.
-          if (typeof item.b64_json === 'string') {
-            const bytes = Buffer.from(item.b64_json, 'base64');
-            const mimeType = sniffImage(bytes);
-            if (!mimeType)
-              throw invalidResponse(
-                'image',
-                'a b64_json item is not a PNG, JPEG or WebP image',
-                response.requestId,
-              );
-            images.push({ bytes: new Uint8Array(bytes), mimeType });
-          } else if (typeof item.url === 'string') {
-            images.push(await this.downloadWithRetries(item.url, signal, response.requestId));
-          } else {
-            throw invalidResponse('image', 'an image item has neither b64_json nor url', response.requestId);
-          }
-        }
+        const json = await readJson(response, 'image');
+        const images = await readImages(json, {
+          download: { ...this.download, signal },
+          retry: this.retry,
+          requestId: response.requestId,
+          sleep: this.sleep,
+          random: this.random,
+          now: this.now,
+        });
         return { images, requestId: response.requestId, attempts: 0 };
       },
     });
@@ -168,7 +149,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
             timeoutMs: this.timeouts.chatMs,
           },
         );
-        const json = (await this.readJson(response, 'chat')) as {
+        const json = (await readJson(response, 'chat')) as {
           choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
           usage?: unknown;
         };
@@ -211,89 +192,14 @@ export class TogetherClient implements ImageProvider, ChatProvider {
             bodyTimeoutMs: this.timeouts.streamIdleMs,
           },
         );
-        const state = {
-          text: '',
-          usage: undefined as ChatUsage | undefined,
-          finish: undefined as FinishReason | undefined,
-          done: false,
-        };
-        const fail = (message: string, cause?: unknown) =>
-          new TogetherError({
-            code: 'stream_error',
-            kind: 'stream',
-            phase: 'response',
-            status: 200,
-            ...(response.requestId ? { requestId: response.requestId } : {}),
-            userMessage: `The answer stopped partway: ${message}.`,
-            logMessage: `Together stream failed: ${message}`,
-            partialText: state.text,
-            cause,
-          });
-        let failure: TogetherError | undefined;
-        const parser = createParser({
-          onEvent: (event: EventSourceMessage) => {
-            if (failure || state.done || event.event) return;
-            const data = event.data.trim();
-            if (/^\[DONE\]/i.test(data)) {
-              state.done = true;
-              return;
-            }
-            let chunk: StreamChunk;
-            try {
-              chunk = JSON.parse(data) as StreamChunk;
-            } catch (error) {
-              failure = fail('Together sent a malformed event', error);
-              return;
-            }
-            if (chunk.error) {
-              const message = typeof chunk.error === 'object' ? chunk.error.message : String(chunk.error);
-              failure = fail(`Together reported an error (${message ?? 'no message'})`);
-              return;
-            }
-            const usage = readUsage(chunk.usage);
-            if (usage) state.usage = usage;
-            const choice = chunk.choices?.[0];
-            const delta = choice?.delta?.content;
-            if (typeof delta === 'string' && delta.length > 0) {
-              state.text += delta;
-              started = true;
-              options.onDelta?.(delta);
-            }
-            if (choice?.finish_reason !== undefined && choice.finish_reason !== null) {
-              state.finish = normalizeFinishReason(choice.finish_reason);
-            }
+        return readChatStream(response, {
+          signal,
+          idleMs: this.timeouts.streamIdleMs,
+          onDelta: (text) => {
+            started = true;
+            options.onDelta?.(text);
           },
-        });
-        const decoder = new TextDecoder();
-        try {
-          for await (const piece of response.body) {
-            parser.feed(decoder.decode(piece as Buffer, { stream: true }));
-            if (failure || state.done) break;
-          }
-          parser.feed(decoder.decode());
-        } catch (error) {
-          if (signal.aborted) throw error;
-          if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') {
-            throw fail(`Together sent nothing for ${Math.round(this.timeouts.streamIdleMs / 1000)} s`, error);
-          }
-          throw fail(
-            started ? 'the connection dropped' : 'the connection dropped before the first token',
-            error,
-          );
-        } finally {
-          discard(response.body);
-        }
-        if (failure) throw failure;
-        if (state.finish === 'error') throw fail('Together ended the answer with an error');
-        if (!state.done && state.finish === undefined)
-          throw fail('the stream ended before the answer was complete');
-        return {
-          text: state.text,
-          finishReason: state.finish ?? 'unknown',
-          usage: state.usage,
-          requestId: response.requestId,
-          attempts: 0,
-        };
+        }).then((result) => ({ ...result, attempts: 0 }));
       },
     });
   }
@@ -334,7 +240,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           const bodyText = await response.body.text().catch(() => '');
           throw togetherErrorFromResponse({ kind: 'chat', status: response.statusCode, headers, bodyText });
         }
-        const json = (await this.readJson(
+        const json = (await readJson(
           { body: response.body, requestId: headers['x-request-id'] },
           'chat',
         )) as unknown;
@@ -478,125 +384,4 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     );
     return { status: response.statusCode, headers, body: response.body, requestId };
   }
-
-  /** Reads a JSON body. For images a body that breaks off after a 200 means the work was done, and billed. */
-  private async readJson(
-    response: { body: Dispatcher.ResponseData['body']; requestId: string | undefined },
-    kind: CallKind,
-  ): Promise<unknown> {
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw new TogetherError({
-        code: 'network',
-        kind,
-        phase: 'sent',
-        status: 200,
-        mayBeBilled: kind === 'image',
-        ...(response.requestId ? { requestId: response.requestId } : {}),
-        userMessage:
-          kind === 'image'
-            ? 'The connection to Together dropped while the images were arriving. The request was probably billed, so it was not retried automatically.'
-            : 'The connection to Together dropped while the answer was arriving. Try again shortly.',
-        logMessage: `Together ${kind} response body broke off`,
-        cause: error,
-      });
-    }
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw invalidResponse(
-        kind,
-        'Together sent a response that is not valid JSON',
-        response.requestId,
-        error,
-      );
-    }
-  }
-
-  /** Downloads one generated image; if that fails for good, the generation itself was still done and billed. */
-  private async downloadWithRetries(url: string, signal: AbortSignal, requestId: string | undefined) {
-    for (let retries = 0; ; retries++) {
-      try {
-        return await downloadImage(url, { ...this.download, signal });
-      } catch (caught) {
-        if (!(caught instanceof TogetherError)) throw caught;
-        // The download's own message stands: Together answered 200, so the generation was done and billed.
-        const giveUp = () =>
-          new TogetherError({
-            code: 'download_failed',
-            kind: 'image',
-            phase: 'response',
-            status: 200,
-            mayBeBilled: true,
-            ...(requestId ? { requestId } : {}),
-            userMessage: caught.userMessage,
-            logMessage: caught.message,
-            cause: caught,
-          });
-        const decision = decideRetry({
-          error: caught,
-          retriesSoFar: retries,
-          options: this.retry,
-          random: this.random(),
-          now: this.now(),
-        });
-        if (!decision.retry) throw giveUp();
-        await this.sleep(decision.delayMs, signal);
-      }
-    }
-  }
-}
-
-interface StreamChunk {
-  error?: { message?: string } | string;
-  usage?: unknown;
-  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
-}
-
-function invalidResponse(
-  kind: CallKind,
-  message: string,
-  requestId: string | undefined,
-  cause?: unknown,
-): TogetherError {
-  return new TogetherError({
-    code: 'invalid_response',
-    kind,
-    phase: 'response',
-    // Only ever after a 200: the work was done.
-    status: 200,
-    mayBeBilled: kind === 'image',
-    ...(requestId ? { requestId } : {}),
-    userMessage: `Together sent a response the bot could not read (${message}).`,
-    logMessage: `Together ${kind} response invalid: ${message}`,
-    cause,
-  });
-}
-
-/** Together's finish reasons, plus PY1's `error` and `""`; `eos` is `stop`. */
-export function normalizeFinishReason(reason: string | null | undefined): FinishReason {
-  switch (reason) {
-    case 'stop':
-    case 'eos':
-      return 'stop';
-    case 'length':
-      return 'length';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool_calls';
-    case 'error':
-      return 'error';
-    default:
-      return 'unknown';
-  }
-}
-
-function readUsage(value: unknown): ChatUsage | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  if (typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number')
-    return undefined;
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
 }

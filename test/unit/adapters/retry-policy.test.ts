@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { togetherErrorFromResponse } from '../../../src/adapters/together/http-status-error.js';
+import { togetherErrorFromNetwork } from '../../../src/adapters/together/network-error.js';
 import {
   DEFAULT_RETRY_OPTIONS,
   decideRetry,
@@ -8,8 +10,6 @@ import {
   type CallKind,
   type CallPhase,
   TogetherError,
-  togetherErrorFromNetwork,
-  togetherErrorFromResponse,
 } from '../../../src/adapters/together/together-error.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { downloadError } from '../../../src/adapters/together/download-error.js';
+import { togetherErrorFromResponse } from '../../../src/adapters/together/http-status-error.js';
 import { DEFAULT_RETRY_OPTIONS, decideRetry } from '../../../src/adapters/together/retry-policy.js';
-import {
-  type CallKind,
-  downloadError,
-  TogetherError,
-  togetherErrorFromResponse,
-} from '../../../src/adapters/together/together-error.js';
+import { type CallKind, TogetherError } from '../../../src/adapters/together/together-error.js';
 
 const FLUX2 = 'black-forest-labs/FLUX.2-dev';
 const OLD = 'black-forest-labs/FLUX.1-dev-lora';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type SummaryInput, startupSummary } from '../../../src/cli/startup-summary.js';
-import { type Config, loadConfig } from '../../../src/config.js';
+import { type Config, loadConfig } from '../../../src/config/index.js';
 import { redactUrl } from '../../../src/queue/redis-doctor.js';
 
 const SECRETS = {

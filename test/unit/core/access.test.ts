@@ -10,18 +10,18 @@ const rules: AccessRules = {
 describe('access rules', () => {
   it('allow everything when the lists are empty', () => {
     expect(isAllowed(OPEN_ACCESS, { platform: 'slack', workspaceId: 'T9', channelId: 'C9' })).toBe(true);
-    expect(isAllowed(OPEN_ACCESS, { platform: 'discord', guildId: '', channelId: 'DM' })).toBe(true);
+    expect(isAllowed(OPEN_ACCESS, { platform: 'discord', workspaceId: '', channelId: 'DM' })).toBe(true);
   });
 
   it.each([
     [{ platform: 'slack', workspaceId: 'T1', channelId: 'C2' }, true],
     [{ platform: 'slack', workspaceId: 'T1', channelId: 'C3' }, false],
     [{ platform: 'slack', workspaceId: 'T2', channelId: 'C1' }, false],
-    [{ platform: 'discord', guildId: 'G1', channelId: 'D1' }, true],
-    [{ platform: 'discord', guildId: 'G1', channelId: 'THREAD', parentChannelId: 'D1' }, true],
-    [{ platform: 'discord', guildId: 'G1', channelId: 'D2' }, false],
-    [{ platform: 'discord', guildId: 'G2', channelId: 'D1' }, false],
-    [{ platform: 'discord', guildId: '', channelId: 'DM' }, false],
+    [{ platform: 'discord', workspaceId: 'G1', channelId: 'D1' }, true],
+    [{ platform: 'discord', workspaceId: 'G1', channelId: 'THREAD', parentChannelId: 'D1' }, true],
+    [{ platform: 'discord', workspaceId: 'G1', channelId: 'D2' }, false],
+    [{ platform: 'discord', workspaceId: 'G2', channelId: 'D1' }, false],
+    [{ platform: 'discord', workspaceId: '', channelId: 'DM' }, false],
   ] as const)('%j → %s', (place, allowed) => {
     expect(isAllowed(rules, place)).toBe(allowed);
   });

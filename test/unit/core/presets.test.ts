@@ -20,11 +20,11 @@ const studio: Place = { platform: 'slack', workspaceId: 'T1', channelId: 'C0STUD
 const general: Place = { platform: 'slack', workspaceId: 'T1', channelId: 'C0GENERAL' };
 const discordThread: Place = {
   platform: 'discord',
-  guildId: 'G1',
+  workspaceId: 'G1',
   channelId: '999',
   parentChannelId: '111222333',
 };
-const discordElsewhere: Place = { platform: 'discord', guildId: 'G1', channelId: '444' };
+const discordElsewhere: Place = { platform: 'discord', workspaceId: 'G1', channelId: '444' };
 
 describe('LoRA presets limited to channels', () => {
   it('lets a limited preset be used in its channels, in a Discord thread of one, and by the operator', () => {

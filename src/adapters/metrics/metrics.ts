@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CommandLabels, Telemetry } from './core/ports.js';
+import type { CommandLabels, Telemetry } from '../../core/ports.js';
 
 /**
  * Prometheus metrics for `GET /metrics`: commands by platform, entry point, kind and outcome, jobs by outcome and state,

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger, type LogOutput, resolveLogFormat } from '../../src/logger.js';
+import { createLogger, type LogOutput, resolveLogFormat } from '../../../../src/adapters/logging/logger.js';
+import { loadConfig } from '../../../../src/config/index.js';
 
 const SECRET = 'xoxb-very-secret-token';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
-import type { Logger } from './core/ports.js';
+import type { Logger } from '../../core/ports.js';
 
 /** Paths pino blanks out wherever they appear in a log object: secrets never reach a log line. */
 const REDACT = [

@@ -1,0 +1,137 @@
+import type { Job } from 'bullmq';
+import type { ChatJobData, Deliverer, JobOutcome } from '../core/jobs.js';
+import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
+import type { ChatResult } from '../core/ports.js';
+import { type Cost, chatRates, priceChat } from '../core/pricing.js';
+import { ThrottledEditor } from '../core/throttled-editor.js';
+import type { Steps } from './step-journal.js';
+import { callOptions, errorText, type WorkerServices } from './worker-services.js';
+
+/** One attempt of a job: where it goes, its journal, and the signal that aborts it. */
+interface ChatRun {
+  deliverer: Deliverer;
+  steps: Steps;
+  signal: AbortSignal | undefined;
+}
+
+/** A streamed answer broke off after text arrived: reported and charged already, not retried. */
+export class StreamBrokeOff extends Error implements ProviderFailure {
+  readonly mayBeBilled = true;
+  readonly billed = false;
+  readonly retryLater = false;
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+  }
+}
+
+/**
+ * A chat job: the answer (streamed into one message where the platform can edit, else posted whole), saved before
+ * delivery, the conversation's turns kept for follow-ups, charged once.
+ */
+export async function runChatJob(
+  services: WorkerServices,
+  job: Job<ChatJobData>,
+  run: ChatRun,
+): Promise<JobOutcome> {
+  const id = job.id!;
+  const data = job.data;
+  const { deliverer, steps } = run;
+  const streaming = deliverer.streaming;
+  // The message a streamed answer grows in: opened once, found again by a retried job.
+  const streamed = streaming
+    ? await steps.value('answer:stream', () => streaming.open(data.target))
+    : undefined;
+  let result = await services.journal.loadCheckpoint<ChatResult>(id);
+  if (!result) {
+    result = streamed
+      ? await streamAnswer(services, job, run, streamed)
+      : await services.timed('chat', () => services.deps.chat.chat(data.body, callOptions(data, run.signal)));
+    await services.journal.saveCheckpoint(id, result);
+  }
+  const cost = chatCost(services, data, result);
+  const text =
+    result.finishReason === 'length'
+      ? `${result.text}\n\n(The answer reached the length limit.)`
+      : result.text;
+  await deliverer.postAnswer(data.target, text || '(The model returned an empty answer.)', steps, streamed);
+  if (data.conversation && data.target.platform !== 'cli') {
+    const ref = data.conversation;
+    const aliases = [...ref.aliases, ...(streamed ? [streamed] : [])];
+    const answer = result.text;
+    await steps.once('conversation', () =>
+      services.store.appendTurns(data.target.platform as 'slack' | 'discord', { ...ref, aliases }, [
+        {
+          role: 'user',
+          content: data.request.question,
+          userId: data.target.userId,
+          model: data.request.model,
+        },
+        { role: 'assistant', content: answer },
+      ]),
+    );
+  }
+  await services.finish(job, deliverer, steps, cost);
+  return { kind: 'ask', costMicros: cost.micros, costText: cost.text, text: result.text };
+}
+
+/**
+ * Streams the answer into one message, edited no faster than the platform allows. A stream that breaks off
+ * after text arrived is not retried (that would write a different answer over it): the message keeps what
+ * arrived, with a note, and the job ends there.
+ */
+async function streamAnswer(
+  services: WorkerServices,
+  job: Job<ChatJobData>,
+  run: ChatRun,
+  messageId: string,
+): Promise<ChatResult> {
+  const data = job.data;
+  const streaming = run.deliverer.streaming!;
+  const editor = new ThrottledEditor(
+    (text) => streaming.preview(data.target, messageId, text),
+    streaming.editIntervalMs,
+    (error) =>
+      services.logger.warn({ jobId: job.id, err: errorText(error) }, 'could not show the answer so far'),
+  );
+  let partial = '';
+  try {
+    const result = await services.timed('chat', () =>
+      services.deps.chat.streamChat(data.body, {
+        ...callOptions(data, run.signal),
+        onDelta: (delta) => {
+          partial += delta;
+          editor.offer(partial);
+        },
+      }),
+    );
+    await editor.settle();
+    return result;
+  } catch (error) {
+    await editor.settle();
+    const failure = isProviderFailure(error) ? error : undefined;
+    const cut = failure?.partialText;
+    if (!failure || !cut || run.signal?.aborted) throw error;
+    // What arrived stays, with a note; Together billed the tokens it generated.
+    const note = `${cut}\n\n(${failure.userMessage} What arrived is above.)`;
+    await run.deliverer.postAnswer(data.target, note, run.steps, messageId);
+    const cost = chatCost(services, data, { text: cut, usage: undefined });
+    await services.chargeBilled(job, cost.micros, `${cost.text} (the answer stopped partway)`);
+    throw new StreamBrokeOff(failure.userMessage);
+  }
+}
+
+/** The answer's price: Together's token counts when it sent them, else an estimate from the text's length. */
+function chatCost(
+  services: WorkerServices,
+  data: ChatJobData,
+  result: Pick<ChatResult, 'text' | 'usage'>,
+): Cost {
+  const { settings } = services.deps;
+  const model = settings.chat.models[data.request.model];
+  const usage = result.usage ?? {
+    promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4),
+    completionTokens: Math.ceil(result.text.length / 4),
+  };
+  const rates = chatRates(model?.pricing ?? null, String(data.body.model), settings.prices);
+  return priceChat({ ...usage, estimated: !result.usage }, rates);
+}

@@ -1,0 +1,60 @@
+import type { Job } from 'bullmq';
+import { imageFileName } from '../core/image-files.js';
+import type { Deliverer, ImageJobData, JobOutcome } from '../core/jobs.js';
+import { priceImage } from '../core/pricing.js';
+import type { Steps } from './step-journal.js';
+import { callOptions, type WorkerServices } from './worker-services.js';
+
+/** Together's images, saved before any delivery so that a retried job never generates (and pays) twice. */
+interface ImageCheckpoint {
+  images: Array<{ mimeType: string; base64: string }>;
+  requestId: string | undefined;
+}
+
+/**
+ * An image job: generate (or take the saved result of an earlier attempt), post the images once, charge once.
+ * @see https://docs.together.ai/reference/post-images-generations
+ */
+export async function runImageJob(
+  services: WorkerServices,
+  job: Job<ImageJobData>,
+  run: { deliverer: Deliverer; steps: Steps; signal: AbortSignal | undefined },
+): Promise<JobOutcome> {
+  const id = job.id!;
+  const data = job.data;
+  let checkpoint = await services.journal.loadCheckpoint<ImageCheckpoint>(id);
+  if (!checkpoint) {
+    const result = await services.timed('image', () =>
+      services.deps.images.generateImages(data.body, callOptions(data, run.signal)),
+    );
+    checkpoint = {
+      images: result.images.map((image) => ({
+        mimeType: image.mimeType,
+        base64: Buffer.from(image.bytes).toString('base64'),
+      })),
+      requestId: result.requestId,
+    };
+    await services.journal.saveCheckpoint(id, checkpoint);
+  }
+  const named = checkpoint.images.map((image, index) => ({
+    ...image,
+    fileName: imageFileName({
+      mimeType: image.mimeType,
+      seed: data.request.seed,
+      jobId: id,
+      index,
+      count: checkpoint.images.length,
+    }),
+  }));
+  const images = named.map(({ mimeType, fileName, base64 }) => ({
+    mimeType,
+    fileName,
+    bytes: Buffer.from(base64, 'base64'),
+  }));
+  const cost = priceImage(data.request, services.deps.settings.image.pricing, String(data.body.model));
+  await run.steps.once('images', () => run.deliverer.postImages(data.target, images));
+  await services.finish(job, run.deliverer, run.steps, cost);
+  const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
+  if (data.target.platform === 'cli') outcome.images = named;
+  return outcome;
+}

@@ -1,0 +1,137 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import { failedReasonText } from '../core/job-failure.js';
+import { type Deliverer, type JobData, jobView } from '../core/jobs.js';
+import { isProviderFailure } from '../core/lorabot-error.js';
+import { StreamBrokeOff } from './chat-job.js';
+import type { Steps } from './step-journal.js';
+import { errorText, type WorkerServices } from './worker-services.js';
+
+/** One attempt of a job that did not succeed: where it was going and its journal. */
+interface FailedRun {
+  deliverer: Deliverer;
+  steps: Steps;
+}
+
+/** A job someone cancelled before it started. */
+export class JobCancelled extends Error {
+  constructor(readonly by: string) {
+    super('cancelled');
+  }
+}
+
+/** The user who cancelled the job, when that is why it stopped. */
+export async function cancelledBy(
+  services: WorkerServices,
+  jobId: string,
+  stopped: { error: unknown; signal: AbortSignal | undefined },
+): Promise<string | undefined> {
+  if (stopped.error instanceof JobCancelled) return stopped.error.by;
+  if (!stopped.signal?.aborted) return undefined;
+  return (await services.deps.connection.get(services.deps.keys.cancelled(jobId))) ?? undefined;
+}
+
+/**
+ * A cancelled job: its status says so and nothing is charged, unless Together had already answered (the
+ * result checkpoint exists), in which case the work was billed and is charged as such.
+ */
+export async function reportCancelled(
+  services: WorkerServices,
+  job: Job<JobData>,
+  run: FailedRun & { by: string },
+): Promise<void> {
+  const data = job.data;
+  services.logger.info({ jobId: job.id, kind: data.kind }, 'job cancelled');
+  if (await services.journal.loadCheckpoint(job.id!)) {
+    await services.chargeBilled(job, data.estimateMicros, 'cancelled after Together answered');
+  }
+  await run.steps
+    .once('status:final', () =>
+      run.deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'cancelled', by: run.by }),
+    )
+    .catch((error: unknown) =>
+      services.logger.error({ jobId: job.id, err: errorText(error) }, 'could not report the cancellation'),
+    );
+}
+
+/**
+ * Decides what a failure means for the job. Passing provider trouble is thrown back to BullMQ to retry with
+ * backoff; anything else, or the last attempt, is reported once in the thread and ends the job. A failure only
+ * an operator can fix (no or a rejected key, a model that refuses LoRAs, is gone or needs data sharing) is never
+ * `retryLater`, so it ends here on the first attempt. The job keeps the failure's code in its `failedReason`
+ * (`failedReasonText`), where `lorabot run` reads it.
+ */
+export async function handleFailure(
+  services: WorkerServices,
+  job: Job<JobData>,
+  run: FailedRun & { error: unknown },
+): Promise<Error> {
+  const { error } = run;
+  const provider = isProviderFailure(error) ? error : undefined;
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || error instanceof StreamBrokeOff;
+  const code = provider?.code;
+  const log = {
+    jobId: job.id,
+    kind: job.data.kind,
+    attempt: job.attemptsMade + 1,
+    err: errorText(error),
+    ...(code ? { code } : {}),
+  };
+  if (!provider) {
+    // Not the provider: delivery or infrastructure. Let BullMQ retry; the journal keeps what was done.
+    services.logger.warn(log, 'job step failed');
+    if (!lastAttempt) return error instanceof Error ? error : new Error(String(error));
+  } else if (provider.retryLater && !lastAttempt) {
+    services.logger.warn(log, 'provider failed; the job will be retried');
+    return provider;
+  }
+  services.logger.error(log, 'job failed');
+  const reason =
+    provider?.userMessage ??
+    'Something went wrong delivering the result. An operator can find the details in the logs.';
+  // $0 for a failure unless Together certainly billed it (it answered 200 and the images were lost on the way).
+  if (provider?.billed) {
+    await services.chargeBilled(
+      job,
+      job.data.estimateMicros,
+      'estimate: Together did the work, but the result could not be used',
+    );
+  }
+  await reportFailure(services, job, { ...run, reason });
+  return new UnrecoverableError(failedReasonText({ reason, code }));
+}
+
+/** Tells the requester, and the status, that the job failed; each report is tried on its own. */
+async function reportFailure(
+  services: WorkerServices,
+  job: Job<JobData>,
+  run: FailedRun & { error: unknown; reason: string },
+): Promise<void> {
+  const { deliverer, steps, reason } = run;
+  const data = job.data;
+  const streamed = await services.journal.peekValue(job.id!, 'answer:stream');
+  // A channel that refuses the notice may still take the status edit.
+  const reports: Array<[string, () => Promise<void>]> = [
+    ['notify', () => services.notify(deliverer, data.target, { ok: false, kind: data.kind, text: reason })],
+    [
+      'status:final',
+      () => deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'failed', reason }),
+    ],
+  ];
+  if (streamed && !(run.error instanceof StreamBrokeOff)) {
+    // The message the answer was to stream into says there is none, instead of "…" forever.
+    reports.unshift([
+      'answer:none',
+      () => deliverer.postAnswer(data.target, `(No answer: ${reason})`, steps, streamed),
+    ]);
+  }
+  for (const [step, report] of reports) {
+    try {
+      await steps.once(step, report);
+    } catch (deliveryError) {
+      services.logger.error(
+        { jobId: job.id, step, err: errorText(deliveryError) },
+        'could not report the failure',
+      );
+    }
+  }
+}

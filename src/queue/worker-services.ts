@@ -1,0 +1,138 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  type Deliverer,
+  type DeliveryTarget,
+  type JobData,
+  jobView,
+  type Notice,
+  requesterOf,
+} from '../core/jobs.js';
+import type { CallOptions, ChatProvider, ImageProvider, Logger, Telemetry } from '../core/ports.js';
+import type { Cost } from '../core/pricing.js';
+import type { CoreSettings } from '../core/settings.js';
+import { GatewayStore } from './gateway-store.js';
+import { Ledger, type LedgerEntry } from './ledger.js';
+import type { RedisKeys } from './redis-keys.js';
+import { StepJournal, type Steps } from './step-journal.js';
+
+/** How many recent job durations ETAs are averaged over. */
+const DURATION_SAMPLES = 20;
+
+/** What every job step needs from outside: Redis, the providers, the settings, logs and metrics. */
+export interface WorkerDependencies {
+  connection: Redis;
+  keys: RedisKeys;
+  settings: CoreSettings;
+  images: ImageProvider;
+  chat: ChatProvider;
+  logger: Logger;
+}
+
+/**
+ * The worker's shared steps for every kind of job: the step journal, charging the ledger once, telling the
+ * requester, timing provider calls. The image and chat jobs and the failure path all go through it, so a charge
+ * or a notice is written in one place.
+ */
+export class WorkerServices {
+  readonly journal: StepJournal;
+  readonly ledger: Ledger;
+  readonly store: GatewayStore;
+
+  constructor(
+    readonly deps: WorkerDependencies,
+    readonly telemetry: Telemetry,
+    private readonly now: () => number,
+  ) {
+    this.journal = new StepJournal(deps.connection, deps.keys);
+    this.ledger = new Ledger(deps.connection, deps.keys);
+    this.store = new GatewayStore(deps.connection, deps.keys);
+  }
+
+  get logger(): Logger {
+    return this.deps.logger;
+  }
+
+  /** Charges a successful job (once), tells the requester, and marks its status done. */
+  async finish(job: Job<JobData>, deliverer: Deliverer, steps: Steps, cost: Cost): Promise<void> {
+    const data = job.data;
+    const model = String(data.body.model);
+    if (await this.ledger.charge(this.entry(job, model, cost.micros, 'charged', cost.text))) {
+      this.telemetry.spent(model, cost.micros);
+    }
+    const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
+    await steps.once('notify', () => this.notify(deliverer, data.target, notice));
+    await steps.once('status:final', () =>
+      deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'done', costText: cost.text }),
+    );
+  }
+
+  /** Tells the requester the way they chose (`/flux notify`): a mention in the thread, a DM, or nothing. */
+  async notify(deliverer: Deliverer, target: DeliveryTarget, notice: Notice): Promise<void> {
+    if (target.platform === 'cli') return;
+    const mode = await this.store.notifyMode(requesterOf(target));
+    if (mode !== 'off') await deliverer.notify(target, notice, mode);
+  }
+
+  /** Charges (once) a job that did not succeed but that Together billed. */
+  async chargeBilled(job: Job<JobData>, micros: number, costText: string): Promise<void> {
+    const model = String(job.data.body.model);
+    if (await this.ledger.charge(this.entry(job, model, micros, 'billed-failed', costText))) {
+      this.telemetry.spent(model, micros);
+    }
+  }
+
+  /** Keeps the last few durations of a kind of job, for the ETAs the gateway shows. */
+  async recordDuration(kind: string, seconds: number): Promise<void> {
+    const key = this.deps.keys.durations(kind);
+    await this.deps.connection
+      .multi()
+      .lpush(key, seconds.toFixed(3))
+      .ltrim(key, 0, DURATION_SAMPLES - 1)
+      .exec()
+      .catch(() => undefined);
+  }
+
+  /** Times a provider call for the metrics, success or failure. */
+  async timed<T>(kind: string, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await call();
+      this.telemetry.provider(kind, 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      const { status, code } = error as { status?: number; code?: string };
+      this.telemetry.provider(kind, String(status ?? code ?? 'error'), (performance.now() - started) / 1000);
+      throw error;
+    }
+  }
+
+  private entry(
+    job: Job<JobData>,
+    model: string,
+    micros: number,
+    status: LedgerEntry['status'],
+    costText: string,
+  ): LedgerEntry {
+    return {
+      jobId: job.id!,
+      at: new Date(this.now()).toISOString(),
+      ...requesterOf(job.data.target),
+      kind: job.data.kind,
+      model,
+      micros,
+      status,
+      costText,
+    };
+  }
+}
+
+/** The signal, and the config key that chose the model, for messages that tell an admin what to change. */
+export function callOptions(data: JobData, signal: AbortSignal | undefined): CallOptions {
+  const modelSetting = data.kind === 'flux' ? 'image.model' : `chat.models.${data.request.model}.id`;
+  return { ...(signal ? { signal } : {}), modelSetting };
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
