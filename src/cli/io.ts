@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../config.js';
+import type { Telemetry } from '../core/ports.js';
 import { createLogger, resolveLogFormat } from '../logger.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
 
@@ -29,6 +30,11 @@ export interface Io {
   stopSignal?: Promise<void>;
   /** Which outputs are a terminal: logs there are pretty unless LOG_FORMAT says otherwise. Absent: neither. */
   terminal?: { stdout: boolean; stderr: boolean };
+  /**
+   * Where `lorabot run` also counts its command (`lorabot_commands_total`'s labels, entry `cli`), for a process
+   * that embeds the CLI and exports metrics. Absent: the count only decides the exit code.
+   */
+  telemetry?: Pick<Telemetry, 'command'>;
 }
 
 /** The Redis to use (see `resolveRedisUrl`), or undefined after telling the user what to do. */
