@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger, resolveLogFormat } from '../adapters/logging/logger.js';
 import { type Config, loadConfig } from '../config/index.js';
+import type { Telemetry } from '../core/ports.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
 
 /** What every command shares: its usage, how it talks to the terminal, config, Redis and logs. */
@@ -29,6 +30,11 @@ export interface Io {
   stopSignal?: Promise<void>;
   /** Which outputs are a terminal: logs there are pretty unless LOG_FORMAT says otherwise. Absent: neither. */
   terminal?: { stdout: boolean; stderr: boolean };
+  /**
+   * Where `lorabot run` also counts its command (`lorabot_commands_total`'s labels, entry `cli`), for a process
+   * that embeds the CLI and exports metrics. Absent: the count only decides the exit code.
+   */
+  telemetry?: Pick<Telemetry, 'command'>;
 }
 
 /** The Redis to use (see `resolveRedisUrl`), or undefined after telling the user what to do. */

@@ -12,7 +12,7 @@ import type { Config } from '../config/index.js';
 import type { Place } from '../core/access.js';
 import { parseCommand } from '../core/command-parser.js';
 import { type JobOutcome, requesterOf } from '../core/jobs.js';
-import type { Logger } from '../core/ports.js';
+import { type Logger, NO_TELEMETRY } from '../core/ports.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { startAndWait, type WaitResult } from '../queue/job-waiter.js';
@@ -165,7 +165,13 @@ async function ask(options: {
     budgets: config.budgets,
     spend: new Ledger(connection, keys),
     now: Date.now,
-    telemetry: { command: (labels) => outcomes.push(labels.outcome), job() {}, provider() {}, spent() {} },
+    telemetry: {
+      ...NO_TELEMETRY,
+      command: (labels) => {
+        outcomes.push(labels.outcome);
+        io.telemetry?.command(labels);
+      },
+    },
     queue: producer,
     state: new GatewayStore(connection, keys),
     access: config.access,

@@ -2,12 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/cli.js';
+import type { Io } from '../../src/cli/io.js';
 
 /** Runs the `lorabot` CLI in this process, in a fresh working directory, and collects what it printed. */
 export async function runCli(
   args: string[],
   env: Record<string, string>,
-  stopSignal?: Promise<void>,
+  extra: Pick<Io, 'stopSignal' | 'telemetry'> = {},
 ): Promise<{ code: number; stdout: string; stderr: string; cwd: string }> {
   let stdout = '';
   let stderr = '';
@@ -21,7 +22,7 @@ export async function runCli(
     },
     env,
     cwd,
-    ...(stopSignal ? { stopSignal } : {}),
+    ...extra,
   });
   return { code, stdout, stderr, cwd };
 }

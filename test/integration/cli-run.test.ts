@@ -19,7 +19,7 @@ const budgetPrefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
 let env: Record<string, string>;
 
 const cli = (args: string[], extraEnv: Record<string, string> = {}, stopSignal?: Promise<void>) =>
-  runCli(args, { ...env, ...extraEnv }, stopSignal);
+  runCli(args, { ...env, ...extraEnv }, stopSignal ? { stopSignal } : {});
 
 beforeAll(async () => {
   together = await new FakeTogether().start();

@@ -1,11 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/adapters/metrics/metrics.js';
 import { GatewayStore } from '../../src/queue/gateway-store.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import type { FakeMessage } from '../contract/fakes/fake-discord.js';
+import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
-import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
+import { type Harness, startHarness, writeTestConfig } from '../helpers/lorabot-harness.js';
+import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
+import { runCli } from '../helpers/run-cli.js';
 import { waitFor } from '../helpers/wait.js';
+import type { PrivateAnswer, Request } from '../platform/driver.js';
+import { startWebDriver, type WebDriver } from '../platform/web-driver.js';
 
 /**
  * Every entry point on every platform goes through the one inbound service: the same access rule, budget,
@@ -31,9 +38,8 @@ const CONFIG = [
 
 type Outcome = 'not_allowed' | 'over_budget' | 'confirm';
 
-/** The value of one `lorabot_commands_total` series. */
-async function commands(httpUrl: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+/** The value of one `lorabot_commands_total` series in a Prometheus text. */
+function commandCount(text: string, labels: Record<string, string>): number {
   const wanted = Object.entries(labels)
     .map(([k, v]) => `${k}="${v}"`)
     .join(',');
@@ -41,10 +47,18 @@ async function commands(httpUrl: string, labels: Record<string, string>): Promis
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+/** The value of one `lorabot_commands_total` series on a gateway's `GET /metrics`. */
+async function commands(httpUrl: string, labels: Record<string, string>): Promise<number> {
+  return commandCount(await (await fetch(`${httpUrl}/metrics`)).text(), labels);
+}
+
+/** Slack and Discord closed everywhere: the web and the terminal are not places these rules speak of. */
+const CLOSED = ['access:', '  slack: { channels: ["C0NONE"] }', '  discord: { guilds: ["1"], dms: false }'];
+
 /** Spends the whole daily budget of `userId`, so any request of theirs is over budget. */
 async function spendBudget(
   ledger: NonNullable<Harness['running']['workers']>['ledgerView'],
-  platform: 'slack' | 'discord',
+  platform: 'slack' | 'discord' | 'web',
   where: { workspaceId: string; channelId: string; userId: string },
 ) {
   await ledger.charge({
@@ -499,4 +513,145 @@ describe('Discord: every entry point goes through the one inbound service', () =
       expect(harness.together.calls.length).toBe(calls);
     },
   );
+});
+
+describe('Web: commands and presses on the page go through the one inbound service', () => {
+  let d: WebDriver;
+  /** A finished image of two ($0.07), run after its confirmation, so Regenerate has a recipe to repeat. */
+  let seed: Request;
+
+  beforeAll(async () => {
+    d = await startWebDriver(() => [...CONFIG, ...CLOSED].join('\n'));
+    const ledger = d.running.workers!.ledgerView;
+    for (const name of ['spent1', 'spent2'])
+      await spendBudget(ledger, 'web', { workspaceId: 'web', channelId: 'web', userId: `web:${name}` });
+    const seeder = await d.user('seeder');
+    const asked = await d.command('flux', 'seed --n 2 --size 512x512', { user: seeder });
+    await waitFor('the question', () => d.privateAnswers(asked)[0]);
+    seed = await d.press(asked, 'run', { user: seeder, from: 'private' });
+    await waitFor('the seed image', () => d.status(seed)?.state === 'done', 20_000);
+  });
+
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  const expected: Record<Exclude<Outcome, 'not_allowed'>, (answer: PrivateAnswer) => void> = {
+    over_budget: (a) => expect(a.text).toMatch(/^Over budget: You have spent \$0\.10 of your daily budget/),
+    confirm: (a) => {
+      expect(a.text).toMatch(/above the \$0\.05 that needs a confirmation\. Run it\?/);
+      expect(a.buttons.map((b) => b.action)).toEqual(['run', 'dismiss']);
+    },
+  };
+  /** A line typed into the page: `POST /api/commands`. */
+  const command = (text: string, name: string) => async () =>
+    d.command('flux', text, { user: await d.user(name) });
+  /** Regenerate pressed on the seed image: `POST /api/actions`. */
+  const regenerate = (name: string) => async () => d.press(seed, 'regenerate', { user: await d.user(name) });
+
+  const rows: Array<{
+    entry: string;
+    kind: string;
+    outcome: 'over_budget' | 'confirm';
+    act: () => Promise<Request>;
+  }> = [
+    { entry: 'command', kind: 'flux', outcome: 'over_budget', act: command('a fox', 'spent1') },
+    {
+      entry: 'command',
+      kind: 'flux',
+      outcome: 'confirm',
+      act: command('foxes --n 2 --size 512x512', 'new1'),
+    },
+    { entry: 'button', kind: 'flux', outcome: 'over_budget', act: regenerate('spent2') },
+    { entry: 'button', kind: 'flux', outcome: 'confirm', act: regenerate('new2') },
+  ];
+
+  it.each(rows)(
+    'a $entry: $outcome is answered privately, queues nothing and counts {entry="web",kind="$kind"}',
+    async (row) => {
+      const labels = { platform: 'web', entry: 'web', kind: row.kind, outcome: row.outcome };
+      const before = await commands(d.httpUrl, labels);
+      const calls = d.together.calls.length;
+      const request = await row.act();
+      expected[row.outcome](await waitFor('the private answer', () => d.privateAnswers(request)[0]));
+      await waitFor('the count', async () => (await commands(d.httpUrl, labels)) === before + 1);
+      expect(d.status(request)).toBeUndefined();
+      expect(d.together.calls.length).toBe(calls);
+    },
+  );
+
+  it('is always allowed (its own login guards it): a command and a press are taken with every chat place closed', async () => {
+    const notAllowed = { platform: 'web', entry: 'web', kind: 'flux', outcome: 'not_allowed' };
+    const queued = { platform: 'web', entry: 'web', kind: 'flux', outcome: 'queued' };
+    const before = await commands(d.httpUrl, queued);
+    const user = await d.user('anywhere');
+    const typed = await d.command('flux', 'an open fox --size 512x512', { user });
+    const done = await waitFor(
+      'the image',
+      () => (d.status(typed)?.state === 'done' ? d.status(typed) : undefined),
+      20_000,
+    );
+    expect(done.detail).toBe('Cost: $0.035 (1 image × 1 MP × $0.035/MP)');
+    // Another person: the first's budget has no room left for the $0.07 Regenerate.
+    const pressed = await d.press(seed, 'regenerate', { user: await d.user('anywhere2') });
+    expected.confirm(await waitFor('the question', () => d.privateAnswers(pressed)[0]));
+    expect(await commands(d.httpUrl, queued)).toBe(before + 1);
+    expect(await commands(d.httpUrl, notAllowed)).toBe(0);
+  });
+});
+
+describe('CLI: `lorabot run` goes through the one inbound service as the operator', () => {
+  let together: FakeTogether;
+  let env: Record<string, string>;
+  const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
+  /** What the runs counted, as a process embedding the CLI would export it. */
+  const metrics = new Metrics();
+  const count = async (outcome: string) =>
+    commandCount((await metrics.render()).body, { platform: 'cli', entry: 'cli', kind: 'flux', outcome });
+  const run = (line: string) => runCli(['run', line], env, { telemetry: metrics });
+  const prompts = () =>
+    together.callsTo('/images/generations').map((c) => (c.body as { prompt: string }).prompt);
+
+  beforeAll(async () => {
+    together = await new FakeTogether().start();
+    env = {
+      REDIS_URL: redisUrl(),
+      TOGETHER_API_KEY: together.apiKey,
+      TOGETHER_BASE_URL: together.baseUrl,
+      LORABOT_CONFIG: writeTestConfig(prefix, [...CONFIG, ...CLOSED].join('\n')),
+      LOG_LEVEL: 'silent',
+    };
+  });
+
+  afterAll(async () => {
+    await together?.close();
+    const redis = new Redis(redisUrl());
+    await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('is always allowed and never asks Run / Cancel: a request above the threshold runs at once, counted as queued', async () => {
+    // $0.07 is above the $0.05 that asks everywhere else; Slack and Discord are closed everywhere.
+    const ran = await run('/flux two foxes --n 2 --size 512x512');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toMatch(/^Cost: \$0\.07 \(2 images × 1 MP × \$0\.035\/MP\)$/m);
+    expect(`${ran.stdout}${ran.stderr}`).not.toMatch(/Run it\?|not enabled here/);
+    expect(prompts()).toContain('two foxes');
+    expect(await count('queued')).toBe(1);
+    expect(await count('confirm')).toBe(0);
+    expect(await count('not_allowed')).toBe(0);
+  });
+
+  it("refuses a request past the operator's daily budget with exit 2, queues nothing and counts over_budget", async () => {
+    const calls = together.calls.length;
+    const refused = await run('/flux two owls --n 2 --size 512x512');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^Over budget: You have spent \$0\.07 of your daily budget of \$0\.10, and this request may cost \$0\.07\./m,
+    );
+    expect(together.calls.length).toBe(calls);
+    expect(prompts()).not.toContain('two owls');
+    expect(await count('over_budget')).toBe(1);
+    expect(await count('queued')).toBe(1);
+  });
 });

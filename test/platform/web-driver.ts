@@ -9,17 +9,18 @@ import type { Logger } from '../../src/core/ports.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
-import type {
-  AnswerView,
-  ButtonAction,
-  Capabilities,
-  NoticeView,
-  PlatformDriver,
-  PrivateAnswer,
-  Request,
-  StatusState,
-  StatusView,
-  User,
+import {
+  type AnswerView,
+  type ButtonAction,
+  type Capabilities,
+  CURSOR,
+  type NoticeView,
+  type PlatformDriver,
+  type PrivateAnswer,
+  type Request,
+  type StatusState,
+  type StatusView,
+  type User,
 } from './driver.js';
 
 /** The page has one place per person: no threads, no channels, no DMs, no mentions. */
@@ -45,7 +46,16 @@ interface WebRequest extends Request {
   user: WebUser;
   /** The page's id for the message: the command's or press's `requestId`. */
   messageId: string;
+  /**
+   * For a press on a private answer: that answer's message and how many events the presser's stream had before
+   * the press. The page replaces a confirmation where it was asked (Run, Cancel, expired), as Slack's
+   * `replace_original` does, so what replaced it is the press's answer.
+   */
+  replaces?: { messageId: string; since: number };
 }
+
+/** A private answer's message id beside its request's: `<request id>:note` (see WebPlatform). */
+const noteId = (messageId: string) => `${messageId}:note`;
 
 /**
  * The shared suite's driver for the web playground: logs in with a name and the password, posts commands and
@@ -146,16 +156,22 @@ export class WebDriver implements PlatformDriver {
     action: ButtonAction,
     options: { user: User; from?: 'status' | 'private' },
   ): Promise<Request> {
-    const buttons =
+    const shown =
       options.from === 'private'
-        ? this.privateAnswers(on).flatMap((a) => a.buttons)
-        : (this.status(on)?.buttons ?? []);
-    const button = buttons.find((b) => b.action === action);
-    if (!button) throw new Error(`no ${action} button`);
+        ? this.privateEvents(on)
+        : this.eventsOf(on).filter((e) => e.type === 'status');
+    const pressed = shown.find((e) => (e.buttons ?? []).some((b) => b.action === action));
+    const button = pressed?.buttons?.find((b) => b.action === action);
+    if (!pressed || !button) throw new Error(`no ${action} button`);
     const user = options.user as WebUser;
     const messageId = randomUUID();
+    const since = user.events.length;
     await this.post(user, '/api/actions', { action, id: button.id, requestId: messageId });
-    const request: WebRequest = { user, messageId };
+    const request: WebRequest = {
+      user,
+      messageId,
+      ...(options.from === 'private' ? { replaces: { messageId: pressed.messageId, since } } : {}),
+    };
     return request;
   }
 
@@ -175,22 +191,24 @@ export class WebDriver implements PlatformDriver {
   }
 
   privateAnswers(request: Request): PrivateAnswer[] {
-    return this.eventsOf(request)
-      .filter((e) => e.type === 'private')
-      .map((e) => ({
-        text: e.text,
-        buttons: (e.buttons ?? []).map((b) => ({ action: b.action, id: b.id })),
-      }));
+    return this.privateEvents(request).map((e) => ({
+      text: e.text,
+      buttons: (e.buttons ?? []).map((b) => ({ action: b.action, id: b.id })),
+    }));
   }
 
   answer(request: Request): AnswerView | undefined {
     const { user, messageId } = request as WebRequest;
+    type Shown = { at: number; event: Extract<WebEvent, { type: 'preview' | 'answer' }> };
     const shown = user.events.filter(
-      ({ event }) => event.messageId === messageId && (event.type === 'preview' || event.type === 'answer'),
+      (e): e is Shown =>
+        e.event.messageId === messageId && (e.event.type === 'preview' || e.event.type === 'answer'),
     );
     const final = shown.find(({ event }) => event.type === 'answer');
     if (!final) return undefined;
-    const texts = shown.map(({ event }) => (event as { text: string }).text);
+    const texts = shown.map(({ event }) =>
+      event.type === 'preview' ? previewShown(event.text) : event.text,
+    );
     return { text: texts.at(-1)!, history: texts, editTimes: shown.slice(1).map(({ at }) => at) };
   }
 
@@ -239,6 +257,23 @@ export class WebDriver implements PlatformDriver {
     redis.disconnect();
   }
 
+  /**
+   * What only the requester saw for the request, oldest first: private messages under its id or beside it, and
+   * for a press on a private answer, what replaced that answer after the press.
+   */
+  private privateEvents(request: Request): Array<Extract<WebEvent, { type: 'private' }>> {
+    const { user, messageId, replaces } = request as WebRequest;
+    const ids = [messageId, noteId(messageId)];
+    return user.events
+      .filter(
+        ({ event }, i) =>
+          ids.includes(event.messageId) ||
+          (replaces !== undefined && i >= replaces.since && event.messageId === replaces.messageId),
+      )
+      .map(({ event }) => event)
+      .filter((e) => e.type === 'private');
+  }
+
   private eventsOf(request: Request): WebEvent[] {
     const { user, messageId } = request as WebRequest;
     return user.events.filter(({ event }) => event.messageId === messageId).map(({ event }) => event);
@@ -283,6 +318,11 @@ export class WebDriver implements PlatformDriver {
       }
     })();
   }
+}
+
+/** A preview as the page shows it: the stylesheet puts the cursor after the text, a space apart (app.css). */
+function previewShown(text: string): string {
+  return text === '' ? CURSOR : `${text} ${CURSOR}`;
 }
 
 function detailOf(status: WebStatus): string {

@@ -6,92 +6,65 @@ import type { CoreSettings } from '../../core/settings.js';
 const STRING = 3;
 const INTEGER = 4;
 
+/** An application command definition, as Discord's bulk overwrite takes it. */
+type CommandDefinition = Record<string, unknown>;
+
 /**
  * `/flux` (a `prompt` option taking the whole grammar, plus typed options) and `/ask`. Names are lower-case, at
  * most 32 characters; descriptions at most 100.
  */
-export function commandDefinitions(settings: CoreSettings): Array<Record<string, unknown>> {
-  const models = Object.values(settings.chat.models).slice(0, 25);
-  return [
-    fluxCommand(settings),
-    {
-      name: 'ask',
-      type: 1,
-      description: 'Ask a (LoRA fine-tuned) chat model',
-      options: [
-        { type: STRING, name: 'question', description: 'Your question', required: true, max_length: 6000 },
-        {
-          type: STRING,
-          name: 'model',
-          description: 'Which configured model answers',
-          required: false,
-          choices: models.map((m) => ({ name: m.name, value: m.name })),
-        },
-      ],
-    },
-  ];
+export function commandDefinitions(settings: CoreSettings): CommandDefinition[] {
+  return [fluxCommand(settings.image.bounds), askCommand(Object.values(settings.chat.models))];
 }
 
-/** `/flux`: the whole grammar in `prompt`, and the common options typed, bounded by the configured limits. */
-function fluxCommand(settings: CoreSettings): Record<string, unknown> {
-  const { bounds } = settings.image;
+/** `/flux`: the prompt, then each flag of the grammar as a typed option, bounded as the config bounds it. */
+function fluxCommand(bounds: CoreSettings['image']['bounds']): CommandDefinition {
+  const text = (name: string, description: string, maxLength: number) => ({
+    type: STRING,
+    name,
+    description,
+    required: false,
+    max_length: maxLength,
+  });
+  const integer = (name: string, description: string, range: { min: number; max: number }) => ({
+    type: INTEGER,
+    name,
+    description,
+    required: false,
+    min_value: range.min,
+    max_value: range.max,
+  });
   return {
     name: 'flux',
     type: 1,
     description: 'Generate images with FLUX and LoRAs',
     options: [
+      { ...text('prompt', 'What to draw; the whole /flux grammar works here too', 6000), required: true },
+      text('lora', 'A LoRA preset or https link, optionally @scale', 500),
+      text('lora2', 'A second LoRA preset or link', 500),
+      text('size', 'Width x height, e.g. 1024x768', 20),
+      text('ar', 'Aspect ratio, e.g. 16:9', 20),
+      integer('steps', 'Inference steps', bounds.steps),
+      integer('n', 'How many images', bounds.n),
+      integer('seed', 'Seed, for repeatable images', { min: 0, max: 2_147_483_647 }),
+    ],
+  };
+}
+
+/** `/ask`: the question, and the configured models to choose from (Discord takes at most 25 choices). */
+function askCommand(models: ReadonlyArray<{ name: string }>): CommandDefinition {
+  return {
+    name: 'ask',
+    type: 1,
+    description: 'Ask a (LoRA fine-tuned) chat model',
+    options: [
+      { type: STRING, name: 'question', description: 'Your question', required: true, max_length: 6000 },
       {
         type: STRING,
-        name: 'prompt',
-        description: 'What to draw; the whole /flux grammar works here too',
-        required: true,
-        max_length: 6000,
-      },
-      {
-        type: STRING,
-        name: 'lora',
-        description: 'A LoRA preset or https link, optionally @scale',
+        name: 'model',
+        description: 'Which configured model answers',
         required: false,
-        max_length: 500,
-      },
-      {
-        type: STRING,
-        name: 'lora2',
-        description: 'A second LoRA preset or link',
-        required: false,
-        max_length: 500,
-      },
-      {
-        type: STRING,
-        name: 'size',
-        description: 'Width x height, e.g. 1024x768',
-        required: false,
-        max_length: 20,
-      },
-      { type: STRING, name: 'ar', description: 'Aspect ratio, e.g. 16:9', required: false, max_length: 20 },
-      {
-        type: INTEGER,
-        name: 'steps',
-        description: 'Inference steps',
-        required: false,
-        min_value: bounds.steps.min,
-        max_value: bounds.steps.max,
-      },
-      {
-        type: INTEGER,
-        name: 'n',
-        description: 'How many images',
-        required: false,
-        min_value: bounds.n.min,
-        max_value: bounds.n.max,
-      },
-      {
-        type: INTEGER,
-        name: 'seed',
-        description: 'Seed, for repeatable images',
-        required: false,
-        min_value: 0,
-        max_value: 2_147_483_647,
+        choices: models.slice(0, 25).map((m) => ({ name: m.name, value: m.name })),
       },
     ],
   };

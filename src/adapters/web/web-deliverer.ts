@@ -41,7 +41,11 @@ export class WebDeliverer implements Deliverer<WebTarget> {
   constructor(private readonly sink: WebEventSink) {
     this.streaming = {
       editIntervalMs: WEB_EDIT_INTERVAL_MS,
-      open: async (target) => target.messageId,
+      // An empty preview: the page shows the cursor at once, as Slack and Discord show a message holding it.
+      open: async (target) => {
+        await this.send(target, { type: 'preview', messageId: target.messageId, text: '' });
+        return target.messageId;
+      },
       preview: (target, messageId, partial) =>
         this.send(target, { type: 'preview', messageId, text: partial }),
     };

@@ -110,20 +110,12 @@ export function createWebRoutes(options: WebRoutesOptions) {
       return true;
     }
     if (path === '/login') {
-      await login(req, res, url);
+      await login(options, { req, res, url });
       return true;
     }
     const cookie = cookieValue(req, SESSION_COOKIE);
-    let session = cookie ? await options.sessions.find(cookie) : undefined;
-    if (method === 'GET' && (path === '/' || path === '/dashboard') && !session) {
-      if (access.mode === 'password') {
-        redirect(res, `/login?next=${encodeURIComponent(path)}`);
-        return true;
-      }
-      const created = await options.sessions.create(anonymousIdentity());
-      res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
-      session = created.session;
-    }
+    const session = await sessionFor(options, { req, res, path, method, cookie });
+    if (session === 'answered') return true;
     if (!session) {
       json(res, 401, { error: 'Not logged in: open the page again to log in.' });
       return true;
@@ -132,119 +124,149 @@ export function createWebRoutes(options: WebRoutesOptions) {
       json(res, 403, { error: 'Refused: this request did not come from the lorabot page (CSRF check).' });
       return true;
     }
-    await sessionRoute({ req, res, path, method, session, cookie });
+    await sessionRoute(options, { req, res, path, method, session, cookie });
     return true;
   };
+}
 
-  async function sessionRoute(r: {
-    req: IncomingMessage;
-    res: ServerResponse;
-    path: string;
-    method: string;
-    session: WebSessionData;
-    cookie: string | undefined;
-  }): Promise<void> {
-    const { req, res, path, method, session } = r;
-    const route = `${method} ${path}`;
-    if (route === 'GET /') return servePage(options.assetsDir, 'index.html', res);
-    if (route === 'GET /dashboard') return servePage(options.assetsDir, 'dashboard.html', res);
-    if (route === 'GET /api/session') {
-      const info: WebSessionInfo = { name: session.name, csrfToken: session.csrfToken };
-      return json(res, 200, {
-        ...info,
-        login: access.mode === 'password',
-      });
-    }
-    if (route === 'GET /api/events') return relay(req, res, session);
-    if (route === 'GET /api/dashboard') return json(res, 200, await options.dashboard());
-    if (method === 'GET' && path.startsWith('/api/images/')) return serveImage(path, res);
-    if (route === 'POST /api/commands') return inbound(req, res, session, COMMAND_BODY);
-    if (route === 'POST /api/actions') return inbound(req, res, session, ACTION_BODY);
-    if (route === 'POST /logout') {
-      if (r.cookie) await options.sessions.end(r.cookie);
-      res.setHeader('set-cookie', sessionCookie(req, '', 0));
-      res.writeHead(204).end();
-      return;
-    }
-    json(res, 404, { error: 'not found' });
+/** A request on its way through the routes. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+/**
+ * The request's session: the cookie's, or for a page opened without one, a new anonymous session (no password)
+ * or a redirect to the login (`answered`).
+ */
+async function sessionFor(
+  options: WebRoutesOptions,
+  r: Exchange & { path: string; method: string; cookie: string | undefined },
+): Promise<WebSessionData | 'answered' | undefined> {
+  const { req, res, path } = r;
+  const session = r.cookie ? await options.sessions.find(r.cookie) : undefined;
+  if (session || r.method !== 'GET' || (path !== '/' && path !== '/dashboard')) return session;
+  if (options.access.mode === 'password') {
+    redirect(res, `/login?next=${encodeURIComponent(path)}`);
+    return 'answered';
   }
+  const created = await options.sessions.create(anonymousIdentity());
+  res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
+  return created.session;
+}
 
-  async function login(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (access.mode !== 'password') return redirect(res, '/');
-    if (req.method === 'GET')
-      return html(res, 200, loginPage({ next: safeNext(url.searchParams.get('next')) }));
-    if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
-    // A login posted from another site would log the browser in as someone else (login CSRF).
-    if (!isSameOrigin(req)) return html(res, 403, loginPage({ error: 'Refused: log in from this page.' }));
-    const form = new URLSearchParams(await readBody(req));
-    const name = (form.get('name') ?? '').trim();
-    const next = safeNext(form.get('next'));
-    if (!WEB_NAME.test(name)) return html(res, 400, loginPage({ error: WEB_NAME_RULE, name, next }));
-    if (!passwordMatches(form.get('password') ?? '', access.password)) {
-      options.logger.warn({ name }, 'web login refused: wrong password');
-      return html(res, 401, loginPage({ error: 'Wrong password.', name, next }));
-    }
-    const created = await options.sessions.create({ userId: `web:${name}`, name });
-    res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
-    redirect(res, next);
-  }
-
-  /** Relays the session's stream as Server-Sent Events, from just after `Last-Event-ID` on a reconnect. */
-  async function relay(req: IncomingMessage, res: ServerResponse, session: WebSessionData): Promise<void> {
-    const lastId = req.headers['last-event-id'];
-    const after = typeof lastId === 'string' && /^\d+-\d+$/.test(lastId) ? lastId : '0';
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
+/** The routes a session may use: pages, the session's data and stream, images, commands, presses, logout. */
+async function sessionRoute(
+  options: WebRoutesOptions,
+  r: Exchange & { path: string; method: string; session: WebSessionData; cookie: string | undefined },
+): Promise<void> {
+  const { req, res, path, method, session } = r;
+  const route = `${method} ${path}`;
+  if (route === 'GET /') return servePage(options.assetsDir, 'index.html', res);
+  if (route === 'GET /dashboard') return servePage(options.assetsDir, 'dashboard.html', res);
+  if (route === 'GET /api/session') {
+    const info: WebSessionInfo = { name: session.name, csrfToken: session.csrfToken };
+    return json(res, 200, {
+      ...info,
+      login: options.access.mode === 'password',
     });
-    res.write('retry: 2000\n\n');
-    const stop = new AbortController();
-    req.on('close', () => stop.abort());
-    await options.events
-      .follow(session.streamId, after, {
-        signal: stop.signal,
-        deliver: (events) => {
-          for (const event of events) res.write(`id: ${event.id}\ndata: ${event.json}\n\n`);
-        },
-        idle: () => res.write(': keep-alive\n\n'),
-      })
-      .catch((error: unknown) => options.logger.warn({ err: String(error) }, 'web event relay stopped'));
-    res.end();
   }
+  if (route === 'GET /api/events') return relay(options, { req, res }, session);
+  if (route === 'GET /api/dashboard') return json(res, 200, await options.dashboard());
+  if (method === 'GET' && path.startsWith('/api/images/')) return serveImage(options, path, res);
+  if (route === 'POST /api/commands') return inbound(options, { req, res, session, schema: COMMAND_BODY });
+  if (route === 'POST /api/actions') return inbound(options, { req, res, session, schema: ACTION_BODY });
+  if (route === 'POST /logout') {
+    if (r.cookie) await options.sessions.end(r.cookie);
+    res.setHeader('set-cookie', sessionCookie(req, '', 0));
+    res.writeHead(204).end();
+    return;
+  }
+  json(res, 404, { error: 'not found' });
+}
 
-  async function serveImage(path: string, res: ServerResponse): Promise<void> {
-    const match = /^\/api\/images\/([^/]+)\/(\d{1,2})$/.exec(path);
-    const image = match
-      ? await options.events.image(decodeURIComponent(match[1]!), Number(match[2]))
-      : undefined;
-    if (!image) return json(res, 404, { error: 'This image is no longer kept (images are kept for a day).' });
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': image.mimeType,
-      'cache-control': 'private, max-age=86400, immutable',
-    });
-    res.end(image.bytes);
+/** `GET /login` shows the form; `POST /login` checks the name and password and starts a session. */
+async function login(options: WebRoutesOptions, r: Exchange & { url: URL }): Promise<void> {
+  const { req, res, url } = r;
+  const { access } = options;
+  if (access.mode !== 'password') return redirect(res, '/');
+  if (req.method === 'GET')
+    return html(res, 200, loginPage({ next: safeNext(url.searchParams.get('next')) }));
+  if (req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
+  // A login posted from another site would log the browser in as someone else (login CSRF).
+  if (!isSameOrigin(req)) return html(res, 403, loginPage({ error: 'Refused: log in from this page.' }));
+  const form = new URLSearchParams(await readBody(req));
+  const name = (form.get('name') ?? '').trim();
+  const next = safeNext(form.get('next'));
+  if (!WEB_NAME.test(name)) return html(res, 400, loginPage({ error: WEB_NAME_RULE, name, next }));
+  if (!passwordMatches(form.get('password') ?? '', access.password)) {
+    options.logger.warn({ name }, 'web login refused: wrong password');
+    return html(res, 401, loginPage({ error: 'Wrong password.', name, next }));
   }
+  const created = await options.sessions.create({ userId: `web:${name}`, name });
+  res.setHeader('set-cookie', sessionCookie(req, created.cookie, SESSION_MAX_AGE));
+  redirect(res, next);
+}
 
-  /** A typed command or a pressed button: checked, translated, and handed to the inbound service. */
-  async function inbound(
-    req: IncomingMessage,
-    res: ServerResponse,
-    session: WebSessionData,
-    schema: typeof COMMAND_BODY | typeof ACTION_BODY,
-  ): Promise<void> {
-    const parsed = schema.safeParse(parseJson(await readBody(req)));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return json(res, 400, { error: `Bad request: ${issue?.path.join('.') || 'body'}: ${issue?.message}` });
-    }
-    const event = webInboundEvent(parsed.data, session, options.now());
-    await options.inbound.handle(event, new WebPlatform(options.events, session, parsed.data));
-    // What happened is on the session's stream; the answer only says the request was taken.
-    json(res, 202, { ok: true });
+/** Relays the session's stream as Server-Sent Events, from just after `Last-Event-ID` on a reconnect. */
+async function relay(
+  options: WebRoutesOptions,
+  { req, res }: Exchange,
+  session: WebSessionData,
+): Promise<void> {
+  const lastId = req.headers['last-event-id'];
+  const after = typeof lastId === 'string' && /^\d+-\d+$/.test(lastId) ? lastId : '0';
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  res.write('retry: 2000\n\n');
+  const stop = new AbortController();
+  req.on('close', () => stop.abort());
+  await options.events
+    .follow(session.streamId, after, {
+      signal: stop.signal,
+      deliver: (events) => {
+        for (const event of events) res.write(`id: ${event.id}\ndata: ${event.json}\n\n`);
+      },
+      idle: () => res.write(': keep-alive\n\n'),
+    })
+    .catch((error: unknown) => options.logger.warn({ err: String(error) }, 'web event relay stopped'));
+  res.end();
+}
+
+/** An image of a message, while the web keeps it. */
+async function serveImage(options: WebRoutesOptions, path: string, res: ServerResponse): Promise<void> {
+  const match = /^\/api\/images\/([^/]+)\/(\d{1,2})$/.exec(path);
+  const image = match
+    ? await options.events.image(decodeURIComponent(match[1]!), Number(match[2]))
+    : undefined;
+  if (!image) return json(res, 404, { error: 'This image is no longer kept (images are kept for a day).' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': image.mimeType,
+    'cache-control': 'private, max-age=86400, immutable',
+  });
+  res.end(image.bytes);
+}
+
+/** A typed command or a pressed button: checked, translated, and handed to the inbound service. */
+async function inbound(
+  options: WebRoutesOptions,
+  r: Exchange & { session: WebSessionData; schema: typeof COMMAND_BODY | typeof ACTION_BODY },
+): Promise<void> {
+  const { req, res, session } = r;
+  const parsed = r.schema.safeParse(parseJson(await readBody(req)));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return json(res, 400, { error: `Bad request: ${issue?.path.join('.') || 'body'}: ${issue?.message}` });
   }
+  const event = webInboundEvent(parsed.data, session, options.now());
+  await options.inbound.handle(event, new WebPlatform(options.events, session, parsed.data));
+  // What happened is on the session's stream; the answer only says the request was taken.
+  json(res, 202, { ok: true });
 }
 
 function csrfOk(req: IncomingMessage, session: WebSessionData): boolean {
