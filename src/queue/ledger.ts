@@ -101,7 +101,10 @@ export class Ledger implements SpendReader {
   }
 }
 
-/** The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). */
+/**
+ * The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). A text cell that a
+ * spreadsheet would run as a formula is prefixed with `'`.
+ */
 export function ledgerCsv(entries: readonly LedgerEntry[]): string {
   const header = [
     'at',
@@ -116,23 +119,35 @@ export function ledgerCsv(entries: readonly LedgerEntry[]): string {
     'status',
     'cost',
   ];
-  const quote = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+  const text = (value: string) => quote(neutralise(value));
   const rows = entries.map((e) =>
     [
-      e.at,
-      e.jobId,
-      e.platform,
-      e.workspaceId,
-      e.channelId,
-      e.userId,
-      e.kind,
-      e.model,
+      text(e.at),
+      text(e.jobId),
+      text(e.platform),
+      text(e.workspaceId),
+      text(e.channelId),
+      text(e.userId),
+      text(e.kind),
+      text(e.model),
+      // Numeric and never negative (prices are non-negative by the config schema): left as a number.
       (e.micros / 1_000_000).toFixed(6),
-      e.status,
-      e.costText,
-    ]
-      .map((v) => quote(String(v)))
-      .join(','),
+      text(e.status),
+      text(e.costText),
+    ].join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;
+}
+
+function quote(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * Prefixes `'` to a cell starting with `=`, `+`, `-`, `@`, tab or CR, which spreadsheets treat as the start of a
+ * formula (a model name or a user id is chosen by whoever runs the command).
+ * @see https://owasp.org/www-community/attacks/CSV_Injection
+ */
+export function neutralise(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
