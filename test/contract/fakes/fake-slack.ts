@@ -68,6 +68,8 @@ export class FakeSlack {
   /** The fake's clock (ms), for `response_url` expiry. */
   now: () => number = Date.now;
   baseUrl = '';
+  /** Socket Mode: the WebSocket URL `apps.connections.open` hands out (a `FakeSlackSocket`); unset, it fails. */
+  socketModeUrl?: string;
   private readonly faults: Array<{ method: string; fault: SlackFault; skip: number }> = [];
   private readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
   private readonly responseUrls = new Map<string, { createdAt: number; uses: number }>();
@@ -182,7 +184,9 @@ export class FakeSlack {
       }
       return this.reply(res, call, { ok: false, error: fault.error });
     }
-    if (token !== this.botToken) return this.reply(res, call, { ok: false, error: 'invalid_auth' });
+    // Socket Mode's connection call takes the app-level token; every other method the bot token.
+    const app = method === 'apps.connections.open' && token?.startsWith('xapp-');
+    if (token !== this.botToken && !app) return this.reply(res, call, { ok: false, error: 'invalid_auth' });
     const handler = this.methods[method];
     if (!handler) return this.reply(res, call, { ok: false, error: 'unknown_method' });
     if (schemaErrors.length > 0) {
@@ -282,7 +286,10 @@ export class FakeSlack {
       }
       return { ok: true, files: shared };
     },
-    'apps.connections.open': () => ({ ok: false, error: 'not_supported_by_fake' }),
+    'apps.connections.open': () =>
+      this.socketModeUrl
+        ? { ok: true, url: this.socketModeUrl }
+        : { ok: false, error: 'not_supported_by_fake' },
   };
 
   /** Slack's documented limits for message text and blocks. */
