@@ -2,21 +2,27 @@
  * `npm run bench`: how much one gateway and one worker carry on this machine. Runs bare BullMQ as a baseline, then
  * the whole pipeline (signed Slack slash commands → `lorabot gateway` → Redis → `lorabot worker` → fake Together
  * → fake Slack) at a steady 100 commands/s, at full speed, with 2 s of Together latency and 200 jobs in flight,
- * and the rate limiter against a fake that refuses past 60 images a minute. Prints each figure beside its target
- * and writes bench/results.json, bench/results.md and bench/results.png.
+ * the rate limiter against a fake that refuses past 60 images a minute, and the soak (bench/soak.ts: 10 minutes
+ * at 20 commands/s with faults). Prints each figure beside its target and writes bench/results.json,
+ * bench/results.md, bench/results.png and bench/soak.png.
+ *
+ * `--only soak` runs the soak alone (its section of results.json and results.md is replaced); `--soak-minutes N`
+ * shortens it (a short run writes to the temp directory, as BENCH_QUICK=1 does).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { freePort, resolveRedisUrl } from '../src/queue/redis-url.js';
-import { FakeSlack, signSlackRequest } from '../test/contract/fakes/fake-slack.js';
+import { FakeSlack } from '../test/contract/fakes/fake-slack.js';
 import { FakeTogether } from '../test/contract/fakes/fake-together.js';
 import { fakeSlackEnv } from '../test/helpers/fake-env.js';
 import { BLUE, drawHistograms, ORANGE, RED } from './chart.js';
+import { deleteByPrefix, log, openLoop, SIGNING_SECRET, sendSlash, sleep, totalCommands } from './load.js';
 import {
   cpuSeconds,
   type LorabotProcess,
@@ -26,9 +32,11 @@ import {
   startLorabot,
   stopLorabot,
 } from './processes.js';
+import { type Row, rowsMarkdown } from './rows.js';
+import { runSoak, type SoakResult } from './soak.js';
+import { SOAK_HEADING, soakChart, soakMarkdown } from './soak-report.js';
 import { round, type Summary, summarize } from './stats.js';
 
-const SIGNING_SECRET = 'bench-signing-secret';
 const QUICK = process.env.BENCH_QUICK === '1';
 /** A quick run's figures mean nothing, so they do not replace the real results in bench/. */
 const OUT_DIR = QUICK ? join(tmpdir(), 'lorabot-bench-quick') : join(REPO_ROOT, 'bench');
@@ -44,6 +52,8 @@ const LIMITER_SECONDS = QUICK ? 20 : 180;
 const LIMIT_PER_MINUTE = 60;
 const BASELINE_JOBS = QUICK ? 2000 : 20_000;
 const WORKER_CONCURRENCY = 32;
+const ARGS = parseArgs({ options: { only: { type: 'string' }, 'soak-minutes': { type: 'string' } } }).values;
+const SOAK_MINUTES = Number(ARGS['soak-minutes'] ?? (QUICK ? 1 : 10));
 
 const TARGETS = {
   ackP99Ms: 50,
@@ -118,6 +128,9 @@ interface Sent {
 }
 
 async function main(): Promise<void> {
+  if (!(SOAK_MINUTES > 0)) throw new Error(`--soak-minutes must be a positive number of minutes`);
+  if (ARGS.only === 'soak') return soakAlone();
+  if (ARGS.only !== undefined) throw new Error(`--only takes one phase: soak (got ${ARGS.only})`);
   const began = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
   const redis = await resolveRedisUrl(process.env.REDIS_URL, work);
@@ -148,6 +161,7 @@ async function main(): Promise<void> {
       { latencyMs: 1000, concurrency: 8, ratePerMinute: LIMIT_PER_MINUTE, imagesPerMinute: LIMIT_PER_MINUTE },
       (stack) => runLimiter(stack),
     );
+    const soak = await runSoak({ minutes: SOAK_MINUTES, work });
     const results = {
       when: new Date().toISOString(),
       quick: QUICK,
@@ -167,6 +181,7 @@ async function main(): Promise<void> {
       },
       inflight,
       limiter,
+      soak,
       totalSeconds: round((Date.now() - began) / 1000),
     };
     report(results, steady);
@@ -437,30 +452,14 @@ async function withStack<T>(
 
 /** One signed `/flux` slash command into the gateway, in its own channel. */
 async function slash(stack: Stack, channel: string): Promise<Sent> {
-  const body = new URLSearchParams({
-    token: 'deprecated-verification-token',
-    team_id: stack.slack.teamId,
-    team_domain: 'bench',
-    channel_id: channel,
-    channel_name: 'bench',
-    user_id: 'U0BENCH',
-    user_name: 'bench',
+  const ack = await sendSlash(stack.pool, stack.slack, {
     command: '/flux',
     text: `a bench lighthouse ${channel} --size 256x256 --steps 4`,
-    response_url: stack.slack.newResponseUrl(),
-    trigger_id: `${Date.now()}.${randomUUID()}`,
-    api_app_id: 'A0BENCH',
-  }).toString();
-  const sentAt = Date.now();
-  const started = performance.now();
-  const response = await stack.pool.request({
-    path: '/slack/events',
-    method: 'POST',
-    headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(sentAt / 1000)),
-    body,
+    channel,
+    user: 'U0BENCH',
+    responseUrl: stack.slack.newResponseUrl(),
   });
-  await response.body.text();
-  return { channel, sentAt, ackMs: performance.now() - started, status: response.statusCode };
+  return { channel, sentAt: ack.sentAt, ackMs: ack.ackMs, status: ack.status };
 }
 
 /** The uncounted warm-up of fresh processes; what its commands saw, to show what a cold start costs. */
@@ -476,21 +475,6 @@ async function warmUpStack(stack: Stack) {
     `   warm-up, not counted: ${warmUp.commands} commands in ${WARM_UP_SECONDS} s; overhead p99 ${warmUp.overheadMs.p99} ms, max ${warmUp.overheadMs.max} ms`,
   );
   return warmUp;
-}
-
-/** Sends `total` commands at `perSecond`, on schedule whatever the answers; how late the generator ran. */
-async function openLoop(perSecond: number, total: number, send: (i: number) => Promise<Sent>) {
-  const start = performance.now();
-  const pending: Array<Promise<Sent>> = [];
-  let maxLagMs = 0;
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    maxLagMs = Math.max(maxLagMs, performance.now() - due);
-    pending.push(send(i));
-  }
-  return { sent: await Promise.all(pending), maxLagMs };
 }
 
 /** Ack latencies, overheads (done − sent − latency), and when each finished. */
@@ -552,21 +536,6 @@ function cpuMeter(stack: Stack) {
   };
 }
 
-async function totalCommands(redis: Redis): Promise<number> {
-  const info = await redis.info('stats');
-  return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0);
-}
-
-/** Deletes this run's keys only (SCAN + UNLINK on its prefix): a shared Redis keeps everything else. */
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
-
 type Results = Record<string, unknown> & {
   quick: boolean;
   machine: { cores: number; cpu: string; memoryGiB: number; node: string; redis: string };
@@ -575,16 +544,9 @@ type Results = Record<string, unknown> & {
   saturation: Awaited<ReturnType<typeof runSaturation>> & { ratioToBaseline: number };
   inflight: Awaited<ReturnType<typeof runInflight>>;
   limiter: Awaited<ReturnType<typeof runLimiter>>;
+  soak: SoakResult;
   totalSeconds: number;
 };
-
-interface Row {
-  figure: string;
-  value: string;
-  target: string;
-  met: boolean | null;
-  why?: string;
-}
 
 /** Each figure beside its target; a missed target says by how much and what the run measured about why. */
 function rows(r: Results): Row[] {
@@ -690,7 +652,6 @@ function stagesText(
 
 function report(results: Results, steady: { acks: number[]; overheads: number[] }): void {
   const table = rows(results);
-  const mark = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
   const lines = [
     '# lorabot benchmark',
     '',
@@ -702,14 +663,11 @@ function report(results: Results, steady: { acks: number[]; overheads: number[] 
     `fresh processes and sends ${WARM_UP_SECONDS} s at ${STEADY_RATE} commands/s before measuring, not counted (JIT, connections and`,
     `Lua scripts warming up); in the steady phase's warm-up the overhead p99 was ${results.steady.warmUp.overheadMs.p99} ms and the ack p99 ${results.steady.warmUp.ackMs.p99} ms.`,
     '',
-    '| Figure | Measured | Target | |',
-    '|---|---|---|---|',
-    ...table.map((row) => `| ${row.figure} | ${row.value} | ${row.target} | ${mark(row.met)} |`),
-    '',
-    ...table.filter((row) => row.why).map((row) => `- **${row.figure}** missed: ${row.why}.`),
+    ...rowsMarkdown(table),
     '',
     '![ack latency and pipeline overhead](results.png)',
     '',
+    soakMarkdown(results.soak),
   ];
   const markdown = lines.join('\n');
   mkdirSync(OUT_DIR, { recursive: true });
@@ -750,16 +708,35 @@ function report(results: Results, steady: { acks: number[]; overheads: number[] 
       },
     ]),
   );
+  writeFileSync(join(OUT_DIR, 'soak.png'), soakChart(results.soak));
   log(`\n${markdown}`);
-  log(`Wrote results.json, results.md and results.png in ${OUT_DIR}.`);
+  log(`Wrote results.json, results.md, results.png and soak.png in ${OUT_DIR}.`);
 }
 
-function log(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * `--only soak`: the soak on its own; its section of results.json and results.md is replaced and the rest kept.
+ * A short run (under 10 minutes) writes to the temp directory, so it never stands in for the real figures.
+ */
+async function soakAlone(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
+  try {
+    const soak = await runSoak({ minutes: SOAK_MINUTES, work });
+    const out = QUICK || soak.short ? join(tmpdir(), 'lorabot-bench-soak-short') : OUT_DIR;
+    mkdirSync(out, { recursive: true });
+    const jsonPath = join(out, 'results.json');
+    const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as object) : {};
+    writeFileSync(jsonPath, `${JSON.stringify({ ...json, soak }, null, 2)}\n`);
+    const mdPath = join(out, 'results.md');
+    const md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# lorabot benchmark\n\n';
+    const kept = md.includes(SOAK_HEADING) ? md.slice(0, md.indexOf(SOAK_HEADING)) : `${md.trimEnd()}\n\n`;
+    const section = soakMarkdown(soak);
+    writeFileSync(mdPath, kept + section);
+    writeFileSync(join(out, 'soak.png'), soakChart(soak));
+    log(`\n${section}`);
+    log(`Wrote the soak into results.json and results.md, and soak.png, in ${out}.`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 main().catch((error: unknown) => {

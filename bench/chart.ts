@@ -86,11 +86,69 @@ function drawPanel(png: PNG, panel: Panel, top: number): void {
   });
 }
 
+/** One line of a line chart: its points in order of x, drawn in its colour and named in the legend. */
+export interface Series {
+  label: string;
+  color: Rgb;
+  points: Array<{ x: number; y: number }>;
+}
+
+/** A line chart of each series over a shared x axis (e.g. memory over time), with a legend, as a PNG. */
+export function drawLines(chart: { title: string; xUnit: string; yUnit: string; series: Series[] }): Buffer {
+  const png = new PNG({ width: WIDTH, height: PANEL_HEIGHT + 60 });
+  png.data.fill(255);
+  const plot = {
+    x0: MARGIN.left,
+    x1: WIDTH - MARGIN.right,
+    y0: MARGIN.top + 40,
+    y1: png.height - MARGIN.bottom,
+  };
+  text(png, chart.title, plot.x0, 12, AXIS);
+  chart.series.forEach((s, i) => {
+    text(png, s.label, plot.x0 + i * 230, 34, s.color);
+  });
+  const points = chart.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
+  if (points.length === 0) {
+    text(png, 'NO DATA', plot.x0, plot.y0 + 40, RED);
+    return PNG.sync.write(png);
+  }
+  const xHigh = Math.max(...points.map((p) => p.x)) || 1;
+  const yHigh = Math.max(...points.map((p) => p.y)) * 1.1 || 1;
+  const xOf = (x: number) => plot.x0 + (x / xHigh) * (plot.x1 - plot.x0);
+  const yOf = (y: number) => plot.y1 - (y / yHigh) * (plot.y1 - plot.y0);
+  for (const tick of ticks(0, yHigh)) {
+    const y = Math.round(yOf(tick));
+    line(png, plot.x0, y, plot.x1, y, GRID);
+    const label = formatTick(tick);
+    text(png, label, plot.x0 - 8 - label.length * (GLYPH_WIDTH + 1) * SCALE, y - GLYPH_HEIGHT, AXIS);
+  }
+  for (const tick of ticks(0, xHigh)) {
+    const x = Math.round(xOf(tick));
+    line(png, x, plot.y1, x, plot.y1 + 5, AXIS);
+    const label = formatTick(tick);
+    text(png, label, x - (label.length * (GLYPH_WIDTH + 1) * SCALE) / 2, plot.y1 + 10, AXIS);
+  }
+  line(png, plot.x0, plot.y1, plot.x1, plot.y1, AXIS);
+  line(png, plot.x0, plot.y0, plot.x0, plot.y1, AXIS);
+  text(png, chart.xUnit, plot.x1 - chart.xUnit.length * (GLYPH_WIDTH + 1) * SCALE, plot.y1 + 30, AXIS);
+  text(png, chart.yUnit, 4, plot.y0 - 24, AXIS);
+  for (const s of chart.series) {
+    const drawn = s.points.filter((p) => Number.isFinite(p.y));
+    for (let i = 1; i < drawn.length; i++) {
+      const [a, b] = [drawn[i - 1]!, drawn[i]!];
+      line(png, xOf(a.x), yOf(a.y), xOf(b.x), yOf(b.y), s.color);
+      line(png, xOf(a.x), yOf(a.y) + 1, xOf(b.x), yOf(b.y) + 1, s.color);
+    }
+  }
+  return PNG.sync.write(png);
+}
+
 function ticks(low: number, high: number): number[] {
   const span = high - low;
   const step =
-    [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000].find((s) => span / s <= 10) ??
-    10_000;
+    [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000].find(
+      (s) => span / s <= 10,
+    ) ?? 10_000;
   const out: number[] = [];
   for (let t = Math.ceil(low / step) * step; t <= high; t += step) out.push(t);
   return out;

@@ -50,6 +50,11 @@ export interface RecordedCall {
   schemaErrors: string[];
   /** Set when the client closed the connection before the fake answered. */
   clientClosedEarly: boolean;
+  /**
+   * What the fake produced for this call, as Together bills it: the images it generated (even if the client was
+   * gone by then), or the tokens of the answer it sent (a stream cut short counts the tokens written).
+   */
+  served?: { images: number } | { promptTokens: number; completionTokens: number };
 }
 
 export interface FakeTogetherOptions {
@@ -308,8 +313,8 @@ export class FakeTogether {
     if (this.refuseModel(path, body as ImageBody | ChatBody, res)) return;
     if (path === '/images/generations' && this.overImageLimit(body as ImageBody, res)) return;
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
-    if (path === '/images/generations') return this.generateImages(body as ImageBody, res, fault);
-    return this.chat(body as ChatBody, res, fault);
+    if (path === '/images/generations') return this.generateImages(body as ImageBody, res, { call, fault });
+    return this.chat(body as ChatBody, res, { call, fault });
   }
 
   private renderOnce(spec: Parameters<typeof renderImage>[0]): Buffer {
@@ -409,7 +414,11 @@ export class FakeTogether {
     return !this.options.chatModels || this.options.chatModels.includes(model);
   }
 
-  private generateImages(body: ImageBody, res: ServerResponse, fault: TogetherFault | undefined): void {
+  private generateImages(
+    body: ImageBody,
+    res: ServerResponse,
+    { call, fault }: { call: RecordedCall; fault: TogetherFault | undefined },
+  ): void {
     if (!this.serves('image', body.model)) {
       modelNotFound(res, body.model);
       return;
@@ -445,11 +454,16 @@ export class FakeTogether {
         });
       }
     }
+    call.served = { images: n };
     const payload = JSON.stringify({ id: randomUUID(), model: body.model, object: 'list', data });
     this.finish(res, payload, fault);
   }
 
-  private async chat(body: ChatBody, res: ServerResponse, fault: TogetherFault | undefined): Promise<void> {
+  private async chat(
+    body: ChatBody,
+    res: ServerResponse,
+    { call, fault }: { call: RecordedCall; fault: TogetherFault | undefined },
+  ): Promise<void> {
     if (!this.serves('chat', body.model)) {
       modelNotFound(res, body.model);
       return;
@@ -464,6 +478,7 @@ export class FakeTogether {
     const id = randomUUID();
     const created = Math.floor(Date.now() / 1000);
     if (!body.stream) {
+      call.served = { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
       const payload = JSON.stringify({
         id,
         object: 'chat.completion',
@@ -496,6 +511,8 @@ export class FakeTogether {
     events.push(chunk('', 'eos', placement === 'finish'));
     if (placement === 'trailing') events.push(chunk(null, null, true, false));
     let sent = 0;
+    const served = { promptTokens: usage.prompt_tokens, completionTokens: 0 };
+    call.served = served;
     for (const event of events) {
       if (this.chunkDelayMs > 0 && sent > 0) await sleep(this.chunkDelayMs);
       if (res.destroyed) return;
@@ -517,6 +534,7 @@ export class FakeTogether {
         return;
       }
       res.write(`data: ${JSON.stringify(event)}\n\n`);
+      served.completionTokens += countTokens(event.choices[0]?.delta.content ?? '');
       sent++;
     }
     res.end('data: [DONE]\n\n');
