@@ -128,8 +128,12 @@ async function gatewayServer(
   });
   return new GatewayServer({
     web,
+    logger,
     metrics: () => metrics.render(),
-    ...(config.admin && adminBoard ? { admin: { ...config.admin, listener: adminBoard(queues) } } : {}),
+    ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
+    ...(config.admin && adminBoard
+      ? { admin: { ...config.admin, listener: adminBoard(queues, { writable: config.adminWrite }) } }
+      : {}),
     ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
     health: async () => {
       try {
