@@ -40,7 +40,6 @@ let discord: FakeDiscord;
 let running: Running;
 let web: WebDriver;
 let env: Record<string, string>;
-const outputs: string[] = [];
 
 beforeAll(async () => {
   together = await new FakeTogether({ apiKey: SECRETS.TOGETHER_API_KEY }).start();
