@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopback } from '../adapters/web/web-auth.js';
 import { usdToMicros } from '../core/money.js';
 import { ENV_DEFAULTS, LOG_LEVELS, LORA_PRESET_DEFAULTS, PER_MEGAPIXEL_DEFAULTS } from './defaults.js';
 
@@ -229,8 +230,7 @@ function httpsUnlessLoopback() {
 
 function isLoopbackUrl(value: string): boolean {
   try {
-    const host = new URL(value).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+    return isLoopback(new URL(value).hostname);
   } catch {
     return false;
   }

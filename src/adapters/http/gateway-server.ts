@@ -47,7 +47,7 @@ export class GatewayServer {
         ? new LoginGate({
             realm: 'metrics',
             challenge: 'Bearer realm="lorabot metrics"',
-            accepts: (header) => secretsMatch(header, `Bearer ${metricsToken}`),
+            accepts: (header) => secretsMatch(bearerToken(header), metricsToken),
             logger,
           })
         : undefined;
@@ -112,4 +112,9 @@ function basicMatches(header: string, expected: { user: string; password: string
   const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
   const given = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
   return secretsMatch(given, `${expected.user}:${expected.password}`);
+}
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme in any case); empty for anything else. */
+function bearerToken(header: string): string {
+  return /^Bearer +(\S+)$/i.exec(header)?.[1] ?? '';
 }
