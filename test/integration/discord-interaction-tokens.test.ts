@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobData } from '../../src/core/jobs.js';
+import { InteractionTokenStore } from '../../src/queue/interaction-tokens.js';
+import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -73,4 +76,34 @@ describe('Discord interaction tokens stay out of job data', () => {
     expect(kept.length).toBeGreaterThan(0);
     for (const hash of kept) expect(JSON.stringify(hash)).not.toContain(token);
   }, 30_000);
+
+  it('stores no token that has already expired: the job keeps neither token nor reference, and goes by the bot token', async () => {
+    const keys = new RedisKeys(`${h.config.queue.prefix}:expired-check`);
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const store = new InteractionTokenStore(redis, keys, () => now);
+    const data = (expiresAt: number) =>
+      ({
+        kind: 'ask',
+        target: {
+          platform: 'discord',
+          workspaceId: 'G1',
+          channelId: 'C1',
+          userId: 'U1',
+          statusMessageId: 'M1',
+          resultChannelId: 'C1',
+          attachmentLimit: 10,
+          interaction: { applicationId: 'A1', token: 'stale-token', expiresAt },
+        },
+      }) as unknown as JobData;
+    const stale = await store.stash('job-stale', data(now - 1));
+    expect(JSON.stringify(stale)).not.toContain('stale-token');
+    expect(stale.target).toMatchObject({ interaction: { applicationId: 'A1', expiresAt: now - 1 } });
+    expect(JSON.stringify(stale)).not.toContain('tokenRef');
+    expect(await redis.exists(keys.interactionToken('job-stale'))).toBe(0);
+    const fresh = await store.stash('job-fresh', data(now + 60_000));
+    expect(JSON.stringify(fresh)).toContain('"tokenRef":"job-fresh"');
+    expect(await store.get('job-fresh')).toBe('stale-token');
+    await redis.del(keys.interactionToken('job-fresh'));
+    expect(await store.get('job-fresh')).toBeUndefined();
+  });
 });
