@@ -8,6 +8,7 @@ import { InboundService } from '../app/inbound-service.js';
 import type { InboundDeps } from '../app/intake.js';
 import type { Config } from '../config/index.js';
 import { defaultSizeWarning } from '../core/image-size.js';
+import type { InteractionTokens } from '../core/jobs.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
@@ -74,7 +75,13 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     await slack.start();
     closers.push(() => slack.stop());
   }
-  const discord = config.discord ? await startDiscord(config.discord, intake, closers) : undefined;
+  const discord = config.discord
+    ? await startDiscord(
+        { ...config.discord, interactionTokens: producer.interactionTokens },
+        intake,
+        closers,
+      )
+    : undefined;
   logger.info(
     {
       url: address.url,
@@ -121,8 +128,12 @@ async function gatewayServer(
   });
   return new GatewayServer({
     web,
+    logger,
     metrics: () => metrics.render(),
-    ...(config.admin && adminBoard ? { admin: { ...config.admin, listener: adminBoard(queues) } } : {}),
+    ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
+    ...(config.admin && adminBoard
+      ? { admin: { ...config.admin, listener: adminBoard(queues, { writable: config.adminWrite }) } }
+      : {}),
     ...(slack?.httpListener ? { slack: slack.httpListener } : {}),
     health: async () => {
       try {
@@ -137,7 +148,7 @@ async function gatewayServer(
 
 /** Connects the Discord bot (discord.js loads only here) and puts its stop on the closers. */
 async function startDiscord(
-  settings: NonNullable<Config['discord']>,
+  settings: NonNullable<Config['discord']> & { interactionTokens: InteractionTokens },
   intake: InboundDeps,
   closers: CloserStack,
 ): Promise<DiscordBot> {

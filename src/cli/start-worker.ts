@@ -5,6 +5,7 @@ import { TogetherClient } from '../adapters/together/together-client.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
+import { InteractionTokenStore } from '../queue/interaction-tokens.js';
 import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { WebEventLog } from '../queue/web-events.js';
@@ -58,6 +59,7 @@ async function deliverersFor(
     ? new (await import('../adapters/discord/discord-deliverer.js')).DiscordDeliverer({
         token: config.discord.token,
         apiUrl: config.discord.apiUrl,
+        interactionTokens: new InteractionTokenStore(connection, keys),
         ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
       })
     : undefined;

@@ -35,6 +35,10 @@ export interface Config {
   webPassword: string | undefined;
   /** Bull Board credentials; null: the board is off. */
   admin: { user: string; password: string } | null;
+  /** Whether the board may change jobs (retry, clean, promote, add); false: read-only. */
+  adminWrite: boolean;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <token>`; undefined: open. */
+  metricsToken: string | undefined;
   queue: {
     /** Key prefix for every queue and lorabot key; the braces make it a Redis Cluster hash tag. */
     prefix: string;

@@ -9,7 +9,7 @@ import type { CoreSettings } from '../core/settings.js';
 import type { Config } from './config.js';
 import { buildCoreSettings } from './core-settings.js';
 import { DEFAULT_FILE_CONFIG, defaultHost } from './defaults.js';
-import { type EnvSettings, envSchema, type FileSettings, fileSchema } from './schema.js';
+import { type EnvSettings, envSchema, type FileSettings, fileSchema, SECRET_VARIABLES } from './schema.js';
 
 /** Every problem found, and one message listing them. */
 export interface ConfigError {
@@ -39,8 +39,10 @@ function packageVersion(): string {
 /** Reads env and the config file into a frozen Config, or returns every problem at once. */
 export function loadConfig(options: LoadConfigOptions): Result<Config, ConfigError> {
   const problems: string[] = [];
-  // Empty variables count as unset, as in most twelve-factor tools.
-  const env = Object.fromEntries(Object.entries(options.env).filter(([, v]) => v !== undefined && v !== ''));
+  // Empty variables count as unset, as in most twelve-factor tools; an empty secret is reported instead.
+  const env = Object.fromEntries(
+    Object.entries(options.env).filter(([k, v]) => v !== undefined && (v !== '' || SECRET_VARIABLES.has(k))),
+  );
   const envResult = envSchema.safeParse(env);
   if (!envResult.success) {
     for (const issue of envResult.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
@@ -115,6 +117,8 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
       e.LORABOT_ADMIN_USER && e.LORABOT_ADMIN_PASSWORD
         ? { user: e.LORABOT_ADMIN_USER, password: e.LORABOT_ADMIN_PASSWORD }
         : null,
+    adminWrite: e.LORABOT_ADMIN_WRITE === '1',
+    metricsToken: e.LORABOT_METRICS_TOKEN,
     queue: queueConfig(f.queue),
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,

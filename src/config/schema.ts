@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopback } from '../adapters/web/web-auth.js';
 import { usdToMicros } from '../core/money.js';
 import { ENV_DEFAULTS, LOG_LEVELS, LORA_PRESET_DEFAULTS, PER_MEGAPIXEL_DEFAULTS } from './defaults.js';
 
@@ -164,17 +165,17 @@ export const fileSchema = z.strictObject({
 
 /** The environment variables lorabot reads. */
 export const envSchema = z.object({
-  TOGETHER_API_KEY: z.string().min(1).optional(),
-  TOGETHER_BASE_URL: httpUrl().default(ENV_DEFAULTS.TOGETHER_BASE_URL),
+  TOGETHER_API_KEY: secret().optional(),
+  TOGETHER_BASE_URL: httpsUnlessLoopback().default(ENV_DEFAULTS.TOGETHER_BASE_URL),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL')
     .optional(),
-  SLACK_BOT_TOKEN: z.string().min(1).optional(),
-  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
-  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  SLACK_BOT_TOKEN: secret().optional(),
+  SLACK_SIGNING_SECRET: secret().optional(),
+  SLACK_APP_TOKEN: secret().optional(),
   SLACK_API_URL: httpUrl().default(ENV_DEFAULTS.SLACK_API_URL),
-  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_TOKEN: secret().optional(),
   DISCORD_APPLICATION_ID: z
     .string()
     .regex(/^\d{1,25}$/, 'expected the numeric application id')
@@ -187,15 +188,53 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default(ENV_DEFAULTS.LOG_LEVEL),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   LORABOT_ADMIN_USER: z.string().min(1).optional(),
-  LORABOT_ADMIN_PASSWORD: z.string().min(12, 'expected at least 12 characters').optional(),
-  LORABOT_WEB_PASSWORD: z
+  LORABOT_ADMIN_PASSWORD: secret().pipe(z.string().min(12, 'expected at least 12 characters')).optional(),
+  LORABOT_ADMIN_WRITE: z
+    .enum(['0', '1'], { error: 'expected 1 (the board may change jobs) or 0' })
+    .optional(),
+  LORABOT_WEB_PASSWORD: secret().optional(),
+  LORABOT_METRICS_TOKEN: secret().optional(),
+});
+
+/**
+ * The variables that hold secrets. An empty or blank one is a mistake (a line of .env left unfilled, a variable
+ * expanded from nothing), never a way to turn something off: it is reported, naming the variable.
+ */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'TOGETHER_API_KEY',
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'DISCORD_TOKEN',
+  'LORABOT_ADMIN_PASSWORD',
+  'LORABOT_WEB_PASSWORD',
+  'LORABOT_METRICS_TOKEN',
+]);
+
+function secret() {
+  return z
     .string()
     .refine(
       (value) => value.trim() !== '',
-      'expected a password (it is empty or only spaces); unset it to turn login off',
-    )
-    .optional(),
-});
+      'is empty or only spaces: give it a value, or unset the variable',
+    );
+}
+
+/** Together's key travels in every request: only https, or plain http to this machine (a local proxy, a fake). */
+function httpsUnlessLoopback() {
+  return httpUrl().refine(
+    (value) => value.startsWith('https://') || isLoopbackUrl(value),
+    'expected an https URL (plain http only to 127.0.0.0/8, ::1 or localhost)',
+  );
+}
+
+function isLoopbackUrl(value: string): boolean {
+  try {
+    return isLoopback(new URL(value).hostname);
+  } catch {
+    return false;
+  }
+}
 
 function httpUrl() {
   return z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL');

@@ -31,9 +31,28 @@ export interface DiscordTarget {
   /** Where results go: the thread made for a mention, else the status message's channel. */
   resultChannelId: string;
   /** Application commands: the interaction's webhook, usable without the bot token until it expires (15 minutes). */
-  interaction?: { applicationId: string; token: string; expiresAt: number };
+  interaction?: DiscordInteractionRef;
   /** Largest file Discord accepts here, in bytes (the interaction's `attachment_size_limit`, else 10 MiB). */
   attachmentLimit: number;
+}
+
+/**
+ * An interaction's webhook. The token itself lives only in memory (the gateway's target) and under its own Redis
+ * key that expires with it: job data, which Redis keeps for days and the queue board shows, carries `tokenRef`.
+ */
+export interface DiscordInteractionRef {
+  applicationId: string;
+  /** When Discord stops accepting the token (ms since the epoch). */
+  expiresAt: number;
+  token?: string;
+  /** Where `InteractionTokens` finds the token until it expires. */
+  tokenRef?: string;
+}
+
+/** Interaction tokens kept apart from job data, each until it expires. */
+export interface InteractionTokens {
+  /** The token, or undefined once it has expired. */
+  get(ref: string): Promise<string | undefined>;
 }
 
 export interface CliTarget {

@@ -9,6 +9,7 @@ import {
   type ListedJob,
   requesterOf,
 } from '../core/jobs.js';
+import { InteractionTokenStore } from './interaction-tokens.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -31,6 +32,8 @@ const LISTING_WINDOW = 1000;
  */
 export class JobProducer implements JobQueue {
   readonly queues: Record<QueueKind, Queue>;
+  /** Where the interaction tokens of the jobs it adds are kept (never in job data). */
+  readonly interactionTokens: InteractionTokenStore;
   private closed = false;
 
   constructor(
@@ -40,6 +43,7 @@ export class JobProducer implements JobQueue {
   ) {
     const common = { connection: redis, prefix: keys.prefix };
     this.queues = { image: new Queue(QUEUE_NAMES.image, common), chat: new Queue(QUEUE_NAMES.chat, common) };
+    this.interactionTokens = new InteractionTokenStore(redis, keys);
   }
 
   /** True the first time a platform request is seen (for a day); false for a redelivery. */
@@ -60,7 +64,8 @@ export class JobProducer implements JobQueue {
   }
 
   async enqueue(jobId: string, data: JobData): Promise<Job<JobData>> {
-    return this.queueFor(data.kind).add(JOB_NAMES[data.kind], data, {
+    const stored = await this.interactionTokens.stash(jobId, data);
+    return this.queueFor(data.kind).add(JOB_NAMES[data.kind], stored, {
       jobId,
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs },

@@ -21,15 +21,27 @@ export interface LedgerEntry {
   costText: string;
 }
 
+// KEYS: the charged marker, the totals, the month's entries. ARGV: micros, the entry, the marker's and entries'
+// lifetime, then each total's lifetime in the order of KEYS.
 const CHARGE_SCRIPT = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
-  for i = 2, #KEYS - 1 do redis.call('INCRBY', KEYS[i], ARGV[1]) end
+  for i = 2, #KEYS - 1 do
+    redis.call('INCRBY', KEYS[i], ARGV[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[i + 2])
+  end
   redis.call('RPUSH', KEYS[#KEYS], ARGV[2])
+  redis.call('EXPIRE', KEYS[#KEYS], ARGV[3])
   return 1
 end
 return 0`;
 
-const MARKER_TTL_SECONDS = 400 * 86_400;
+/** A day's totals serve daily budgets and the dashboard's 30-day chart: kept 40 days after the day's last charge. */
+const DAY_TTL_SECONDS = 40 * 86_400;
+/**
+ * A month's totals, its entries (what `lorabot usage --csv` and the dashboard read) and the charged markers: kept
+ * 400 days after the month's last charge, so the CSV of any of the last 13 months can be exported.
+ */
+const MONTH_TTL_SECONDS = 400 * 86_400;
 
 /**
  * Spend per user, channel and workspace, by UTC day and month, in micro-dollars. `charge` is atomic and
@@ -46,18 +58,25 @@ export class Ledger implements SpendReader {
     const day = entry.at.slice(0, 10);
     const month = entry.at.slice(0, 7);
     const ids = this.scopeIds(entry);
-    const totals = (['user', 'channel', 'workspace'] as const).flatMap((scope) => [
-      this.keys.ledgerTotal(scope, ids[scope], 'day', day),
-      this.keys.ledgerTotal(scope, ids[scope], 'month', month),
-    ]);
-    const keys = [this.keys.charged(entry.jobId), ...totals, this.keys.ledgerEntries(month)];
+    const totals = (['user', 'channel', 'workspace'] as const).flatMap(
+      (scope): Array<[string, number]> => [
+        [this.keys.ledgerTotal(scope, ids[scope], 'day', day), DAY_TTL_SECONDS],
+        [this.keys.ledgerTotal(scope, ids[scope], 'month', month), MONTH_TTL_SECONDS],
+      ],
+    );
+    const keys = [
+      this.keys.charged(entry.jobId),
+      ...totals.map(([key]) => key),
+      this.keys.ledgerEntries(month),
+    ];
     const result = await this.redis.eval(
       CHARGE_SCRIPT,
       keys.length,
       ...keys,
       String(entry.micros),
       JSON.stringify(entry),
-      String(MARKER_TTL_SECONDS),
+      String(MONTH_TTL_SECONDS),
+      ...totals.map(([, ttl]) => String(ttl)),
     );
     return result === 1;
   }

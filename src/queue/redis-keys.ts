@@ -37,6 +37,11 @@ export class RedisKeys {
     return `${this.prefix}:ledger:entries:${month}`;
   }
 
+  /** A Discord interaction's token, kept out of job data and expiring with the token. */
+  interactionToken(ref: string): string {
+    return `${this.prefix}:interaction-token:${ref}`;
+  }
+
   /** Set when someone cancels a job: a worker that picks it up (or is running it) stops. */
   cancelled(jobId: string): string {
     return `${this.prefix}:cancelled:${jobId}`;

@@ -27,6 +27,7 @@ describe.skipIf(!browserAvailable())('the web login, and the refusal on a public
     const keys = new RedisKeys(redis.prefix);
     const events = new WebEventLog(redis.client, keys);
     const server = new GatewayServer({
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
       health: async () => ({ ok: true, body: {} }),
       web: createWebRoutes({
         access: webAccess(bindHost, password),

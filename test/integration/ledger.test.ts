@@ -51,6 +51,29 @@ describe('the ledger', () => {
     expect(await ledger.total('user', 'slack:T1:U1', 'day', '2026-12-02')).toBe(1);
     expect(await ledger.total('user', 'slack:T1:U1', 'month', '2026-12')).toBe(5401);
   });
+
+  it('lets day totals expire after 40 days, and month totals with the entries the CSV reads after 400', async () => {
+    const ledger = new Ledger(redis.client, keys);
+    await ledger.charge(entry('ttl-1', 70_000, '2026-10-05T09:00:00.000Z'));
+    const days = 86_400;
+    const ttl = (key: string) => redis.client.ttl(key);
+    for (const scope of ['user', 'channel', 'workspace'] as const) {
+      const id = { user: 'slack:T1:U1', channel: 'slack:T1:C1', workspace: 'slack:T1' }[scope];
+      const day = await ttl(keys.ledgerTotal(scope, id, 'day', '2026-10-05'));
+      const month = await ttl(keys.ledgerTotal(scope, id, 'month', '2026-10'));
+      expect(day, `${scope} day`).toBeGreaterThan(40 * days - 60);
+      expect(day, `${scope} day`).toBeLessThanOrEqual(40 * days);
+      expect(month, `${scope} month`).toBeGreaterThan(400 * days - 60);
+      expect(month, `${scope} month`).toBeLessThanOrEqual(400 * days);
+    }
+    // The entries (the CSV) live as long as the month's totals: a later charge that month renews both.
+    expect(await ttl(keys.ledgerEntries('2026-10'))).toBeGreaterThan(400 * days - 60);
+    expect(await ttl(keys.charged('ttl-1'))).toBeGreaterThan(400 * days - 60);
+    await redis.client.expire(keys.ledgerEntries('2026-10'), 5);
+    await ledger.charge(entry('ttl-2', 1, '2026-10-20T09:00:00.000Z'));
+    expect(await ttl(keys.ledgerEntries('2026-10'))).toBeGreaterThan(400 * days - 60);
+    expect((await ledger.entries('2026-10')).map((e) => e.jobId)).toEqual(['ttl-1', 'ttl-2']);
+  });
 });
 
 describe('the step journal', () => {

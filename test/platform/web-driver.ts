@@ -31,7 +31,8 @@ export const WEB_CAPABILITIES: Capabilities = {
   mentions: false,
 };
 
-const PASSWORD = 'web-suite-password-5d1c';
+/** The web playground's password in the shared suite (and the secrets test, which looks for it everywhere). */
+export const PASSWORD = 'web-suite-password-5d1c';
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface WebUser extends User {

@@ -272,6 +272,67 @@ describe('config', () => {
     expect(text).toContain('SLACK_SIGNING_SECRET');
   });
 
+  it.each([
+    'TOGETHER_API_KEY',
+    'SLACK_BOT_TOKEN',
+    'SLACK_SIGNING_SECRET',
+    'SLACK_APP_TOKEN',
+    'DISCORD_TOKEN',
+    'LORABOT_WEB_PASSWORD',
+    'LORABOT_ADMIN_PASSWORD',
+    'LORABOT_METRICS_TOKEN',
+  ])('refuses an empty or blank %s, naming it, where other empty variables count as unset', (name) => {
+    for (const value of ['', '   ', '\t\n']) {
+      const result = loadConfig({ env: { [name]: value, HOST: '' }, cwd: dirWith({}) });
+      expect(result.success, JSON.stringify(value)).toBe(false);
+      if (result.success) return;
+      expect(result.error.problems).toContainEqual(
+        expect.stringMatching(new RegExp(`^${name}: is empty or only spaces`)),
+      );
+    }
+  });
+
+  it('takes TOGETHER_BASE_URL over https anywhere and over plain http only to a loopback address', () => {
+    const baseUrl = (url: string) => {
+      const result = loadConfig({ env: { TOGETHER_BASE_URL: url }, cwd: dirWith({}) });
+      return result.success ? result.data.together.baseUrl : result.error.message;
+    };
+    for (const url of [
+      'https://api.together.ai/v1',
+      'https://proxy.internal:8443/v1',
+      'http://127.0.0.1:4010/v1',
+      'http://127.8.9.10/v1',
+      'http://localhost:4010/v1',
+      'http://[::1]:4010/v1',
+    ])
+      expect(baseUrl(url)).toBe(url);
+    for (const url of [
+      'http://api.together.ai/v1',
+      'http://10.0.0.5/v1',
+      'http://localhost.example.com/v1',
+      'http://127.0.0.1.nip.io/v1',
+      'http://[::2]/v1',
+    ])
+      expect(baseUrl(url)).toMatch(
+        /TOGETHER_BASE_URL: expected an https URL \(plain http only to 127\.0\.0\.0\/8, ::1 or localhost\)/,
+      );
+  });
+
+  it("turns on the board's actions only with LORABOT_ADMIN_WRITE=1, and keeps the metrics token", () => {
+    const load = (env: Record<string, string>) => {
+      const result = loadConfig({ env, cwd: dirWith({}) });
+      if (!result.success) throw new Error(result.error.message);
+      return result.data;
+    };
+    expect(load({}).adminWrite).toBe(false);
+    expect(load({ LORABOT_ADMIN_WRITE: '0' }).adminWrite).toBe(false);
+    expect(load({ LORABOT_ADMIN_WRITE: '1' }).adminWrite).toBe(true);
+    expect(load({}).metricsToken).toBeUndefined();
+    expect(load({ LORABOT_METRICS_TOKEN: 'scrape-me-123' }).metricsToken).toBe('scrape-me-123');
+    const bad = loadConfig({ env: { LORABOT_ADMIN_WRITE: 'yes' }, cwd: dirWith({}) });
+    expect(!bad.success && bad.error.message).toMatch(/LORABOT_ADMIN_WRITE: expected 1/);
+  });
+
   it('says when LORABOT_CONFIG names no file, and when the file is not YAML', () => {
     const missing = loadConfig({ env: { LORABOT_CONFIG: 'nope.yaml' }, cwd: dirWith({}) });
     expect(!missing.success && missing.error.message).toMatch(/LORABOT_CONFIG: no file at .*nope\.yaml/);

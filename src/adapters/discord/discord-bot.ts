@@ -17,6 +17,7 @@ import { UNAVAILABLE } from '../../app/launch.js';
 import type { Place } from '../../core/access.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
+import type { InteractionTokens } from '../../core/jobs.js';
 import type { CoreSettings } from '../../core/settings.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
 import { DiscordDeliverer, discordRestOptions } from './discord-deliverer.js';
@@ -31,6 +32,8 @@ export interface DiscordBotOptions extends InboundDeps {
   token: string;
   applicationId: string;
   apiUrl: string;
+  /** Where queued jobs' interaction tokens are kept: a Cancel edits a queued job's status through them. */
+  interactionTokens?: InteractionTokens;
 }
 
 /**
@@ -47,7 +50,11 @@ export class DiscordBot {
 
   constructor(private readonly options: DiscordBotOptions) {
     this.service = new InboundService(options);
-    this.deliverer = new DiscordDeliverer({ token: options.token, apiUrl: options.apiUrl });
+    this.deliverer = new DiscordDeliverer({
+      token: options.token,
+      apiUrl: options.apiUrl,
+      ...(options.interactionTokens ? { interactionTokens: options.interactionTokens } : {}),
+    });
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages],
       partials: [Partials.Channel],

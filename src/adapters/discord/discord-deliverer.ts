@@ -3,7 +3,9 @@ import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
   Deliverer,
+  DiscordInteractionRef,
   DiscordTarget,
+  InteractionTokens,
   JobStatus,
   JobView,
   Notice,
@@ -27,6 +29,8 @@ const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
 export interface DiscordDelivererOptions {
   token: string;
   apiUrl: string;
+  /** Where interaction tokens are kept apart from job data; without it only a target's own token is used. */
+  interactionTokens?: InteractionTokens;
   now?: () => number;
   /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
   editIntervalMs?: number;
@@ -41,11 +45,13 @@ export interface DiscordDelivererOptions {
 export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly rest: REST;
   private readonly now: () => number;
+  private readonly interactionTokens: InteractionTokens | undefined;
   readonly streaming?: AnswerStreaming<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
     this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
     this.now = options.now ?? Date.now;
+    this.interactionTokens = options.interactionTokens;
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,
@@ -153,19 +159,28 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
 
   private async viaInteraction(
     target: DiscordTarget,
-    withToken: (interaction: NonNullable<DiscordTarget['interaction']>) => Promise<unknown>,
+    withToken: (interaction: { applicationId: string; token: string }) => Promise<unknown>,
     withBot: () => Promise<unknown>,
   ): Promise<unknown> {
     const interaction = target.interaction;
     // A minute's margin: a request started just before expiry may arrive after it.
-    if (interaction && this.now() < interaction.expiresAt - 60_000) {
+    const live = interaction && this.now() < interaction.expiresAt - 60_000;
+    const token = live ? await this.tokenOf(interaction) : undefined;
+    if (interaction && token !== undefined) {
       try {
-        return await withToken(interaction);
+        return await withToken({ applicationId: interaction.applicationId, token });
       } catch (error) {
         if (!(error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code)))) throw error;
       }
     }
     return withBot();
+  }
+
+  /** The interaction's token: the target's own (in the gateway), else the one kept apart from the job's data. */
+  private async tokenOf(interaction: DiscordInteractionRef): Promise<string | undefined> {
+    if (interaction.token !== undefined) return interaction.token;
+    if (interaction.tokenRef === undefined || !this.interactionTokens) return undefined;
+    return this.interactionTokens.get(interaction.tokenRef);
   }
 }
 

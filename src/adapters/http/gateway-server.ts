@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
   createServer,
   type IncomingMessage,
@@ -7,14 +6,21 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { secretsMatch } from '../../app/secret-match.js';
+import type { Logger } from '../../core/ports.js';
+import { LoginGate } from './login-gate.js';
 
 export interface GatewayRoutes {
   /** Bolt's listener for `POST /slack/events`, when Slack runs in HTTP mode. */
   slack?: RequestListener;
   health(): Promise<{ ok: boolean; body: Record<string, unknown> }>;
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
   /** Bull Board under `/admin/queues`, behind HTTP basic auth; absent when no credentials are configured. */
   admin?: { listener: RequestListener; user: string; password: string };
+  /** Where failed logins to the board and `/metrics` are reported. */
+  logger: Logger;
   /** The web playground and dashboard (`/`, `/dashboard`, `/login`, `/assets/*`, `/api/*`); false: not its path. */
   web?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
@@ -22,9 +28,29 @@ export interface GatewayRoutes {
 /** The gateway's one HTTP server: Slack events, `/healthz`, `/metrics`, the queue board and the web pages. */
 export class GatewayServer {
   private readonly server: Server;
+  private readonly adminGate: LoginGate | undefined;
+  private readonly metricsGate: LoginGate | undefined;
   private closed = false;
 
   constructor(private readonly routes: GatewayRoutes) {
+    const { admin, metricsToken, logger } = routes;
+    this.adminGate = admin
+      ? new LoginGate({
+          realm: 'admin',
+          challenge: 'Basic realm="lorabot admin", charset="UTF-8"',
+          accepts: (header) => basicMatches(header, admin),
+          logger,
+        })
+      : undefined;
+    this.metricsGate =
+      metricsToken !== undefined
+        ? new LoginGate({
+            realm: 'metrics',
+            challenge: 'Bearer realm="lorabot metrics"',
+            accepts: (header) => secretsMatch(bearerToken(header), metricsToken),
+            logger,
+          })
+        : undefined;
     this.server = createServer((req, res) => {
       this.route(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -59,12 +85,7 @@ export class GatewayServer {
       return;
     }
     if (this.routes.admin && (path === '/admin/queues' || path?.startsWith('/admin/queues/'))) {
-      if (!authorized(req.headers.authorization, this.routes.admin)) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="lorabot admin", charset="UTF-8"' });
-        res.end();
-        return;
-      }
-      this.routes.admin.listener(req, res);
+      if (await this.adminGate!.admit(req, res)) this.routes.admin.listener(req, res);
       return;
     }
     if (req.method === 'GET' && path === '/healthz') {
@@ -74,6 +95,7 @@ export class GatewayServer {
       return;
     }
     if (req.method === 'GET' && path === '/metrics' && this.routes.metrics) {
+      if (this.metricsGate && !(await this.metricsGate.admit(req, res))) return;
       const metrics = await this.routes.metrics();
       res.writeHead(200, { 'content-type': metrics.contentType });
       res.end(metrics.body);
@@ -85,11 +107,14 @@ export class GatewayServer {
   }
 }
 
-/** Checks HTTP basic credentials in constant time. */
-function authorized(header: string | undefined, expected: { user: string; password: string }): boolean {
-  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
-  if (!match) return false;
-  const given = Buffer.from(Buffer.from(match[1]!, 'base64').toString('utf8'));
-  const wanted = Buffer.from(`${expected.user}:${expected.password}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+/** Checks HTTP basic credentials in constant time, without telling their length. */
+function basicMatches(header: string, expected: { user: string; password: string }): boolean {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+  const given = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+  return secretsMatch(given, `${expected.user}:${expected.password}`);
+}
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme in any case); empty for anything else. */
+function bearerToken(header: string): string {
+  return /^Bearer +(\S+)$/i.exec(header)?.[1] ?? '';
 }

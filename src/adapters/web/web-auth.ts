@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { secretsMatch } from '../../app/secret-match.js';
 
 /**
  * Who may use the web playground and dashboard:
@@ -24,10 +25,9 @@ export function isLoopback(host: string): boolean {
   );
 }
 
-/** Compares a password in constant time (both sides hashed first, so their lengths do not leak either). */
+/** Compares a password in constant time (both sides digested first, so their lengths do not leak either). */
 export function passwordMatches(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
+  return secretsMatch(given, expected);
 }
 
 /** Compares two tokens in constant time. */

@@ -104,10 +104,11 @@ describe('startupSummary', () => {
   });
 
   it('everything on: no Off section, the key is "set" but never shown, the Redis password is redacted', () => {
+    // HTTP mode: no app token (an empty one would be a config error).
+    const { SLACK_APP_TOKEN: _socketMode, ...httpMode } = SECRETS;
     const text = summary(
       {
-        ...SECRETS,
-        SLACK_APP_TOKEN: '',
+        ...httpMode,
         DISCORD_APPLICATION_ID: '42',
         TOGETHER_BASE_URL: 'https://together.example/v1',
         LORABOT_ADMIN_USER: 'ops',
