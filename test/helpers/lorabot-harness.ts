@@ -299,3 +299,15 @@ export async function waitForFailure(
   await waitFor('the failed status', () => parent.text.includes('Failed'));
   return { parent, notice };
 }
+
+/** Sends a slash command and waits for what lorabot posts to its `response_url` (a private reply). */
+export async function slashReply(
+  h: Harness,
+  fields: Partial<SlashFields> & { command: string; text: string },
+): Promise<{ id: string; body: Record<string, unknown> }> {
+  const url = h.slack.newResponseUrl();
+  await h.slash({ ...fields, response_url: url });
+  return waitFor(`the reply to ${fields.command} ${fields.text}`, () =>
+    h.slack.responses.find((r) => url.endsWith(r.id)),
+  );
+}

@@ -9,7 +9,7 @@ import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger } from '../../src/queue/ledger.js';
 import { QUEUE_NAMES } from '../../src/queue/queue-names.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
-import { type Harness, startHarness, waitForFailure } from '../helpers/lorabot-harness.js';
+import { type Harness, slashReply, startHarness, waitForFailure } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -61,9 +61,7 @@ describe('budget reservations end with their job (Slack, real worker)', () => {
   it('a queued job shows as waiting in /flux usage, and Cancel gives its reservation back', async () => {
     const jobId = await queuedImage('C0CANCEL');
     expect((await reservations.waiting(who('C0CANCEL'))).channel).toBe(35_000);
-    const url = h.slack.newResponseUrl();
-    await h.slash({ channel_id: 'C0CANCEL', command: '/flux', text: 'usage', response_url: url });
-    const usage = await waitFor('the usage reply', () => h.slack.responses.find((r) => url.endsWith(r.id)));
+    const usage = await slashReply(h, { channel_id: 'C0CANCEL', command: '/flux', text: 'usage' });
     expect(String(usage.body.text)).toMatch(/^You: \$0\.035 of \$1\.00 today \(\+\$0\.035 waiting\)/);
     await h.press({ actionId: 'lorabot_cancel', value: jobId, channelId: 'C0CANCEL' });
     await waitFor('the reservation released', async () => {
@@ -84,14 +82,14 @@ describe('budget reservations end with their job (Slack, real worker)', () => {
 
   it('a request that could not be queued (its status message failed) gives its reservation back', async () => {
     h.slack.inject('chat.postMessage', { kind: 'error', error: 'channel_not_found' });
-    const url = h.slack.newResponseUrl();
-    await h.slash({
+    const told = await slashReply(h, {
       channel_id: 'C0UNDO',
       command: '/flux',
       text: 'undone --size 1024x768',
-      response_url: url,
     });
-    await waitFor('the person told', () => h.slack.responses.find((r) => url.endsWith(r.id)));
+    expect(String(told.body.text)).toMatch(
+      /^lorabot is not in this channel.*Nothing was queued or charged\.$/,
+    );
     expect(await reservations.waiting(who('C0UNDO'))).toMatchObject({ channel: 0 });
     expect(await reservations.jobsOf(who('C0UNDO'))).toBe(0);
   });
