@@ -211,8 +211,8 @@ export async function cancelFor(
   const outcome = await deps.queue.cancel(jobId, userId);
   switch (outcome) {
     case 'removed':
-      // It never reaches a worker, which would have released it.
-      await deps.admission.release(jobId);
+      // It never reaches a worker, which would have released it; if Redis fails here, the sweep releases it.
+      await deps.admission.release(jobId).catch(() => undefined);
       return { text: 'Cancelled before it started. Nothing was charged.', removed: found.data };
     case 'stopping':
       return { text: 'Cancelling: the request to Together is being stopped.' };

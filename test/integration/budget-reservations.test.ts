@@ -177,4 +177,42 @@ describe('the sweep and jobs BullMQ ends by itself', () => {
     });
     expect(await reservations.jobsOf(requester)).toBe(1);
   });
+
+  it('settles a reservation in the ledger’s charge script: a retried charge neither charges nor releases twice', async () => {
+    const reservations = new BudgetReservations(redis, keys);
+    const ledger = new Ledger(redis, keys);
+    const requester: Requester = { platform: 'slack', workspaceId: 'T2', channelId: 'C2', userId: 'U2' };
+    await reservations.admit('other', { requester, kind: 'flux', estimate: 35_000, now: Date.now() });
+    await reservations.admit('charged', { requester, kind: 'ask', estimate: 206, now: Date.now() });
+    const entry = {
+      jobId: 'charged',
+      at: new Date().toISOString(),
+      ...requester,
+      kind: 'ask' as const,
+      model: 'm',
+      micros: 12,
+      status: 'charged' as const,
+      costText: 'Cost: $0.000012',
+    };
+    const held = await reservations.held('charged');
+    expect(await ledger.charge(entry, held)).toBe(true);
+    // The same attempt again (a worker that died after the charge): the stale reservation keys change nothing.
+    expect(await ledger.charge(entry, held)).toBe(false);
+    expect(await ledger.charge(entry, await reservations.held('charged'))).toBe(false);
+    expect(await reservations.waiting(requester)).toEqual({
+      user: 35_000,
+      channel: 35_000,
+      workspace: 35_000,
+    });
+    expect((await ledger.spend(requester, Date.now())).userDay).toBe(12);
+    expect(await reservations.jobsOf(requester)).toBe(1);
+  });
+
+  it('tells a new job its place by priority: behind every queued job of its priority or lower, ahead of the rest', async () => {
+    // Queued: `waits` at priority 2 (the test above).
+    expect(await producer.position('flux', 1)).toBe(1);
+    expect(await producer.position('flux', 2)).toBe(2);
+    expect(await producer.position('flux', 5)).toBe(2);
+    expect(await producer.position('flux')).toBe(2);
+  });
 });
