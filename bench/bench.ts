@@ -409,6 +409,8 @@ async function withStack<T>(
     [
       'queue:',
       `  prefix: "${prefix}"`,
+      // One sender makes every command: no per-person cap.
+      '  per_person_max_jobs: null',
       `  image: { concurrency: ${options.concurrency}, rate_limit_per_minute: ${options.ratePerMinute ?? 100_000} }`,
       '  chat: { concurrency: 8, rate_limit_per_minute: 100000 }',
     ].join('\n'),

@@ -11,6 +11,7 @@ import { parseCommand } from '../core/command-parser.js';
 import { trimHistory } from '../core/conversation.js';
 import type {
   GatewayState,
+  JobAdmission,
   JobData,
   JobQueue,
   NotifyMode,
@@ -30,6 +31,8 @@ export interface IntakeDeps {
   settings: CoreSettings;
   budgets: Budgets;
   spend: SpendReader;
+  /** Budget reservations and the per-person cap, checked and taken atomically when a request is launched. */
+  admission: JobAdmission;
   now: () => number;
   telemetry?: Telemetry;
 }
@@ -63,17 +66,28 @@ export async function infoText(
 ): Promise<string> {
   if (topic === 'presets') return presetsText(deps.settings, place);
   if (topic === 'models') return modelsText(deps.settings);
-  return usageText(await deps.spend.spend(requester, deps.now()), deps.budgets);
+  const [spend, waiting] = await Promise.all([
+    deps.spend.spend(requester, deps.now()),
+    deps.admission.waiting(requester),
+  ]);
+  return usageText(spend, deps.budgets, waiting);
 }
 
-/** A budget refusal for a request that may cost `estimate` micro-dollars, or undefined when it fits. */
+/**
+ * A budget refusal for a request that may cost `estimate` micro-dollars, or undefined when it fits now: asked
+ * before a confirmation, so that nobody is asked to run what cannot run. The launch reserves atomically.
+ */
 export async function budgetRefusal(
   estimate: number,
   requester: Requester,
   deps: IntakeDeps,
 ): Promise<string | undefined> {
   if (!hasBudgets(deps.budgets)) return undefined;
-  return checkBudget(deps.budgets, await deps.spend.spend(requester, deps.now()), estimate)?.message;
+  const [spend, waiting] = await Promise.all([
+    deps.spend.spend(requester, deps.now()),
+    deps.admission.waiting(requester),
+  ]);
+  return checkBudget(deps.budgets, spend, estimate, waiting)?.message;
 }
 
 /**
@@ -117,7 +131,7 @@ export async function pendingRun(
   presserId: string,
   deps: Pick<
     InteractionDeps,
-    'state' | 'settings' | 'budgets' | 'spend' | 'now' | 'random' | 'contextTokens'
+    'state' | 'settings' | 'budgets' | 'spend' | 'admission' | 'now' | 'random' | 'contextTokens'
   >,
 ): Promise<PendingRun> {
   const pending = await deps.state.takePending(id);
@@ -188,7 +202,7 @@ export function mayCancel(data: JobData, userId: string, access: AccessRules): b
 export async function cancelFor(
   jobId: string,
   userId: string,
-  deps: Pick<InteractionDeps, 'queue' | 'access'>,
+  deps: Pick<InteractionDeps, 'queue' | 'access' | 'admission'>,
 ): Promise<{ text: string; removed?: JobData; refused?: boolean }> {
   const found = await deps.queue.find(jobId);
   if (!found) return { text: 'That job is no longer known; there is nothing to cancel.' };
@@ -197,6 +211,8 @@ export async function cancelFor(
   const outcome = await deps.queue.cancel(jobId, userId);
   switch (outcome) {
     case 'removed':
+      // It never reaches a worker, which would have released it; if Redis fails here, the sweep releases it.
+      await deps.admission.release(jobId).catch(() => undefined);
       return { text: 'Cancelled before it started. Nothing was charged.', removed: found.data };
     case 'stopping':
       return { text: 'Cancelling: the request to Together is being stopped.' };

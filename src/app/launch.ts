@@ -1,3 +1,4 @@
+import { refusalText } from '../core/budget.js';
 import type { ChatPlatform, InboundEvent, PostedStatus } from './chat-platform.js';
 import { jobData } from './command-plan.js';
 import type { InboundDeps, Planned } from './intake.js';
@@ -17,8 +18,11 @@ export interface EventContext {
 }
 
 /**
- * Claims the request (a redelivery stops here), posts its status message, and queues the job. Leaves nothing
- * half done: on failure the claim is released, a posted status says it failed, and the person is told why.
+ * Claims the request (a redelivery stops here), admits it (its estimate reserved against every budget, and the
+ * requester under the per-person cap, in one atomic step; a refusal is told privately), posts its status message,
+ * and queues the job with a priority that lets other people's jobs pass the tail of this person's. Leaves nothing
+ * half done: on failure the reservation and the claim are released, a posted status says it failed, and the
+ * person is told why.
  */
 export async function launch(
   deps: InboundDeps,
@@ -43,6 +47,7 @@ export async function launch(
     ...(followUp ? { context: followUp.note } : {}),
   };
   let claimed = false;
+  let admitted = false;
   let posted: PostedStatus | undefined;
   try {
     claimed = await deps.queue.claim(requestKey);
@@ -51,7 +56,23 @@ export async function launch(
       count(plan.kind, 'duplicate');
       return;
     }
-    const position = await deps.queue.position(plan.kind);
+    const estimate = plan.estimate.micros;
+    const admission = await deps.admission.admit(requestKey, {
+      requester,
+      kind: plan.kind,
+      estimate,
+      now: deps.now(),
+    });
+    if (!admission.ok) {
+      const { reason } = admission.refusal;
+      deps.logger.info({ ...log, reason }, 'request not admitted');
+      count(plan.kind, reason === 'cap' ? 'over_cap' : 'over_budget');
+      await platform.tell(refusalText(admission.refusal));
+      return;
+    }
+    admitted = true;
+    const { priority } = admission;
+    const position = await deps.queue.position(plan.kind, priority);
     posted = await platform.postStatus(view, { state: 'queued', position }, followUp?.threadId);
     const data = jobData(command, plan, posted.target, event.receivedAt);
     if (followUp) data.context = followUp.note;
@@ -60,13 +81,14 @@ export async function launch(
         ? { key: followUp.conversationKey, aliases: posted.aliases }
         : { key: posted.conversationKey, aliases: [] };
     }
-    await deps.queue.enqueue(requestKey, data);
+    await deps.queue.enqueue(requestKey, data, { priority });
     deps.logger.info({ ...log, jobId: requestKey }, 'job queued');
     count(plan.kind, 'queued');
     // Queued already: telling the notices cannot undo that (tell never throws).
     if (command.notices.length > 0) await platform.tell(command.notices.join('\n'));
   } catch (error) {
     deps.logger.error({ ...log, err: errorText(error) }, 'could not queue a command');
+    if (admitted) await deps.admission.release(requestKey).catch(() => undefined);
     if (claimed) await deps.queue.release(requestKey).catch(() => undefined);
     count(plan.kind, 'unavailable');
     const reason = platform.failureText?.(error) ?? UNAVAILABLE;

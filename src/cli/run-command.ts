@@ -13,6 +13,7 @@ import type { Place } from '../core/access.js';
 import { parseCommand } from '../core/command-parser.js';
 import { type JobOutcome, requesterOf } from '../core/jobs.js';
 import { type Logger, NO_TELEMETRY } from '../core/ports.js';
+import { BudgetReservations } from '../queue/budget-reservations.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { startAndWait, type WaitResult } from '../queue/job-waiter.js';
@@ -33,7 +34,7 @@ const KEY_FAILURES: ReadonlySet<string> = new Set<TogetherErrorCode>(['not_confi
 
 /** What the service's outcomes mean at a terminal: an answer (exit 0), a queued job, or a refusal (exit 2). */
 const ANSWERED = new Set(['help', 'answered']);
-const USER_ERRORS = new Set(['user_error', 'over_budget', 'not_allowed', 'expired', 'refused']);
+const USER_ERRORS = new Set(['user_error', 'over_budget', 'over_cap', 'not_allowed', 'expired', 'refused']);
 
 /** The operator's terminal: one place, where every preset may be used. */
 const CLI_PLACE: Place = { platform: 'cli', channelId: 'cli' };
@@ -164,6 +165,10 @@ async function ask(options: {
     settings: config.core,
     budgets: config.budgets,
     spend: new Ledger(connection, keys),
+    admission: new BudgetReservations(connection, keys, {
+      budgets: config.budgets,
+      perPersonMaxJobs: config.queue.perPersonMaxJobs,
+    }),
     now: Date.now,
     telemetry: {
       ...NO_TELEMETRY,

@@ -6,9 +6,11 @@ import { webAccess } from '../adapters/web/web-auth.js';
 import { createWebRoutes, webAssetsDir } from '../adapters/web/web-routes.js';
 import { InboundService } from '../app/inbound-service.js';
 import type { InboundDeps } from '../app/intake.js';
+import { errorText } from '../app/launch.js';
 import type { Config } from '../config/index.js';
 import { defaultSizeWarning } from '../core/image-size.js';
 import type { InteractionTokens } from '../core/jobs.js';
+import { BudgetReservations } from '../queue/budget-reservations.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
@@ -18,6 +20,9 @@ import { WebEventLog } from '../queue/web-events.js';
 import { WebSessions } from '../queue/web-sessions.js';
 import type { CloserStack } from './closer-stack.js';
 import type { RuntimeContext } from './runtime.js';
+
+/** How often a gateway looks for budget reservations whose job has ended or is gone. */
+const SWEEP_EVERY_MS = 60_000;
 
 /** What a running gateway exposes to its process (and to tests). */
 export interface Gateway {
@@ -47,10 +52,22 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
   });
   closers.push(() => producer.close());
   const ledger = new Ledger(connection, keys);
+  const admission = new BudgetReservations(connection, keys, {
+    budgets: config.budgets,
+    perPersonMaxJobs: config.queue.perPersonMaxJobs,
+  });
+  // Releases what jobs that ended without lorabot's failure path, or never got queued, still hold.
+  const stopSweeping = admission.sweepEvery(
+    SWEEP_EVERY_MS,
+    (jobId, kind) => producer.jobEnded(jobId, kind),
+    (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
+  );
+  closers.push(async () => stopSweeping());
   const intake: InboundDeps = {
     settings: context.settings,
     budgets: config.budgets,
     spend: ledger,
+    admission,
     now: Date.now,
     telemetry: metrics,
     queue: producer,

@@ -52,6 +52,8 @@ export interface Config {
     stalledIntervalMs: number;
     /** How many times a job may be picked up again after its worker died before it is failed. */
     maxStalledCount: number;
+    /** Jobs one person may have waiting or running at once; null: no cap. */
+    perPersonMaxJobs: number | null;
     image: { concurrency: number; rateLimit: StartLimit };
     chat: { concurrency: number; rateLimit: StartLimit };
   };

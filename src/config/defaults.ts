@@ -68,6 +68,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     lock_ms: 30_000,
     stalled_interval_ms: 30_000,
     max_stalled_count: 2,
+    per_person_max_jobs: 5,
     image: { concurrency: 2, rate_limit_per_minute: 10 },
     chat: { concurrency: 8, rate_limit_per_minute: 60 },
   },

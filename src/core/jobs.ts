@@ -1,5 +1,5 @@
 import type { Place } from './access.js';
-import type { Requester, Spend } from './budget.js';
+import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
 import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest } from './requests.js';
@@ -238,8 +238,9 @@ export interface JobQueue {
   /** True the first time a platform request id is seen; false for a redelivery. */
   claim(requestKey: string): Promise<boolean>;
   release(requestKey: string): Promise<void>;
-  position(kind: JobData['kind']): Promise<number>;
-  enqueue(jobId: string, data: JobData): Promise<unknown>;
+  /** The place a new job of `priority` (BullMQ's: 1 first; none: plain FIFO) would take in its queue (1: next). */
+  position(kind: JobData['kind'], priority?: number): Promise<number>;
+  enqueue(jobId: string, data: JobData, options?: { priority?: number }): Promise<unknown>;
   /** A job's data and where it is, while it is known (queued, running, or kept after it ended). */
   find(jobId: string): Promise<FoundJob | undefined>;
   /** Removes a queued job, or tells the worker running it to stop (the worker then reports it cancelled). */
@@ -288,6 +289,29 @@ export interface PendingCommand {
   text: string;
   /** A follow-up in a conversation: which one, and the platform's thread its status goes in. */
   followUp?: { conversationKey: string; threadId: string };
+}
+
+/** An admitted request: its estimate is reserved, and it counts among its requester's jobs. */
+export type Admission = { ok: true; priority: number } | { ok: false; refusal: AdmissionRefusal };
+
+/**
+ * Admission of requests, atomic across every gateway: a request is admitted only if its estimate fits every
+ * budget on top of what was spent and what admitted requests are waiting to spend, and its requester has fewer
+ * jobs waiting or running than the cap. What it holds is given back exactly once, when its job ends.
+ */
+export interface JobAdmission {
+  /**
+   * Reserves `estimate` against the requester's budgets and counts the job among theirs, or says why not. The
+   * priority grows with the requester's jobs already waiting or running, so another person's job goes first.
+   */
+  admit(
+    jobId: string,
+    request: { requester: Requester; kind: JobData['kind']; estimate: Micros; now: number },
+  ): Promise<Admission>;
+  /** Gives back what `admit` took, for a job that will not run (cancelled while queued, or never queued). */
+  release(jobId: string): Promise<void>;
+  /** What admitted requests not yet finished are waiting to spend in the requester's scopes. */
+  waiting(requester: Requester): Promise<Waiting>;
 }
 
 /** Reads what has been spent, for budgets and `/flux usage`. */

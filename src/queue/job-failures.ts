@@ -44,6 +44,7 @@ export async function reportCancelled(
   if (await services.journal.loadCheckpoint(job.id!)) {
     await services.chargeBilled(job, data.estimateMicros, 'cancelled after Together answered');
   }
+  await services.releaseReservation(job.id!);
   await run.steps
     .once('status:final', () =>
       run.deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'cancelled', by: run.by }),
@@ -96,6 +97,7 @@ export async function handleFailure(
       'estimate: Together did the work, but the result could not be used',
     );
   }
+  await services.releaseReservation(job.id!);
   await reportFailure(services, job, { ...run, reason });
   return new UnrecoverableError(failedReasonText({ reason, code }));
 }

@@ -56,17 +56,31 @@ export class JobProducer implements JobQueue {
     await this.redis.del(this.keys.claim(requestKey));
   }
 
-  /** The place a new job would take in its queue (1: next). */
-  async position(kind: JobData['kind']): Promise<number> {
+  /**
+   * The place a new job would take in its queue (1: next). BullMQ runs jobs without a priority first, then
+   * prioritized ones by priority (lower first), each in the order they came: a job of priority `p` goes after
+   * every queued job of priority 0 to `p`.
+   * @see https://docs.bullmq.io/guide/jobs/prioritized
+   */
+  async position(kind: JobData['kind'], priority?: number): Promise<number> {
     const queue = this.queueFor(kind);
-    const [waiting, prioritized] = await Promise.all([queue.getWaitingCount(), queue.getPrioritizedCount()]);
-    return waiting + prioritized + 1;
+    if (priority === undefined) {
+      const [waiting, prioritized] = await Promise.all([
+        queue.getWaitingCount(),
+        queue.getPrioritizedCount(),
+      ]);
+      return waiting + prioritized + 1;
+    }
+    const levels = Array.from({ length: priority + 1 }, (_, level) => level);
+    const counts = await queue.getCountsPerPriority(levels);
+    return Object.values(counts).reduce((sum, count) => sum + count, 0) + 1;
   }
 
-  async enqueue(jobId: string, data: JobData): Promise<Job<JobData>> {
+  async enqueue(jobId: string, data: JobData, options: { priority?: number } = {}): Promise<Job<JobData>> {
     const stored = await this.interactionTokens.stash(jobId, data);
     return this.queueFor(data.kind).add(JOB_NAMES[data.kind], stored, {
       jobId,
+      ...(options.priority ? { priority: options.priority } : {}),
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs },
       removeOnComplete: { age: this.options.keepCompletedSeconds },
@@ -154,6 +168,13 @@ export class JobProducer implements JobQueue {
       });
     }
     return listed;
+  }
+
+  /** For the sweep of reservations: whether a job has ended (completed or failed), is gone, or may still run. */
+  async jobEnded(jobId: string, kind: JobData['kind']): Promise<'ended' | 'gone' | 'live'> {
+    const state = await this.queueFor(kind).getJobState(jobId);
+    if (state === 'unknown') return 'gone';
+    return state === 'completed' || state === 'failed' ? 'ended' : 'live';
   }
 
   private async jobById(jobId: string): Promise<Job<JobData> | undefined> {

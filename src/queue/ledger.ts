@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Requester, Spend } from '../core/budget.js';
+import { type Requester, type Spend, scopeIds } from '../core/budget.js';
 import type { SpendReader } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
+import { type HeldReservation, RELEASE_FUNCTION } from './budget-reservations.js';
 import type { RedisKeys } from './redis-keys.js';
 
 export interface LedgerEntry {
@@ -21,16 +22,19 @@ export interface LedgerEntry {
   costText: string;
 }
 
-// KEYS: the charged marker, the totals, the month's entries. ARGV: micros, the entry, the marker's and entries'
-// lifetime, then each total's lifetime in the order of KEYS.
-const CHARGE_SCRIPT = `
+// KEYS: the charged marker, the totals, the month's entries, then (optional) the job's budget reservation, settled
+// here. ARGV: micros, the entry, the marker's and entries' lifetime, how many KEYS are the charge's, the job id
+// whose reservation is settled, then each total's lifetime in the order of KEYS.
+const CHARGE_SCRIPT = `${RELEASE_FUNCTION}
+local n = tonumber(ARGV[4])
+if #KEYS > n then releaseReservation(n + 1, ARGV[5]) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
-  for i = 2, #KEYS - 1 do
+  for i = 2, n - 1 do
     redis.call('INCRBY', KEYS[i], ARGV[1])
-    redis.call('EXPIRE', KEYS[i], ARGV[i + 2])
+    redis.call('EXPIRE', KEYS[i], ARGV[i + 4])
   end
-  redis.call('RPUSH', KEYS[#KEYS], ARGV[2])
-  redis.call('EXPIRE', KEYS[#KEYS], ARGV[3])
+  redis.call('RPUSH', KEYS[n], ARGV[2])
+  redis.call('EXPIRE', KEYS[n], ARGV[3])
   return 1
 end
 return 0`;
@@ -53,8 +57,12 @@ export class Ledger implements SpendReader {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Returns true when this call charged the job, false when it had been charged already. */
-  async charge(entry: LedgerEntry): Promise<boolean> {
+  /**
+   * Returns true when this call charged the job, false when it had been charged already. A job's budget
+   * reservation (`settles`) ends in the same script, charged or not, so the real cost replaces the estimate
+   * atomically: a crash can neither count both nor drop both.
+   */
+  async charge(entry: LedgerEntry, settles?: HeldReservation): Promise<boolean> {
     const day = entry.at.slice(0, 10);
     const month = entry.at.slice(0, 7);
     const ids = this.scopeIds(entry);
@@ -69,13 +77,17 @@ export class Ledger implements SpendReader {
       ...totals.map(([key]) => key),
       this.keys.ledgerEntries(month),
     ];
+    const settled = settles?.keys ?? [];
     const result = await this.redis.eval(
       CHARGE_SCRIPT,
-      keys.length,
+      keys.length + settled.length,
       ...keys,
+      ...settled,
       String(entry.micros),
       JSON.stringify(entry),
       String(MONTH_TTL_SECONDS),
+      String(keys.length),
+      settles?.jobId ?? '',
       ...totals.map(([, ttl]) => String(ttl)),
     );
     return result === 1;
@@ -111,12 +123,7 @@ export class Ledger implements SpendReader {
 
   /** The ids totals are kept under, e.g. `slack:T1:U1` for a user. */
   scopeIds(entry: Pick<LedgerEntry, 'platform' | 'workspaceId' | 'channelId' | 'userId'>) {
-    const workspace = `${entry.platform}:${entry.workspaceId}`;
-    return {
-      workspace,
-      channel: `${workspace}:${entry.channelId}`,
-      user: `${workspace}:${entry.userId}`,
-    };
+    return scopeIds(entry);
   }
 }
 

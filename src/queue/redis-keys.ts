@@ -42,6 +42,26 @@ export class RedisKeys {
     return `${this.prefix}:interaction-token:${ref}`;
   }
 
+  /** A job's budget reservation while it is waiting or running (a hash: micros, priority, kind, scope ids). */
+  reservation(jobId: string): string {
+    return `${this.prefix}:reserve:job:${jobId}`;
+  }
+
+  /** What admitted jobs not yet finished have reserved in one scope, in micro-dollars. */
+  reserved(scope: 'user' | 'channel' | 'workspace', id: string): string {
+    return `${this.prefix}:reserve:total:${scope}:${id}`;
+  }
+
+  /** A person's jobs waiting or running (a set of job ids): the per-person cap counts it. */
+  personJobs(userScopeId: string): string {
+    return `${this.prefix}:reserve:person:${userScopeId}`;
+  }
+
+  /** Every reservation by the time it was made (a sorted set), for the sweep of orphans. */
+  reservationIndex(): string {
+    return `${this.prefix}:reserve:index`;
+  }
+
   /** Set when someone cancels a job: a worker that picks it up (or is running it) stops. */
   cancelled(jobId: string): string {
     return `${this.prefix}:cancelled:${jobId}`;

@@ -11,6 +11,7 @@ import {
 import type { CallOptions, ChatProvider, ImageProvider, Logger, Telemetry } from '../core/ports.js';
 import type { Cost } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
+import { BudgetReservations } from './budget-reservations.js';
 import { GatewayStore } from './gateway-store.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -38,6 +39,7 @@ export class WorkerServices {
   readonly journal: StepJournal;
   readonly ledger: Ledger;
   readonly store: GatewayStore;
+  readonly reservations: BudgetReservations;
 
   constructor(
     readonly deps: WorkerDependencies,
@@ -47,6 +49,7 @@ export class WorkerServices {
     this.journal = new StepJournal(deps.connection, deps.keys);
     this.ledger = new Ledger(deps.connection, deps.keys);
     this.store = new GatewayStore(deps.connection, deps.keys);
+    this.reservations = new BudgetReservations(deps.connection, deps.keys);
   }
 
   get logger(): Logger {
@@ -57,7 +60,8 @@ export class WorkerServices {
   async finish(job: Job<JobData>, deliverer: Deliverer, steps: Steps, cost: Cost): Promise<void> {
     const data = job.data;
     const model = String(data.body.model);
-    if (await this.ledger.charge(this.entry(job, model, cost.micros, 'charged', cost.text))) {
+    const entry = this.entry(job, model, cost.micros, 'charged', cost.text);
+    if (await this.ledger.charge(entry, await this.reservations.held(job.id!))) {
       this.telemetry.spent(model, cost.micros);
     }
     const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
@@ -77,9 +81,20 @@ export class WorkerServices {
   /** Charges (once) a job that did not succeed but that Together billed. */
   async chargeBilled(job: Job<JobData>, micros: number, costText: string): Promise<void> {
     const model = String(job.data.body.model);
-    if (await this.ledger.charge(this.entry(job, model, micros, 'billed-failed', costText))) {
+    const entry = this.entry(job, model, micros, 'billed-failed', costText);
+    if (await this.ledger.charge(entry, await this.reservations.held(job.id!))) {
       this.telemetry.spent(model, micros);
     }
+  }
+
+  /**
+   * Gives back the reservation of a job that ends without a charge (failed, cancelled). A Redis error is only
+   * logged: the sweep releases what is left of a job that has ended.
+   */
+  async releaseReservation(jobId: string): Promise<void> {
+    await this.reservations.release(jobId).catch((error: unknown) => {
+      this.logger.warn({ jobId, err: errorText(error) }, 'could not release a budget reservation');
+    });
   }
 
   /** Keeps the last few durations of a kind of job, for the ETAs the gateway shows. */

@@ -118,6 +118,8 @@ export async function startHarness(
   options: {
     env?: Record<string, string>;
     configExtra?: string;
+    /** Lines added under `queue:` in the config, e.g. `per_person_max_jobs: 20`. */
+    queueExtra?: string[];
     redisUrl?: string;
     /** How the fake Together behaves: which models refuse LoRAs, need data sharing, or are gone. */
     together?: FakeTogetherOptions;
@@ -130,7 +132,7 @@ export async function startHarness(
     ...fakeSlackEnv(together, slack, SIGNING_SECRET),
     PORT: '0',
     HOST: '127.0.0.1',
-    LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra),
+    LORABOT_CONFIG: writeTestConfig(prefix, options.configExtra, options.queueExtra),
     ...options.env,
   };
   const loaded = loadConfig({ env, cwd: tmpdir() });
@@ -296,4 +298,16 @@ export async function waitForFailure(
   );
   await waitFor('the failed status', () => parent.text.includes('Failed'));
   return { parent, notice };
+}
+
+/** Sends a slash command and waits for what lorabot posts to its `response_url` (a private reply). */
+export async function slashReply(
+  h: Harness,
+  fields: Partial<SlashFields> & { command: string; text: string },
+): Promise<{ id: string; body: Record<string, unknown> }> {
+  const url = h.slack.newResponseUrl();
+  await h.slash({ ...fields, response_url: url });
+  return waitFor(`the reply to ${fields.command} ${fields.text}`, () =>
+    h.slack.responses.find((r) => url.endsWith(r.id)),
+  );
 }

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/adapters/logging/logger.js';
 import { createSlackGateway, type SlackGateway } from '../../src/adapters/slack/slack-app.js';
 import type { SlackCommandDeps } from '../../src/adapters/slack/slack-commands.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
+import { BudgetReservations } from '../../src/queue/budget-reservations.js';
 import { GatewayStore } from '../../src/queue/gateway-store.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger } from '../../src/queue/ledger.js';
@@ -84,6 +85,10 @@ function deps(overrides: Partial<SlackCommandDeps> = {}): SlackCommandDeps {
     logger,
     now: Date.now,
     state: new GatewayStore(connection, keys),
+    admission: new BudgetReservations(connection, keys, {
+      budgets: config.budgets,
+      perPersonMaxJobs: config.queue.perPersonMaxJobs,
+    }),
     confirmAboveMicros: null,
     contextTokens: 3000,
     ...overrides,

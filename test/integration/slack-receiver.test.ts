@@ -7,6 +7,7 @@ import { registerSlackCommands } from '../../src/adapters/slack/slack-commands.j
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
+import { BudgetReservations } from '../../src/queue/budget-reservations.js';
 import { GatewayStore } from '../../src/queue/gateway-store.js';
 import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger } from '../../src/queue/ledger.js';
@@ -87,6 +88,10 @@ beforeAll(async () => {
     settings: config.core,
     budgets: config.budgets,
     spend: new Ledger(connection, new RedisKeys(prefix)),
+    admission: new BudgetReservations(connection, new RedisKeys(prefix), {
+      budgets: config.budgets,
+      perPersonMaxJobs: config.queue.perPersonMaxJobs,
+    }),
     access: config.access,
     queue: producer,
     logger: silent,
