@@ -16,15 +16,38 @@ export interface LedgerEntry {
   kind: 'flux' | 'ask';
   model: string;
   micros: Micros;
-  /** `charged`: priced from the result; `billed-failed`: Together answered 200 but the result was unusable. */
-  status: 'charged' | 'billed-failed';
+  /**
+   * `charged`: priced from the result; `billed-failed`: Together did the work (or part of it: a stream cut short)
+   * but the job did not succeed; `possibly-billed`: an earlier call of the job that a stopped worker left without
+   * a result, which Together may have billed.
+   */
+  status: 'charged' | 'billed-failed' | 'possibly-billed';
   costText: string;
+  /** True when the amount is an estimate (token counts from the text's length, or an answer's upper bound). */
+  estimated?: boolean;
+  /** Why the entry is what it is, e.g. `earlier call, possibly billed (worker stopped during the call)`. */
+  note?: string;
+  /** `possibly-billed` entries: the attempt that made the call; one entry per such call. */
+  callId?: string;
 }
 
+/** How many calls, and how much, a scope's `possibly-billed` entries come to in a month. */
+export interface PossiblyBilled {
+  count: number;
+  micros: Micros;
+}
+
+// KEYS: the charge's marker, ARGV[4] totals, the month's entry list, then tallies of possibly-billed calls.
 const CHARGE_SCRIPT = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
-  for i = 2, #KEYS - 1 do redis.call('INCRBY', KEYS[i], ARGV[1]) end
-  redis.call('RPUSH', KEYS[#KEYS], ARGV[2])
+  local totals = tonumber(ARGV[4])
+  for i = 2, totals + 1 do redis.call('INCRBY', KEYS[i], ARGV[1]) end
+  redis.call('RPUSH', KEYS[totals + 2], ARGV[2])
+  for i = totals + 3, #KEYS do
+    redis.call('HINCRBY', KEYS[i], 'count', 1)
+    redis.call('HINCRBY', KEYS[i], 'micros', ARGV[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
+  end
   return 1
 end
 return 0`;
@@ -33,7 +56,8 @@ const MARKER_TTL_SECONDS = 400 * 86_400;
 
 /**
  * Spend per user, channel and workspace, by UTC day and month, in micro-dollars. `charge` is atomic and
- * idempotent per job (one Lua script), so a job retried after a crash is never charged twice.
+ * idempotent per job (one Lua script), so a job retried after a crash is never charged twice; a call that a stopped
+ * worker lost has its own entry, once per call (`callId`).
  */
 export class Ledger implements SpendReader {
   constructor(
@@ -41,7 +65,7 @@ export class Ledger implements SpendReader {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Returns true when this call charged the job, false when it had been charged already. */
+  /** Returns true when this call charged the job (or the lost call), false when it had been charged already. */
   async charge(entry: LedgerEntry): Promise<boolean> {
     const day = entry.at.slice(0, 10);
     const month = entry.at.slice(0, 7);
@@ -50,7 +74,15 @@ export class Ledger implements SpendReader {
       this.keys.ledgerTotal(scope, ids[scope], 'day', day),
       this.keys.ledgerTotal(scope, ids[scope], 'month', month),
     ]);
-    const keys = [this.keys.charged(entry.jobId), ...totals, this.keys.ledgerEntries(month)];
+    const tallies =
+      entry.status === 'possibly-billed'
+        ? [
+            this.keys.ledgerPossiblyBilled('user', ids.user, month),
+            this.keys.ledgerPossiblyBilled('workspace', ids.workspace, month),
+          ]
+        : [];
+    const marker = this.keys.charged(entry.callId ? `${entry.jobId}:call:${entry.callId}` : entry.jobId);
+    const keys = [marker, ...totals, this.keys.ledgerEntries(month), ...tallies];
     const result = await this.redis.eval(
       CHARGE_SCRIPT,
       keys.length,
@@ -58,8 +90,15 @@ export class Ledger implements SpendReader {
       String(entry.micros),
       JSON.stringify(entry),
       String(MARKER_TTL_SECONDS),
+      String(totals.length),
     );
     return result === 1;
+  }
+
+  /** A scope's `possibly-billed` entries in a month (`YYYY-MM`): how many, and their sum. */
+  async possiblyBilled(scope: 'user' | 'workspace', id: string, month: string): Promise<PossiblyBilled> {
+    const tally = await this.redis.hgetall(this.keys.ledgerPossiblyBilled(scope, id, month));
+    return { count: Number(tally.count ?? 0), micros: Number(tally.micros ?? 0) };
   }
 
   async total(
@@ -76,13 +115,15 @@ export class Ledger implements SpendReader {
     const day = at.slice(0, 10);
     const month = at.slice(0, 7);
     const ids = this.scopeIds(requester);
-    const [userDay, userMonth, channelMonth, workspaceMonth] = await Promise.all([
+    const [userDay, userMonth, channelMonth, workspaceMonth, user, workspace] = await Promise.all([
       this.total('user', ids.user, 'day', day),
       this.total('user', ids.user, 'month', month),
       this.total('channel', ids.channel, 'month', month),
       this.total('workspace', ids.workspace, 'month', month),
+      this.possiblyBilled('user', ids.user, month),
+      this.possiblyBilled('workspace', ids.workspace, month),
     ]);
-    return { userDay, userMonth, channelMonth, workspaceMonth };
+    return { userDay, userMonth, channelMonth, workspaceMonth, possiblyBilled: { user, workspace } };
   }
 
   async entries(month: string): Promise<LedgerEntry[]> {
@@ -102,8 +143,9 @@ export class Ledger implements SpendReader {
 }
 
 /**
- * The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). A text cell that a
- * spreadsheet would run as a formula is prefixed with `'`.
+ * The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). `estimated` is `yes`
+ * for an estimated amount; `note` says why an entry is not a plain charge. A text cell that a spreadsheet would run
+ * as a formula is prefixed with `'`.
  */
 export function ledgerCsv(entries: readonly LedgerEntry[]): string {
   const header = [
@@ -118,6 +160,8 @@ export function ledgerCsv(entries: readonly LedgerEntry[]): string {
     'usd',
     'status',
     'cost',
+    'estimated',
+    'note',
   ];
   const text = (value: string) => quote(neutralise(value));
   const rows = entries.map((e) =>
@@ -134,6 +178,8 @@ export function ledgerCsv(entries: readonly LedgerEntry[]): string {
       (e.micros / 1_000_000).toFixed(6),
       text(e.status),
       text(e.costText),
+      e.estimated ? 'yes' : 'no',
+      text(e.note ?? ''),
     ].join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;
