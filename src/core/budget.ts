@@ -18,6 +18,17 @@ export interface Spend {
   userMonth: Micros;
   channelMonth: Micros;
   workspaceMonth: Micros;
+  /**
+   * How much of this month's spend (the requester's, the workspace's) is earlier Together calls that a stopped
+   * worker lost, which Together may have billed: counted like any charge, shown apart by `/flux usage`.
+   */
+  possiblyBilled?: { user: Tally; workspace: Tally };
+}
+
+/** A number of ledger entries and their sum. */
+export interface Tally {
+  count: number;
+  micros: Micros;
 }
 
 /** Who asks, where: the ledger's scopes. */
@@ -124,16 +135,27 @@ export function refusalText(refusal: AdmissionRefusal): string {
 
 /**
  * `/flux usage`: the requester's spend today and this month, and the channel's and workspace's this month; what
- * requests not yet finished have reserved is shown as waiting.
+ * requests not yet finished have reserved is shown as waiting; and, when there are any, the earlier calls lost
+ * with a stopped worker that those amounts include.
  */
 export function usageText(spend: Spend, budgets: Budgets, waiting: Waiting = NOTHING_WAITING): string {
   const limit = (value: Micros | null) => (value === null ? '' : ` of $${formatUsd(value)}`);
   const more = (micros: Micros) => (micros > 0 ? ` (+$${formatUsd(micros)} waiting)` : '');
-  return [
+  const lines = [
     `You: $${formatUsd(spend.userDay)}${limit(budgets.userPerDay)} today${more(waiting.user)}, $${formatUsd(spend.userMonth)} this month.`,
     `This channel: $${formatUsd(spend.channelMonth)}${limit(budgets.channelPerMonth)} this month${more(waiting.channel)}.`,
     `This workspace: $${formatUsd(spend.workspaceMonth)}${limit(budgets.workspacePerMonth)} this month${more(waiting.workspace)}.`,
-  ].join('\n');
+  ];
+  const lost = spend.possiblyBilled;
+  if (lost && (lost.user.count > 0 || lost.workspace.count > 0)) {
+    const calls = (tally: Tally) =>
+      `${tally.count} ${tally.count === 1 ? 'call' : 'calls'} ($${formatUsd(tally.micros)})`;
+    lines.push(
+      `Included this month: earlier Together calls, possibly billed (a worker stopped during the call): ` +
+        `yours ${calls(lost.user)}, this workspace's ${calls(lost.workspace)}.`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** `/ask models`: the chat models and their prices. */

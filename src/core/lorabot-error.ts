@@ -1,3 +1,5 @@
+import type { ChatUsage } from './ports.js';
+
 /**
  * The root of every error lorabot raises on purpose. `userMessage` is safe to post in chat; `details` is for logs
  * only and never holds a secret.
@@ -47,6 +49,8 @@ export interface ProviderFailure {
   retryLater: boolean;
   /** A streamed answer that broke off: the text that had arrived. */
   partialText?: string | undefined;
+  /** A streamed answer that broke off: the token counts, if the provider had sent them. */
+  partialUsage?: ChatUsage | undefined;
 }
 
 export function isProviderFailure(error: unknown): error is ProviderFailure & Error {

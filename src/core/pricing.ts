@@ -3,8 +3,8 @@ import type { ChatPricing, ImagePricing, MegapixelPricing, PriceList, TokenRates
 
 /** A priced result: `micros` is the charge, `text` the cost line users see. */
 export type Cost =
-  | { priced: true; micros: Micros; text: string }
-  | { priced: false; micros: 0; text: string };
+  | { priced: true; micros: Micros; text: string; estimated?: boolean }
+  | { priced: false; micros: 0; text: string; estimated?: boolean };
 
 export interface ImageDimensions {
   width: number;
@@ -101,18 +101,26 @@ export function chatRates(
     : { kind: 'unknown', reason: `Together lists no price for ${modelId}` };
 }
 
-/** Prices a chat completion from the provider's token counts. */
-export function priceChat(usage: TokenUsage, rates: ChatRates): Cost {
+/**
+ * Prices a chat completion from the provider's token counts, or from counts estimated from the text (marked `~` and
+ * `estimated:`). `note` says why the answer is incomplete (`answer cancelled`); an estimate without one says the
+ * provider reported no usage.
+ */
+export function priceChat(usage: TokenUsage, rates: ChatRates, note?: string): Cost {
   if (rates.kind === 'unknown') return unknownCost(rates.reason);
   if (rates.kind === 'per-minute') return UPTIME_BILLED;
   const micros = chatMicros(usage.promptTokens, usage.completionTokens, rates.rates);
-  const approx = usage.estimated ? '~' : '';
-  const note = usage.estimated ? ', estimated: the provider reported no usage' : '';
-  return {
-    priced: true,
-    micros,
-    text: `Cost: $${formatUsd(micros)} (${approx}${count(usage.promptTokens)} in + ${count(usage.completionTokens)} out tokens${note})`,
-  };
+  const tokens = `${count(usage.promptTokens)} in + ${count(usage.completionTokens)} out tokens`;
+  if (usage.estimated) {
+    const why = note ?? 'the provider reported no usage';
+    return {
+      priced: true,
+      micros,
+      estimated: true,
+      text: `Cost: ~$${formatUsd(micros)} (estimated: ${tokens}, ${why})`,
+    };
+  }
+  return { priced: true, micros, text: `Cost: $${formatUsd(micros)} (${tokens}${note ? `, ${note}` : ''})` };
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq';
 import type { ChatJobData, Deliverer, JobOutcome } from '../core/jobs.js';
 import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
-import type { ChatResult } from '../core/ports.js';
-import { type Cost, chatRates, priceChat } from '../core/pricing.js';
+import type { ChatResult, ChatUsage } from '../core/ports.js';
 import { ThrottledEditor } from '../core/throttled-editor.js';
+import { callTogether } from './billed-calls.js';
+import { chatCost } from './job-costs.js';
 import type { Steps } from './step-journal.js';
 import { callOptions, errorText, type WorkerServices } from './worker-services.js';
 
@@ -41,13 +42,15 @@ export async function runChatJob(
   const streamed = streaming
     ? await steps.value('answer:stream', () => streaming.open(data.target))
     : undefined;
-  let result = await services.journal.loadCheckpoint<ChatResult>(id);
-  if (!result) {
-    result = streamed
-      ? await streamAnswer(services, job, run, streamed)
-      : await services.timed('chat', () => services.deps.chat.chat(data.body, callOptions(data, run.signal)));
-    await services.journal.saveCheckpoint(id, result);
-  }
+  const result =
+    (await services.journal.loadCheckpoint<ChatResult>(id)) ??
+    (await callTogether(services, job, {
+      run: () =>
+        streamed
+          ? streamAnswer(services, job, run, streamed)
+          : services.timed('chat', () => services.deps.chat.chat(data.body, callOptions(data, run.signal))),
+      save: (answer) => answer,
+    }));
   const cost = chatCost(services, data, result);
   const text =
     result.finishReason === 'length'
@@ -76,8 +79,9 @@ export async function runChatJob(
 
 /**
  * Streams the answer into one message, edited no faster than the platform allows. A stream that breaks off
- * after text arrived is not retried (that would write a different answer over it): the message keeps what
- * arrived, with a note, and the job ends there.
+ * after text arrived is not retried (that would write a different answer over it), and one that is cancelled
+ * stops: either way the message keeps what arrived, with a note and its cost, the tokens are charged, and the job
+ * ends there.
  */
 async function streamAnswer(
   services: WorkerServices,
@@ -109,29 +113,44 @@ async function streamAnswer(
   } catch (error) {
     await editor.settle();
     const failure = isProviderFailure(error) ? error : undefined;
+    if (run.signal?.aborted) {
+      // Cancelled: what arrived stays, with its cost; Together billed the tokens it generated.
+      if (partial) await keepPartial(services, job, run, { messageId, text: partial, cancelled: true });
+      throw error;
+    }
     const cut = failure?.partialText;
-    if (!failure || !cut || run.signal?.aborted) throw error;
-    // What arrived stays, with a note; Together billed the tokens it generated.
-    const note = `${cut}\n\n(${failure.userMessage} What arrived is above.)`;
-    await run.deliverer.postAnswer(data.target, note, run.steps, messageId);
-    const cost = chatCost(services, data, { text: cut, usage: undefined });
-    await services.chargeBilled(job, cost.micros, `${cost.text} (the answer stopped partway)`);
+    if (!failure || !cut) throw error;
+    // What arrived stays, with a note and its cost; Together billed the tokens it generated.
+    await keepPartial(services, job, run, {
+      messageId,
+      text: cut,
+      usage: failure.partialUsage,
+      why: failure.userMessage,
+    });
     throw new StreamBrokeOff(failure.userMessage);
   }
 }
 
-/** The answer's price: Together's token counts when it sent them, else an estimate from the text's length. */
-function chatCost(
+/**
+ * An answer cut short, cancelled or broken off: the message keeps the text that arrived with a note and its cost,
+ * and the tokens are charged, from Together's counts when it sent them, else estimated from the text.
+ */
+async function keepPartial(
   services: WorkerServices,
-  data: ChatJobData,
-  result: Pick<ChatResult, 'text' | 'usage'>,
-): Cost {
-  const { settings } = services.deps;
-  const model = settings.chat.models[data.request.model];
-  const usage = result.usage ?? {
-    promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4),
-    completionTokens: Math.ceil(result.text.length / 4),
-  };
-  const rates = chatRates(model?.pricing ?? null, String(data.body.model), settings.prices);
-  return priceChat({ ...usage, estimated: !result.usage }, rates);
+  job: Job<ChatJobData>,
+  run: ChatRun,
+  partial: {
+    messageId: string;
+    text: string;
+    usage?: ChatUsage | undefined;
+    cancelled?: boolean;
+    why?: string;
+  },
+): Promise<void> {
+  const { text, messageId } = partial;
+  const note = partial.cancelled ? 'answer cancelled' : 'the answer stopped partway';
+  const cost = chatCost(services, job.data, { text, usage: partial.usage, note });
+  const said = partial.cancelled ? 'Cancelled.' : `${partial.why} What arrived is above.`;
+  await run.deliverer.postAnswer(job.data.target, `${text}\n\n(${said} ${cost.text})`, run.steps, messageId);
+  await services.chargeBilled(job, cost, note);
 }

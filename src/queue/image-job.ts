@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
 import { imageFileName } from '../core/image-files.js';
 import type { Deliverer, ImageJobData, JobOutcome } from '../core/jobs.js';
-import { priceImage } from '../core/pricing.js';
+import { callTogether } from './billed-calls.js';
+import { imageCost } from './job-costs.js';
 import type { Steps } from './step-journal.js';
 import { callOptions, type WorkerServices } from './worker-services.js';
 
@@ -12,7 +13,8 @@ interface ImageCheckpoint {
 }
 
 /**
- * An image job: generate (or take the saved result of an earlier attempt), post the images once, charge once.
+ * An image job: generate (or take the saved result of an earlier attempt), post the images once, charge once. A
+ * call an earlier attempt lost with its worker is charged apart (`callTogether`).
  * @see https://docs.together.ai/reference/post-images-generations
  */
 export async function runImageJob(
@@ -22,20 +24,21 @@ export async function runImageJob(
 ): Promise<JobOutcome> {
   const id = job.id!;
   const data = job.data;
-  let checkpoint = await services.journal.loadCheckpoint<ImageCheckpoint>(id);
-  if (!checkpoint) {
-    const result = await services.timed('image', () =>
-      services.deps.images.generateImages(data.body, callOptions(data, run.signal)),
-    );
-    checkpoint = {
-      images: result.images.map((image) => ({
-        mimeType: image.mimeType,
-        base64: Buffer.from(image.bytes).toString('base64'),
-      })),
-      requestId: result.requestId,
-    };
-    await services.journal.saveCheckpoint(id, checkpoint);
-  }
+  const checkpoint =
+    (await services.journal.loadCheckpoint<ImageCheckpoint>(id)) ??
+    (await callTogether(services, job, {
+      run: () =>
+        services.timed('image', () =>
+          services.deps.images.generateImages(data.body, callOptions(data, run.signal)),
+        ),
+      save: (result): ImageCheckpoint => ({
+        images: result.images.map((image) => ({
+          mimeType: image.mimeType,
+          base64: Buffer.from(image.bytes).toString('base64'),
+        })),
+        requestId: result.requestId,
+      }),
+    }));
   const named = checkpoint.images.map((image, index) => ({
     ...image,
     fileName: imageFileName({
@@ -51,7 +54,7 @@ export async function runImageJob(
     fileName,
     bytes: Buffer.from(base64, 'base64'),
   }));
-  const cost = priceImage(data.request, services.deps.settings.image.pricing, String(data.body.model));
+  const cost = imageCost(services, data);
   await run.steps.once('images', () => run.deliverer.postImages(data.target, images));
   await services.finish(job, run.deliverer, run.steps, cost);
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };

@@ -2,9 +2,17 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { failedReasonText } from '../core/job-failure.js';
 import { type Deliverer, type JobData, jobView } from '../core/jobs.js';
 import { isProviderFailure } from '../core/lorabot-error.js';
+import { chargeWhatWasBilled } from './billed-calls.js';
 import { StreamBrokeOff } from './chat-job.js';
+import { callCostWithoutResult } from './job-costs.js';
 import type { Steps } from './step-journal.js';
 import { errorText, type WorkerServices } from './worker-services.js';
+
+/** The journal step recorded when a job has ended (`onJobEnded`). */
+const ENDED_STEP = 'ended';
+
+/** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
+const STALLED_REASON = /stalled more than allowable limit/;
 
 /** One attempt of a job that did not succeed: where it was going and its journal. */
 interface FailedRun {
@@ -32,7 +40,8 @@ export async function cancelledBy(
 
 /**
  * A cancelled job: its status says so and nothing is charged, unless Together had already answered (the
- * result checkpoint exists), in which case the work was billed and is charged as such.
+ * result checkpoint exists) or an earlier attempt's call was lost with its worker: that work may have been billed
+ * and is charged as such. A streamed answer cancelled partway was charged where it stopped (chat-job.ts).
  */
 export async function reportCancelled(
   services: WorkerServices,
@@ -41,10 +50,7 @@ export async function reportCancelled(
 ): Promise<void> {
   const data = job.data;
   services.logger.info({ jobId: job.id, kind: data.kind }, 'job cancelled');
-  if (await services.journal.loadCheckpoint(job.id!)) {
-    await services.chargeBilled(job, data.estimateMicros, 'cancelled after Together answered');
-  }
-  await services.releaseReservation(job.id!);
+  await chargeWhatWasBilled(services, job, 'cancelled after Together answered');
   await run.steps
     .once('status:final', () =>
       run.deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'cancelled', by: run.by }),
@@ -52,6 +58,7 @@ export async function reportCancelled(
     .catch((error: unknown) =>
       services.logger.error({ jobId: job.id, err: errorText(error) }, 'could not report the cancellation'),
     );
+  await onJobEnded(services, job, 'cancelled');
 }
 
 /**
@@ -93,13 +100,74 @@ export async function handleFailure(
   if (provider?.billed) {
     await services.chargeBilled(
       job,
-      job.data.estimateMicros,
-      'estimate: Together did the work, but the result could not be used',
+      callCostWithoutResult(services, job.data),
+      'Together did the work, but the result could not be used',
     );
   }
-  await services.releaseReservation(job.id!);
-  await reportFailure(services, job, { ...run, reason });
+  await endFailed(services, job, { ...run, reason });
   return new UnrecoverableError(failedReasonText({ reason, code }));
+}
+
+/**
+ * A job BullMQ failed without running the processor's failure path: stalled more than `queue.max_stalled_count`
+ * times (BullMQ marks it and fails it when a worker next takes it, whichever worker that is), started too often, or
+ * anything else that bypasses the processor. It ends like any failed job: one message in the thread, the status
+ * final, and the charge for what Together may have billed. Called for every `failed` event; a job that BullMQ
+ * will retry, or whose end the processor already reported, is left alone (false).
+ */
+export async function reportQueueFailure(
+  services: WorkerServices,
+  job: Job<JobData>,
+  run: { deliverer: () => Deliverer; error: Error },
+): Promise<boolean> {
+  const id = job.id!;
+  if (await services.journal.hasStep(id, ENDED_STEP)) return false;
+  if ((await job.getState()) !== 'failed') return false;
+  services.logger.error(
+    { jobId: id, kind: job.data.kind, err: run.error.message },
+    'job failed outside its processor',
+  );
+  const reason = STALLED_REASON.test(run.error.message)
+    ? 'The job was interrupted too many times (the worker running it stopped) and was given up. Try again; if it keeps happening, an operator can find the details in the logs.'
+    : 'The job was stopped by the queue before it could finish. Try again; an operator can find the details in the logs.';
+  await endFailed(services, job, {
+    deliverer: run.deliverer(),
+    steps: services.journal.forJob(id),
+    error: run.error,
+    reason,
+  });
+  return true;
+}
+
+/**
+ * The end of every failed job, whichever path found it: the charge for what Together may have billed (a call lost
+ * with its worker, a result saved but never delivered), the requester and the status told, and the job's end.
+ */
+async function endFailed(
+  services: WorkerServices,
+  job: Job<JobData>,
+  run: FailedRun & { error: unknown; reason: string },
+): Promise<void> {
+  await chargeWhatWasBilled(services, job, 'Together answered, but the job failed before delivering it');
+  await reportFailure(services, job, run);
+  await onJobEnded(services, job, 'failed');
+}
+
+/**
+ * Every job's end, once: done, failed (by the processor or by BullMQ) or cancelled. The journal's `ended` step is
+ * what keeps a BullMQ `failed` event from reporting a job the processor already reported. Whatever a job holds
+ * until it ends (a budget reservation) is let go here.
+ */
+export async function onJobEnded(
+  services: WorkerServices,
+  job: Job<JobData>,
+  end: 'done' | 'failed' | 'cancelled',
+): Promise<void> {
+  // A done job's charge settled its reservation already; releasing is idempotent, so every end does it.
+  await services.releaseReservation(job.id!);
+  await services.journal.forJob(job.id!).once(ENDED_STEP, async () => {
+    services.logger.debug({ jobId: job.id, kind: job.data.kind, end }, 'job ended');
+  });
 }
 
 /** Tells the requester, and the status, that the job failed; each report is tried on its own. */

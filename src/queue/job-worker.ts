@@ -12,7 +12,14 @@ import { jobView } from '../core/jobs.js';
 import { NO_TELEMETRY, type Telemetry } from '../core/ports.js';
 import { runChatJob } from './chat-job.js';
 import { runImageJob } from './image-job.js';
-import { cancelledBy, handleFailure, JobCancelled, reportCancelled } from './job-failures.js';
+import {
+  cancelledBy,
+  handleFailure,
+  JobCancelled,
+  onJobEnded,
+  reportCancelled,
+  reportQueueFailure,
+} from './job-failures.js';
 import type { Ledger } from './ledger.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import { errorText, type WorkerDependencies, WorkerServices } from './worker-services.js';
@@ -65,6 +72,9 @@ export class JobWorkers {
     this.chat = make(QUEUE_NAMES.chat, options.limits.chat);
     for (const worker of [this.image, this.chat]) {
       worker.on('error', (error) => options.logger.error({ err: error.message }, 'worker error'));
+      worker.on('failed', (job, error) => {
+        if (job) this.onFailed(job, error);
+      });
     }
     this.subscriber = this.listenForCancellations();
   }
@@ -119,6 +129,7 @@ export class JobWorkers {
           ? await runImageJob(services, job as Job<ImageJobData>, run)
           : await runChatJob(services, job as Job<ChatJobData>, run);
       await services.journal.dropCheckpoint(id);
+      await onJobEnded(services, job, 'done');
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
       services.telemetry.job(data.kind, 'done', seconds());
       await services.recordDuration(data.kind, seconds());
@@ -138,6 +149,25 @@ export class JobWorkers {
       );
       throw failure;
     }
+  }
+
+  /**
+   * BullMQ's `failed` event, for every failed attempt this worker saw, including jobs BullMQ failed without
+   * running the processor (see `reportQueueFailure`, which leaves alone those already reported or to be retried).
+   */
+  private onFailed(job: Job<JobData, JobOutcome>, error: Error): void {
+    const { services } = this;
+    reportQueueFailure(services, job, { deliverer: () => this.delivererFor(job.data.target), error })
+      .then((reported) => {
+        const ran = job.processedOn ? (Date.now() - job.processedOn) / 1000 : 0;
+        if (reported) services.telemetry.job(job.data.kind, 'failed', ran);
+      })
+      .catch((failure: unknown) =>
+        this.options.logger.error(
+          { jobId: job.id, err: errorText(failure) },
+          'could not report a job the queue failed',
+        ),
+      );
   }
 
   private delivererFor(target: DeliveryTarget): Deliverer {

@@ -17,24 +17,48 @@ export interface LedgerEntry {
   kind: 'flux' | 'ask';
   model: string;
   micros: Micros;
-  /** `charged`: priced from the result; `billed-failed`: Together answered 200 but the result was unusable. */
-  status: 'charged' | 'billed-failed';
+  /**
+   * `charged`: priced from the result; `billed-failed`: Together did the work (or part of it: a stream cut short)
+   * but the job did not succeed; `possibly-billed`: an earlier call of the job that a stopped worker left without
+   * a result, which Together may have billed.
+   */
+  status: 'charged' | 'billed-failed' | 'possibly-billed';
   costText: string;
+  /** True when the amount is an estimate (token counts from the text's length, or an answer's upper bound). */
+  estimated?: boolean;
+  /** Why the entry is what it is, e.g. `earlier call, possibly billed (worker stopped during the call)`. */
+  note?: string;
+  /** `possibly-billed` entries: the attempt that made the call; one entry per such call. */
+  callId?: string;
 }
 
-// KEYS: the charged marker, the totals, the month's entries, then (optional) the job's budget reservation, settled
-// here. ARGV: micros, the entry, the marker's and entries' lifetime, how many KEYS are the charge's, the job id
-// whose reservation is settled, then each total's lifetime in the order of KEYS.
+/** How many calls, and how much, a scope's `possibly-billed` entries come to in a month. */
+export interface PossiblyBilled {
+  count: number;
+  micros: Micros;
+}
+
+// KEYS: the charge's marker, ARGV[4] totals, the month's entry list, ARGV[5] tallies of possibly-billed calls, then
+// (optional) the job's budget reservation, settled here whether or not this call charges. ARGV: micros, the entry,
+// the lifetime of the marker, entries and tallies, the two counts, the job id whose reservation is settled, then
+// each total's lifetime in the order of KEYS.
 const CHARGE_SCRIPT = `${RELEASE_FUNCTION}
-local n = tonumber(ARGV[4])
-if #KEYS > n then releaseReservation(n + 1, ARGV[5]) end
+local totals = tonumber(ARGV[4])
+local entries = totals + 2
+local charge = entries + tonumber(ARGV[5])
+if #KEYS > charge then releaseReservation(charge + 1, ARGV[6]) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
-  for i = 2, n - 1 do
+  for i = 2, totals + 1 do
     redis.call('INCRBY', KEYS[i], ARGV[1])
-    redis.call('EXPIRE', KEYS[i], ARGV[i + 4])
+    redis.call('EXPIRE', KEYS[i], ARGV[i + 5])
   end
-  redis.call('RPUSH', KEYS[n], ARGV[2])
-  redis.call('EXPIRE', KEYS[n], ARGV[3])
+  redis.call('RPUSH', KEYS[entries], ARGV[2])
+  redis.call('EXPIRE', KEYS[entries], ARGV[3])
+  for i = entries + 1, charge do
+    redis.call('HINCRBY', KEYS[i], 'count', 1)
+    redis.call('HINCRBY', KEYS[i], 'micros', ARGV[1])
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
+  end
   return 1
 end
 return 0`;
@@ -49,7 +73,8 @@ const MONTH_TTL_SECONDS = 400 * 86_400;
 
 /**
  * Spend per user, channel and workspace, by UTC day and month, in micro-dollars. `charge` is atomic and
- * idempotent per job (one Lua script), so a job retried after a crash is never charged twice.
+ * idempotent per job (one Lua script), so a job retried after a crash is never charged twice; a call that a stopped
+ * worker lost has its own entry, once per call (`callId`).
  */
 export class Ledger implements SpendReader {
   constructor(
@@ -58,9 +83,10 @@ export class Ledger implements SpendReader {
   ) {}
 
   /**
-   * Returns true when this call charged the job, false when it had been charged already. A job's budget
-   * reservation (`settles`) ends in the same script, charged or not, so the real cost replaces the estimate
-   * atomically: a crash can neither count both nor drop both.
+   * Returns true when this call charged the job (or the lost call), false when it had been charged already. A
+   * job's budget reservation (`settles`) ends in the same script, charged or not, so the real cost replaces the
+   * estimate atomically: a crash can neither count both nor drop both. A `possibly-billed` entry settles nothing:
+   * the job it belongs to is still running.
    */
   async charge(entry: LedgerEntry, settles?: HeldReservation): Promise<boolean> {
     const day = entry.at.slice(0, 10);
@@ -72,11 +98,15 @@ export class Ledger implements SpendReader {
         [this.keys.ledgerTotal(scope, ids[scope], 'month', month), MONTH_TTL_SECONDS],
       ],
     );
-    const keys = [
-      this.keys.charged(entry.jobId),
-      ...totals.map(([key]) => key),
-      this.keys.ledgerEntries(month),
-    ];
+    const tallies =
+      entry.status === 'possibly-billed'
+        ? [
+            this.keys.ledgerPossiblyBilled('user', ids.user, month),
+            this.keys.ledgerPossiblyBilled('workspace', ids.workspace, month),
+          ]
+        : [];
+    const marker = this.keys.charged(entry.callId ? `${entry.jobId}:call:${entry.callId}` : entry.jobId);
+    const keys = [marker, ...totals.map(([key]) => key), this.keys.ledgerEntries(month), ...tallies];
     const settled = settles?.keys ?? [];
     const result = await this.redis.eval(
       CHARGE_SCRIPT,
@@ -86,11 +116,18 @@ export class Ledger implements SpendReader {
       String(entry.micros),
       JSON.stringify(entry),
       String(MONTH_TTL_SECONDS),
-      String(keys.length),
+      String(totals.length),
+      String(tallies.length),
       settles?.jobId ?? '',
       ...totals.map(([, ttl]) => String(ttl)),
     );
     return result === 1;
+  }
+
+  /** A scope's `possibly-billed` entries in a month (`YYYY-MM`): how many, and their sum. */
+  async possiblyBilled(scope: 'user' | 'workspace', id: string, month: string): Promise<PossiblyBilled> {
+    const tally = await this.redis.hgetall(this.keys.ledgerPossiblyBilled(scope, id, month));
+    return { count: Number(tally.count ?? 0), micros: Number(tally.micros ?? 0) };
   }
 
   async total(
@@ -107,13 +144,15 @@ export class Ledger implements SpendReader {
     const day = at.slice(0, 10);
     const month = at.slice(0, 7);
     const ids = this.scopeIds(requester);
-    const [userDay, userMonth, channelMonth, workspaceMonth] = await Promise.all([
+    const [userDay, userMonth, channelMonth, workspaceMonth, user, workspace] = await Promise.all([
       this.total('user', ids.user, 'day', day),
       this.total('user', ids.user, 'month', month),
       this.total('channel', ids.channel, 'month', month),
       this.total('workspace', ids.workspace, 'month', month),
+      this.possiblyBilled('user', ids.user, month),
+      this.possiblyBilled('workspace', ids.workspace, month),
     ]);
-    return { userDay, userMonth, channelMonth, workspaceMonth };
+    return { userDay, userMonth, channelMonth, workspaceMonth, possiblyBilled: { user, workspace } };
   }
 
   async entries(month: string): Promise<LedgerEntry[]> {
@@ -128,8 +167,9 @@ export class Ledger implements SpendReader {
 }
 
 /**
- * The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). A text cell that a
- * spreadsheet would run as a formula is prefixed with `'`.
+ * The ledger as CSV, one row per charge, amounts in USD with 6 decimals (RFC 4180 quoting). `estimated` is `yes`
+ * for an estimated amount; `note` says why an entry is not a plain charge. A text cell that a spreadsheet would run
+ * as a formula is prefixed with `'`.
  */
 export function ledgerCsv(entries: readonly LedgerEntry[]): string {
   const header = [
@@ -144,6 +184,8 @@ export function ledgerCsv(entries: readonly LedgerEntry[]): string {
     'usd',
     'status',
     'cost',
+    'estimated',
+    'note',
   ];
   const text = (value: string) => quote(neutralise(value));
   const rows = entries.map((e) =>
@@ -160,6 +202,8 @@ export function ledgerCsv(entries: readonly LedgerEntry[]): string {
       (e.micros / 1_000_000).toFixed(6),
       text(e.status),
       text(e.costText),
+      e.estimated ? 'yes' : 'no',
+      text(e.note ?? ''),
     ].join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;

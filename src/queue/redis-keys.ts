@@ -32,6 +32,11 @@ export class RedisKeys {
     return `${this.prefix}:ledger:${scope}:${id}:${period}:${when}`;
   }
 
+  /** A scope's `possibly-billed` ledger entries in a month: a hash of `count` and `micros`, for `/flux usage`. */
+  ledgerPossiblyBilled(scope: 'user' | 'workspace', id: string, month: string): string {
+    return `${this.prefix}:ledger:possibly-billed:${scope}:${id}:month:${month}`;
+  }
+
   /** The month's ledger entries, one JSON object each, for export. */
   ledgerEntries(month: string): string {
     return `${this.prefix}:ledger:entries:${month}`;

@@ -7,9 +7,20 @@ export type Steps = StepRunner;
 
 const DAY_SECONDS = 86_400;
 
+/** The journal field that holds the provider call in progress (`CallStart`), until its result is saved. */
+const CALL_FIELD = 'call:started';
+
+/** A provider call that was begun: by which attempt, and when (ms since the epoch). */
+export interface CallStart {
+  attemptId: string;
+  at: number;
+}
+
 /**
  * The record of a job's finished delivery steps and the provider result it already paid for. A job retried after a
- * crash reads both and picks up where it stopped: no second Together call, no second message.
+ * crash reads both and picks up where it stopped: no second Together call, no second message. A provider call is
+ * marked started before its request is sent and cleared with its saved result, so a retried job that finds the
+ * mark knows the worker stopped during a call that Together may have billed.
  */
 export class StepJournal {
   constructor(
@@ -51,8 +62,35 @@ export class StepJournal {
     return this.redis.hkeys(this.keys.steps(jobId));
   }
 
+  /** Whether a step of a job has run to completion. */
+  async hasStep(jobId: string, step: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.steps(jobId), step)) === 1;
+  }
+
+  /** The provider call begun and not returned, if an earlier attempt left one. */
+  async startedCall(jobId: string): Promise<CallStart | undefined> {
+    const text = await this.redis.hget(this.keys.steps(jobId), CALL_FIELD);
+    return text === null ? undefined : (JSON.parse(text) as CallStart);
+  }
+
+  /** Marks a provider call as begun, before its request is sent. */
+  async startCall(jobId: string, start: CallStart): Promise<void> {
+    const key = this.keys.steps(jobId);
+    await this.redis.multi().hset(key, CALL_FIELD, JSON.stringify(start)).expire(key, this.ttlSeconds).exec();
+  }
+
+  /** Clears the mark of a call that returned without a result (an error the job's failure path handles). */
+  async endCall(jobId: string): Promise<void> {
+    await this.redis.hdel(this.keys.steps(jobId), CALL_FIELD);
+  }
+
+  /** Saves the provider's result and clears the call's mark, in one transaction. */
   async saveCheckpoint(jobId: string, value: unknown): Promise<void> {
-    await this.redis.set(this.keys.checkpoint(jobId), JSON.stringify(value), 'EX', DAY_SECONDS);
+    await this.redis
+      .multi()
+      .set(this.keys.checkpoint(jobId), JSON.stringify(value), 'EX', DAY_SECONDS)
+      .hdel(this.keys.steps(jobId), CALL_FIELD)
+      .exec();
   }
 
   async loadCheckpoint<T>(jobId: string): Promise<T | undefined> {

@@ -17,6 +17,12 @@ import { Ledger, type LedgerEntry } from './ledger.js';
 import type { RedisKeys } from './redis-keys.js';
 import { StepJournal, type Steps } from './step-journal.js';
 
+/** What a charge needs of a price: the amount, the cost line, and whether the amount is an estimate. */
+export type Charge = Pick<Cost, 'micros' | 'text' | 'estimated'>;
+
+/** The note on a ledger entry for a call a stopped worker lost. */
+export const POSSIBLY_BILLED_NOTE = 'earlier call, possibly billed (worker stopped during the call)';
+
 /** How many recent job durations ETAs are averaged over. */
 const DURATION_SAMPLES = 20;
 
@@ -59,11 +65,7 @@ export class WorkerServices {
   /** Charges a successful job (once), tells the requester, and marks its status done. */
   async finish(job: Job<JobData>, deliverer: Deliverer, steps: Steps, cost: Cost): Promise<void> {
     const data = job.data;
-    const model = String(data.body.model);
-    const entry = this.entry(job, model, cost.micros, 'charged', cost.text);
-    if (await this.ledger.charge(entry, await this.reservations.held(job.id!))) {
-      this.telemetry.spent(model, cost.micros);
-    }
+    await this.charge(job, cost, { status: 'charged' });
     const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
     await steps.once('notify', () => this.notify(deliverer, data.target, notice));
     await steps.once('status:final', () =>
@@ -78,13 +80,17 @@ export class WorkerServices {
     if (mode !== 'off') await deliverer.notify(target, notice, mode);
   }
 
-  /** Charges (once) a job that did not succeed but that Together billed. */
-  async chargeBilled(job: Job<JobData>, micros: number, costText: string): Promise<void> {
-    const model = String(job.data.body.model);
-    const entry = this.entry(job, model, micros, 'billed-failed', costText);
-    if (await this.ledger.charge(entry, await this.reservations.held(job.id!))) {
-      this.telemetry.spent(model, micros);
-    }
+  /** Charges (once) a job that did not succeed but that Together billed; `note` says what happened. */
+  async chargeBilled(job: Job<JobData>, cost: Charge, note: string): Promise<void> {
+    await this.charge(job, cost, { status: 'billed-failed', note });
+  }
+
+  /**
+   * Charges (once per call) an earlier call of the job that a stopped worker left without a result: Together may
+   * have done and billed it. Its own entry, beside the job's charge.
+   */
+  async chargePossiblyBilled(job: Job<JobData>, cost: Charge, callId: string): Promise<void> {
+    await this.charge(job, cost, { status: 'possibly-billed', note: POSSIBLY_BILLED_NOTE, callId });
   }
 
   /**
@@ -122,23 +128,28 @@ export class WorkerServices {
     }
   }
 
-  private entry(
+  private async charge(
     job: Job<JobData>,
-    model: string,
-    micros: number,
-    status: LedgerEntry['status'],
-    costText: string,
-  ): LedgerEntry {
-    return {
+    cost: Charge,
+    kind: Pick<LedgerEntry, 'status' | 'note' | 'callId'>,
+  ): Promise<void> {
+    const model = String(job.data.body.model);
+    const entry: LedgerEntry = {
       jobId: job.id!,
       at: new Date(this.now()).toISOString(),
       ...requesterOf(job.data.target),
       kind: job.data.kind,
       model,
-      micros,
-      status,
-      costText,
+      micros: cost.micros,
+      status: kind.status,
+      costText: cost.text,
+      ...(cost.estimated ? { estimated: true } : {}),
+      ...(kind.note ? { note: kind.note } : {}),
+      ...(kind.callId ? { callId: kind.callId } : {}),
     };
+    // The job's own charge settles its reservation; an earlier lost call's entry does not (the job goes on).
+    const settles = kind.status === 'possibly-billed' ? undefined : await this.reservations.held(job.id!);
+    if (await this.ledger.charge(entry, settles)) this.telemetry.spent(model, cost.micros);
   }
 }
 

@@ -99,9 +99,11 @@ describe('budgets and usage (Slack)', () => {
     });
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
-    expect(lines[0]).toBe('at,job_id,platform,workspace,channel,user,kind,model,usd,status,cost');
+    expect(lines[0]).toBe(
+      'at,job_id,platform,workspace,channel,user,kind,model,usd,status,cost,estimated,note',
+    );
     expect(lines).toHaveLength(4);
     expect(lines.filter((l) => l.includes(',U0SPENDER,flux,'))).toHaveLength(2);
-    expect(lines[1]).toMatch(/,0\.035000,charged,"?Cost: \$0\.035 \(1 image × 1 MP × \$0\.035\/MP\)"?$/);
+    expect(lines[1]).toMatch(/,0\.035000,charged,"?Cost: \$0\.035 \(1 image × 1 MP × \$0\.035\/MP\)"?,no,$/);
   });
 });

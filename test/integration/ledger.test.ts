@@ -74,6 +74,36 @@ describe('the ledger', () => {
     expect(await ttl(keys.ledgerEntries('2026-10'))).toBeGreaterThan(400 * days - 60);
     expect((await ledger.entries('2026-10')).map((e) => e.jobId)).toEqual(['ttl-1', 'ttl-2']);
   });
+
+  it('charges each lost call once, beside the job, counts it in the totals, and tallies it for /flux usage', async () => {
+    const ledger = new Ledger(redis.client, keys);
+    const at = '2027-01-05T10:00:00.000Z';
+    const lost = (callId: string): LedgerEntry => ({
+      ...entry('job-lost', 35_000, at),
+      status: 'possibly-billed',
+      note: 'earlier call, possibly billed (worker stopped during the call)',
+      callId,
+    });
+    const charges = await Promise.all([
+      ...Array.from({ length: 10 }, () => ledger.charge(lost('attempt-a'))),
+      ...Array.from({ length: 10 }, () => ledger.charge(lost('attempt-b'))),
+      ...Array.from({ length: 10 }, () => ledger.charge(entry('job-lost', 35_000, at))),
+    ]);
+    expect(charges.filter(Boolean)).toHaveLength(3);
+    expect(await ledger.total('user', 'slack:T1:U1', 'day', '2027-01-05')).toBe(105_000);
+    const entries = await ledger.entries('2027-01');
+    expect(entries.map((e) => e.status).sort()).toEqual(['charged', 'possibly-billed', 'possibly-billed']);
+    expect(await ledger.possiblyBilled('user', 'slack:T1:U1', '2027-01')).toEqual({
+      count: 2,
+      micros: 70_000,
+    });
+    const spend = await ledger.spend(
+      { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'U1' },
+      Date.parse(at),
+    );
+    expect(spend.userMonth).toBe(105_000);
+    expect(spend.possiblyBilled?.workspace).toEqual({ count: 2, micros: 70_000 });
+  });
 });
 
 describe('the step journal', () => {
@@ -105,5 +135,17 @@ describe('the step journal', () => {
     expect(await journal.loadCheckpoint('job-10')).toEqual({ text: 'hello' });
     await journal.dropCheckpoint('job-10');
     expect(await journal.loadCheckpoint('job-10')).toBeUndefined();
+  });
+
+  it('keeps a call marked started until its result is saved or it returns, and not after', async () => {
+    const journal = new StepJournal(redis.client, keys);
+    expect(await journal.startedCall('job-11')).toBeUndefined();
+    await journal.startCall('job-11', { attemptId: 'a1', at: 1 });
+    expect(await journal.startedCall('job-11')).toEqual({ attemptId: 'a1', at: 1 });
+    await journal.saveCheckpoint('job-11', { text: 'done' });
+    expect(await journal.startedCall('job-11')).toBeUndefined();
+    await journal.startCall('job-12', { attemptId: 'a2', at: 2 });
+    await journal.endCall('job-12');
+    expect(await journal.startedCall('job-12')).toBeUndefined();
   });
 });

@@ -308,7 +308,7 @@ export function definePlatformSuite<D extends PlatformDriver>(
         expect(status.state).toBe('failed');
         expect(status.detail).toContain('The answer stopped partway');
         expect(d.answer(request)!.text).toMatch(
-          /^one two three four\s+\(The answer stopped partway: .*What arrived is above\.\)$/s,
+          /^one two three four\s+\(The answer stopped partway: .*What arrived is above\. Cost: ~\$0\.\d+ \(estimated: \d+ in \+ 5 out tokens, the answer stopped partway\)\)$/s,
         );
         expect(d.count(request, 'one two')).toBe(1);
         expect(callsWith('count for me')).toHaveLength(1);

@@ -49,7 +49,7 @@ export async function readChatStream(
     failure: undefined,
   };
   const fail = (message: string, cause?: unknown) =>
-    streamError(message, state.text, response.requestId, cause);
+    streamError(message, { text: state.text, usage: state.usage }, response.requestId, cause);
   const parser = createParser({
     onEvent: (event) => onEvent(event, state, { fail, onDelta: options.onDelta }),
   });
@@ -126,7 +126,7 @@ function onEvent(
 
 function streamError(
   message: string,
-  partialText: string,
+  partial: { text: string; usage: ChatUsage | undefined },
   requestId: string | undefined,
   cause?: unknown,
 ): TogetherError {
@@ -138,7 +138,8 @@ function streamError(
     ...(requestId ? { requestId } : {}),
     userMessage: `The answer stopped partway: ${message}.`,
     logMessage: `Together stream failed: ${message}`,
-    partialText,
+    partialText: partial.text,
+    partialUsage: partial.usage,
     cause,
   });
 }

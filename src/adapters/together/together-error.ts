@@ -1,4 +1,5 @@
 import { LorabotError } from '../../core/lorabot-error.js';
+import type { ChatUsage } from '../../core/ports.js';
 
 /** What went wrong talking to Together, as a closed set the retry policy and the worker can branch on. */
 export type TogetherErrorCode =
@@ -61,6 +62,8 @@ export interface TogetherErrorInit {
   headers?: Readonly<Record<string, string>>;
   /** For a stream that failed partway: the text that had arrived. */
   partialText?: string;
+  /** For a stream that failed partway: the token counts, if Together had sent them. */
+  partialUsage?: ChatUsage | undefined;
   cause?: unknown;
 }
 
@@ -81,6 +84,7 @@ export class TogetherError extends LorabotError<TogetherErrorCode> {
   }
   readonly headers: Readonly<Record<string, string>>;
   readonly partialText: string | undefined;
+  readonly partialUsage: ChatUsage | undefined;
 
   /** Only an operator can fix this; see `PERMANENT_CODES`. */
   get permanent(): boolean {
@@ -126,5 +130,6 @@ export class TogetherError extends LorabotError<TogetherErrorCode> {
     this.mayBeBilled = init.mayBeBilled ?? false;
     this.headers = init.headers ?? {};
     this.partialText = init.partialText;
+    this.partialUsage = init.partialUsage;
   }
 }

@@ -55,6 +55,8 @@ export interface RecordedCall {
    * gone by then), or the tokens of the answer it sent (a stream cut short counts the tokens written).
    */
   served?: { images: number } | { promptTokens: number; completionTokens: number };
+  /** The injected fault this request met, if any. */
+  fault?: TogetherFault['kind'];
 }
 
 export interface FakeTogetherOptions {
@@ -142,13 +144,21 @@ export function modelInfo(
  */
 export class FakeTogether {
   readonly calls: RecordedCall[] = [];
-  /** Every image the fake generated, in order: tests compare delivered bytes with these. */
+  /**
+   * Every image the fake generated, in order: tests compare delivered bytes with these. An image is generated (and
+   * answered 200, as Together bills it) even when the client has gone by the time it is ready.
+   */
   readonly generated: Buffer[] = [];
   /** Text the chat model answers with; by default an echo of the last user message. */
   reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
   /** Pause between two streamed chunks (ms): a model writing at a human-visible pace. */
   chunkDelayMs = 0;
-  /** Requests received and not yet answered, now and at most. */
+  /**
+   * Requests the fake is still working on, whether or not their client is still connected (a held request whose
+   * client went away is still generated and answered, as Together bills it).
+   */
+  handling = 0;
+  /** Requests received and not yet answered (or given up by their client), now and at most. */
   inFlight = 0;
   peakInFlight = 0;
   /** Image requests refused with 429 by `imagesPerMinute`. */
@@ -188,9 +198,12 @@ export class FakeTogether {
   /** Starts on a given port (0: any free one). */
   async startOn(port: number): Promise<this> {
     this.server = createHttpServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        res.destroy(error instanceof Error ? error : new Error(String(error)));
-      });
+      this.handling++;
+      this.handle(req, res)
+        .catch((error: unknown) => {
+          res.destroy(error instanceof Error ? error : new Error(String(error)));
+        })
+        .finally(() => this.handling--);
     });
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -266,7 +279,14 @@ export class FakeTogether {
     }
     const spec = togetherSpec();
     const schemaErrors = spec.errors(spec.requestBodyPointer(path, 'post'), body);
-    const call: RecordedCall = { path, headers: req.headers, body, schemaErrors, clientClosedEarly: false };
+    const call: RecordedCall = {
+      path,
+      headers: req.headers,
+      body,
+      schemaErrors,
+      clientClosedEarly: false,
+      ...(fault ? { fault: fault.kind } : {}),
+    };
     this.calls.push(call);
     this.inFlight++;
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
@@ -513,7 +533,8 @@ export class FakeTogether {
     let sent = 0;
     const served = { promptTokens: usage.prompt_tokens, completionTokens: 0 };
     call.served = served;
-    for (const event of events) {
+    // A fault after the last chunk strikes before `[DONE]` (usage has been sent by then).
+    for (const event of [...events, undefined]) {
       if (this.chunkDelayMs > 0 && sent > 0) await sleep(this.chunkDelayMs);
       if (res.destroyed) return;
       if (fault && 'afterChunks' in fault && sent === fault.afterChunks) {
@@ -533,6 +554,7 @@ export class FakeTogether {
         setTimeout(() => res.socket?.destroy(), 30);
         return;
       }
+      if (event === undefined) break;
       res.write(`data: ${JSON.stringify(event)}\n\n`);
       served.completionTokens += countTokens(event.choices[0]?.delta.content ?? '');
       sent++;

@@ -177,11 +177,27 @@ describe('chat pricing', () => {
     expect(cost.micros).toBe(1);
   });
 
-  it('marks estimated token counts', () => {
+  it('marks estimated token counts, in the text and on the cost', () => {
     const cost = priceChat({ promptTokens: 10, completionTokens: 1200, estimated: true }, rates);
+    expect(cost).toMatchObject({ micros: 218, estimated: true });
     expect(cost.text).toBe(
-      'Cost: $0.000218 (~10 in + 1,200 out tokens, estimated: the provider reported no usage)',
+      'Cost: ~$0.000218 (estimated: 10 in + 1,200 out tokens, the provider reported no usage)',
     );
+  });
+
+  it('says why an answer was cut short, whether its counts are estimated or reported', () => {
+    const estimated = priceChat(
+      { promptTokens: 120, completionTokens: 35, estimated: true },
+      rates,
+      'answer cancelled',
+    );
+    expect(estimated.text).toBe('Cost: ~$0.000028 (estimated: 120 in + 35 out tokens, answer cancelled)');
+    const reported = priceChat({ promptTokens: 120, completionTokens: 35 }, rates, 'answer cancelled');
+    expect(reported).toEqual({
+      priced: true,
+      micros: 28,
+      text: 'Cost: $0.000028 (120 in + 35 out tokens, answer cancelled)',
+    });
   });
 
   it('estimates an upper bound from max_tokens and the prompt bytes', () => {
