@@ -161,6 +161,8 @@ async function startStack(work: string): Promise<SoakStack> {
       // A killed worker's jobs go back to the queue within lock + stall interval (15 s), not a minute.
       '  lock_ms: 10000',
       '  stalled_interval_ms: 5000',
+      // One person sends many commands a second here: every one is queued, none refused by the cap.
+      '  per_person_max_jobs: null',
       '  image: { concurrency: 16, rate_limit_per_minute: 100000 }',
       '  chat: { concurrency: 16, rate_limit_per_minute: 100000 }',
       'image:',
