@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { settlesWithin } from '../queue/job-worker.js';
 import { Ledger, ledgerCsv } from '../queue/ledger.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
@@ -10,6 +11,9 @@ import { type ServeRole, startupSummary } from './startup-summary.js';
 
 /** The process around the CLI: output streams, env, working directory, the stop signal. */
 export type { Io } from './io.js';
+
+/** Past the grace period, how long closing connections may take before the process exits anyway. */
+const CLOSE_MARGIN_MS = 1500;
 
 /**
  * Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration (including a
@@ -140,7 +144,12 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
     }),
   );
   await (io.stopSignal ?? new Promise<void>(() => {}));
-  logger.info({}, 'stopping: finishing or handing back work in flight');
-  await running.close();
+  const graceMs = config.queue.shutdownGraceMs;
+  logger.info({ graceMs }, 'stopping: finishing or handing back work in flight');
+  // Jobs are handed back when the grace period ends; a connection that will not close must not hold the exit.
+  if (!(await settlesWithin(running.close(), graceMs + CLOSE_MARGIN_MS))) {
+    logger.warn({ graceMs }, 'still closing after the grace period: exiting');
+  }
+  logger.info({}, 'stopped');
   return 0;
 }

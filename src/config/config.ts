@@ -48,6 +48,8 @@ export interface Config {
     stalledIntervalMs: number;
     /** How many times a job may be picked up again after its worker died before it is failed. */
     maxStalledCount: number;
+    /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are handed back to the queue. */
+    shutdownGraceMs: number;
     image: { concurrency: number; rateLimit: StartLimit };
     chat: { concurrency: number; rateLimit: StartLimit };
   };

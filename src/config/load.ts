@@ -173,6 +173,7 @@ function queueConfig(q: FileSettings['queue']): Config['queue'] {
     lockMs: q.lock_ms,
     stalledIntervalMs: q.stalled_interval_ms,
     maxStalledCount: q.max_stalled_count,
+    shutdownGraceMs: q.shutdown_grace_ms,
     image: { concurrency: q.image.concurrency, rateLimit: smoothStartLimit(q.image.rate_limit_per_minute) },
     chat: { concurrency: q.chat.concurrency, rateLimit: smoothStartLimit(q.chat.rate_limit_per_minute) },
   };

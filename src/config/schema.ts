@@ -86,6 +86,7 @@ export const fileSchema = z.strictObject({
     lock_ms: z.number().int().min(1000),
     stalled_interval_ms: z.number().int().min(500),
     max_stalled_count: z.number().int().min(0).max(10),
+    shutdown_grace_ms: z.number().int().min(0).max(600_000),
     image: queueLimits,
     chat: queueLimits,
   }),
