@@ -5,6 +5,7 @@ import { createRedis } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
 import { runDoctor } from './doctor.js';
 import { configOrExit, type Io, loggerFor, resolveOrSay, USAGE } from './io.js';
+import { guardProcess } from './process-guard.js';
 import { runCommand } from './run-command.js';
 import { type Running, startLorabot } from './runtime.js';
 import { type ServeRole, startupSummary } from './startup-summary.js';
@@ -122,6 +123,7 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
   const logger = loggerFor(config, config.logLevel, { io, stream: 'stdout' });
+  const guard = io.process ? guardProcess(io.process, logger) : undefined;
   let running: Running;
   try {
     running = await startLorabot(config, {
@@ -131,6 +133,7 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
       cwd: io.cwd,
     });
   } catch (error) {
+    guard?.dispose();
     io.stderr(`lorabot ${role}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
@@ -143,7 +146,11 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
       playground: role !== 'worker',
     }),
   );
-  await (io.stopSignal ?? new Promise<void>(() => {}));
+  const never = new Promise<never>(() => {});
+  const failed = await Promise.race([
+    (io.stopSignal ?? never).then(() => false),
+    (guard?.fatal ?? never).then(() => true),
+  ]);
   const graceMs = config.queue.shutdownGraceMs;
   logger.info({ graceMs }, 'stopping: finishing or handing back work in flight');
   // Jobs are handed back when the grace period ends; a connection that will not close must not hold the exit.
@@ -151,5 +158,6 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
     logger.warn({ graceMs }, 'still closing after the grace period: exiting');
   }
   logger.info({}, 'stopped');
-  return 0;
+  guard?.dispose();
+  return failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@ import {
   DiscordMessagePlatform,
   type StartingInteraction,
 } from './discord-platform.js';
+import { guardPackets } from './packet-guard.js';
 
 export interface DiscordBotOptions extends InboundDeps {
   token: string;
@@ -70,6 +71,12 @@ export class DiscordBot {
       this.onMessage(message).catch((error: unknown) => this.logError('message', error));
     });
     this.client.on(Events.Error, (error) => this.logError('client', error));
+    guardPackets(this.client, (packet, error) =>
+      options.logger.error(
+        { component: 'discord', event: packet.kind, id: packet.id, err: errorMessage(error) },
+        'discord.js could not handle a gateway event; it was dropped',
+      ),
+    );
   }
 
   async start(): Promise<void> {
@@ -198,10 +205,14 @@ export class DiscordBot {
 
   private logError(where: string, error: unknown): void {
     this.options.logger.error(
-      { component: 'discord', where, err: error instanceof Error ? error.message : String(error) },
+      { component: 'discord', where, err: errorMessage(error) },
       'discord handler failed',
     );
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A mention's command: `flux …`, `ask …` and `help` as typed (explicit); anything else, a question. */

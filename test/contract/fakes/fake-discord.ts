@@ -233,6 +233,18 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * Dispatches INTERACTION_CREATE with exactly this payload (say, a vendor's documented example), remembering its
+   * id and token so that an answer to it would be recorded.
+   */
+  sendRawInteraction(
+    payload: { id: string; token: string; channel_id: string } & Record<string, unknown>,
+  ): void {
+    const { id, token, channel_id: channelId } = payload;
+    this.interactions.set(id, { id, token, channelId, createdAt: this.now(), responded: false });
+    this.dispatch('INTERACTION_CREATE', payload);
+  }
+
   /** Sends an autocomplete interaction for one focused option; returns its id. */
   sendAutocomplete(options: { name: string; option: string; typed: string; channelId?: string }): string {
     return this.sendInteraction({
