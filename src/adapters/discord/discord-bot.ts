@@ -45,6 +45,7 @@ export class DiscordBot {
   readonly client: Client;
   private readonly service: InboundService;
   private readonly deliverer: DiscordDeliverer;
+  private readonly recent = new RecentIds(1000);
 
   constructor(private readonly options: DiscordBotOptions) {
     this.service = new InboundService(options);
@@ -56,6 +57,9 @@ export class DiscordBot {
       rest: discordRestOptions(options.apiUrl),
     });
     this.client.on(Events.InteractionCreate, (interaction) => {
+      // A gateway resume may deliver an interaction again; the first delivery answers it (Redis claims the
+      // request across processes, but only after the deferral, which a second delivery must not attempt).
+      if (!this.recent.add(interaction.id)) return;
       if (interaction.isAutocomplete()) {
         this.onAutocomplete(interaction);
         return;
@@ -208,6 +212,21 @@ export class DiscordBot {
       { component: 'discord', where, err: errorMessage(error) },
       'discord handler failed',
     );
+  }
+}
+
+/** The last `size` ids seen, oldest forgotten first. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly size: number) {}
+
+  /** False when `id` was seen already. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.size) this.ids.delete(this.ids.values().next().value!);
+    return true;
   }
 }
 
