@@ -119,4 +119,58 @@ describe('a failure in one adapter is contained', () => {
     expect(harness.running.discord!.client.isReady()).toBe(true);
     expect(unhandled.map((u) => (u instanceof Error ? u.stack : String(u)))).toEqual([]);
   }, 90_000);
+
+  it('a Discord connection closed for good is restarted with backoff while Slack and the worker carry on', async () => {
+    const bot = harness.running.discord!;
+    const before = {
+      client: bot.client,
+      identifies: discord.identifies,
+      slackFiles: harness.slack.files.length,
+    };
+    const closedAt = performance.now();
+    // 4004 (authentication failed) is a close discord.js does not recover from by itself.
+    discord.closeGateway(4004, 'Authentication failed.');
+    const lost = () => harness.logs.find((line) => line.includes('discord connection lost for good'));
+    await waitFor('the restart to be planned', lost, 10_000);
+    expect(JSON.parse(lost()!)).toMatchObject({
+      level: 40,
+      reason: 'gateway closed with 4004',
+      delayMs: 1000,
+    });
+
+    // Slack is served while Discord is away.
+    const slash = await harness.slash({
+      command: '/flux',
+      text: 'slack while discord restarts --size 256x256',
+    });
+    expect(slash.status).toBe(200);
+    await waitFor('the Slack image', () => harness.slack.files.length > before.slackFiles, 30_000);
+
+    await waitFor(
+      'a new Discord client, ready',
+      () => bot.client !== before.client && bot.client.isReady() && discord.identifies > before.identifies,
+      20_000,
+    );
+    const readyMs = performance.now() - closedAt;
+    console.info(`Discord closed with 4004: a new client was ready ${Math.round(readyMs)} ms later`);
+    const next = discord.sendCommand({
+      name: 'flux',
+      options: [{ name: 'prompt', type: 3, value: 'after the restart --size 256x256' }],
+    });
+    await waitFor(
+      'its image',
+      () => discord.calls.some((c) => c.path.includes(next.token) && c.files.length > 0),
+      30_000,
+    );
+
+    // Failing again before the connection held a minute: the next restart waits twice as long.
+    const second = bot.client;
+    discord.closeGateway(4004, 'Authentication failed.');
+    const again = () =>
+      harness.logs.filter((line) => line.includes('discord connection lost for good')).at(1);
+    await waitFor('the second restart to be planned', again, 10_000);
+    expect(JSON.parse(again()!)).toMatchObject({ delayMs: 2000, restart: 2 });
+    await waitFor('the third client, ready', () => bot.client !== second && bot.client.isReady(), 20_000);
+    expect(unhandled).toEqual([]);
+  }, 90_000);
 });

@@ -96,6 +96,8 @@ export class FakeDiscord {
   private readonly interactions = new Map<string, InteractionState>();
   /** DM channels the bot opened, and with whom. */
   readonly dmRecipients = new Map<string, string>();
+  /** How many times a client identified on the gateway (each new session once). */
+  identifies = 0;
   private readonly faults: Array<{ pattern: RegExp; fault: DiscordFault }> = [];
   private server?: Server;
   private wss?: WebSocketServer;
@@ -393,13 +395,21 @@ export class FakeDiscord {
 
   // ---- gateway ----
 
+  /** Closes the bot's gateway connection with this close code (4004: authentication failed, not resumable). */
+  closeGateway(code: number, reason = 'closed by the fake'): void {
+    this.gateway?.close(code, reason);
+  }
+
   private onGatewayConnection(ws: WebSocket): void {
     this.gateway = ws;
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     ws.on('message', (raw) => {
       const packet = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
       if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
-      if (packet.op === 2) this.identify(ws, packet.d);
+      if (packet.op === 2) {
+        this.identifies++;
+        this.identify(ws, packet.d);
+      }
     });
   }
 
