@@ -21,6 +21,7 @@ main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stopSignal,
+  process,
   terminal: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
 }).then(
   (code) => {

@@ -1,15 +1,20 @@
 import { parseArgs } from 'node:util';
+import { settlesWithin } from '../queue/job-worker.js';
 import { Ledger, ledgerCsv } from '../queue/ledger.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
 import { runDoctor } from './doctor.js';
 import { configOrExit, type Io, loggerFor, resolveOrSay, USAGE } from './io.js';
+import { guardProcess } from './process-guard.js';
 import { runCommand } from './run-command.js';
 import { type Running, startLorabot } from './runtime.js';
 import { type ServeRole, startupSummary } from './startup-summary.js';
 
 /** The process around the CLI: output streams, env, working directory, the stop signal. */
 export type { Io } from './io.js';
+
+/** Past the grace period, how long closing connections may take before the process exits anyway. */
+const CLOSE_MARGIN_MS = 1500;
 
 /**
  * Exit codes: 0 ok, 1 failure, 2 a user error (bad command or arguments), 78 bad configuration (including a
@@ -118,6 +123,7 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
   const config = configOrExit(io);
   if (typeof config === 'number') return config;
   const logger = loggerFor(config, config.logLevel, { io, stream: 'stdout' });
+  const guard = io.process ? guardProcess(io.process, logger) : undefined;
   let running: Running;
   try {
     running = await startLorabot(config, {
@@ -127,6 +133,7 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
       cwd: io.cwd,
     });
   } catch (error) {
+    guard?.dispose();
     io.stderr(`lorabot ${role}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
@@ -139,8 +146,18 @@ async function serve(role: ServeRole, io: Io): Promise<number> {
       playground: role !== 'worker',
     }),
   );
-  await (io.stopSignal ?? new Promise<void>(() => {}));
-  logger.info({}, 'stopping: finishing or handing back work in flight');
-  await running.close();
-  return 0;
+  const never = new Promise<never>(() => {});
+  const failed = await Promise.race([
+    (io.stopSignal ?? never).then(() => false),
+    (guard?.fatal ?? never).then(() => true),
+  ]);
+  const graceMs = config.queue.shutdownGraceMs;
+  logger.info({ graceMs }, 'stopping: finishing or handing back work in flight');
+  // Jobs are handed back when the grace period ends; a connection that will not close must not hold the exit.
+  if (!(await settlesWithin(running.close(), graceMs + CLOSE_MARGIN_MS))) {
+    logger.warn({ graceMs }, 'still closing after the grace period: exiting');
+  }
+  logger.info({}, 'stopped');
+  guard?.dispose();
+  return failed ? 1 : 0;
 }

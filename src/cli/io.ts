@@ -3,6 +3,7 @@ import { createLogger, resolveLogFormat } from '../adapters/logging/logger.js';
 import { type Config, loadConfig } from '../config/index.js';
 import type { Telemetry } from '../core/ports.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
+import type { ProcessEvents } from './process-guard.js';
 
 /** What every command shares: its usage, how it talks to the terminal, config, Redis and logs. */
 
@@ -28,6 +29,11 @@ export interface Io {
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT); long-running commands wait on it. */
   stopSignal?: Promise<void>;
+  /**
+   * The process, for the last-resort handlers of `start`, `gateway` and `worker` (see `guardProcess`); absent
+   * when a command runs inside another program, such as a test.
+   */
+  process?: ProcessEvents;
   /** Which outputs are a terminal: logs there are pretty unless LOG_FORMAT says otherwise. Absent: neither. */
   terminal?: { stdout: boolean; stderr: boolean };
   /**

@@ -77,7 +77,10 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     const workers = options.worker ? await startWorker(context) : undefined;
     const gateway = options.gateway ? await startGateway(context) : undefined;
     return {
-      close: () => closers.close(),
+      // The worker starts its grace period at once, while the gateway closes; the closers then wait for it.
+      close: async () => {
+        await Promise.all([workers?.close(), closers.close()]);
+      },
       metrics,
       redis: { url: redis.url, source: redis.source },
       ...(workers ? { workers } : {}),

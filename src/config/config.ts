@@ -54,6 +54,8 @@ export interface Config {
     maxStalledCount: number;
     /** Jobs one person may have waiting or running at once; null: no cap. */
     perPersonMaxJobs: number | null;
+    /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are handed back to the queue. */
+    shutdownGraceMs: number;
     image: { concurrency: number; rateLimit: StartLimit };
     chat: { concurrency: number; rateLimit: StartLimit };
   };

@@ -69,6 +69,8 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     stalled_interval_ms: 30_000,
     max_stalled_count: 2,
     per_person_max_jobs: 5,
+    // Below Docker's 10 s and Kubernetes' 30 s before SIGKILL, leaving time to hand jobs back and close.
+    shutdown_grace_ms: 8000,
     image: { concurrency: 2, rate_limit_per_minute: 10 },
     chat: { concurrency: 8, rate_limit_per_minute: 60 },
   },

@@ -178,6 +178,7 @@ function queueConfig(q: FileSettings['queue']): Config['queue'] {
     stalledIntervalMs: q.stalled_interval_ms,
     maxStalledCount: q.max_stalled_count,
     perPersonMaxJobs: q.per_person_max_jobs,
+    shutdownGraceMs: q.shutdown_grace_ms,
     image: { concurrency: q.image.concurrency, rateLimit: smoothStartLimit(q.image.rate_limit_per_minute) },
     chat: { concurrency: q.chat.concurrency, rateLimit: smoothStartLimit(q.chat.rate_limit_per_minute) },
   };

@@ -88,6 +88,7 @@ export const fileSchema = z.strictObject({
     stalled_interval_ms: z.number().int().min(500),
     max_stalled_count: z.number().int().min(0).max(10),
     per_person_max_jobs: z.number().int().min(1).max(1000).nullable(),
+    shutdown_grace_ms: z.number().int().min(0).max(600_000),
     image: queueLimits,
     chat: queueLimits,
   }),

@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type {
   ChatJobData,
@@ -24,6 +24,30 @@ import type { Ledger } from './ledger.js';
 import { QUEUE_NAMES } from './queue-names.js';
 import { errorText, type WorkerDependencies, WorkerServices } from './worker-services.js';
 
+/** The abort reason of a job handed back on shutdown. */
+const HANDED_BACK = 'handed back on shutdown';
+/** After aborting the jobs still running at the end of the grace period, how long they have to stop. */
+const ABORT_WAIT_MS = 500;
+
+/** True when `promise` settles within `ms`; it keeps running either way. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface QueueLimits {
   concurrency: number;
   /** At most `max` jobs started per `durationMs` (BullMQ's limiter, shared by every worker on the Redis). */
@@ -31,8 +55,11 @@ export interface QueueLimits {
 }
 
 export interface JobWorkerOptions extends WorkerDependencies {
-  /** Lock and stalled-job settings (BullMQ). */
-  recovery: { lockMs: number; stalledIntervalMs: number; maxStalledCount: number };
+  /**
+   * Lock and stalled-job settings (BullMQ), and how long `close()` lets running jobs finish before handing them
+   * back to the queue (default 0: at once).
+   */
+  recovery: { lockMs: number; stalledIntervalMs: number; maxStalledCount: number; shutdownGraceMs?: number };
   deliverers: { [P in DeliveryTarget['platform']]?: Deliverer<Extract<DeliveryTarget, { platform: P }>> };
   limits: { image: QueueLimits; chat: QueueLimits };
   telemetry?: Telemetry;
@@ -53,12 +80,18 @@ export class JobWorkers {
   private readonly services: WorkerServices;
   /** Listens for cancellations (a connection in subscriber mode can do nothing else). */
   private readonly subscriber: Redis;
-  private closed = false;
+  /** The jobs this process is running, with the lock token that lets it hand them back. */
+  private readonly running = new Map<Job<JobData, JobOutcome>, string>();
+  /** Past the grace period: a job that stops now goes back to the queue. */
+  private stopping = false;
+  /** Jobs moved back to the queue while their processor was stuck: what it does next must not touch them. */
+  private readonly abandoned = new Set<Job<JobData, JobOutcome>>();
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly options: JobWorkerOptions) {
     this.services = new WorkerServices(options, options.telemetry ?? NO_TELEMETRY, options.now ?? Date.now);
     const make = (name: string, limits: QueueLimits) =>
-      new Worker<JobData, JobOutcome>(name, (job, _token, signal) => this.process(job, signal), {
+      new Worker<JobData, JobOutcome>(name, (job, token, signal) => this.track(job, token, signal), {
         connection: options.connection,
         prefix: options.keys.prefix,
         concurrency: limits.concurrency,
@@ -83,11 +116,60 @@ export class JobWorkers {
     return this.services.ledger;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([this.image.close(), this.chat.close()]);
+  /**
+   * Stops taking jobs and lets running ones finish for `recovery.shutdownGraceMs`. Then it aborts what is still
+   * running; each aborted job goes back to the queue (active → wait, so the next worker takes it at once instead
+   * of after its lock expires). A job stuck in a call that takes no signal is moved back without waiting for it.
+   * A handed-back job keeps its journal: if Together had answered, the next worker delivers the saved result
+   * without calling Together again. Idempotent: every call waits for the same run.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.stop();
+    return this.closing;
+  }
+
+  private async stop(): Promise<void> {
+    const { logger, recovery } = this.options;
+    const graceMs = recovery.shutdownGraceMs ?? 0;
+    const closed = Promise.all([this.image.close(), this.chat.close()]);
+    if (this.running.size > 0) {
+      logger.info({ jobs: this.running.size, graceMs }, 'waiting for running jobs before stopping');
+    }
+    if (!(await settlesWithin(closed, graceMs))) {
+      this.stopping = true;
+      this.image.cancelAllJobs(HANDED_BACK);
+      this.chat.cancelAllJobs(HANDED_BACK);
+      if (!(await settlesWithin(closed, ABORT_WAIT_MS))) {
+        // Left behind as the process exits; whatever the processor does next, the job is no longer ours.
+        for (const job of this.running.keys()) {
+          this.abandoned.add(job);
+          await this.handBack(job);
+        }
+      }
+    }
     this.subscriber.disconnect();
+  }
+
+  /** Moves a job this worker holds back to the queue, for the next worker to take at once. */
+  private async handBack(job: Job<JobData, JobOutcome>): Promise<void> {
+    const token = this.running.get(job);
+    try {
+      await job.moveToWait(token);
+      this.options.logger.warn({ jobId: job.id, kind: job.data.kind }, 'job handed back to the queue');
+    } catch (error) {
+      // The lock is gone (expired, or the job ended meanwhile): the stalled-job check recovers it if needed.
+      this.options.logger.warn({ jobId: job.id, err: errorText(error) }, 'could not hand a job back');
+    }
+  }
+
+  /** Runs a job, knowing it is running here (with the lock token that lets it be handed back). */
+  private async track(job: Job<JobData, JobOutcome>, token: string | undefined, signal?: AbortSignal) {
+    if (token) this.running.set(job, token);
+    try {
+      return await this.process(job, signal);
+    } finally {
+      this.running.delete(job);
+    }
   }
 
   /** Aborts a running job when the gateway publishes its id on the cancel channel. */
@@ -128,6 +210,8 @@ export class JobWorkers {
         data.kind === 'flux'
           ? await runImageJob(services, job as Job<ImageJobData>, run)
           : await runChatJob(services, job as Job<ChatJobData>, run);
+      // Done after being handed back: the next worker owns the job and still needs the saved result.
+      if (this.abandoned.has(job)) throw new WaitingError(HANDED_BACK);
       await services.journal.dropCheckpoint(id);
       await onJobEnded(services, job, 'done');
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
@@ -135,6 +219,13 @@ export class JobWorkers {
       await services.recordDuration(data.kind, seconds());
       return outcome;
     } catch (error) {
+      // Stopped by the shutdown: back to the queue with no failure message and no retry counted (BullMQ leaves
+      // a job that ends in a WaitingError where the processor put it).
+      if (this.abandoned.has(job)) throw new WaitingError(HANDED_BACK);
+      if (this.stopping && signal?.aborted) {
+        await this.handBack(job);
+        throw new WaitingError(HANDED_BACK);
+      }
       const by = await cancelledBy(services, id, { error, signal });
       if (by !== undefined) {
         await reportCancelled(services, job, { deliverer, steps, by });

@@ -2,6 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { REPO_ROOT } from './paths.js';
 import { waitFor } from './wait.js';
 
+const outputs = new WeakMap<ChildProcess, () => string>();
+
+/** Everything a worker process started here has printed so far (stdout and stderr). */
+export function workerOutput(child: ChildProcess): string {
+  return outputs.get(child)?.() ?? '';
+}
+
 /** Starts a real `lorabot worker` process (TypeScript through tsx) and waits until it takes jobs. */
 export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
@@ -10,6 +17,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<C
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  outputs.set(child, () => output);
   child.stdout!.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });

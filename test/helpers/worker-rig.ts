@@ -35,10 +35,19 @@ export class WorkerRig {
   producer!: JobProducer;
   ledger!: Ledger;
   connection!: ReturnType<typeof createRedis>;
-  private env: Record<string, string> = {};
+  /** The environment a `lorabot worker` process of this rig gets. */
+  env: Record<string, string> = {};
   private worker: ChildProcess | undefined;
 
-  async start(queue: string[]): Promise<this> {
+  /**
+   * `options.locks: 'default'` keeps the configured 30 s lock (tests of a graceful stop); `options.worker: false`
+   * leaves starting workers to the test (`startWorkerProcess(rig.env)`).
+   */
+  async start(
+    queue: string[],
+    options: { locks?: 'short' | 'default'; worker?: boolean } = {},
+  ): Promise<this> {
+    const locks = options.locks === 'default' ? [] : ['lock_ms: 2000', 'stalled_interval_ms: 1000'];
     this.together = await new FakeTogether({ latencyMs: 0 }).start();
     this.slack = await new FakeSlack().start();
     this.env = {
@@ -49,11 +58,8 @@ export class WorkerRig {
       SLACK_SIGNING_SECRET: 'unused-here',
       SLACK_API_URL: this.slack.apiUrl,
       LOG_LEVEL: 'info',
-      LORABOT_CONFIG: writeTestConfig(this.prefix, '', [
-        'lock_ms: 2000',
-        'stalled_interval_ms: 1000',
-        ...queue,
-      ]),
+      LOG_FORMAT: 'json',
+      LORABOT_CONFIG: writeTestConfig(this.prefix, '', [...locks, ...queue]),
     };
     const loaded = loadConfig({ env: this.env, cwd: tmpdir() });
     if (!loaded.success) throw new Error(loaded.error.message);
@@ -63,7 +69,7 @@ export class WorkerRig {
     const keys = new RedisKeys(this.prefix);
     this.producer = new JobProducer(this.connection, keys, this.config.queue);
     this.ledger = new Ledger(this.connection, keys);
-    this.worker = await startWorkerProcess(this.env);
+    if (options.worker !== false) this.worker = await startWorkerProcess(this.env);
     return this;
   }
 

@@ -14,9 +14,9 @@ afterAll(async () => {
 });
 
 function privateAnswer(id: string): string | undefined {
-  const call = h.discord.calls.find((c) => c.path.startsWith(`/interactions/${id}/`));
-  const body = call?.body as { type: number; data?: { content?: string; flags?: number } } | undefined;
-  return body?.type === 4 && (body.data?.flags ?? 0) & 64 ? body.data?.content : undefined;
+  // An ephemeral reply, or the private deferral once it is filled in.
+  const message = h.discord.messages.find((m) => m.interaction_id === id && (m.flags & 64) !== 0);
+  return message?.content || undefined;
 }
 
 describe('budgets and usage (Discord)', () => {

@@ -101,9 +101,7 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
       return state?.responded ? state : undefined;
     });
     expect(interaction.deferredAfterMs).toBeLessThan(3000);
-    const original = await waitFor('the original reply', () =>
-      discord.messages.find((m) => m.id === interaction.originalId),
-    );
+    const original = await waitFor('the status reply', () => discord.publicReply(id));
     const done = await waitFor('the completion notice', () =>
       messagesOfInteraction(id).find((m) => m.content.includes('Your image is ready')),
     );
@@ -173,18 +171,12 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
       userId: USER,
       options: [{ name: 'prompt', type: 3, value: 'a slow painting --size 256x256' }],
     });
-    const interaction = await waitFor('the deferral', () => {
-      const state = discord.interaction(id);
-      return state?.originalId ? state : undefined;
-    });
     await waitFor('the queued status', () =>
-      discord.messages
-        .find((m) => m.id === interaction.originalId)
-        ?.history.some((c) => c.includes('Queued')),
+      discord.publicReply(id)?.history.some((c) => c.includes('Queued')),
     );
     discord.clockOffsetMs = 16 * 60_000;
     try {
-      const original = discord.messages.find((m) => m.id === interaction.originalId)!;
+      const original = discord.publicReply(id)!;
       await waitFor('the final status', () => original.content.includes('Done'), 20_000);
       const byBot = discord.messagesIn(discord.channelId).filter((m) => m.via === 'bot');
       const image = byBot.find(
@@ -261,7 +253,7 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     const done = await waitFor('the completion notice', () =>
       messagesOfInteraction(id).find((m) => m.content.includes('Your answer is ready')),
     );
-    const original = discord.messages.find((m) => m.id === discord.interaction(id)!.originalId)!;
+    const original = discord.publicReply(id)!;
     await waitFor('the final status', () => original.content.includes('Done'));
     expect(discord.calls.some((c) => c.status === 429)).toBe(true);
     expect(messagesOfInteraction(id).filter((m) => m.content === done.content)).toHaveLength(1);

@@ -355,8 +355,11 @@ describe('Discord: every entry point goes through the one inbound service', () =
     await closed?.close();
   });
 
+  /** The private answer to an interaction, once it says something (a private deferral says nothing yet). */
   function ephemeralReplyTo(interactionId: string, harness = h): FakeMessage | undefined {
-    return harness.discord.messages.find((m) => m.interaction_id === interactionId && m.flags === 64);
+    return harness.discord.messages.find(
+      (m) => m.interaction_id === interactionId && m.flags === 64 && m.content !== '',
+    );
   }
 
   /** The bot's reply to a message (mentions and DMs are answered in the open). */

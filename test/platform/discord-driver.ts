@@ -235,13 +235,12 @@ export class DiscordDriver implements PlatformDriver {
     return this.h.close();
   }
 
-  /** The interaction's original reply, or the bot's reply to the mention, once it names the command. */
+  /** The interaction's public reply, or the bot's reply to the mention, once it names the command. */
   private statusMessage(request: DiscordRequest): FakeMessage | undefined {
     const isStatus = (m: FakeMessage) => m.content.startsWith(`<@${request.user.id}> ran `);
     if (request.interactionId) {
-      const id = this.discord.interaction(request.interactionId)?.originalId;
-      const message = this.discord.messages.find((m) => m.id === id);
-      return message && (message.flags & EPHEMERAL) === 0 && isStatus(message) ? message : undefined;
+      const message = this.discord.publicReply(request.interactionId);
+      return message && isStatus(message) ? message : undefined;
     }
     return this.discord.messages.slice(request.since).find(isStatus);
   }
@@ -254,8 +253,10 @@ export class DiscordDriver implements PlatformDriver {
       (c) => c.path.startsWith(`/interactions/${id}/`) && (c.body as { type?: number }).type === 7,
     );
     const pressedOn = updated ? this.discord.interaction(id)?.messageId : undefined;
+    // A private deferred response still "thinking" (no content yet) is not an answer.
+    const answered = (m: FakeMessage) => m.content !== '' || m.components.length > 0;
     return this.discord.messages.filter(
-      (m) => (m.interaction_id === id && (m.flags & EPHEMERAL) !== 0) || m.id === pressedOn,
+      (m) => (m.interaction_id === id && (m.flags & EPHEMERAL) !== 0 && answered(m)) || m.id === pressedOn,
     );
   }
 

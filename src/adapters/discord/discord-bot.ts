@@ -27,6 +27,7 @@ import {
   DiscordMessagePlatform,
   type StartingInteraction,
 } from './discord-platform.js';
+import { guardPackets } from './packet-guard.js';
 
 export interface DiscordBotOptions extends InboundDeps {
   token: string;
@@ -44,9 +45,15 @@ export interface DiscordBotOptions extends InboundDeps {
  * and DMs, arrive without the privileged MessageContent intent.
  */
 export class DiscordBot {
-  readonly client: Client;
   private readonly service: InboundService;
   private readonly deliverer: DiscordDeliverer;
+  private readonly recent = new RecentIds(1000);
+  private current: Client;
+  /** Restarts since the connection was last steady; sets the next restart's delay. */
+  private restarts = 0;
+  private readyAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly options: DiscordBotOptions) {
     this.service = new InboundService(options);
@@ -55,13 +62,36 @@ export class DiscordBot {
       apiUrl: options.apiUrl,
       ...(options.interactionTokens ? { interactionTokens: options.interactionTokens } : {}),
     });
-    this.client = new Client({
+    this.current = this.createClient();
+  }
+
+  /** The discord.js client in use (a new one after a restart). */
+  get client(): Client {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    await this.current.login(this.options.token);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.current.destroy();
+  }
+
+  /** A client with every listener lorabot needs; each restart makes a new one. */
+  private createClient(): Client {
+    const client = new Client({
       intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages],
       partials: [Partials.Channel],
       allowedMentions: { parse: [], repliedUser: false },
-      rest: discordRestOptions(options.apiUrl),
+      rest: discordRestOptions(this.options.apiUrl),
     });
-    this.client.on(Events.InteractionCreate, (interaction) => {
+    client.on(Events.InteractionCreate, (interaction) => {
+      // A gateway resume may deliver an interaction again; the first delivery answers it (Redis claims the
+      // request across processes, but only after the deferral, which a second delivery must not attempt).
+      if (!this.recent.add(interaction.id)) return;
       if (interaction.isAutocomplete()) {
         this.onAutocomplete(interaction);
         return;
@@ -73,18 +103,54 @@ export class DiscordBot {
       if (!interaction.isChatInputCommand()) return;
       this.onCommand(interaction).catch((error: unknown) => this.logError('interaction', error));
     });
-    this.client.on(Events.MessageCreate, (message) => {
+    client.on(Events.MessageCreate, (message) => {
       this.onMessage(message).catch((error: unknown) => this.logError('message', error));
     });
-    this.client.on(Events.Error, (error) => this.logError('client', error));
+    client.on(Events.Error, (error) => this.logError('client', error));
+    client.on(Events.ClientReady, () => {
+      this.readyAt = Date.now();
+    });
+    // discord.js resumes and reconnects by itself; this is a close it will not recover from (say, 4004).
+    client.on(Events.ShardDisconnect, (event) => this.restartLater(`gateway closed with ${event.code}`));
+    guardPackets(client, (packet, error) =>
+      this.options.logger.error(
+        { component: 'discord', event: packet.kind, id: packet.id, err: errorMessage(error) },
+        'discord.js could not handle a gateway event; it was dropped',
+      ),
+    );
+    return client;
   }
 
-  async start(): Promise<void> {
-    await this.client.login(this.options.token);
+  /**
+   * Restarts the Discord connection with a new client after a growing delay (1 s, 2 s, 4 s, … at most 60 s; back
+   * to 1 s once a connection has held for a minute). Slack, the web page and the worker are not touched.
+   */
+  private restartLater(reason: string): void {
+    if (this.stopped || this.restartTimer) return;
+    if (this.readyAt > 0 && Date.now() - this.readyAt > STEADY_MS) this.restarts = 0;
+    const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** this.restarts);
+    this.restarts++;
+    this.options.logger.warn(
+      { component: 'discord', reason, delayMs, restart: this.restarts },
+      'discord connection lost for good: restarting the client',
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, delayMs);
   }
 
-  async stop(): Promise<void> {
-    await this.client.destroy();
+  private async restart(): Promise<void> {
+    const old = this.current;
+    this.current = this.createClient();
+    await old.destroy().catch(() => undefined);
+    try {
+      await this.current.login(this.options.token);
+      if (this.stopped) await this.current.destroy();
+      this.options.logger.info({ component: 'discord', restart: this.restarts }, 'discord client restarted');
+    } catch (error) {
+      this.restartLater(`login failed: ${errorMessage(error)}`);
+    }
   }
 
   private onAutocomplete(interaction: AutocompleteInteraction): void {
@@ -205,10 +271,35 @@ export class DiscordBot {
 
   private logError(where: string, error: unknown): void {
     this.options.logger.error(
-      { component: 'discord', where, err: error instanceof Error ? error.message : String(error) },
+      { component: 'discord', where, err: errorMessage(error) },
       'discord handler failed',
     );
   }
+}
+
+/** The first restart's delay, doubled each time up to the cap. */
+const RESTART_BASE_MS = 1000;
+const RESTART_MAX_MS = 60_000;
+/** A connection that held this long counts as steady: the next restart starts from the first delay again. */
+const STEADY_MS = 60_000;
+
+/** The last `size` ids seen, oldest forgotten first. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly size: number) {}
+
+  /** False when `id` was seen already. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.size) this.ids.delete(this.ids.values().next().value!);
+    return true;
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A mention's command: `flux …`, `ask …` and `help` as typed (explicit); anything else, a question. */

@@ -71,7 +71,11 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     await this.viaInteraction(
       target,
       (i) =>
-        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, '@original'), { body, auth: false }),
+        // By id: the status is the interaction's response, or a follow-up after a private deferral.
+        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, target.statusMessageId), {
+          body,
+          auth: false,
+        }),
       () => this.rest.patch(Routes.channelMessage(target.channelId, target.statusMessageId), { body }),
     );
   }

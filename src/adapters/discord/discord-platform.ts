@@ -22,6 +22,8 @@ type DiscordAnswer = Pick<
 
 /** Discord's upload limit where the interaction does not say (`attachment_size_limit`). */
 const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+/** The private deferred response's content while the public status is posted (removed right after). */
+const QUEUED = 'Queued.';
 /** An interaction token is valid this long. */
 const TOKEN_LIFETIME_MS = 15 * 60_000;
 
@@ -64,17 +66,31 @@ abstract class DiscordPlatformBase implements ChatPlatform {
 }
 
 /**
- * The inbound port for a slash command or a button. Private answers are ephemeral replies (follow-ups once
- * answered); a job's status is the interaction's own response, deferred first (the 3-second deadline), and the
- * job keeps the interaction's token to deliver through its webhook for 15 minutes.
- * @see https://discord.com/developers/docs/interactions/receiving-and-responding
+ * The inbound port for a slash command or a button. A slash command is deferred privately in `ack()`, before any
+ * I/O, so Discord's 3-second deadline is met however slow budgets, claims and the queue are. Discord fixes a
+ * response's privacy when it is deferred, and most early answers (errors, budgets, Run / Cancel, usage, jobs) are
+ * private; so a private answer takes the deferred response's place, and a job's public status is a follow-up:
+ * the deferred response is filled first (the first follow-up after a deferral would otherwise replace it and turn
+ * private), the status posted, and the private response removed. A button is answered by its first reply, as
+ * before. The job keeps the interaction's token to deliver through its webhook for 15 minutes.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
  */
 export class DiscordInteractionPlatform extends DiscordPlatformBase {
+  /** A slash command's private deferred response: not made, waiting for its content, or used. */
+  private deferred: 'no' | 'thinking' | 'used' = 'no';
+
   constructor(
     private readonly interaction: StartingInteraction,
     deliverer: DiscordDeliverer,
   ) {
     super(deliverer);
+  }
+
+  override async ack(): Promise<void> {
+    const interaction = this.interaction;
+    if (!interaction.isChatInputCommand() || interaction.deferred || interaction.replied) return;
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    this.deferred = 'thinking';
   }
 
   async closeConfirmation(end: ConfirmationEnd, text: string): Promise<void> {
@@ -90,8 +106,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
 
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
     const interaction = this.interaction;
-    await interaction.deferReply();
-    const reply = await interaction.editReply(this.statusBody(interaction.user.id, view, status));
+    const reply = await this.publicReply(this.statusBody(interaction.user.id, view, status));
     const channelId = interaction.channelId ?? '';
     const target: DiscordTarget = {
       platform: 'discord',
@@ -110,11 +125,36 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
   }
 
+  /** A message everyone in the channel sees: the interaction's response, or a follow-up after a private deferral. */
+  private async publicReply(body: ReturnType<DiscordPlatformBase['statusBody']>): Promise<Message> {
+    const interaction = this.interaction;
+    if (this.deferred === 'no') {
+      if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
+      return interaction.editReply(body);
+    }
+    const placeholder = this.deferred === 'thinking';
+    if (placeholder) {
+      await interaction.editReply({ content: QUEUED, allowedMentions: NO_MENTIONS });
+      this.deferred = 'used';
+    }
+    const reply = await interaction.followUp(body);
+    // Only the requester saw "Queued." for a moment; the status says it to everyone.
+    if (placeholder) await interaction.deleteReply().catch(() => undefined);
+    return reply;
+  }
+
   protected async answer(options: DiscordAnswer): Promise<void> {
     const interaction = this.interaction;
     const reply = { ...options, flags: MessageFlags.Ephemeral } as const;
-    const sent =
-      interaction.replied || interaction.deferred ? interaction.followUp(reply) : interaction.reply(reply);
+    let sent: Promise<unknown>;
+    if (this.deferred === 'thinking') {
+      // The private deferred response becomes the answer.
+      this.deferred = 'used';
+      sent = interaction.editReply(options);
+    } else {
+      sent =
+        interaction.replied || interaction.deferred ? interaction.followUp(reply) : interaction.reply(reply);
+    }
     await sent.catch(() => undefined);
   }
 }

@@ -56,9 +56,17 @@ interface InteractionState {
   responded: boolean;
   deferredAfterMs?: number;
   originalId?: string;
+  /**
+   * Deferred (type 5) and not yet edited: Discord makes the first follow-up edit this "thinking" response, keeping
+   * the privacy it was deferred with.
+   */
+  thinking?: boolean;
   /** Component interactions: the message whose button was pressed. */
   messageId?: string;
 }
+
+/** Discord's EPHEMERAL message flag (1 << 6). */
+const EPHEMERAL_FLAG = 64;
 
 /** Real-looking snowflakes: discord.js's REST queue keys buckets on 17–19-digit ids. */
 export function snowflake(at = Date.now()): string {
@@ -88,6 +96,8 @@ export class FakeDiscord {
   private readonly interactions = new Map<string, InteractionState>();
   /** DM channels the bot opened, and with whom. */
   readonly dmRecipients = new Map<string, string>();
+  /** How many times a client identified on the gateway (each new session once). */
+  identifies = 0;
   private readonly faults: Array<{ pattern: RegExp; fault: DiscordFault }> = [];
   private server?: Server;
   private wss?: WebSocketServer;
@@ -233,6 +243,23 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * Dispatches INTERACTION_CREATE with exactly this payload (say, a vendor's documented example), remembering its
+   * id and token so that an answer to it would be recorded.
+   */
+  sendRawInteraction(
+    payload: { id: string; token: string; channel_id: string } & Record<string, unknown>,
+  ): void {
+    const { id, token, channel_id: channelId } = payload;
+    this.interactions.set(id, { id, token, channelId, createdAt: this.now(), responded: false });
+    this.dispatch('INTERACTION_CREATE', payload);
+  }
+
+  /** The first message answering an interaction that everyone in the channel can see (its status). */
+  publicReply(interactionId: string): FakeMessage | undefined {
+    return this.messages.find((m) => m.interaction_id === interactionId && (m.flags & EPHEMERAL_FLAG) === 0);
+  }
+
   /** Sends an autocomplete interaction for one focused option; returns its id. */
   sendAutocomplete(options: { name: string; option: string; typed: string; channelId?: string }): string {
     return this.sendInteraction({
@@ -368,13 +395,21 @@ export class FakeDiscord {
 
   // ---- gateway ----
 
+  /** Closes the bot's gateway connection with this close code (4004: authentication failed, not resumable). */
+  closeGateway(code: number, reason = 'closed by the fake'): void {
+    this.gateway?.close(code, reason);
+  }
+
   private onGatewayConnection(ws: WebSocket): void {
     this.gateway = ws;
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     ws.on('message', (raw) => {
       const packet = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
       if (packet.op === 1) ws.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
-      if (packet.op === 2) this.identify(ws, packet.d);
+      if (packet.op === 2) {
+        this.identifies++;
+        this.identify(ws, packet.d);
+      }
     });
   }
 
@@ -569,6 +604,7 @@ export class FakeDiscord {
         interaction.originalId = interaction.messageId;
         return send(204);
       }
+      interaction.thinking = body.type === 5;
       // Autocomplete answers (type 8) carry choices, not a message.
       if (body.type !== 8) {
         const message = this.createMessage(
@@ -588,11 +624,22 @@ export class FakeDiscord {
       if (!interaction || this.now() - interaction.createdAt > TOKEN_LIFETIME_MS) {
         return send(404, { message: 'Unknown Webhook', code: 10015 });
       }
-      if (method === 'PATCH') {
-        const id = m[3] === '@original' ? interaction.originalId : m[3];
+      const id = m[3] === '@original' ? interaction.originalId : m[3];
+      if (method === 'PATCH' || method === 'DELETE') {
         const message = this.messages.find((x) => x.id === id);
         if (!message) return send(404, { message: 'Unknown Message', code: 10008 });
+        if (message.id === interaction.originalId) interaction.thinking = false;
+        if (method === 'DELETE') {
+          this.messages.splice(this.messages.indexOf(message), 1);
+          return send(204);
+        }
         return send(200, this.editMessage(message, body, call.files));
+      }
+      if (method === 'POST' && interaction.thinking) {
+        // The first follow-up after a deferral replaces the "thinking" response; its own flags are ignored.
+        interaction.thinking = false;
+        const original = this.messages.find((x) => x.id === interaction.originalId)!;
+        return send(200, this.editMessage(original, body, call.files));
       }
       if (method === 'POST') {
         const message = this.createMessage(
