@@ -54,8 +54,7 @@ describe('Discord interaction tokens stay out of job data', () => {
     expect(ttlMs).toBeLessThanOrEqual(15 * 60_000);
 
     const original = await waitFor('the final status', () => {
-      const state = discord.interaction(id);
-      const message = discord.messages.find((m) => m.id === state?.originalId);
+      const message = discord.publicReply(id);
       return message?.content.includes('Done') ? message : undefined;
     });
     // The image, the notice and the status edits went through the interaction's webhook, not the bot token.
