@@ -133,27 +133,46 @@ function outcomeOf(
   return ackText || answered.has(command.responseId) ? 'refused' : 'pending';
 }
 
-/** The ledger's total beside what the fake Together served, priced the way the soak's config prices it. */
+/**
+ * The ledger beside what the fake Together served, priced the way the soak's config prices it, for each kind:
+ * images are priced exactly, so their ledger must equal what was served; an answer lost with a killed worker is
+ * charged its upper bound (nobody saw its length) and marked estimated, so answers may differ only by what those
+ * estimated entries over-state.
+ */
 export function ledgerAgainstServed(entries: readonly LedgerEntry[], together: FakeTogether) {
   let images = 0;
   let answers = 0;
-  const served = together.calls.flatMap((call) => {
-    if (!call.served) return [];
+  const servedMicros = { flux: [] as number[], ask: [] as number[] };
+  for (const call of together.calls) {
+    if (!call.served) continue;
     if ('images' in call.served) {
       images += call.served.images;
       const body = call.body as ImageBody;
       const size = { width: body.width ?? 0, height: body.height ?? 0, steps: body.steps ?? 0 };
-      return [priceImage({ ...size, n: call.served.images }, SOAK_PRICES.image, body.model).micros];
+      servedMicros.flux.push(
+        priceImage({ ...size, n: call.served.images }, SOAK_PRICES.image, body.model).micros,
+      );
+      continue;
     }
     answers++;
     const rates = { kind: 'per-token', rates: SOAK_PRICES.chat, listed: false } as const;
-    return [priceChat(call.served, rates).micros];
-  });
+    servedMicros.ask.push(priceChat(call.served, rates).micros);
+  }
+  const usd = (micros: readonly number[]) => sumMicros(micros) / 1e6;
+  const ofKind = (kind: LedgerEntry['kind']) => entries.filter((e) => e.kind === kind);
   const byStatus: Record<string, number> = {};
   for (const entry of entries) byStatus[entry.status] = (byStatus[entry.status] ?? 0) + 1;
+  const estimatedAsk = ofKind('ask').filter((e) => e.estimated);
   return {
-    ledgerUsd: sumMicros(entries.map((e) => e.micros)) / 1e6,
-    servedUsd: sumMicros(served) / 1e6,
+    ledgerUsd: usd(entries.map((e) => e.micros)),
+    servedUsd: usd([...servedMicros.flux, ...servedMicros.ask]),
+    imagesLedgerUsd: usd(ofKind('flux').map((e) => e.micros)),
+    imagesServedUsd: usd(servedMicros.flux),
+    answersLedgerUsd: usd(ofKind('ask').map((e) => e.micros)),
+    answersServedUsd: usd(servedMicros.ask),
+    /** What the answers' estimated entries (lost calls at their upper bound, cut streams) come to. */
+    answersEstimatedUsd: usd(estimatedAsk.map((e) => e.micros)),
+    answersEstimatedEntries: estimatedAsk.length,
     ledgerEntries: entries.length,
     ledgerEntriesByStatus: byStatus,
     servedImages: images,

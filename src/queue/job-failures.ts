@@ -51,6 +51,7 @@ export async function reportCancelled(
   const data = job.data;
   services.logger.info({ jobId: job.id, kind: data.kind }, 'job cancelled');
   await chargeWhatWasBilled(services, job, 'cancelled after Together answered');
+  await services.releaseReservation(job.id!);
   await run.steps
     .once('status:final', () =>
       run.deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'cancelled', by: run.by }),
@@ -149,22 +150,22 @@ async function endFailed(
   run: FailedRun & { error: unknown; reason: string },
 ): Promise<void> {
   await chargeWhatWasBilled(services, job, 'Together answered, but the job failed before delivering it');
+  // Given back before the thread is told, so what the requester reads next (usage, a new request) counts it.
+  await services.releaseReservation(job.id!);
   await reportFailure(services, job, run);
   await onJobEnded(services, job, 'failed');
 }
 
 /**
  * Every job's end, once: done, failed (by the processor or by BullMQ) or cancelled. The journal's `ended` step is
- * what keeps a BullMQ `failed` event from reporting a job the processor already reported. Whatever a job holds
- * until it ends (a budget reservation) is let go here.
+ * what keeps a BullMQ `failed` event from reporting a job the processor already reported. A job's budget
+ * reservation ends before this: settled by its charge (done), or given back (`endFailed`, `reportCancelled`).
  */
 export async function onJobEnded(
   services: WorkerServices,
   job: Job<JobData>,
   end: 'done' | 'failed' | 'cancelled',
 ): Promise<void> {
-  // A done job's charge settled its reservation already; releasing is idempotent, so every end does it.
-  await services.releaseReservation(job.id!);
   await services.journal.forJob(job.id!).once(ENDED_STEP, async () => {
     services.logger.debug({ jobId: job.id, kind: job.data.kind, end }, 'job ended');
   });

@@ -30,6 +30,9 @@ const LISTING_WINDOW = 1000;
  * The gateway's side of the queues: claims a platform request once, tells its place in line, and adds the job
  * under an id derived from the platform's request id, so a repeated delivery cannot make a second job.
  */
+/** The score of one priority level in BullMQ's prioritized set (`getCountsPerPriority` counts the same way). */
+const PRIORITY_SCORE = 0x100000000;
+
 export class JobProducer implements JobQueue {
   readonly queues: Record<QueueKind, Queue>;
   /** Where the interaction tokens of the jobs it adds are kept (never in job data). */
@@ -71,9 +74,13 @@ export class JobProducer implements JobQueue {
       ]);
       return waiting + prioritized + 1;
     }
-    const levels = Array.from({ length: priority + 1 }, (_, level) => level);
-    const counts = await queue.getCountsPerPriority(levels);
-    return Object.values(counts).reduce((sum, count) => sum + count, 0) + 1;
+    // BullMQ scores a prioritized job `priority * 2^32 + counter`, so the jobs of priority 1 to `priority` are one
+    // score range: one ZCOUNT, where `getCountsPerPriority` runs one per level (hundreds for a long burst).
+    const [waiting, ahead] = await Promise.all([
+      queue.getWaitingCount(),
+      this.redis.zcount(queue.keys.prioritized!, PRIORITY_SCORE, (priority + 1) * PRIORITY_SCORE - 1),
+    ]);
+    return waiting + ahead + 1;
   }
 
   async enqueue(jobId: string, data: JobData, options: { priority?: number } = {}): Promise<Job<JobData>> {
