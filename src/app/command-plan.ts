@@ -4,7 +4,7 @@ import type { ChatMessage } from '../core/ports.js';
 import { chatRates, estimateChat, priceImage } from '../core/pricing.js';
 import type { AcceptedCommand } from '../core/requests.js';
 import type { CoreSettings } from '../core/settings.js';
-import { buildChatBody, buildImageBody } from '../core/together-bodies.js';
+import { buildChatBody, buildImageBody, contentText } from '../core/together-bodies.js';
 
 export interface CommandPlan {
   kind: 'flux' | 'ask';
@@ -37,7 +37,7 @@ export function planCommand(
     kind: 'ask',
     body: { ...body },
     estimate: estimateChat(
-      { messages: body.messages.map((m) => m.content), maxTokens: model.maxTokens },
+      { messages: body.messages.map((m) => contentText(m.content)), maxTokens: model.maxTokens },
       chatRates(model.pricing, model.id, settings.prices),
     ),
     command: formatChatCommand(command.request, settings),

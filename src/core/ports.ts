@@ -3,6 +3,8 @@
  * outside world come in through these, never from globals.
  */
 
+import type { SourceImage } from './requests.js';
+
 export interface Clock {
   now(): number;
 }
@@ -42,9 +44,24 @@ export interface ChatResult {
   attempts: number;
 }
 
+/** A part of a chat message's content: text, or an image (a https URL or a data URL) for a vision model. */
+export type ChatContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } };
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  /** Text, or parts (text and images) for a vision model. */
+  content: string | ChatContentPart[];
+}
+
+/**
+ * Turns a job's source images into what Together reads, just before the call: a link as it is, a Slack file
+ * downloaded with the bot token (then a data URL or a short-lived `/files/<token>` link), an image lorabot made
+ * from its job's saved result. Throws a `LorabotError` a person can act on when one cannot be had.
+ */
+export interface SourceImageResolver {
+  resolve(sources: readonly SourceImage[], job: { jobId: string }): Promise<string[]>;
 }
 
 export interface CallOptions {

@@ -16,9 +16,26 @@ export interface LoraSpec {
   trigger?: string;
 }
 
+/**
+ * An image a request starts from (`/flux … --image`, Vary, Edit, a picture in `/ask`), as the person gave it. The
+ * worker turns each into something Together can read just before the call (`SourceImageResolver`).
+ */
+export type SourceImage =
+  /** An https link (`--image`, or a Discord attachment, public for a while): handed to Together as it is. */
+  | { kind: 'link'; url: string }
+  /**
+   * A file shared on Slack: readable only with the bot token, so the worker downloads it (size-capped, type-checked
+   * by its first bytes, time-limited) and hands Together a data URL or a short-lived `/files/<token>` link.
+   */
+  | { kind: 'slack-file'; url: string; name?: string; mimetype?: string; bytes?: number }
+  /** An image lorabot made: the job that made it and its place among that job's images (0-based). */
+  | { kind: 'result'; jobId: string; index: number };
+
 export interface ImageRequest {
   /** The prompt as the user wrote it (whitespace folded). */
   prompt: string;
+  /** Images to start from (an edit or a variation); absent or empty: an image from the prompt alone. */
+  images?: SourceImage[];
   loras: LoraSpec[];
   width: number;
   height: number;
@@ -29,6 +46,8 @@ export interface ImageRequest {
 
 export interface ChatRequest {
   question: string;
+  /** Images the question is about (a vision model); absent or empty: text only. */
+  images?: SourceImage[];
   /** The chat model preset name. */
   model: string;
 }
@@ -71,4 +90,40 @@ export function effectivePrompt(request: ImageRequest): string {
     triggers.push(trigger);
   }
   return triggers.length === 0 ? request.prompt : `${triggers.join(', ')}, ${request.prompt}`;
+}
+
+/**
+ * Where a source image goes in a Together body built when the command is accepted: a link is written as itself;
+ * any other source as `sourceMarker(i)` (its index in the request's `images`), which the worker replaces with a URL
+ * or data URL Together can read (`replaceSourceMarkers`) just before the call.
+ */
+export function sourceMarker(index: number): string {
+  return `lorabot-source:${index}`;
+}
+
+/** What a source is written as in a body at accept time: its link, or its marker. */
+export function sourceInBody(source: SourceImage, index: number): string {
+  return source.kind === 'link' ? source.url : sourceMarker(index);
+}
+
+/**
+ * A copy of `body` with every string that is a source marker replaced by `resolved[index]` (any depth). A marker
+ * without a resolved value is an error: the body would send Together a string it cannot read.
+ */
+export function replaceSourceMarkers<T>(body: T, resolved: readonly string[]): T {
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      const match = /^lorabot-source:(\d+)$/.exec(value);
+      if (!match) return value;
+      const url = resolved[Number(match[1])];
+      if (url === undefined) throw new Error(`No image was resolved for ${value}`);
+      return url;
+    }
+    if (Array.isArray(value)) return value.map(walk);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]));
+    }
+    return value;
+  };
+  return walk(body) as T;
 }

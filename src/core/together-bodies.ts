@@ -1,4 +1,4 @@
-import type { ChatMessage } from './ports.js';
+import type { ChatContentPart, ChatMessage } from './ports.js';
 import { effectivePrompt, type ImageRequest } from './requests.js';
 import type { ChatModel, ImageSettings } from './settings.js';
 
@@ -55,4 +55,10 @@ export function buildChatBody(
   const body: ChatCompletionBody = { model: model.id, messages, max_tokens: model.maxTokens };
   if (options.stream) body.stream = true;
   return body;
+}
+
+/** The text of a message's content (its text parts, for a message with images). */
+export function contentText(content: string | readonly ChatContentPart[]): string {
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
 }
