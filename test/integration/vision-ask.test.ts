@@ -13,6 +13,9 @@ import { waitFor } from '../helpers/wait.js';
  * other model, as Together does.
  */
 const CONFIG = [
+  // Four pictures of unknown size (4 × 6,404 tokens at $0.60 per 1M: about $0.015) ask Run / Cancel first.
+  'budgets:',
+  '  confirm_above_usd: 0.01',
   'chat:',
   '  models:',
   '    default:',
@@ -164,6 +167,38 @@ describe('pictures in /ask on Discord', () => {
     );
     // Both pictures are billed again: 1,601 for the cat (its size is known to Together) + 6,404 for the dog.
     expect(done.content).toContain('2 images ≈ 8,005 tokens + ');
+  });
+
+  it('keeps attached pictures through a confirmation: Run sends them, estimated at the most for unknown sizes', async () => {
+    const files = [1, 2, 3, 4].map(
+      (n): SentAttachment => ({
+        filename: `page${n}.webp`,
+        size: 90_000,
+        contentType: 'image/webp',
+        url: `https://cdn.discordapp.com/attachments/1/4/page${n}.webp`,
+      }),
+    );
+    const id = discord.sendMessage({
+      content: `<@${discord.botId}> --model eyes summarise these pages`,
+      mention: true,
+      userId: USER,
+      attachments: files,
+    });
+    const question = await waitFor('the confirmation', () =>
+      discord.messages.find((m) => discord.buttonsOf(m.id).includes(`lorabot:run:discord-msg-${id}`)),
+    );
+    expect(question.content).toContain('4 images ≈ 25,616 tokens + up to ');
+    discord.pressButton({ messageId: question.id, customId: `lorabot:run:discord-msg-${id}`, userId: USER });
+    const call = await waitFor('the Together call', () =>
+      together
+        .callsTo('/chat/completions')
+        .find((c) => JSON.stringify(c.body).includes('summarise these pages')),
+    );
+    expect(call.schemaErrors).toEqual([]);
+    expect((call.body as { messages: Array<{ content: unknown }> }).messages.at(-1)!.content).toEqual([
+      { type: 'text', text: 'summarise these pages' },
+      ...files.map((file) => ({ type: 'image_url', image_url: { url: file.url } })),
+    ]);
   });
 
   it('refuses a picture on a text-only preset, naming the presets that read pictures, and queues nothing', async () => {
