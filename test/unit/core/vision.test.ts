@@ -4,39 +4,15 @@ import { historyWithImages } from '../../../src/core/conversation.js';
 import type { ConversationTurn } from '../../../src/core/jobs.js';
 import { type ChatRates, chatRates, estimateChat, priceChat } from '../../../src/core/pricing.js';
 import type { AcceptedCommand, ChatRequest, SourceImage } from '../../../src/core/requests.js';
-import type { CoreSettings } from '../../../src/core/settings.js';
 import { buildChatBody } from '../../../src/core/together-bodies.js';
 import { imagesRefusal, imageTokens, withAttachments } from '../../../src/core/vision.js';
-import { testSettings } from '../../helpers/settings.js';
+import { testSettings, visionSettings } from '../../helpers/settings.js';
 
 const rates: ChatRates = chatRates(
   { kind: 'per-token', inputMicrosPerMTokens: 600_000, outputMicrosPerMTokens: 800_000 },
   'm',
   undefined,
 );
-
-/** The test settings plus a vision preset `eyes` and a 4-picture, 20 MiB cap. */
-function visionSettings(): CoreSettings {
-  const base = testSettings();
-  return {
-    ...base,
-    chat: {
-      ...base.chat,
-      maxImages: 4,
-      maxImageBytes: 20 * 1024 * 1024,
-      models: {
-        ...base.chat.models,
-        eyes: {
-          name: 'eyes',
-          id: 'google/gemma-4-31B-it',
-          maxTokens: 500,
-          pricing: { kind: 'per-token', inputMicrosPerMTokens: 600_000, outputMicrosPerMTokens: 800_000 },
-          vision: true,
-        },
-      },
-    },
-  };
-}
 
 const photo = (n: number, size?: { width: number; height: number }): SourceImage & { url: string } => ({
   kind: 'link',
