@@ -1,6 +1,7 @@
 import type { Place } from '../core/access.js';
 import type { Requester } from '../core/budget.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob } from '../core/jobs.js';
+import type { SourceImage } from '../core/requests.js';
 
 /**
  * The inbound port: what a chat platform does for the one inbound service, and the platform-neutral event an
@@ -19,8 +20,11 @@ export type PressAction = 'run' | 'dismiss' | 'cancel' | 'regenerate' | 'details
 
 /** What the person typed or pressed. */
 export type InboundInput =
-  /** `/flux …` or `/ask …`: the text after the command name, unescaped. */
-  | { type: 'command'; kind: 'flux' | 'ask'; text: string }
+  /**
+   * `/flux …` or `/ask …`: the text after the command name, unescaped. `images`: files attached to the message
+   * (a Discord mention or DM), each with what the platform says of it; the service checks them.
+   */
+  | { type: 'command'; kind: 'flux' | 'ask'; text: string; images?: SourceImage[] }
   /**
    * A whole typed line, where there is no slash-command menu (the web playground, `lorabot run`): `/flux …`,
    * `/ask …`, or a bare `help`, `presets`, `usage`, `jobs`, `models` or `notify …`.
@@ -28,9 +32,15 @@ export type InboundInput =
   | { type: 'line'; text: string }
   /**
    * A message that continues a conversation (`InboundService.findConversation` tells which). `threadId` is the
-   * platform's thread the status goes in (Slack thread ts); `files` counts attachments lorabot does not read.
+   * platform's thread the status goes in (Slack thread ts); `images`: files attached to the message, as above.
    */
-  | { type: 'follow-up'; conversationKey: string; threadId: string; question: string; files?: number }
+  | {
+      type: 'follow-up';
+      conversationKey: string;
+      threadId: string;
+      question: string;
+      images?: SourceImage[];
+    }
   /** A button: `id` is the button's value (a job id or a confirmation id). */
   | { type: 'press'; action: PressAction; id: string };
 

@@ -2,9 +2,10 @@ import { formatChatCommand, formatImageCommand } from '../core/command-format.js
 import type { DeliveryTarget, JobData } from '../core/jobs.js';
 import type { ChatMessage } from '../core/ports.js';
 import { chatRates, estimateChat, priceImage } from '../core/pricing.js';
-import type { AcceptedCommand } from '../core/requests.js';
+import { type AcceptedCommand, sourceInBody } from '../core/requests.js';
 import type { CoreSettings } from '../core/settings.js';
 import { buildChatBody, buildImageBody, contentText } from '../core/together-bodies.js';
+import { imagesTokens } from '../core/vision.js';
 
 export interface CommandPlan {
   kind: 'flux' | 'ask';
@@ -31,13 +32,21 @@ export function planCommand(
       command: formatImageCommand(command.request, settings),
     };
   }
-  const model = settings.chat.models[command.request.model]!;
-  const body = buildChatBody(command.request.question, model, { history });
+  const { request } = command;
+  const model = settings.chat.models[request.model]!;
+  // Earlier turns' pictures are in `history` already (indexes 0…earlier-1); the question's own follow them.
+  const earlier = request.earlierImages ?? 0;
+  const own = (request.images ?? []).slice(earlier).map((source, i) => sourceInBody(source, earlier + i));
+  const body = buildChatBody(request.question, model, { history, images: own });
   return {
     kind: 'ask',
     body: { ...body },
     estimate: estimateChat(
-      { messages: body.messages.map((m) => contentText(m.content)), maxTokens: model.maxTokens },
+      {
+        messages: body.messages.map((m) => contentText(m.content)),
+        maxTokens: model.maxTokens,
+        images: imagesTokens(request.images),
+      },
       chatRates(model.pricing, model.id, settings.prices),
     ),
     command: formatChatCommand(command.request, settings),

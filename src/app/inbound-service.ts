@@ -2,7 +2,8 @@ import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
 import { parseCommand, parseCommandLine } from '../core/command-parser.js';
 import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
 import { jobView, type PendingCommand } from '../core/jobs.js';
-import type { ParsedCommand } from '../core/requests.js';
+import type { ChatRequest, ParsedCommand, SourceImage } from '../core/requests.js';
+import { DEFAULT_IMAGE_QUESTION, imagesRefusal, withAttachments } from '../core/vision.js';
 import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
 import { commandOfLine } from './command-line.js';
 import {
@@ -22,10 +23,6 @@ import {
   regeneration,
 } from './intake.js';
 import { type EventContext, errorText, launch, UNAVAILABLE } from './launch.js';
-
-/** Said privately when a follow-up came with files: its text goes on alone. */
-export const FILES_NOT_READ =
-  'lorabot does not read attached files yet; your question was sent without them. To show an image, give its https link with `--image`.';
 
 /** Said when a confirmation is cancelled. */
 const DISMISSED = 'Cancelled. Nothing was queued or charged.';
@@ -81,7 +78,8 @@ export class InboundService {
 
   private async command(context: EventContext, input: Extract<InboundInput, { type: 'command' }>) {
     const { event, platform, count } = context;
-    const parsed = parseCommand(input.kind, input.text, this.deps.settings, event.place);
+    const text = questionText(input.kind, input.text, input.images);
+    const parsed = parseCommand(input.kind, text, this.deps.settings, event.place);
     if (!parsed.success) {
       await platform.tell(parsed.error.message);
       count(input.kind, 'user_error');
@@ -89,8 +87,20 @@ export class InboundService {
     }
     const data = parsed.data;
     if (data.kind !== 'flux' && data.kind !== 'ask') return this.answer(context, data, input.kind);
+    const command = withAttachments(data, input.images);
+    if (command.kind === 'ask' && (await this.refuseImages(context, command.request, false))) return;
     await platform.ack();
-    await this.request(context, planForPlatform(data, this.deps), { kind: input.kind, text: input.text });
+    const attached = command.kind === 'ask' && input.images?.length ? { images: input.images } : {};
+    await this.request(context, planForPlatform(command, this.deps), { kind: input.kind, text, ...attached });
+  }
+
+  /** Tells why a question's pictures cannot be sent, if they cannot (nothing is queued then). */
+  private async refuseImages(context: EventContext, request: ChatRequest, inConversation: boolean) {
+    const refusal = imagesRefusal(request, this.deps.settings, { inConversation });
+    if (!refusal) return false;
+    await context.platform.tell(refusal);
+    context.count('ask', 'user_error');
+    return true;
   }
 
   /** A typed line: the command it names, or the parser's own "unknown command" answer. */
@@ -104,8 +114,8 @@ export class InboundService {
 
   private async followUp(context: EventContext, input: Extract<InboundInput, { type: 'follow-up' }>) {
     const { event, platform, count } = context;
-    if (input.files) await platform.tell(FILES_NOT_READ);
-    const parsed = parseCommand('ask', input.question, this.deps.settings, event.place);
+    const text = questionText('ask', input.question, input.images);
+    const parsed = parseCommand('ask', text, this.deps.settings, event.place);
     if (!parsed.success) {
       await platform.tell(parsed.error.message);
       count('ask', 'user_error');
@@ -116,11 +126,17 @@ export class InboundService {
     if (data.kind !== 'ask') return this.answer(context, data, 'ask');
     await platform.ack();
     const question = data.request.question;
-    const asked = { conversationKey: input.conversationKey, threadId: input.threadId, question };
+    const images = input.images?.length ? { images: input.images } : {};
+    // The question's own pictures: links written in it (`--image`), then the files attached to the message.
+    const own = [...(data.request.images ?? []), ...(input.images ?? [])];
+    const asked = { conversationKey: input.conversationKey, threadId: input.threadId, question, images: own };
     const planned = await followUp(asked, event.requester.userId, this.deps);
+    if (planned.command.kind === 'ask' && (await this.refuseImages(context, planned.command.request, true)))
+      return;
     await this.request(context, planned, {
       kind: 'ask',
-      text: input.question,
+      text,
+      ...images,
       followUp: { conversationKey: input.conversationKey, threadId: input.threadId },
     });
   }
@@ -228,6 +244,21 @@ export class InboundService {
     }
     count('cancel', result.refused ? 'refused' : 'answered');
   }
+}
+
+/**
+ * The text to parse: as typed, or for a question that is a bare picture (attached, nothing written), the
+ * question asked about it by default.
+ */
+function questionText(
+  kind: 'flux' | 'ask',
+  text: string,
+  images: readonly SourceImage[] | undefined,
+): string {
+  if (kind !== 'ask' || !images?.length) return text;
+  return /^\s*(?:(?:--|\u2014|\u2013)model(?:=\S+|\s+\S+)\s*)?$/iu.test(text)
+    ? `${text.trim()} ${DEFAULT_IMAGE_QUESTION}`.trim()
+    : text;
 }
 
 /** A command answered at once. */

@@ -8,7 +8,7 @@ import {
   usageText,
 } from '../core/budget.js';
 import { parseCommand } from '../core/command-parser.js';
-import { trimHistory } from '../core/conversation.js';
+import { historyWithImages, trimHistory } from '../core/conversation.js';
 import type {
   GatewayState,
   JobAdmission,
@@ -22,8 +22,15 @@ import { formatUsd } from '../core/money.js';
 import type { Logger, Telemetry } from '../core/ports.js';
 import { presetsText } from '../core/presets.js';
 import { listedJobLine, NO_JOBS, recipeText } from '../core/recipe.js';
-import { type AcceptedCommand, type InfoTopic, MAX_SEED } from '../core/requests.js';
+import {
+  type AcceptedCommand,
+  type ChatRequest,
+  type InfoTopic,
+  MAX_SEED,
+  type SourceImage,
+} from '../core/requests.js';
 import type { CoreSettings } from '../core/settings.js';
+import { imagesRefusal, maxImages, withAttachments } from '../core/vision.js';
 import { type CommandPlan, planCommand } from './command-plan.js';
 
 /** What the gateways share between accepting a command and queueing it. */
@@ -156,11 +163,21 @@ export async function pendingRun(
   const planned: Planned =
     followed && parsed.data.kind === 'ask'
       ? await followUp(
-          { ...followed, question: parsed.data.request.question },
+          {
+            ...followed,
+            question: parsed.data.request.question,
+            images: [...(parsed.data.request.images ?? []), ...(pending.images ?? [])],
+          },
           pending.requester.userId,
           deps,
         )
-      : planForPlatform(parsed.data, deps);
+      : planForPlatform(withAttachments(parsed.data, pending.images), deps);
+  const refused =
+    planned.command.kind === 'ask' &&
+    imagesRefusal(planned.command.request, deps.settings, {
+      inConversation: followed !== undefined,
+    });
+  if (refused) return { ok: false, outcome: 'user_error', message: refused };
   const refusal = await budgetRefusal(planned.plan.estimate.micros, pending.requester, deps);
   if (refusal) return { ok: false, outcome: 'over_budget', message: refusal };
   return { ok: true, pending, planned };
@@ -249,9 +266,13 @@ export async function listJobs(requester: Requester, deps: Pick<InteractionDeps,
   return { jobs, lines: jobs.map(listedJobLine), empty: jobs.length === 0 ? NO_JOBS : undefined };
 }
 
-/** A follow-up question in a conversation: the question planned with the conversation's earlier turns. */
+/**
+ * A follow-up question in a conversation: the question planned with the conversation's earlier turns. For a
+ * vision model the earlier turns keep their pictures, the newest first, as many as fit beside the question's own
+ * under `chat.max_images`.
+ */
 export async function followUp(
-  asked: { conversationKey: string; threadId: string; question: string },
+  asked: { conversationKey: string; threadId: string; question: string; images?: SourceImage[] },
   askerId: string,
   deps: Pick<InteractionDeps, 'state' | 'settings' | 'contextTokens'>,
 ): Promise<Planned & { followUp: NonNullable<Planned['followUp']> }> {
@@ -260,10 +281,26 @@ export async function followUp(
   // The conversation keeps the model it started with, while that model is still configured.
   const started = turns.findLast((turn) => turn.role === 'user' && turn.model)?.model;
   const model = started && deps.settings.chat.models[started] ? started : deps.settings.chat.defaultModel;
-  const command: AcceptedCommand = { kind: 'ask', request: { question: asked.question, model }, notices: [] };
+  const own = asked.images ?? [];
+  const room = deps.settings.chat.models[model]?.vision ? maxImages(deps.settings) - own.length : 0;
+  const earlier = historyWithImages(history.turns, room);
+  const images = [...earlier.images, ...own];
+  const request: ChatRequest = {
+    question: asked.question,
+    model,
+    ...(images.length > 0 ? { images } : {}),
+    ...(earlier.images.length > 0 ? { earlierImages: earlier.images.length } : {}),
+  };
+  const command: AcceptedCommand = { kind: 'ask', request, notices: [] };
+  const left = earlier.dropped;
+  const note = left > 0 ? `${history.note} ${plural(left, 'older picture')} left out.` : history.note;
   return {
     command,
-    plan: planCommand(command, deps.settings, history.messages),
-    followUp: { conversationKey: asked.conversationKey, threadId: asked.threadId, note: history.note },
+    plan: planCommand(command, deps.settings, earlier.messages),
+    followUp: { conversationKey: asked.conversationKey, threadId: asked.threadId, note },
   };
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? ' was' : 's were'}`;
 }

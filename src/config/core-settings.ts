@@ -47,7 +47,13 @@ export function buildCoreSettings(
       outputFormat: f.image.output_format,
       pricing: toImagePricing(f.image.pricing),
     },
-    chat: { defaultModel, models, maxQuestionChars: f.chat.max_question_chars },
+    chat: {
+      defaultModel,
+      models,
+      maxQuestionChars: f.chat.max_question_chars,
+      maxImages: f.chat.max_images,
+      maxImageBytes: Math.round(f.chat.max_image_mb * 1024 * 1024),
+    },
     loras,
   };
 }
@@ -86,6 +92,7 @@ function chatModels(models: FileSettings['chat']['models']): Record<string, Chat
     };
     if (m.system_prompt) model.systemPrompt = m.system_prompt;
     if (m.description) model.description = m.description;
+    if (m.vision) model.vision = true;
     result[model.name] = model;
   }
   return result;

@@ -1,6 +1,7 @@
 import { DEFAULT_DOWNLOAD_LIMITS } from '../adapters/together/image-download.js';
 import { DEFAULT_RETRY_OPTIONS } from '../adapters/together/retry-policy.js';
 import { DEFAULT_TIMEOUTS } from '../adapters/together/together-client.js';
+import { DEFAULT_VISION_LIMITS } from '../core/vision.js';
 import type { FileConfig } from './schema.js';
 
 /**
@@ -114,6 +115,8 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     default_model: 'default',
     max_question_chars: 8000,
     context_tokens: 3000,
+    max_images: DEFAULT_VISION_LIMITS.maxImages,
+    max_image_mb: DEFAULT_VISION_LIMITS.maxImageMb,
     stream: { enabled: true, slack_edit_interval_ms: 1200, discord_edit_interval_ms: 1000 },
     models: {
       default: {
@@ -122,6 +125,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
         max_tokens: 1024,
         description: 'Llama 3.1 8B Instruct Turbo',
         pricing: { input_usd_per_m_tokens: 0.18, output_usd_per_m_tokens: 0.18 },
+        vision: false,
       },
     },
   },

@@ -131,6 +131,8 @@ export const fileSchema = z.strictObject({
     default_model: z.string().min(1),
     max_question_chars: positiveInt,
     context_tokens: positiveInt,
+    max_images: positiveInt,
+    max_image_mb: z.number().positive(),
     stream: z.strictObject({
       enabled: z.boolean(),
       slack_edit_interval_ms: z.number().int().min(200),
@@ -144,6 +146,7 @@ export const fileSchema = z.strictObject({
         max_tokens: positiveInt,
         description: z.string().optional(),
         pricing: chatPricing,
+        vision: z.boolean().default(false),
       }),
     ),
   }),

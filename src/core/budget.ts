@@ -163,7 +163,8 @@ export function modelsText(settings: CoreSettings): string {
   const lines = Object.values(settings.chat.models).map((m) => {
     const price = describeRates(chatRates(m.pricing, m.id, settings.prices));
     const isDefault = m.name === settings.chat.defaultModel ? ' (default)' : '';
-    return `• ${m.name}${isDefault}: ${m.description ?? m.id}, up to ${m.maxTokens} tokens, ${price}`;
+    const pictures = m.vision ? ', reads pictures' : '';
+    return `• ${m.name}${isDefault}: ${m.description ?? m.id}, up to ${m.maxTokens} tokens${pictures}, ${price}`;
   });
   return ['Chat models (use `--model <name>`):', ...lines].join('\n');
 }

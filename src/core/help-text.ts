@@ -20,6 +20,7 @@ export const ASK_HELP = [
   '',
   '• `--model <name>`: one of the configured chat models; `/ask models` lists them.',
   '• Reply in the thread of an answer to ask a follow-up: the thread so far goes along as context.',
+  "• Attach pictures (mention lorabot with them on Discord, or add them to a reply in an answer's thread on Slack) to ask about them, with a model that reads pictures (`/ask models`).",
   '',
   'Example: `/ask how do I rotate our API keys?`',
 ].join('\n');

@@ -2,7 +2,7 @@ import type { Place } from './access.js';
 import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
 import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
-import type { ChatRequest, ImageRequest } from './requests.js';
+import type { ChatRequest, ImageRequest, SourceImage } from './requests.js';
 
 /** Where a job came from and where its result goes. Everything delivery needs travels in the job. */
 export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget | WebTarget;
@@ -150,6 +150,8 @@ export interface ConversationTurn {
   /** Who asked, and the chat model preset asked (user turns). */
   userId?: string;
   model?: string;
+  /** The pictures the question was about (user turns): a follow-up sends the newest of them again. */
+  images?: SourceImage[];
 }
 
 /** What a status message shows about its job, besides the status itself. */
@@ -287,6 +289,8 @@ export interface PendingCommand {
   /** The command text as typed, parsed again on Run (settings may have changed in between). */
   kind: 'flux' | 'ask';
   text: string;
+  /** Files attached to the message (not in `text`), added to the question again on Run. */
+  images?: SourceImage[];
   /** A follow-up in a conversation: which one, and the platform's thread its status goes in. */
   followUp?: { conversationKey: string; threadId: string };
 }

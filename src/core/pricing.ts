@@ -14,10 +14,19 @@ export interface ImageDimensions {
 }
 
 export interface TokenUsage {
+  /** Every input token, images' included (as Together reports `prompt_tokens`). */
   promptTokens: number;
   completionTokens: number;
+  /** The images among the input and their share of `promptTokens`, shown apart in the cost line. */
+  images?: ImageTokens;
   /** True when the provider reported no usage and the counts were estimated. */
   estimated?: boolean;
+}
+
+/** How many images a request carries and how many of its input tokens they are (the tile rule's count). */
+export interface ImageTokens {
+  count: number;
+  tokens: number;
 }
 
 /** Chat templates add a few tokens per message (role markers, separators); generous on purpose. */
@@ -110,7 +119,7 @@ export function priceChat(usage: TokenUsage, rates: ChatRates, note?: string): C
   if (rates.kind === 'unknown') return unknownCost(rates.reason);
   if (rates.kind === 'per-minute') return UPTIME_BILLED;
   const micros = chatMicros(usage.promptTokens, usage.completionTokens, rates.rates);
-  const tokens = `${count(usage.promptTokens)} in + ${count(usage.completionTokens)} out tokens`;
+  const tokens = `${imagesPart(usage.images)}${count(usage.promptTokens - imageShare(usage))} in + ${count(usage.completionTokens)} out tokens`;
   if (usage.estimated) {
     const why = note ?? 'the provider reported no usage';
     return {
@@ -123,19 +132,32 @@ export function priceChat(usage: TokenUsage, rates: ChatRates, note?: string): C
   return { priced: true, micros, text: `Cost: $${formatUsd(micros)} (${tokens}${note ? `, ${note}` : ''})` };
 }
 
+/** `1 image ≈ 1,601 tokens + ` for a request with images; empty without. */
+function imagesPart(images: ImageTokens | undefined): string {
+  if (!images || images.count === 0) return '';
+  return `${plural(images.count, 'image', 'images')} ≈ ${count(images.tokens)} tokens + `;
+}
+
+/** The images' share of the input: the tile rule's count, never more than the input reported. */
+function imageShare(usage: TokenUsage): number {
+  return Math.min(usage.images?.tokens ?? 0, usage.promptTokens);
+}
+
 /**
  * The most a chat request can cost, for budgets: every prompt byte counted as a token (a byte-level BPE never
- * needs more) plus template overhead, and the whole `max_tokens` as output.
+ * needs more) plus template overhead, each image at its tile count (the most when its size is unknown), and the
+ * whole `max_tokens` as output.
  */
 export function estimateChat(
-  input: { messages: readonly string[]; maxTokens: number },
+  input: { messages: readonly string[]; maxTokens: number; images?: ImageTokens },
   rates: ChatRates,
 ): Cost & { promptTokens: number } {
   const encoder = new TextEncoder();
-  const promptTokens = input.messages.reduce(
+  const textTokens = input.messages.reduce(
     (sum, message) => sum + encoder.encode(message).length + TEMPLATE_TOKENS_PER_MESSAGE,
     0,
   );
+  const promptTokens = textTokens + (input.images?.tokens ?? 0);
   if (rates.kind === 'unknown') return { ...unknownCost(rates.reason), promptTokens };
   if (rates.kind === 'per-minute') return { ...UPTIME_BILLED, promptTokens };
   const micros = chatMicros(promptTokens, input.maxTokens, rates.rates);
@@ -143,7 +165,7 @@ export function estimateChat(
     priced: true,
     micros,
     promptTokens,
-    text: `Cost: at most $${formatUsd(micros)} (up to ${count(promptTokens)} in + ${count(input.maxTokens)} out tokens)`,
+    text: `Cost: at most $${formatUsd(micros)} (${imagesPart(input.images)}up to ${count(textTokens)} in + ${count(input.maxTokens)} out tokens)`,
   };
 }
 

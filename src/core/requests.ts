@@ -21,15 +21,28 @@ export interface LoraSpec {
  * worker turns each into something Together can read just before the call (`SourceImageResolver`).
  */
 export type SourceImage =
-  /** An https link (`--image`, or a Discord attachment, public for a while): handed to Together as it is. */
-  | { kind: 'link'; url: string }
+  /**
+   * An https link (`--image`, or a Discord attachment, public for a while): handed to Together as it is. An
+   * attachment also says what the platform knows of the file, which the inbound service checks before queueing.
+   */
+  | ({ kind: 'link'; url: string } & FileFacts)
   /**
    * A file shared on Slack: readable only with the bot token, so the worker downloads it (size-capped, type-checked
    * by its first bytes, time-limited) and hands Together a data URL or a short-lived `/files/<token>` link.
    */
-  | { kind: 'slack-file'; url: string; name?: string; mimetype?: string; bytes?: number }
+  | ({ kind: 'slack-file'; url: string } & FileFacts)
   /** An image lorabot made: the job that made it and its place among that job's images (0-based). */
   | { kind: 'result'; jobId: string; index: number };
+
+/** What a platform says of an attached file, where it says it: checked before a job is queued. */
+export interface FileFacts {
+  name?: string;
+  mimetype?: string;
+  bytes?: number;
+  /** Pixel size, when the platform gives it: a vision question's estimate counts its tiles (else the most). */
+  width?: number;
+  height?: number;
+}
 
 export interface ImageRequest {
   /** The prompt as the user wrote it (whitespace folded). */
@@ -46,8 +59,13 @@ export interface ImageRequest {
 
 export interface ChatRequest {
   question: string;
-  /** Images the question is about (a vision model); absent or empty: text only. */
+  /**
+   * Every image the body carries (a vision model), the conversation's earlier ones first; absent or empty: text
+   * only. Markers in the body index this list.
+   */
   images?: SourceImage[];
+  /** How many of `images` come from earlier turns of the conversation (the rest are this question's own). */
+  earlierImages?: number;
   /** The chat model preset name. */
   model: string;
 }

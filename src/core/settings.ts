@@ -78,6 +78,10 @@ export interface ChatSettings {
   models: Readonly<Record<string, ChatModel>>;
   /** Longest question in Unicode code points. */
   maxQuestionChars: number;
+  /** The most images one question carries, its own and earlier turns' (default 4; oldest left out first). */
+  maxImages?: number;
+  /** The largest picture a question may attach, in bytes (default 20 MiB). */
+  maxImageBytes?: number;
 }
 
 export interface ChatModel {
@@ -89,6 +93,8 @@ export interface ChatModel {
   description?: string;
   /** null: no price configured. */
   pricing: ChatPricing | null;
+  /** The model reads images (`image_url` content parts); absent or false: text only. */
+  vision?: boolean;
 }
 
 /**

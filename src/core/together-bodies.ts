@@ -43,15 +43,22 @@ export interface ChatCompletionBody {
   stream?: boolean;
 }
 
-/** A chat body: the model's system prompt, earlier turns (oldest first), then the question. */
+/**
+ * A chat body: the model's system prompt, earlier turns (oldest first), then the question. A question with
+ * `images` (each a link or a source marker, see `sourceInBody`) becomes content parts: its text, then each image.
+ * @see https://docs.together.ai/docs/inference/vision/overview
+ */
 export function buildChatBody(
   question: string,
   model: ChatModel,
-  options: { history?: readonly ChatMessage[]; stream?: boolean } = {},
+  options: { history?: readonly ChatMessage[]; stream?: boolean; images?: readonly string[] } = {},
 ): ChatCompletionBody {
   const messages: ChatMessage[] = [];
   if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });
-  messages.push(...(options.history ?? []), { role: 'user', content: question });
+  messages.push(...(options.history ?? []), {
+    role: 'user',
+    content: withImageParts(question, options.images),
+  });
   const body: ChatCompletionBody = { model: model.id, messages, max_tokens: model.maxTokens };
   if (options.stream) body.stream = true;
   return body;
@@ -61,4 +68,13 @@ export function buildChatBody(
 export function contentText(content: string | readonly ChatContentPart[]): string {
   if (typeof content === 'string') return content;
   return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+}
+
+/** A message's content: the text alone, or the text then one `image_url` part per image. */
+export function withImageParts(text: string, images: readonly string[] = []): string | ChatContentPart[] {
+  if (images.length === 0) return text;
+  return [
+    { type: 'text', text },
+    ...images.map((url): ChatContentPart => ({ type: 'image_url', image_url: { url } })),
+  ];
 }

@@ -61,6 +61,8 @@ export async function runChatJob(
     const ref = data.conversation;
     const aliases = [...ref.aliases, ...(streamed ? [streamed] : [])];
     const answer = result.text;
+    // The question's own pictures are kept with its turn; those it carried from earlier turns are there already.
+    const own = (data.request.images ?? []).slice(data.request.earlierImages ?? 0);
     await steps.once('conversation', () =>
       services.store.appendTurns(data.target.platform as 'slack' | 'discord', { ...ref, aliases }, [
         {
@@ -68,6 +70,7 @@ export async function runChatJob(
           content: data.request.question,
           userId: data.target.userId,
           model: data.request.model,
+          ...(own.length > 0 ? { images: own } : {}),
         },
         { role: 'assistant', content: answer },
       ]),

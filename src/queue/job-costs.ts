@@ -2,6 +2,7 @@ import type { ChatJobData, ImageJobData, JobData } from '../core/jobs.js';
 import { formatUsd } from '../core/money.js';
 import type { ChatResult, ChatUsage } from '../core/ports.js';
 import { type Cost, chatRates, priceChat, priceImage } from '../core/pricing.js';
+import { imagesTokens } from '../core/vision.js';
 import type { WorkerServices } from './worker-services.js';
 
 /** An image job's price: exact, from the request (Together bills the request, whatever became of the images). */
@@ -11,8 +12,9 @@ export function imageCost(services: WorkerServices, data: ImageJobData): Cost {
 
 /**
  * An answer's price: Together's token counts when it sent them, else counts estimated from the text (about four
- * characters a token, the prompt from the request's messages), marked estimated. `note` says why the answer is
- * incomplete, e.g. `answer cancelled`.
+ * characters a token, the prompt from the request's messages, plus the images' tile count), marked estimated.
+ * Together reports images inside `prompt_tokens`; the cost line shows them apart at the tile rule's count (at most
+ * the reported input), the rest as text. `note` says why the answer is incomplete, e.g. `answer cancelled`.
  */
 export function chatCost(
   services: WorkerServices,
@@ -21,12 +23,14 @@ export function chatCost(
 ): Cost {
   const { settings } = services.deps;
   const model = settings.chat.models[data.request.model];
+  const images = imagesTokens(data.request.images);
   const usage = result.usage ?? {
-    promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4),
+    promptTokens: Math.ceil(JSON.stringify(data.body.messages ?? '').length / 4) + images.tokens,
     completionTokens: Math.ceil(result.text.length / 4),
   };
   const rates = chatRates(model?.pricing ?? null, String(data.body.model), settings.prices);
-  return priceChat({ ...usage, estimated: !result.usage }, rates, result.note);
+  const counted = images.count > 0 ? { images } : {};
+  return priceChat({ ...usage, ...counted, estimated: !result.usage }, rates, result.note);
 }
 
 /** What a provider result saved in the journal (`saveCheckpoint`) cost. */

@@ -6,7 +6,7 @@ import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Logger } from '../../src/core/ports.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';
-import { FakeTogether } from '../contract/fakes/fake-together.js';
+import { FakeTogether, type FakeTogetherOptions } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from './lorabot-harness.js';
 import { deleteByPrefix, redisUrl as sharedRedisUrl } from './redis.js';
 import { waitFor } from './wait.js';
@@ -28,9 +28,11 @@ export async function startDiscordHarness(
     /** Lines appended to the test config; a function gets the fake, for its channel ids. */
     configExtra?: string | ((discord: FakeDiscord) => string);
     redisUrl?: string;
+    /** How the fake Together behaves (e.g. which chat models read pictures). */
+    together?: FakeTogetherOptions;
   } = {},
 ): Promise<DiscordHarness> {
-  const together = await new FakeTogether().start();
+  const together = await new FakeTogether(options.together).start();
   const discord = await new FakeDiscord().start();
   const prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
   const redisUrl = options.redisUrl ?? sharedRedisUrl();

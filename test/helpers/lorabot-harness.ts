@@ -76,11 +76,22 @@ export interface SayOptions {
   userId?: string;
   /** `thread_broadcast` ("Also send to channel"), `file_share` (with `files`). */
   subtype?: string;
-  files?: Array<{ id: string; name: string }>;
+  files?: SayFile[];
   /** Slack Connect: the envelope's team (the partner's), the writer's team, and the installations it is for. */
   team?: string;
   userTeam?: string;
   authorizations?: Array<{ team_id: string }>;
+}
+
+/** A file shared with a message, as Slack's file object gives it. */
+export interface SayFile {
+  id: string;
+  name: string;
+  mimetype?: string;
+  size?: number;
+  url_private?: string;
+  original_w?: number;
+  original_h?: number;
 }
 
 export interface SlashFields {

@@ -35,3 +35,26 @@ export function testSettings(): CoreSettings {
 }
 
 export { DEFAULT_FILE_CONFIG, mergeConfig };
+
+/** The test settings plus a vision preset `eyes` (reads pictures) and a cap of 4 pictures, 20 MiB each. */
+export function visionSettings(): CoreSettings {
+  const base = testSettings();
+  return {
+    ...base,
+    chat: {
+      ...base.chat,
+      maxImages: 4,
+      maxImageBytes: 20 * 1024 * 1024,
+      models: {
+        ...base.chat.models,
+        eyes: {
+          name: 'eyes',
+          id: 'google/gemma-4-31B-it',
+          maxTokens: 500,
+          pricing: { kind: 'per-token', inputMicrosPerMTokens: 600_000, outputMicrosPerMTokens: 800_000 },
+          vision: true,
+        },
+      },
+    },
+  };
+}

@@ -221,7 +221,7 @@ describe('Slack: every entry point goes through the one inbound service', () => 
     },
   );
 
-  it('takes "Also send to channel" replies and replies with a file as follow-ups; the file gets a note', async () => {
+  it('takes "Also send to channel" replies as follow-ups, and refuses a picture in a text-only conversation', async () => {
     await h.say({
       channelId: 'C0IN',
       threadTs: '1700000000.000100',
@@ -230,21 +230,30 @@ describe('Slack: every entry point goes through the one inbound service', () => 
       subtype: 'thread_broadcast',
     });
     expected.confirm(await ephemeralTo('U0BCAST', '1700000000.000100'));
+    const calls = h.together.calls.length;
     await h.say({
       channelId: 'C0IN',
       threadTs: '1700000000.000100',
       userId: 'U0FILE',
       text: 'see this',
       subtype: 'file_share',
-      files: [{ id: 'F0PHOTO', name: 'photo.png' }],
+      files: [
+        {
+          id: 'F0PHOTO',
+          name: 'photo.png',
+          url_private: 'https://files.slack.com/files-pri/T0-F0PHOTO/photo.png',
+        },
+      ],
     });
-    await waitFor(
-      'both answers',
-      () => h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === 'U0FILE').length === 2,
+    const refusal = await waitFor('the refusal', () =>
+      h.slack.callsTo('chat.postEphemeral').find((c) => c.args.user === 'U0FILE'),
     );
-    const [note, question] = h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === 'U0FILE');
-    expect(String(note!.args.text)).toContain('lorabot does not read attached files yet');
-    expected.confirm({ text: String(question!.args.text), blocks: JSON.stringify(question!.args.blocks) });
+    expect(String(refusal.args.text)).toContain(
+      "The chat model `pricey` does not read pictures, and none of lorabot's chat models does.",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(h.slack.callsTo('chat.postEphemeral').filter((c) => c.args.user === 'U0FILE')).toHaveLength(1);
+    expect(h.together.calls.length).toBe(calls);
   });
 
   it('answers a Slack Connect partner in a shared thread and charges their own workspace', async () => {

@@ -18,6 +18,7 @@ import type { Place } from '../../core/access.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
 import type { InteractionTokens } from '../../core/jobs.js';
+import type { SourceImage } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
 import { DiscordDeliverer, discordRestOptions } from './discord-deliverer.js';
@@ -224,14 +225,16 @@ export class DiscordBot {
    */
   private async mentionInput(message: Message, text: string): Promise<InboundInput> {
     const command = mentionCommand(text);
-    if (command.explicit) return { type: 'command', kind: command.kind, text: command.text };
+    const attached = attachedImages(message);
+    const images = attached.length > 0 ? { images: attached } : {};
+    if (command.explicit) return { type: 'command', kind: command.kind, text: command.text, ...images };
     const refs = [message.reference?.messageId, message.channel.isThread() ? message.channelId : undefined];
     const conversationKey = await this.service.findConversation(
       'discord',
       refs.filter((ref): ref is string => ref !== undefined),
     );
-    if (!conversationKey) return { type: 'command', kind: command.kind, text: command.text };
-    return { type: 'follow-up', conversationKey, threadId: message.channelId, question: text };
+    if (!conversationKey) return { type: 'command', kind: command.kind, text: command.text, ...images };
+    return { type: 'follow-up', conversationKey, threadId: message.channelId, question: text, ...images };
   }
 
   private portFor(interaction: StartingInteraction): DiscordInteractionPlatform {
@@ -296,6 +299,24 @@ class RecentIds {
     if (this.ids.size > this.size) this.ids.delete(this.ids.values().next().value!);
     return true;
   }
+}
+
+/**
+ * A message's attachments as the question's pictures: Discord's attachment links are public for a while, so they
+ * go to Together as they are; the inbound service refuses any that is not a picture or is too big.
+ * @see https://discord.com/developers/docs/resources/message#attachment-object
+ */
+function attachedImages(message: Message): SourceImage[] {
+  return [...message.attachments.values()].map(
+    (file): SourceImage => ({
+      kind: 'link',
+      url: file.url,
+      name: file.name,
+      bytes: file.size,
+      ...(file.contentType ? { mimetype: file.contentType } : {}),
+      ...(file.width && file.height ? { width: file.width, height: file.height } : {}),
+    }),
+  );
 }
 
 function errorMessage(error: unknown): string {

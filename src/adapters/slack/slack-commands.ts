@@ -5,6 +5,7 @@ import { InboundService } from '../../app/inbound-service.js';
 import type { InboundDeps } from '../../app/intake.js';
 import type { Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
+import type { SourceImage } from '../../core/requests.js';
 import { ACTIONS } from './slack-format.js';
 import { SlackPlatform, type SlackReplies } from './slack-platform.js';
 import { unescapeSlackText } from './slack-text.js';
@@ -88,7 +89,41 @@ interface SlackMessageEvent {
   ts: string;
   thread_ts?: string;
   channel: string;
-  files?: unknown[];
+  files?: SlackFile[];
+}
+
+/**
+ * A file shared in a message, as far as lorabot reads it.
+ * @see https://docs.slack.dev/reference/objects/file-object
+ */
+interface SlackFile {
+  name?: string;
+  mimetype?: string;
+  size?: number;
+  url_private?: string;
+  original_w?: number;
+  original_h?: number;
+}
+
+/**
+ * A message's files as the question's pictures: Slack files need the bot token, so the worker downloads them; the
+ * inbound service refuses any that is not a picture or is too big before anything is queued.
+ */
+function sharedImages(files: readonly SlackFile[] | undefined): SourceImage[] {
+  return (files ?? []).flatMap((file): SourceImage[] => {
+    if (!file.url_private) return [];
+    const { name, mimetype, size, original_w: width, original_h: height } = file;
+    return [
+      {
+        kind: 'slack-file',
+        url: file.url_private,
+        ...(name ? { name } : {}),
+        ...(mimetype ? { mimetype } : {}),
+        ...(size !== undefined ? { bytes: size } : {}),
+        ...(width && height ? { width, height } : {}),
+      },
+    ];
+  });
 }
 
 /** The envelope of an Events API request, as far as lorabot reads it. */
@@ -100,7 +135,7 @@ interface SlackEnvelope {
 
 /**
  * A message in a thread the bot started with `/ask` continues that conversation, whether sent with "Also send
- * to channel" or with a file (which lorabot does not read; the person is told). The thread is found by channel
+ * to channel" or with files (pictures the question is about). The thread is found by channel
  * and thread ts, so a Slack Connect partner's reply is answered too; it is charged to the partner's own
  * workspace (the event's `user_team`), while the access rules are those of the workspace lorabot is installed in.
  * Slack retries an event it thinks was lost; the event id is claimed once.
@@ -117,8 +152,8 @@ function registerThreadReplies(app: App, service: InboundService, deps: SlackCom
     const question = unescapeSlackText(message.text ?? '')
       .replace(/^\s*<@[A-Z0-9]+>\s*/, '')
       .trim();
-    const files = message.files?.length ?? 0;
-    if (!question && files === 0) return;
+    const images = sharedImages(message.files);
+    if (!question && images.length === 0) return;
     const installedIn = envelope.authorizations?.[0]?.team_id ?? envelope.team_id ?? '';
     const envelopeTeam = envelope.team_id ?? '';
     let conversationKey: string | undefined;
@@ -148,7 +183,13 @@ function registerThreadReplies(app: App, service: InboundService, deps: SlackCom
         requestId: `slack-${installedIn}-${eventId}`.replace(/[^\w.-]/g, '_'),
         receivedAt: deps.now(),
         entry: 'thread',
-        input: { type: 'follow-up', conversationKey, threadId: message.thread_ts, question, files },
+        input: {
+          type: 'follow-up',
+          conversationKey,
+          threadId: message.thread_ts,
+          question,
+          ...(images.length > 0 ? { images } : {}),
+        },
       },
       platform,
     );

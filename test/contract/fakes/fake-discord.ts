@@ -10,6 +10,17 @@ const TOKEN_LIFETIME_MS = 15 * 60_000;
 const FILE_LIMIT = 10 * 1024 * 1024;
 const REQUEST_LIMIT = 25 * 1024 * 1024;
 
+/** A file a user attaches to a message sent with `FakeDiscord.sendMessage`. */
+export interface SentAttachment {
+  filename: string;
+  size: number;
+  contentType?: string;
+  width?: number;
+  height?: number;
+  /** The CDN link; by default one made from the channel, message and file name. */
+  url?: string;
+}
+
 export interface DiscordCall {
   method: string;
   /** The route with ids, e.g. `/channels/123/messages`. */
@@ -161,10 +172,26 @@ export class FakeDiscord {
     dm?: boolean;
     /** A reply to this message (with the default ping of its author, so the bot is mentioned). */
     replyTo?: string;
+    /** Files attached to the message, as Discord's attachment objects describe them (the bytes are not served). */
+    attachments?: SentAttachment[];
   }): string {
     const id = snowflake(this.now());
     const author = this.user(options.userId ?? '111111111111111111');
     const channelId = options.dm ? this.dmChannelId : (options.channelId ?? this.channelId);
+    // @see https://discord.com/developers/docs/resources/message#attachment-object
+    const attachments = (options.attachments ?? []).map((file, i) => {
+      const url =
+        file.url ?? `https://cdn.discordapp.com/attachments/${channelId}/${id}${i}/${file.filename}`;
+      return {
+        id: `${id}${i}`,
+        filename: file.filename,
+        size: file.size,
+        url,
+        proxy_url: url.replace('cdn.discordapp.com', 'media.discordapp.net'),
+        ...(file.contentType ? { content_type: file.contentType } : {}),
+        ...(file.width ? { width: file.width, height: file.height } : {}),
+      };
+    });
     this.dispatch('MESSAGE_CREATE', {
       id,
       channel_id: channelId,
@@ -179,7 +206,7 @@ export class FakeDiscord {
       mention_everyone: false,
       mentions: options.mention ? [this.user(this.botId, 'lorabot', true)] : [],
       mention_roles: [],
-      attachments: [],
+      attachments,
       embeds: [],
       pinned: false,
       type: options.replyTo ? 19 : 0,

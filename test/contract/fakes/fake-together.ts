@@ -96,6 +96,11 @@ export interface FakeTogetherOptions {
   dataSharingBlockedModels?: string[];
   /** Models Together no longer serves without a dedicated endpoint: 400 `model_not_available`, "non-serverless". */
   goneModels?: string[];
+  /**
+   * Chat models that read `image_url` parts; when given, any other chat model answers a request with an image
+   * with a 400 (a text-only model given a picture). Absent: every chat model reads images.
+   */
+  visionModels?: string[];
 }
 
 /** One `ModelInfo` of `GET /v1/models`, as Together's OpenAPI document describes it. */
@@ -149,8 +154,13 @@ export class FakeTogether {
    * answered 200, as Together bills it) even when the client has gone by the time it is ready.
    */
   readonly generated: Buffer[] = [];
-  /** Text the chat model answers with; by default an echo of the last user message. */
-  reply: (body: ChatBody) => string = (body) => `You asked: ${body.messages.at(-1)?.content ?? ''}`;
+  /** Text the chat model answers with; by default an echo of the last user message (its text parts). */
+  reply: (body: ChatBody) => string = (body) => `You asked: ${textOf(body.messages.at(-1)?.content)}`;
+  /**
+   * The pixel size of images by URL, for the image tokens a vision request reports (Together's tile rule); an
+   * image of unknown size counts as the largest, 2 × 2 tiles.
+   */
+  readonly imageSizes = new Map<string, { width: number; height: number }>();
   /** Pause between two streamed chunks (ms): a model writing at a human-visible pace. */
   chunkDelayMs = 0;
   /**
@@ -434,6 +444,30 @@ export class FakeTogether {
     return !this.options.chatModels || this.options.chatModels.includes(model);
   }
 
+  /** A picture sent to a chat model that does not read pictures: a 400, as Together answers one. */
+  private refuseImages(body: ChatBody, res: ServerResponse): boolean {
+    const vision = this.options.visionModels;
+    if (!vision || vision.includes(body.model)) return false;
+    if (!body.messages.some((m) => imageUrls(m.content).length > 0)) return false;
+    sendError(
+      res,
+      400,
+      `Model ${body.model} does not support image inputs. Remove the image_url content or use a vision model.`,
+      'invalid_request_error',
+      null,
+    );
+    return true;
+  }
+
+  private imageTokensOf(content: ChatContent | undefined): number {
+    return imageUrls(content).reduce((sum, url) => {
+      const size = this.imageSizes.get(url);
+      if (!size) return sum + 4 * 1601;
+      const tiles = (side: number) => (side < 560 ? 1 : 2);
+      return sum + tiles(size.width) * tiles(size.height) * 1601;
+    }, 0);
+  }
+
   private generateImages(
     body: ImageBody,
     res: ServerResponse,
@@ -488,9 +522,14 @@ export class FakeTogether {
       modelNotFound(res, body.model);
       return;
     }
+    if (this.refuseImages(body, res)) return;
     const text = this.reply(body);
     const usage = {
-      prompt_tokens: body.messages.reduce((sum, m) => sum + countTokens(String(m.content ?? '')), 0),
+      // Together counts images among the prompt tokens, at 1,601 tokens per 560-pixel tile (at most 2 × 2).
+      prompt_tokens: body.messages.reduce(
+        (sum, m) => sum + countTokens(textOf(m.content)) + this.imageTokensOf(m.content),
+        0,
+      ),
       completion_tokens: countTokens(text),
       total_tokens: 0,
     };
@@ -655,7 +694,7 @@ export interface ImageBody {
 
 export interface ChatBody {
   model: string;
-  messages: Array<{ role: string; content: unknown }>;
+  messages: Array<{ role: string; content: ChatContent }>;
   max_tokens?: number;
   stream?: boolean;
 }
@@ -674,6 +713,20 @@ function imageBoundsProblem(body: ImageBody): string | undefined {
   if ((body.image_loras?.length ?? 0) > 2) return 'You can add up to 2 LoRAs per image';
   if (body.prompt.trim() === '') return 'prompt must not be empty';
   return undefined;
+}
+
+/** A message's content: text, or parts (text and images) for a vision model. */
+type ChatContent = string | Array<{ type: string; text?: string; image_url?: { url: string } }>;
+
+function textOf(content: ChatContent | undefined): string {
+  if (content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content.flatMap((part) => (part.type === 'text' && part.text ? [part.text] : [])).join('\n');
+}
+
+function imageUrls(content: ChatContent | undefined): string[] {
+  if (!content || typeof content === 'string') return [];
+  return content.flatMap((part) => (part.type === 'image_url' && part.image_url ? [part.image_url.url] : []));
 }
 
 function countTokens(text: string): number {
