@@ -29,7 +29,9 @@ export type SourceImage =
    */
   | { kind: 'slack-file'; url: string; name?: string; mimetype?: string; bytes?: number }
   /** An image lorabot made: the job that made it and its place among that job's images (0-based). */
-  | { kind: 'result'; jobId: string; index: number };
+  | { kind: 'result'; jobId: string; index: number }
+  /** An image uploaded to the gateway (the web playground), kept in Redis under `token` for a while. */
+  | { kind: 'stored'; token: string; name?: string };
 
 export interface ImageRequest {
   /** The prompt as the user wrote it (whitespace folded). */
