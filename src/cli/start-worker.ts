@@ -52,7 +52,7 @@ export async function startWorker(context: RuntimeContext): Promise<JobWorkers> 
 
 /** The worker's source image resolver: Slack downloads with the bot token, when Slack is configured. */
 function sourceResolver(
-  { config, keys, closers }: RuntimeContext,
+  { config, keys, closers, logger }: RuntimeContext,
   connection: ReturnType<typeof createRedis>,
 ): RedisSourceResolver {
   const { sources } = config;
@@ -65,6 +65,12 @@ function sourceResolver(
       })
     : undefined;
   if (slackFiles) closers.push(() => slackFiles.close());
+  if (sources.imageAs === 'link' && !sources.publicUrl) {
+    logger.warn(
+      { key: 'gateway.public_url' },
+      'gateway.public_url is not set: image requests that start from a Slack file, an upload or an earlier result (Vary, Edit) will fail until it is',
+    );
+  }
   return new RedisSourceResolver({
     files: new SourceFiles(connection, keys),
     journal: new StepJournal(connection, keys),

@@ -173,6 +173,13 @@ describe('a source image shared on Slack', () => {
       attempts: 1,
     },
     {
+      what: 'a 21 MB file sent without its length',
+      bytes: Buffer.alloc(21 * 1024 * 1024, 2),
+      options: { fault: { kind: 'unsized' } as const },
+      says: "it is larger than the bot's limit of 20 MB (sources.max_bytes). Share a smaller image.",
+      attempts: 1,
+    },
+    {
       what: 'a file that is not an image',
       bytes: Buffer.from('%PDF-1.7 a contract, not a photo'),
       options: { name: 'contract.pdf', mimetype: 'image/png' },

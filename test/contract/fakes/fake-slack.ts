@@ -51,7 +51,9 @@ export type SlackFileFault =
   /** An HTTP error, e.g. 404 for a deleted file. */
   | { kind: 'status'; status: number }
   /** A redirect to `location`. */
-  | { kind: 'redirect'; location: string };
+  | { kind: 'redirect'; location: string }
+  /** The bytes without a `content-length` (chunked), so only counting them tells their size. */
+  | { kind: 'unsized' };
 
 /** A file someone shared in Slack, served at its `url_private` to the bot token only. */
 export interface HostedFile {
@@ -415,6 +417,19 @@ export class FakeSlack {
     if (fault?.kind === 'redirect') {
       download.outcome = 'redirected';
       res.writeHead(302, { location: fault.location }).end();
+      return;
+    }
+    if (fault?.kind === 'unsized') {
+      res.writeHead(200, { 'content-type': file.mimetype });
+      // Written in pieces, as a stream of unknown length arrives; a client that stops reading ends it.
+      for (let at = 0; at < file.bytes.length && !res.destroyed; at += 1 << 20) {
+        if (!res.write(file.bytes.subarray(at, at + (1 << 20))))
+          await new Promise((r) => {
+            res.once('drain', r);
+            res.once('close', r);
+          });
+      }
+      res.end();
       return;
     }
     if (fault?.kind === 'stall') {
