@@ -63,9 +63,12 @@ export interface ChatMessage {
 export interface SourceImageResolver {
   /**
    * `job.kind` says which endpoint reads the result: `ask` (vision chat) always takes data URLs; `flux` (absent:
-   * `flux`) takes what `sources.image_as` says.
+   * `flux`) takes what `sources.image_as` says. `job.signal` aborts a download when the job is cancelled.
    */
-  resolve(sources: readonly SourceImage[], job: { jobId: string; kind?: 'flux' | 'ask' }): Promise<string[]>;
+  resolve(
+    sources: readonly SourceImage[],
+    job: { jobId: string; kind?: 'flux' | 'ask'; signal?: AbortSignal | undefined },
+  ): Promise<string[]>;
 }
 
 export interface CallOptions {

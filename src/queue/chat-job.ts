@@ -78,7 +78,7 @@ async function askTogether(
   run: ChatRun,
   streamed: string | undefined,
 ): Promise<ChatResult> {
-  const body = await services.togetherBody(job);
+  const body = await services.togetherBody(job, run.signal);
   return callTogether(services, job, {
     run: () =>
       streamed

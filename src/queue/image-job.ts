@@ -59,7 +59,7 @@ async function generate(
   job: Job<ImageJobData>,
   signal: AbortSignal | undefined,
 ): Promise<ImageCheckpoint> {
-  const body = await services.togetherBody(job);
+  const body = await services.togetherBody(job, signal);
   return callTogether(services, job, {
     run: () =>
       services.timed('image', () => services.deps.images.generateImages(body, callOptions(job.data, signal))),

@@ -35,7 +35,10 @@ export interface SourceResolverOptions {
 export class RedisSourceResolver implements SourceImageResolver {
   constructor(private readonly options: SourceResolverOptions) {}
 
-  async resolve(sources: readonly SourceImage[], job: { jobId: string; kind?: 'flux' | 'ask' }) {
+  async resolve(
+    sources: readonly SourceImage[],
+    job: { jobId: string; kind?: 'flux' | 'ask'; signal?: AbortSignal | undefined },
+  ) {
     const inline = job.kind === 'ask' || this.options.imageAs === 'data_url';
     // Told before anything is downloaded: no link can be made without the gateway's address.
     if (!inline && !this.options.publicUrl && sources.some((source) => source.kind !== 'link')) {
@@ -50,7 +53,7 @@ export class RedisSourceResolver implements SourceImageResolver {
         resolved.push(source.url);
         continue;
       }
-      const image = await this.bytesOf(source);
+      const image = await this.bytesOf(source, job.signal);
       resolved.push(inline ? dataUrl(image) : await this.link(image));
     }
     return resolved;
@@ -61,11 +64,14 @@ export class RedisSourceResolver implements SourceImageResolver {
     return `${this.options.publicUrl}/files/${token}`;
   }
 
-  private async bytesOf(source: Exclude<SourceImage, { kind: 'link' }>): Promise<SourceBytes> {
+  private async bytesOf(
+    source: Exclude<SourceImage, { kind: 'link' }>,
+    signal: AbortSignal | undefined,
+  ): Promise<SourceBytes> {
     switch (source.kind) {
       case 'slack-file': {
         if (!this.options.slackFiles) throw sourceImageError('no_slack', 'no Slack bot token in this worker');
-        return this.options.slackFiles.download(source.url);
+        return this.options.slackFiles.download(source.url, signal);
       }
       case 'result':
         return this.resultImage(source.jobId, source.index);

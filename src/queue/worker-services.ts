@@ -78,12 +78,13 @@ export class WorkerServices {
    * The job's Together body, with its source images turned into what Together reads (`replaceSourceMarkers`). A
    * job without images gets its body as it is, with no Redis command or download.
    */
-  async togetherBody(job: Job<JobData>): Promise<Record<string, unknown>> {
+  async togetherBody(job: Job<JobData>, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
     const { body, request, kind } = job.data;
     const images = request.images ?? [];
     if (images.length === 0) return body;
     if (!this.deps.sources) throw new Error('This worker has no source image resolver');
-    return replaceSourceMarkers(body, await this.deps.sources.resolve(images, { jobId: job.id!, kind }));
+    const resolved = await this.deps.sources.resolve(images, { jobId: job.id!, kind, signal });
+    return replaceSourceMarkers(body, resolved);
   }
 
   /** After delivery: an image job's result stays for `keepResultsSeconds` (Vary, Edit); anything else goes. */
