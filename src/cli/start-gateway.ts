@@ -15,12 +15,15 @@ import { GatewayStore } from '../queue/gateway-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
+import { SourceFiles } from '../queue/source-files.js';
 import { WebDashboardSource } from '../queue/web-dashboard-source.js';
 import { WebEventLog } from '../queue/web-events.js';
 import { WebSessions } from '../queue/web-sessions.js';
 import type { CloserStack } from './closer-stack.js';
 import type { RuntimeContext } from './runtime.js';
 
+/** How long an image uploaded from the web playground stays usable as a source. */
+const UPLOAD_TTL_SECONDS = 3600;
 /** How often a gateway looks for budget reservations whose job has ended or is gone. */
 const SWEEP_EVERY_MS = 60_000;
 
@@ -132,6 +135,7 @@ async function gatewayServer(
   const adminBoard = config.admin ? (await import('../queue/admin-board.js')).createAdminBoard : undefined;
   const webEvents = new WebEventLog(connection, keys);
   const dashboard = new WebDashboardSource(queues, ledger, webEvents);
+  const files = new SourceFiles(connection, keys);
   const web = createWebRoutes({
     access: webAccess(config.http.host, config.webPassword),
     host: config.http.host,
@@ -141,11 +145,13 @@ async function gatewayServer(
     now: Date.now,
     dashboard: async () => buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
     assetsDir: webAssetsDir(),
+    uploads: { maxBytes: config.sources.maxBytes, put: (bytes) => files.put(bytes, UPLOAD_TTL_SECONDS) },
     logger,
   });
   return new GatewayServer({
     web,
     logger,
+    files: (token) => files.get(token),
     metrics: () => metrics.render(),
     ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
     ...(config.admin && adminBoard

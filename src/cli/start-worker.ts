@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
 import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
+import { createSlackFileSource } from '../adapters/slack/slack-files.js';
 import { TogetherClient } from '../adapters/together/together-client.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
 import type { Config } from '../config/index.js';
@@ -8,6 +9,9 @@ import type { Logger } from '../core/ports.js';
 import { InteractionTokenStore } from '../queue/interaction-tokens.js';
 import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
 import { createRedis } from '../queue/redis-connection.js';
+import { SourceFiles } from '../queue/source-files.js';
+import { RedisSourceResolver } from '../queue/source-resolver.js';
+import { StepJournal } from '../queue/step-journal.js';
 import { WebEventLog } from '../queue/web-events.js';
 import type { RuntimeContext } from './runtime.js';
 
@@ -32,6 +36,8 @@ export async function startWorker(context: RuntimeContext): Promise<JobWorkers> 
     settings: context.settings,
     images: together,
     chat: together,
+    sources: sourceResolver(context, connection),
+    keepResultsSeconds: config.sources.keepResultsSeconds,
     deliverers: await deliverersFor(context, connection),
     limits: { image: config.queue.image, chat: config.queue.chat },
     recovery: config.queue,
@@ -42,6 +48,37 @@ export async function startWorker(context: RuntimeContext): Promise<JobWorkers> 
   closers.push(() => workers.close());
   logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
   return workers;
+}
+
+/** The worker's source image resolver: Slack downloads with the bot token, when Slack is configured. */
+function sourceResolver(
+  { config, keys, closers, logger }: RuntimeContext,
+  connection: ReturnType<typeof createRedis>,
+): RedisSourceResolver {
+  const { sources } = config;
+  const slackFiles = config.slack
+    ? createSlackFileSource({
+        botToken: config.slack.botToken,
+        apiUrl: config.slack.apiUrl,
+        maxBytes: sources.maxBytes,
+        timeoutMs: sources.timeoutMs,
+      })
+    : undefined;
+  if (slackFiles) closers.push(() => slackFiles.close());
+  if (sources.imageAs === 'link' && !sources.publicUrl) {
+    logger.warn(
+      { key: 'gateway.public_url' },
+      'gateway.public_url is not set: image requests that start from a Slack file, an upload or an earlier result (Vary, Edit) will fail until it is',
+    );
+  }
+  return new RedisSourceResolver({
+    files: new SourceFiles(connection, keys),
+    journal: new StepJournal(connection, keys),
+    slackFiles,
+    imageAs: sources.imageAs,
+    publicUrl: sources.publicUrl,
+    linkTtlSeconds: sources.linkTtlSeconds,
+  });
 }
 
 /** A Together client for this config, allowed `maxConnections` connections at once. */

@@ -71,6 +71,20 @@ export interface Config {
   contextTokens: number;
   /** Streamed answers: whether to stream, and the least time between two edits of one message per platform. */
   stream: { enabled: boolean; slackEditIntervalMs: number; discordEditIntervalMs: number };
+  /**
+   * Source images (Slack files, lorabot's own results, uploads): the download limits, how image requests carry
+   * them (`link`: a `/files/<token>` link on the gateway's public address; `data_url`: inline), how long a link
+   * works, and how long an image job's images are kept after delivery for Vary and Edit.
+   */
+  sources: {
+    maxBytes: number;
+    timeoutMs: number;
+    imageAs: 'link' | 'data_url';
+    /** `gateway.public_url` without a trailing slash; undefined: no `/files` link can be made. */
+    publicUrl: string | undefined;
+    linkTtlSeconds: number;
+    keepResultsSeconds: number;
+  };
   /** The config file read, if any. */
   configPath: string | undefined;
 }

@@ -129,6 +129,14 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
       },
     },
   },
+  gateway: { public_url: null },
+  sources: {
+    max_bytes: 20 * 1024 * 1024,
+    timeout_ms: 20_000,
+    image_as: 'link',
+    link_ttl_seconds: 900,
+    keep_results_hours: 6,
+  },
   loras: {
     tarot: {
       url: 'https://huggingface.co/multimodalart/flux-tarot-v1',

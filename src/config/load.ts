@@ -135,6 +135,14 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
       slackEditIntervalMs: f.chat.stream.slack_edit_interval_ms,
       discordEditIntervalMs: f.chat.stream.discord_edit_interval_ms,
     },
+    sources: {
+      maxBytes: f.sources.max_bytes,
+      timeoutMs: f.sources.timeout_ms,
+      imageAs: f.sources.image_as,
+      publicUrl: f.gateway.public_url?.replace(/\/+$/, '') ?? undefined,
+      linkTtlSeconds: f.sources.link_ttl_seconds,
+      keepResultsSeconds: f.sources.keep_results_hours * 3600,
+    },
     access: {
       slack: { ...f.access.slack },
       discord: { ...f.access.discord },

@@ -150,6 +150,22 @@ export const fileSchema = z.strictObject({
       }),
     ),
   }),
+  gateway: z.strictObject({
+    public_url: z
+      .string()
+      .regex(
+        /^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
+        'expected the https address Together can reach the gateway at, e.g. https://lorabot.example.com',
+      )
+      .nullable(),
+  }),
+  sources: z.strictObject({
+    max_bytes: positiveInt.max(50 * 1024 * 1024),
+    timeout_ms: positiveInt,
+    image_as: z.enum(['link', 'data_url']),
+    link_ttl_seconds: z.number().int().min(60).max(86_400),
+    keep_results_hours: z.number().int().min(0).max(168),
+  }),
   loras: z.record(
     z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'preset names are letters, digits, - and _'),
     z.strictObject({

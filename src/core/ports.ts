@@ -61,7 +61,14 @@ export interface ChatMessage {
  * from its job's saved result. Throws a `LorabotError` a person can act on when one cannot be had.
  */
 export interface SourceImageResolver {
-  resolve(sources: readonly SourceImage[], job: { jobId: string }): Promise<string[]>;
+  /**
+   * `job.kind` says which endpoint reads the result: `ask` (vision chat) always takes data URLs; `flux` (absent:
+   * `flux`) takes what `sources.image_as` says. `job.signal` aborts a download when the job is cancelled.
+   */
+  resolve(
+    sources: readonly SourceImage[],
+    job: { jobId: string; kind?: 'flux' | 'ask'; signal?: AbortSignal | undefined },
+  ): Promise<string[]>;
 }
 
 export interface CallOptions {

@@ -44,13 +44,7 @@ export async function runChatJob(
     : undefined;
   const result =
     (await services.journal.loadCheckpoint<ChatResult>(id)) ??
-    (await callTogether(services, job, {
-      run: () =>
-        streamed
-          ? streamAnswer(services, job, run, streamed)
-          : services.timed('chat', () => services.deps.chat.chat(data.body, callOptions(data, run.signal))),
-      save: (answer) => answer,
-    }));
+    (await askTogether(services, job, run, streamed));
   const cost = chatCost(services, data, result);
   const text =
     result.finishReason === 'length'
@@ -80,6 +74,23 @@ export async function runChatJob(
   return { kind: 'ask', costMicros: cost.micros, costText: cost.text, text: result.text };
 }
 
+/** Resolves the question's images (before the call is marked started), then asks Together. */
+async function askTogether(
+  services: WorkerServices,
+  job: Job<ChatJobData>,
+  run: ChatRun,
+  streamed: string | undefined,
+): Promise<ChatResult> {
+  const body = await services.togetherBody(job, run.signal);
+  return callTogether(services, job, {
+    run: () =>
+      streamed
+        ? streamAnswer(services, job, run, { messageId: streamed, body })
+        : services.timed('chat', () => services.deps.chat.chat(body, callOptions(job.data, run.signal))),
+    save: (result) => result,
+  });
+}
+
 /**
  * Streams the answer into one message, edited no faster than the platform allows. A stream that breaks off
  * after text arrived is not retried (that would write a different answer over it), and one that is cancelled
@@ -90,8 +101,9 @@ async function streamAnswer(
   services: WorkerServices,
   job: Job<ChatJobData>,
   run: ChatRun,
-  messageId: string,
+  stream: { messageId: string; body: Record<string, unknown> },
 ): Promise<ChatResult> {
+  const { messageId } = stream;
   const data = job.data;
   const streaming = run.deliverer.streaming!;
   const editor = new ThrottledEditor(
@@ -103,7 +115,7 @@ async function streamAnswer(
   let partial = '';
   try {
     const result = await services.timed('chat', () =>
-      services.deps.chat.streamChat(data.body, {
+      services.deps.chat.streamChat(stream.body, {
         ...callOptions(data, run.signal),
         onDelta: (delta) => {
           partial += delta;

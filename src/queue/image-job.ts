@@ -7,7 +7,7 @@ import type { Steps } from './step-journal.js';
 import { callOptions, type WorkerServices } from './worker-services.js';
 
 /** Together's images, saved before any delivery so that a retried job never generates (and pays) twice. */
-interface ImageCheckpoint {
+export interface ImageCheckpoint {
   images: Array<{ mimeType: string; base64: string }>;
   requestId: string | undefined;
 }
@@ -26,19 +26,7 @@ export async function runImageJob(
   const data = job.data;
   const checkpoint =
     (await services.journal.loadCheckpoint<ImageCheckpoint>(id)) ??
-    (await callTogether(services, job, {
-      run: () =>
-        services.timed('image', () =>
-          services.deps.images.generateImages(data.body, callOptions(data, run.signal)),
-        ),
-      save: (result): ImageCheckpoint => ({
-        images: result.images.map((image) => ({
-          mimeType: image.mimeType,
-          base64: Buffer.from(image.bytes).toString('base64'),
-        })),
-        requestId: result.requestId,
-      }),
-    }));
+    (await generate(services, job, run.signal));
   const named = checkpoint.images.map((image, index) => ({
     ...image,
     fileName: imageFileName({
@@ -60,4 +48,27 @@ export async function runImageJob(
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
   if (data.target.platform === 'cli') outcome.images = named;
   return outcome;
+}
+
+/**
+ * Resolves the job's source images, then calls Together. The images are resolved before the call is marked
+ * started: a download that a stopped worker loses is not a call Together may have billed.
+ */
+async function generate(
+  services: WorkerServices,
+  job: Job<ImageJobData>,
+  signal: AbortSignal | undefined,
+): Promise<ImageCheckpoint> {
+  const body = await services.togetherBody(job, signal);
+  return callTogether(services, job, {
+    run: () =>
+      services.timed('image', () => services.deps.images.generateImages(body, callOptions(job.data, signal))),
+    save: (result): ImageCheckpoint => ({
+      images: result.images.map((image) => ({
+        mimeType: image.mimeType,
+        base64: Buffer.from(image.bytes).toString('base64'),
+      })),
+      requestId: result.requestId,
+    }),
+  });
 }

@@ -212,7 +212,7 @@ export class JobWorkers {
           : await runChatJob(services, job as Job<ChatJobData>, run);
       // Done after being handed back: the next worker owns the job and still needs the saved result.
       if (this.abandoned.has(job)) throw new WaitingError(HANDED_BACK);
-      await services.journal.dropCheckpoint(id);
+      await services.settleResult(job);
       await onJobEnded(services, job, 'done');
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
       services.telemetry.job(data.kind, 'done', seconds());

@@ -122,6 +122,11 @@ export class RedisKeys {
     return `${this.prefix}:web:image:${messageId}:${index}`;
   }
 
+  /** An image's bytes behind a `/files/<token>` link or a web upload, until they expire. */
+  sourceFile(token: string): string {
+    return `${this.prefix}:files:${token}`;
+  }
+
   /** A web login session, under a hash of its cookie so the cookie itself is never stored. */
   webSession(sessionHash: string): string {
     return `${this.prefix}:web:session:${sessionHash}`;

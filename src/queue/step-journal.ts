@@ -98,6 +98,14 @@ export class StepJournal {
     return text === null ? undefined : (JSON.parse(text) as T);
   }
 
+  /**
+   * Keeps a delivered result for `seconds` more (an image job's images, which Vary and Edit start from), instead of
+   * dropping it; the step record stays for its own TTL.
+   */
+  async keepCheckpoint(jobId: string, seconds: number): Promise<void> {
+    await this.redis.expire(this.keys.checkpoint(jobId), seconds);
+  }
+
   /** Drops the (large) provider result once everything is delivered; the step record stays for its TTL. */
   async dropCheckpoint(jobId: string): Promise<void> {
     await this.redis.del(this.keys.checkpoint(jobId));

@@ -8,8 +8,16 @@ import {
   type Notice,
   requesterOf,
 } from '../core/jobs.js';
-import type { CallOptions, ChatProvider, ImageProvider, Logger, Telemetry } from '../core/ports.js';
+import type {
+  CallOptions,
+  ChatProvider,
+  ImageProvider,
+  Logger,
+  SourceImageResolver,
+  Telemetry,
+} from '../core/ports.js';
 import type { Cost } from '../core/pricing.js';
+import { replaceSourceMarkers } from '../core/requests.js';
 import type { CoreSettings } from '../core/settings.js';
 import { BudgetReservations } from './budget-reservations.js';
 import { GatewayStore } from './gateway-store.js';
@@ -34,6 +42,10 @@ export interface WorkerDependencies {
   images: ImageProvider;
   chat: ChatProvider;
   logger: Logger;
+  /** Turns a job's source images into what Together reads, just before the call. */
+  sources?: SourceImageResolver;
+  /** How long an image job's images are kept after delivery, for Vary and Edit (seconds; 0 or absent: not kept). */
+  keepResultsSeconds?: number;
 }
 
 /**
@@ -60,6 +72,26 @@ export class WorkerServices {
 
   get logger(): Logger {
     return this.deps.logger;
+  }
+
+  /**
+   * The job's Together body, with its source images turned into what Together reads (`replaceSourceMarkers`). A
+   * job without images gets its body as it is, with no Redis command or download.
+   */
+  async togetherBody(job: Job<JobData>, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+    const { body, request, kind } = job.data;
+    const images = request.images ?? [];
+    if (images.length === 0) return body;
+    if (!this.deps.sources) throw new Error('This worker has no source image resolver');
+    const resolved = await this.deps.sources.resolve(images, { jobId: job.id!, kind, signal });
+    return replaceSourceMarkers(body, resolved);
+  }
+
+  /** After delivery: an image job's result stays for `keepResultsSeconds` (Vary, Edit); anything else goes. */
+  async settleResult(job: Job<JobData>): Promise<void> {
+    const keep = job.data.kind === 'flux' ? (this.deps.keepResultsSeconds ?? 0) : 0;
+    if (keep > 0) await this.journal.keepCheckpoint(job.id!, keep);
+    else await this.journal.dropCheckpoint(job.id!);
   }
 
   /** Charges a successful job (once), tells the requester, and marks its status done. */

@@ -8,6 +8,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { secretsMatch } from '../../app/secret-match.js';
 import type { Logger } from '../../core/ports.js';
+import type { SourceBytes } from '../../core/source-images.js';
 import { LoginGate } from './login-gate.js';
 
 export interface GatewayRoutes {
@@ -21,11 +22,19 @@ export interface GatewayRoutes {
   admin?: { listener: RequestListener; user: string; password: string };
   /** Where failed logins to the board and `/metrics` are reported. */
   logger: Logger;
+  /**
+   * `GET /files/<token>`: an image lorabot hands Together as a link, while its token lives; the token is the only
+   * credential. Absent: the route is off.
+   */
+  files?(token: string): Promise<SourceBytes | undefined>;
   /** The web playground and dashboard (`/`, `/dashboard`, `/login`, `/assets/*`, `/api/*`); false: not its path. */
   web?(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-/** The gateway's one HTTP server: Slack events, `/healthz`, `/metrics`, the queue board and the web pages. */
+/**
+ * The gateway's one HTTP server: Slack events, `/healthz`, `/metrics`, the queue board, `/files/<token>` and the
+ * web pages.
+ */
 export class GatewayServer {
   private readonly server: Server;
   private readonly adminGate: LoginGate | undefined;
@@ -99,6 +108,24 @@ export class GatewayServer {
       const metrics = await this.routes.metrics();
       res.writeHead(200, { 'content-type': metrics.contentType });
       res.end(metrics.body);
+      return;
+    }
+    if (req.method === 'GET' && path?.startsWith('/files/') && this.routes.files) {
+      const image = await this.routes.files(path.slice('/files/'.length));
+      if (image) {
+        res.writeHead(200, {
+          'content-type': image.mimeType,
+          'content-length': String(image.bytes.length),
+          'cache-control': 'private, no-store',
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+        });
+        res.end(image.bytes);
+        return;
+      }
+      // Unknown, malformed or expired: the same answer, so a token cannot be told from a guess.
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not found' }));
       return;
     }
     if (this.routes.web && (await this.routes.web(req, res))) return;

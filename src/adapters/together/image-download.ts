@@ -1,5 +1,6 @@
 import { type Dispatcher, request } from 'undici';
 import type { GeneratedImage } from '../../core/ports.js';
+import { sniffImageType } from '../../core/source-images.js';
 import { downloadError } from './download-error.js';
 import { togetherErrorFromResponse } from './http-status-error.js';
 import { errorCode, flattenHeaders, isConnectPhaseCode } from './network-error.js';
@@ -23,20 +24,10 @@ export function discard(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
-/** Recognises PNG, JPEG and WebP by their first bytes. */
+/** Recognises PNG, JPEG and WebP by their first bytes (Together makes no GIFs). */
 export function sniffImage(bytes: Uint8Array): GeneratedImage['mimeType'] | undefined {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    return 'image/png';
-  }
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (
-    bytes.length >= 12 &&
-    String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' &&
-    String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP'
-  ) {
-    return 'image/webp';
-  }
-  return undefined;
+  const type = sniffImageType(bytes);
+  return type === 'image/gif' ? undefined : type;
 }
 
 /**

@@ -57,6 +57,19 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The request body as bytes, or `too_large` as soon as it passes `maxBytes` (the rest is not read). */
+export async function readBytes(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too_large'> {
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return 'too_large';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return 'too_large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The body as JSON, or undefined when it is not. */
 export function parseJson(text: string): unknown {
   try {

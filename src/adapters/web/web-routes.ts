@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ChatPlatform, InboundEvent } from '../../app/chat-platform.js';
 import type { Logger } from '../../core/ports.js';
+import { sniffImageType } from '../../core/source-images.js';
 import {
   anonymousIdentity,
   cookieValue,
@@ -21,6 +22,7 @@ import {
   json,
   parseJson,
   readBody,
+  readBytes,
   redirect,
   SECURITY_HEADERS,
   serveAsset,
@@ -69,6 +71,11 @@ export interface WebRoutesOptions {
   inbound: { handle(event: InboundEvent, platform: ChatPlatform): Promise<void> };
   /** The clock an event's arrival is read from. */
   now: () => number;
+  /**
+   * Images uploaded from the page (`POST /api/uploads`), kept for a while under a token a command's `images`
+   * names; absent: uploads are off.
+   */
+  uploads?: { maxBytes: number; put(bytes: Uint8Array): Promise<string> };
   /** The built front-end (dist/web). */
   assetsDir: string;
   logger: Logger;
@@ -176,6 +183,7 @@ async function sessionRoute(
   if (method === 'GET' && path.startsWith('/api/images/')) return serveImage(options, path, res);
   if (route === 'POST /api/commands') return inbound(options, { req, res, session, schema: COMMAND_BODY });
   if (route === 'POST /api/actions') return inbound(options, { req, res, session, schema: ACTION_BODY });
+  if (route === 'POST /api/uploads' && options.uploads) return upload(options.uploads, { req, res });
   if (route === 'POST /logout') {
     if (r.cookie) await options.sessions.end(r.cookie);
     res.setHeader('set-cookie', sessionCookie(req, '', 0));
@@ -267,6 +275,24 @@ async function inbound(
   await options.inbound.handle(event, new WebPlatform(options.events, session, parsed.data));
   // What happened is on the session's stream; the answer only says the request was taken.
   json(res, 202, { ok: true });
+}
+
+/**
+ * An image uploaded from the page, as its raw bytes: at most `maxBytes`, a PNG, JPEG, WebP or GIF by its first
+ * bytes. Answers its token (201), which a command then names as a source image.
+ */
+async function upload(
+  uploads: NonNullable<WebRoutesOptions['uploads']>,
+  { req, res }: Exchange,
+): Promise<void> {
+  const bytes = await readBytes(req, uploads.maxBytes);
+  if (bytes === 'too_large') {
+    const mb = Math.round((uploads.maxBytes / (1024 * 1024)) * 10) / 10;
+    return json(res, 413, { error: `The image is larger than the limit of ${mb} MB (sources.max_bytes).` });
+  }
+  const mimeType = sniffImageType(bytes);
+  if (!mimeType) return json(res, 415, { error: 'That file is not a PNG, JPEG, WebP or GIF image.' });
+  json(res, 201, { token: await uploads.put(bytes), mimeType, bytes: bytes.length });
 }
 
 function csrfOk(req: IncomingMessage, session: WebSessionData): boolean {

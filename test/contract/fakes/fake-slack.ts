@@ -44,6 +44,35 @@ export interface SharedFile {
   thread_ts: string | undefined;
 }
 
+/** How a hosted file's download misbehaves. */
+export type SlackFileFault =
+  /** No answer for this long (then the file, if the client is still there). */
+  | { kind: 'stall'; ms: number }
+  /** An HTTP error, e.g. 404 for a deleted file. */
+  | { kind: 'status'; status: number }
+  /** A redirect to `location`. */
+  | { kind: 'redirect'; location: string }
+  /** The bytes without a `content-length` (chunked), so only counting them tells their size. */
+  | { kind: 'unsized' };
+
+/** A file someone shared in Slack, served at its `url_private` to the bot token only. */
+export interface HostedFile {
+  id: string;
+  name: string;
+  mimetype: string;
+  size: number;
+  url_private: string;
+  bytes: Buffer;
+  fault?: SlackFileFault;
+}
+
+/** One request for a hosted file: which file, the token it carried, and what the fake answered. */
+export interface FileDownload {
+  id: string;
+  token: string | undefined;
+  outcome: string;
+}
+
 export interface ResponseUrlPost {
   id: string;
   body: Record<string, unknown>;
@@ -62,6 +91,9 @@ export class FakeSlack {
   private readonly messageIndex = new Map<string, SlackMessage>();
   readonly files: SharedFile[] = [];
   readonly responses: ResponseUrlPost[] = [];
+  /** Files people shared, by id (`hostFile`), and every request for one. */
+  readonly hostedFiles = new Map<string, HostedFile>();
+  readonly fileDownloads: FileDownload[] = [];
   readonly botToken: string;
   readonly teamId = 'T0LORABOT';
   readonly botUserId = 'ULORABOT';
@@ -125,6 +157,30 @@ export class FakeSlack {
     return ts;
   }
 
+  /**
+   * A file someone shared (a message's `files[]` entry): its `url_private` answers the bytes to a request with
+   * the bot token, and, like Slack, a sign-in page (HTML, 200) to one without.
+   * @see https://docs.slack.dev/messaging/working-with-files#authenticating
+   */
+  hostFile(
+    bytes: Buffer,
+    options: { name?: string; mimetype?: string; fault?: SlackFileFault } = {},
+  ): HostedFile {
+    const id = `F${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`;
+    const name = options.name ?? 'photo.png';
+    const file: HostedFile = {
+      id,
+      name,
+      mimetype: options.mimetype ?? 'image/png',
+      size: bytes.length,
+      url_private: `${this.baseUrl}/files-pri/${this.teamId}-${id}/${encodeURIComponent(name)}`,
+      bytes,
+      ...(options.fault ? { fault: options.fault } : {}),
+    };
+    this.hostedFiles.set(id, file);
+    return file;
+  }
+
   /** Faults for the next `times` calls to `method`, after letting `skip` calls through. */
   inject(method: string, fault: SlackFault, times = 1, skip = 0): void {
     for (let i = 0; i < times; i++) this.faults.push({ method, fault, skip });
@@ -145,6 +201,7 @@ export class FakeSlack {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
+    if (url.pathname.startsWith('/files-pri/')) return this.serveFile(url.pathname, req, res);
     const raw = await readBody(req);
     if (url.pathname.startsWith('/upload/')) return this.receiveUpload(url.pathname.slice(8), req, raw, res);
     if (url.pathname.startsWith('/commands/'))
@@ -335,6 +392,51 @@ export class FakeSlack {
     upload.bytes = bytes;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(`OK - ${bytes.length}`);
+  }
+
+  /** A `url_private` download: the bytes with the bot token, a sign-in page without, or the file's fault. */
+  private async serveFile(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const id = /^\/files-pri\/[^/]+-(F[A-Z0-9]+)\//.exec(path)?.[1] ?? '';
+    const file = this.hostedFiles.get(id);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const download: FileDownload = { id, token, outcome: 'ok' };
+    this.fileDownloads.push(download);
+    const answer = (status: number, type: string, body: string | Buffer) => {
+      download.outcome = status === 200 ? download.outcome : `HTTP ${status}`;
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
+      res.end(body);
+    };
+    if (!file) return answer(404, 'text/plain', 'file_not_found');
+    if (token !== this.botToken) {
+      download.outcome = 'sign-in page';
+      return answer(200, 'text/html', '<!DOCTYPE html><html><body>Sign in to Slack</body></html>');
+    }
+    const { fault } = file;
+    if (fault?.kind === 'status') return answer(fault.status, 'text/plain', 'error');
+    if (fault?.kind === 'redirect') {
+      download.outcome = 'redirected';
+      res.writeHead(302, { location: fault.location }).end();
+      return;
+    }
+    if (fault?.kind === 'unsized') {
+      res.writeHead(200, { 'content-type': file.mimetype });
+      // Written in pieces, as a stream of unknown length arrives; a client that stops reading ends it.
+      for (let at = 0; at < file.bytes.length && !res.destroyed; at += 1 << 20) {
+        if (!res.write(file.bytes.subarray(at, at + (1 << 20))))
+          await new Promise((r) => {
+            res.once('drain', r);
+            res.once('close', r);
+          });
+      }
+      res.end();
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      download.outcome = 'stalled';
+      await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    }
+    answer(200, file.mimetype, file.bytes);
   }
 
   /** `response_url`: 5 uses within 30 minutes (docs: handling-user-interaction). */
