@@ -3,6 +3,8 @@ import { planCommand } from '../../../src/app/command-plan.js';
 import { formatChatCommand, formatImageCommand } from '../../../src/core/command-format.js';
 import { parseCommand } from '../../../src/core/command-parser.js';
 import { imageModelFor } from '../../../src/core/edit-model.js';
+import type { ImageJobData } from '../../../src/core/jobs.js';
+import { recipeText } from '../../../src/core/recipe.js';
 import type { AcceptedCommand, ImageRequest } from '../../../src/core/requests.js';
 import type { CoreSettings } from '../../../src/core/settings.js';
 import { MAX_IMAGE_LINK_CHARS } from '../../../src/core/source-link.js';
@@ -204,5 +206,27 @@ describe('--image: the body and the price', () => {
       success: true,
       data: { notices: ['1024x1024 is billed as 2 MP; 1000x1000 costs $0.04 instead of $0.08.'] },
     });
+  });
+});
+
+describe('--image: the recipe', () => {
+  it('Details lists the source images: a link as itself, a Slack file by name, a result by its job', () => {
+    const request: ImageRequest = {
+      ...flux('make it night --image https://example.com/a.jpg'),
+      images: [
+        { kind: 'link', url: 'https://example.com/a.jpg' },
+        { kind: 'slack-file', url: 'https://files.slack.com/files-pri/T1-F1/cat.png', name: 'cat.png' },
+        { kind: 'result', jobId: '42', index: 1 },
+      ],
+    };
+    const data = {
+      kind: 'flux',
+      request,
+      body: buildImageBody(request, settings.image),
+    } as unknown as ImageJobData;
+    expect(recipeText('7', data, 'black-forest-labs/FLUX.2-dev')).toContain(
+      'Source images: https://example.com/a.jpg, a Slack file (cat.png), image 2 of job 42',
+    );
+    expect(recipeText('7', { ...data, request: flux('a cat') }, 'm')).not.toContain('Source images');
   });
 });
