@@ -1,4 +1,5 @@
 import { formatChatCommand, formatImageCommand } from '../core/command-format.js';
+import { imageModelFor } from '../core/edit-model.js';
 import type { DeliveryTarget, JobData } from '../core/jobs.js';
 import type { ChatMessage } from '../core/ports.js';
 import { chatRates, estimateChat, priceImage } from '../core/pricing.js';
@@ -25,10 +26,11 @@ export function planCommand(
 ): CommandPlan {
   if (command.kind === 'flux') {
     const body = buildImageBody(command.request, settings.image);
+    const { model, pricing } = imageModelFor(command.request, settings.image);
     return {
       kind: 'flux',
       body: { ...body },
-      estimate: priceImage(command.request, settings.image.pricing, settings.image.model),
+      estimate: priceImage(command.request, pricing, model),
       command: formatImageCommand(command.request, settings),
     };
   }

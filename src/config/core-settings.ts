@@ -46,6 +46,13 @@ export function buildCoreSettings(
       responseFormat: f.image.response_format,
       outputFormat: f.image.output_format,
       pricing: toImagePricing(f.image.pricing),
+      edit: {
+        model: f.image.edit.model,
+        input: f.image.edit.input,
+        maxImages: f.image.edit.max_images,
+        loras: f.image.edit.loras,
+        pricing: toImagePricing(f.image.edit.pricing),
+      },
     },
     chat: {
       defaultModel,
@@ -78,6 +85,12 @@ function checkImageSettings(image: FileSettings['image'], add: AddProblem): void
   if (d.steps < b.steps.min || d.steps > b.steps.max)
     add('image.defaults.steps', `expected ${b.steps.min} to ${b.steps.max}`);
   if (d.n < b.n.min || d.n > b.n.max) add('image.defaults.n', `expected ${b.n.min} to ${b.n.max}`);
+  if (image.edit.input === 'image_url' && image.edit.max_images > 1) {
+    add(
+      'image.edit.max_images',
+      'image_url carries one image: set max_images: 1, or input: reference_images for a model that takes several',
+    );
+  }
 }
 
 /** Chat presets by lower-case name. */

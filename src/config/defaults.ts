@@ -110,6 +110,14 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
       max_prompt_chars: 2000,
     },
     pricing: { usd_per_megapixel: 0.035, ...PER_MEGAPIXEL_DEFAULTS },
+    // FLUX.2 [dev] takes source images only as `reference_images` (Together's image-to-image page), and LoRAs.
+    edit: {
+      model: 'black-forest-labs/FLUX.2-dev',
+      input: 'reference_images',
+      max_images: 4,
+      loras: true,
+      pricing: { usd_per_megapixel: 0.035, ...PER_MEGAPIXEL_DEFAULTS },
+    },
   },
   chat: {
     default_model: 'default',

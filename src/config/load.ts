@@ -246,11 +246,13 @@ function readConfigFile(
 }
 
 /**
- * Objects merge key by key; the preset maps `loras` and `chat.models`, and `image.pricing` (whose variants have
- * different keys), are replaced whole when given.
+ * Objects merge key by key; the preset maps `loras` and `chat.models`, and `image.pricing` and
+ * `image.edit.pricing` (whose variants have different keys), are replaced whole when given.
  */
 export function mergeConfig(base: unknown, override: unknown, path: string[] = []): unknown {
-  const replaceWhole = ['loras', 'chat.models', 'image.pricing'].includes(path.join('.'));
+  const replaceWhole = ['loras', 'chat.models', 'image.pricing', 'image.edit.pricing'].includes(
+    path.join('.'),
+  );
   if (replaceWhole || !isPlainObject(base) || !isPlainObject(override)) {
     return override === undefined ? base : override;
   }

@@ -126,6 +126,14 @@ export const fileSchema = z.strictObject({
       max_prompt_chars: positiveInt,
     }),
     pricing: imagePricing,
+    edit: z.strictObject({
+      model: z.string().min(1),
+      input: z.enum(['image_url', 'reference_images']),
+      // FLUX.2 pro/flex take up to 8 reference images through BFL's API; none is documented to take more.
+      max_images: z.number().int().min(1).max(8),
+      loras: z.boolean(),
+      pricing: imagePricing,
+    }),
   }),
   chat: z.strictObject({
     default_model: z.string().min(1),

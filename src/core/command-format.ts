@@ -1,6 +1,6 @@
 import { FLUX_FLAGS } from './command-parser.js';
 import { needsSeparator, splitWords } from './command-tokens.js';
-import { type ChatRequest, type ImageRequest, RESERVED_WORDS } from './requests.js';
+import { type ChatRequest, type ImageRequest, RESERVED_WORDS, type SourceImage } from './requests.js';
 import type { CoreSettings } from './settings.js';
 
 /**
@@ -22,6 +22,7 @@ export function formatImageCommand(request: ImageRequest, settings: CoreSettings
   if (request.steps !== defaults.steps) options.push(`--steps ${request.steps}`);
   if (request.n !== defaults.n) options.push(`--n ${request.n}`);
   if (request.seed !== undefined) options.push(`--seed ${request.seed}`);
+  options.push(...imageOptions(request.images));
   return joinCommand('/flux', request.prompt, options, RESERVED_WORDS.flux, (word) =>
     needsSeparator(word, FLUX_FLAGS),
   );
@@ -29,13 +30,22 @@ export function formatImageCommand(request: ImageRequest, settings: CoreSettings
 
 export function formatChatCommand(request: ChatRequest, settings: CoreSettings): string {
   const options = request.model === settings.chat.defaultModel ? [] : [`--model ${request.model}`];
+  options.push(...imageOptions(request.images));
   return joinCommand(
     '/ask',
     request.question,
     options,
     RESERVED_WORDS.ask,
-    (word) => word === '--' || /^(--|\u2014|\u2013)model(=|$)/iu.test(word),
+    (word) => word === '--' || /^(--|\u2014|\u2013)(model|image)(=|$)/iu.test(word),
   );
+}
+
+/**
+ * `--image <link>` for each source given as a link. A Slack file or an earlier result has no link a person could
+ * type, so it is left out of the text (the request itself keeps it).
+ */
+function imageOptions(images: readonly SourceImage[] | undefined): string[] {
+  return (images ?? []).flatMap((source) => (source.kind === 'link' ? [`--image ${source.url}`] : []));
 }
 
 function joinCommand(

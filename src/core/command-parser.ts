@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import { type FlagToken, splitWords, tokenize } from './command-tokens.js';
+import { editProblem, imageModelFor } from './edit-model.js';
 import { sizeHint } from './image-size.js';
 import { type UserError, userError } from './lorabot-error.js';
 import { missingValue, parseAspect, parseInteger, parseLora, parseSize } from './option-values.js';
@@ -13,15 +14,20 @@ import {
   MAX_SEED,
   type ParsedCommand,
   RESERVED_WORDS,
+  type SourceImage,
 } from './requests.js';
 import { err, ok, type Result } from './result.js';
 import type { CoreSettings } from './settings.js';
+import { parseImageLink } from './source-link.js';
 
-export const FLUX_FLAGS: ReadonlySet<string> = new Set(['lora', 'size', 'ar', 'steps', 'n', 'seed']);
+export const FLUX_FLAGS: ReadonlySet<string> = new Set(['lora', 'size', 'ar', 'steps', 'n', 'seed', 'image']);
 
 export const FLUX_USAGE =
-  '/flux <prompt> [--lora <preset or URL>[@<scale>]]... [--size <W>x<H> | --ar <W>:<H>] [--steps <N>] [--n <N>] [--seed <N>]';
-export const ASK_USAGE = '/ask <question> [--model <name>]';
+  '/flux <prompt> [--lora <preset or URL>[@<scale>]]... [--size <W>x<H> | --ar <W>:<H>] [--steps <N>] [--n <N>] [--seed <N>] [--image <https link>]...';
+export const ASK_USAGE = '/ask <question> [--model <name>] [--image <https link>]...';
+
+/** Options that may be given more than once. */
+const REPEATABLE: ReadonlySet<string> = new Set(['lora', 'image']);
 
 export type ParseResult = Result<ParsedCommand, UserError>;
 
@@ -88,7 +94,7 @@ function parseFlux(text: string, settings: CoreSettings, place: Place | undefine
   }
   const options = readFluxOptions(tokens.flags, settings, place);
   if (!options.success) return options;
-  const { loras, notices, size, steps, n, seed, seen } = options.data;
+  const { loras, images, notices, size, steps, n, seed, seen } = options.data;
   const { image } = settings;
   if (loras.length > MAX_LORAS) {
     return err(
@@ -116,8 +122,12 @@ function parseFlux(text: string, settings: CoreSettings, place: Place | undefine
     n,
   };
   if (seed !== undefined) request.seed = seed;
+  if (images.length > 0) request.images = images;
+  const problem = editProblem(request, image);
+  if (problem) return err(problem);
   // Only a size typed by hand can be just past a megapixel: the default and `--ar` sizes stay within theirs.
-  const hint = seen.has('size') ? sizeHint(request, image) : undefined;
+  const { model, pricing } = imageModelFor(request, image);
+  const hint = seen.has('size') ? sizeHint(request, { ...image, model, pricing }) : undefined;
   if (hint) notices.push(hint);
   return ok({ kind: 'flux', request, notices });
 }
@@ -125,12 +135,13 @@ function parseFlux(text: string, settings: CoreSettings, place: Place | undefine
 /** The options of a `/flux` command, each checked; the first problem is the answer. */
 interface FluxOptions {
   loras: LoraSpec[];
+  images: SourceImage[];
   notices: string[];
   size: { width: number; height: number } | undefined;
   steps: number;
   n: number;
   seed: number | undefined;
-  /** The options given (except `--lora`, which may repeat). */
+  /** The options given (except `--lora` and `--image`, which may repeat). */
   seen: Set<string>;
 }
 
@@ -142,6 +153,7 @@ function readFluxOptions(
   const { image } = settings;
   const seen = new Set<string>();
   const loras: LoraSpec[] = [];
+  const images: SourceImage[] = [];
   const notices: string[] = [];
   let size: { width: number; height: number } | undefined;
   let steps = image.defaults.steps;
@@ -150,7 +162,7 @@ function readFluxOptions(
 
   for (const flag of flags) {
     if (flag.value === undefined) return err(missingValue(flag));
-    if (flag.name !== 'lora') {
+    if (!REPEATABLE.has(flag.name)) {
       if (seen.has(flag.name))
         return err(userError('duplicate_option', `\`--${flag.name}\` is given twice; keep one.`));
       seen.add(flag.name);
@@ -164,6 +176,12 @@ function readFluxOptions(
           return err(userError('duplicate_lora', `The LoRA \`${flag.value}\` is given twice; use it once.`));
         }
         loras.push(lora.data.spec);
+        break;
+      }
+      case 'image': {
+        const link = parseImageLink(flag.value);
+        if (!link.success) return link;
+        images.push(link.data);
         break;
       }
       case 'size':
@@ -191,13 +209,14 @@ function readFluxOptions(
       }
     }
   }
-  return ok({ loras, notices, size, steps, n, seed, seen });
+  return ok({ loras, images, notices, size, steps, n, seed, seen });
 }
 
 function parseAsk(text: string, settings: CoreSettings): ParseResult {
-  // Only `--model` is an option; any other `--word` is part of the question ("what does git --force do?").
+  // Only `--model` and `--image` are options; any other `--word` is part of the question ("what does git --force do?").
   const words = splitWords(text);
   const kept: string[] = [];
+  const images: SourceImage[] = [];
   let model: string | undefined;
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
@@ -205,15 +224,22 @@ function parseAsk(text: string, settings: CoreSettings): ParseResult {
       kept.push(...words.slice(i + 1));
       break;
     }
-    const match = /^(?:--|\u2014|\u2013)model(?:=(.*))?$/iu.exec(word);
+    const match = /^(?:--|\u2014|\u2013)(model|image)(?:=(.*))?$/iu.exec(word);
     if (!match) {
       kept.push(word);
       continue;
     }
-    let value = match[1];
+    const name = match[1]!.toLowerCase();
+    let value = match[2];
     if (value === undefined && words[i + 1] !== undefined && !words[i + 1]!.startsWith('--'))
       value = words[++i];
-    if (!value) return err(missingValue({ name: 'model', value: undefined, raw: word }));
+    if (!value) return err(missingValue({ name, value: undefined, raw: word }));
+    if (name === 'image') {
+      const link = parseImageLink(value);
+      if (!link.success) return link;
+      images.push(link.data);
+      continue;
+    }
     if (model !== undefined) return err(userError('duplicate_option', '`--model` is given twice; keep one.'));
     model = value.toLowerCase();
     if (!settings.chat.models[model]) {
@@ -231,6 +257,7 @@ function parseAsk(text: string, settings: CoreSettings): ParseResult {
   );
   if (questionError) return err(questionError);
   const request: ChatRequest = { question, model: model ?? settings.chat.defaultModel };
+  if (images.length > 0) request.images = images;
   return ok({ kind: 'ask', request, notices: [] });
 }
 

@@ -5,7 +5,7 @@ import type { ChatPricing, CoreSettings, ImagePricing, TokenRates } from './sett
 
 /** A model the config names, with the key an operator changes to fix it. */
 export interface ConfiguredModel {
-  /** `image.model` or `chat.models.<name>`. */
+  /** `image.model`, `image.edit.model` or `chat.models.<name>`. */
   setting: string;
   id: string;
   use: 'image' | 'chat';
@@ -15,10 +15,19 @@ export interface ConfiguredModel {
 /** Model types `/ask` can use: Together serves both through chat completions. */
 const CHAT_TYPES = new Set(['chat', 'language']);
 
-/** The image model and every chat preset, in the order `lorabot doctor` prints them. */
+/**
+ * The image model, the edit model when it is another, and every chat preset, in the order `lorabot doctor` prints
+ * them.
+ */
 export function configuredModels(settings: CoreSettings): ConfiguredModel[] {
+  const { image } = settings;
+  const edit: ConfiguredModel[] =
+    image.edit.model === image.model
+      ? []
+      : [{ setting: 'image.edit.model', id: image.edit.model, use: 'image', pricing: image.edit.pricing }];
   return [
-    { setting: 'image.model', id: settings.image.model, use: 'image', pricing: settings.image.pricing },
+    { setting: 'image.model', id: image.model, use: 'image', pricing: image.pricing },
+    ...edit,
     ...Object.values(settings.chat.models).map((m) => ({
       setting: `chat.models.${m.name}`,
       id: m.id,

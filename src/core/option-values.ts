@@ -20,6 +20,7 @@ export function missingValue(flag: FlagToken): UserError {
     n: '--n 2',
     seed: '--seed 42',
     model: '--model default',
+    image: '--image https://example.com/photo.jpg',
   };
   return userError(
     'missing_value',

@@ -1,4 +1,5 @@
 import type { JobData, ListedJob } from './jobs.js';
+import type { SourceImage } from './requests.js';
 
 /** The Details view of an image: everything needed to make it again. */
 export function recipeText(jobId: string, data: JobData, model: string): string {
@@ -15,9 +16,18 @@ export function recipeText(jobId: string, data: JobData, model: string): string 
     `Model: ${model}`,
     `Prompt: ${String(data.body.prompt ?? r.prompt)}`,
     `LoRAs: ${loras}`,
+    ...(r.images?.length ? [`Source images: ${r.images.map(describeSource).join(', ')}`] : []),
     `Seed: ${r.seed ?? 'chosen by Together (not recorded)'}`,
     `Size: ${r.width}x${r.height}, steps: ${r.steps}, images: ${r.n}`,
   ].join('\n');
+}
+
+/** A source image in words: its link, the Slack file's name, or which image of which job. */
+function describeSource(source: SourceImage): string {
+  if (source.kind === 'link') return source.url;
+  if (source.kind === 'slack-file') return `a Slack file${source.name ? ` (${source.name})` : ''}`;
+  if (source.kind === 'stored') return `an uploaded image${source.name ? ` (${source.name})` : ''}`;
+  return `image ${source.index + 1} of job ${source.jobId}`;
 }
 
 /** One line of `/flux jobs`. */

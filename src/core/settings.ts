@@ -42,6 +42,27 @@ export interface ImageSettings {
   outputFormat: 'jpeg' | 'png';
   /** null: no price configured, and results say so instead of guessing. */
   pricing: ImagePricing | null;
+  /** The model that makes an image from images (`/flux … --image`), and how it takes them. */
+  edit: EditSettings;
+}
+
+/**
+ * How Together takes source images, by model: `image_url`, one image (FLUX.1 Kontext pro/max, FLUX.2 pro/flex), or
+ * `reference_images`, an array (FLUX.2 pro/dev/flex).
+ * @see https://docs.together.ai/docs/inference/images/reference-images
+ */
+export type SourceInput = 'image_url' | 'reference_images';
+
+export interface EditSettings {
+  /** Together model id used for any request with source images. */
+  model: string;
+  input: SourceInput;
+  /** Most source images one request may carry (1 for `image_url`). */
+  maxImages: number;
+  /** Whether the edit model takes `image_loras`; when not, `--lora` with `--image` is refused before queueing. */
+  loras: boolean;
+  /** null: no price configured. */
+  pricing: ImagePricing | null;
 }
 
 /**

@@ -1,5 +1,6 @@
+import { imageModelFor } from './edit-model.js';
 import type { ChatContentPart, ChatMessage } from './ports.js';
-import { effectivePrompt, type ImageRequest } from './requests.js';
+import { effectivePrompt, type ImageRequest, sourceInBody } from './requests.js';
 import type { ChatModel, ImageSettings } from './settings.js';
 
 /**
@@ -18,11 +19,21 @@ export interface ImageGenerationBody {
   response_format: 'base64' | 'url';
   output_format: 'jpeg' | 'png';
   image_loras?: Array<{ path: string; scale: number }>;
+  /** The one source image, for edit models that take `image_url` (FLUX.1 Kontext, FLUX.2 pro/flex). */
+  image_url?: string;
+  /** The source images, for edit models that take `reference_images` (FLUX.2 pro/dev/flex). */
+  reference_images?: string[];
 }
 
+/**
+ * The body for an image request. With source images it goes to the edit model, carrying them as that model takes
+ * them: each a link as itself or a marker the worker resolves (`sourceInBody`). The parser has already checked
+ * the count and LoRAs against the edit model (`editProblem`).
+ * @see https://docs.together.ai/docs/inference/images/reference-images
+ */
 export function buildImageBody(request: ImageRequest, image: ImageSettings): ImageGenerationBody {
   const body: ImageGenerationBody = {
-    model: image.model,
+    model: imageModelFor(request, image).model,
     prompt: effectivePrompt(request),
     width: request.width,
     height: request.height,
@@ -33,6 +44,9 @@ export function buildImageBody(request: ImageRequest, image: ImageSettings): Ima
   };
   if (request.seed !== undefined) body.seed = request.seed;
   if (request.loras.length > 0) body.image_loras = request.loras.map(({ path, scale }) => ({ path, scale }));
+  const sources = (request.images ?? []).map(sourceInBody);
+  if (sources.length > 0 && image.edit.input === 'image_url') body.image_url = sources[0]!;
+  else if (sources.length > 0) body.reference_images = sources;
   return body;
 }
 

@@ -1,3 +1,4 @@
+import { imageModelFor } from '../core/edit-model.js';
 import type { ChatJobData, ImageJobData, JobData } from '../core/jobs.js';
 import { formatUsd } from '../core/money.js';
 import type { ChatResult, ChatUsage } from '../core/ports.js';
@@ -5,9 +6,13 @@ import { type Cost, chatRates, priceChat, priceImage } from '../core/pricing.js'
 import { imagesTokens } from '../core/vision.js';
 import type { WorkerServices } from './worker-services.js';
 
-/** An image job's price: exact, from the request (Together bills the request, whatever became of the images). */
+/**
+ * An image job's price: exact, from the request (Together bills the request, whatever became of the images), at
+ * the edit model's price when it starts from images.
+ */
 export function imageCost(services: WorkerServices, data: ImageJobData): Cost {
-  return priceImage(data.request, services.deps.settings.image.pricing, String(data.body.model));
+  const { pricing } = imageModelFor(data.request, services.deps.settings.image);
+  return priceImage(data.request, pricing, String(data.body.model));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { hasSources } from '../core/edit-model.js';
 import {
   type Deliverer,
   type DeliveryTarget,
@@ -187,7 +188,12 @@ export class WorkerServices {
 
 /** The signal, and the config key that chose the model, for messages that tell an admin what to change. */
 export function callOptions(data: JobData, signal: AbortSignal | undefined): CallOptions {
-  const modelSetting = data.kind === 'flux' ? 'image.model' : `chat.models.${data.request.model}.id`;
+  const modelSetting =
+    data.kind === 'flux'
+      ? hasSources(data.request)
+        ? 'image.edit.model'
+        : 'image.model'
+      : `chat.models.${data.request.model}.id`;
   return { ...(signal ? { signal } : {}), modelSetting };
 }
 

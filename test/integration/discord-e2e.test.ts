@@ -115,6 +115,33 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
     expect(Buffer.compare(image.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
   });
 
+  it("takes /flux's typed image option as --image: the edit body, the command shown, the image", async () => {
+    const link = 'https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1&is=2&hm=3';
+    const before = together.callsTo('/images/generations').length;
+    const { id } = discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      options: [
+        { name: 'prompt', type: 3, value: 'the cat at night' },
+        { name: 'image', type: 3, value: link },
+        { name: 'size', type: 3, value: '512x512' },
+      ],
+    });
+    const original = await waitFor('the status reply', () => discord.publicReply(id));
+    await waitFor('the final status', () => original.content.includes('Done'));
+    // The seed lorabot chose is shown too, so the command makes the same image again.
+    expect(original.content).toContain('ran `/flux the cat at night --size 512x512 --seed ');
+    expect(original.content).toContain(` --image ${link}\``);
+    const calls = together.callsTo('/images/generations').slice(before);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.body).toMatchObject({ model: 'black-forest-labs/FLUX.2-dev', reference_images: [link] });
+    expect(calls[0]!.schemaErrors).toEqual([]);
+    const image = await waitFor('the image', () =>
+      messagesOfInteraction(id).find((m) => m.attachments.length === 1),
+    );
+    expect(Buffer.compare(image.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
+  });
+
   it('answers a user error in an application command privately and queues nothing', async () => {
     const calls = together.calls.length;
     const { id } = discord.sendCommand({

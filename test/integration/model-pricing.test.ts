@@ -291,6 +291,10 @@ describe('lorabot doctor: the configured models', () => {
           `^OK\\s+together\\s+model ${ENDPOINT_IMAGE} \\(image.model\\) is listed as image; billed per minute`,
         ),
       ),
+      // The edit model (`--image`) is still the serverless default, so it is checked on its own line.
+      expect.stringMatching(
+        /^OK\s+together\s+model black-forest-labs\/FLUX\.2-dev \(image\.edit\.model\) is listed as image/,
+      ),
       expect.stringMatching(
         /^OK\s+together\s+.*\(chat.models.default\).*configured price matches Together's list/,
       ),

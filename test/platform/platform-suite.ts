@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sourceTint } from '../contract/fakes/fake-together-edits.js';
 import { togetherSpec } from '../contract/fakes/openapi-validator.js';
-import { decodeImage } from '../contract/fakes/test-images.js';
+import { decodeImage, renderImage } from '../contract/fakes/test-images.js';
 import { CHAT_MODELS, expectSupportPrice, supportRequest } from '../helpers/chat-models.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -197,6 +198,103 @@ export function definePlatformSuite<D extends PlatformDriver>(
       expect(d.status(refused)).toBeUndefined();
       expect(callsWith('budget 3')).toHaveLength(0);
       expect(await d.spentToday(user)).toBe(140_000);
+    });
+
+    it('/flux --image sends the edit model the links with the LoRA, and delivers the image made from them at the edit price', async () => {
+      const user = await d.user('editor');
+      const cat = 'https://images.example.com/cat.jpg';
+      const hat = 'https://images.example.com/hat.png?v=2&size=large';
+      const before = imageCalls().length;
+      const request = await d.command(
+        'flux',
+        `put the hat on the cat --lora tarot --image ${cat} --image ${hat} --size 512x512 --seed 9`,
+        { user, channel: d.channel('edit') },
+      );
+      const status = await done(request);
+      expect(status).toMatchObject({ state: 'done', detail: 'Cost: $0.035 (1 image × 1 MP × $0.035/MP)' });
+      const notice = await waitFor('the completion notice', () => d.notices(request)[0]);
+      expect(notice).toMatchObject({
+        ok: true,
+        kind: 'flux',
+        text: 'Cost: $0.035 (1 image × 1 MP × $0.035/MP)',
+      });
+      const calls = imageCalls().slice(before);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.schemaErrors).toEqual([]);
+      expect(calls[0]!.body).toEqual({
+        model: 'black-forest-labs/FLUX.2-dev',
+        prompt: 'in the style of TOK a trtcrd tarot style, put the hat on the cat',
+        width: 512,
+        height: 512,
+        steps: 28,
+        n: 1,
+        seed: 9,
+        response_format: (calls[0]!.body as { response_format: string }).response_format,
+        output_format: 'jpeg',
+        image_loras: [{ path: 'https://huggingface.co/multimodalart/flux-tarot-v1', scale: 0.9 }],
+        reference_images: [cat, hat],
+      });
+      // The fake derives the image from its sources: these bytes are the image made from exactly these two links.
+      const images = await d.images(request);
+      expect(images).toHaveLength(1);
+      const expected = renderImage({
+        width: 512,
+        height: 512,
+        seed: 9 + sourceTint([cat, hat]),
+        format: 'jpeg',
+      });
+      expect(Buffer.compare(images[0]!, expected)).toBe(0);
+      expect(await d.spentToday(user)).toBe(35_000);
+      expectPingsOnly(request, user);
+    });
+
+    it('answers a bad --image privately (http, credentials, too many) and queues and charges nothing', async () => {
+      const user = await d.user('badlink');
+      const calls = d.together.calls.length;
+      const five = [1, 2, 3, 4, 5].map((i) => `--image https://images.example.com/${i}.jpg`).join(' ');
+      const cases: Array<[string, string]> = [
+        [
+          'a cat --image http://images.example.com/cat.jpg',
+          'Image links must use https: `http://images.example.com/cat.jpg` starts with `http://`. Use the https:// link instead.',
+        ],
+        [
+          'a cat --image https://me:hunter2@images.example.com/cat.jpg',
+          'Image links must not contain a user name or password (`https://user:pass@…`): Together would see them. Use a link that opens without logging in.',
+        ],
+        [
+          `mix them ${five}`,
+          'The edit model (black-forest-labs/FLUX.2-dev) takes at most 4 images per request; you gave 5. Remove an `--image`.',
+        ],
+      ];
+      const requests: Request[] = [];
+      for (const [text, says] of cases) {
+        const request = await d.command('flux', text, { user, channel: d.channel('badlink') });
+        requests.push(request);
+        expect((await privately(request)).text, text).toBe(says);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      for (const request of requests) expect(d.status(request)).toBeUndefined();
+      expect(d.together.calls.length).toBe(calls);
+      expect(await d.spentToday(user)).toBe(0);
+    });
+
+    it('reports a source image Together cannot fetch in the thread, with what to check, and charges nothing', async () => {
+      const user = await d.user('deadlink');
+      const gone = 'https://images.example.com/deleted.jpg';
+      d.together.failSource(gone, 'unreadable');
+      const request = await d.command('flux', `make it blue --image ${gone} --size 512x512`, {
+        user,
+        channel: d.channel('deadlink'),
+      });
+      const status = await done(request);
+      expect(status.state).toBe('failed');
+      expect(status.detail).toContain('Together could not use the source image');
+      const notice = await waitFor('the failure notice', () => d.notices(request)[0]);
+      expect(notice).toMatchObject({ ok: false, kind: 'flux' });
+      expect(notice.text).toContain('Check that each --image link opens a JPEG, PNG or WebP image');
+      // Refused, not retried: one call.
+      expect(callsWith('deleted.jpg')).toHaveLength(1);
+      expect(await d.spentToday(user)).toBe(0);
     });
 
     it('reports a Together failure once, notifies the requester with an actionable reason and charges nothing', async () => {
@@ -518,7 +616,8 @@ export function definePlatformSuite<D extends PlatformDriver>(
       expect(command('flux', 'user_error')).toBeGreaterThanOrEqual(4);
       expect(command('flux', 'over_budget')).toBeGreaterThanOrEqual(1);
       expect(value('lorabot_jobs_total{kind="flux",outcome="done"}')).toBeGreaterThanOrEqual(6);
-      expect(value('lorabot_jobs_total{kind="flux",outcome="failed"}')).toBe(1);
+      // The 402 and the source image Together could not fetch.
+      expect(value('lorabot_jobs_total{kind="flux",outcome="failed"}')).toBe(2);
       expect(value('lorabot_jobs_total{kind="ask",outcome="retried"}')).toBeGreaterThanOrEqual(1);
       expect(value('lorabot_provider_errors_total{kind="image",status="402"}')).toBe(1);
       expect(

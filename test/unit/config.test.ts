@@ -333,6 +333,48 @@ describe('config', () => {
     expect(!bad.success && bad.error.message).toMatch(/LORABOT_ADMIN_WRITE: expected 1/);
   });
 
+  it('reads image.edit: FLUX.2 [dev] with reference_images by default, an image_url model when set, and its problems', () => {
+    const load = (yaml: string) => loadConfig({ env: {}, cwd: dirWith({ 'lorabot.config.yaml': yaml }) });
+    const defaults = loadConfig({ env: {}, cwd: dirWith({}) });
+    if (!defaults.success) throw new Error(defaults.error.message);
+    expect(defaults.data.core.image.edit).toEqual({
+      model: 'black-forest-labs/FLUX.2-dev',
+      input: 'reference_images',
+      maxImages: 4,
+      loras: true,
+      pricing: {
+        kind: 'per-megapixel',
+        microsPerMegapixel: 35_000,
+        megapixelPixels: 1_000_000,
+        rounding: 'up',
+        stepScaling: null,
+      },
+    });
+    const kontext = load(
+      'image:\n  edit:\n    model: black-forest-labs/FLUX.1-kontext-max\n    input: image_url\n    max_images: 1\n    loras: false\n    pricing: { usd_per_image: 0.08 }',
+    );
+    if (!kontext.success) throw new Error(kontext.error.message);
+    expect(kontext.data.core.image.edit).toEqual({
+      model: 'black-forest-labs/FLUX.1-kontext-max',
+      input: 'image_url',
+      maxImages: 1,
+      loras: false,
+      pricing: { kind: 'per-image', microsPerImage: 80_000 },
+    });
+    // The image model's price is untouched by the edit model's.
+    expect(kontext.data.core.image.pricing).toMatchObject({
+      kind: 'per-megapixel',
+      microsPerMegapixel: 35_000,
+    });
+    const bad = load('image:\n  edit:\n    input: image_urls\n    max_images: 9');
+    expect(!bad.success && bad.error.message).toMatch(/image\.edit\.input/);
+    expect(!bad.success && bad.error.message).toMatch(/image\.edit\.max_images/);
+    const many = load('image:\n  edit:\n    input: image_url');
+    expect(!many.success && many.error.message).toMatch(
+      /image\.edit\.max_images.*image_url carries one image/,
+    );
+  });
+
   it('says when LORABOT_CONFIG names no file, and when the file is not YAML', () => {
     const missing = loadConfig({ env: { LORABOT_CONFIG: 'nope.yaml' }, cwd: dirWith({}) });
     expect(!missing.success && missing.error.message).toMatch(/LORABOT_CONFIG: no file at .*nope\.yaml/);

@@ -47,6 +47,9 @@ function fluxCommand(bounds: CoreSettings['image']['bounds']): CommandDefinition
       integer('steps', 'Inference steps', bounds.steps),
       integer('n', 'How many images', bounds.n),
       integer('seed', 'Seed, for repeatable images', { min: 0, max: 2_147_483_647 }),
+      // A link, not an attachment (type 11): it takes the same rules as a typed `--image`, and more can follow in
+      // the prompt. Attachments reach the edit model through the "Edit with lorabot" message command instead.
+      text('image', 'An https link to an image to start from (the edit model makes the result)', 2048),
     ],
   };
 }
@@ -80,7 +83,7 @@ export function commandText(name: 'flux' | 'ask', options: ReadonlyMap<string, s
   if (name === 'flux') {
     add('lora', options.get('lora'));
     add('lora', options.get('lora2'));
-    for (const key of ['size', 'ar', 'steps', 'n', 'seed']) add(key, options.get(key));
+    for (const key of ['size', 'ar', 'steps', 'n', 'seed', 'image']) add(key, options.get(key));
   } else {
     add('model', options.get('model'));
   }

@@ -1,6 +1,7 @@
 import { downloadErrorFromResponse } from './download-error.js';
 import { parseErrorBody } from './error-body.js';
 import { classifyRefusal, refusalError } from './model-refusal.js';
+import { classifySourceRefusal, sourceRefusalMessage } from './source-refusal.js';
 import { type CallKind, TogetherError, type TogetherErrorCode } from './together-error.js';
 
 const WHAT: Record<CallKind, string> = {
@@ -39,9 +40,19 @@ export function togetherErrorFromResponse(input: {
   const what = WHAT[kind];
   const setting = input.modelSetting ?? (kind === 'image' ? 'image.model' : 'chat.models.<name>.id');
 
+  const said = body.message ? ` (Together answered: ${body.message})` : '';
+  const source = kind === 'image' ? classifySourceRefusal(status, body) : undefined;
+  if (source) {
+    const { userMessage, fix } = sourceRefusalMessage(source, { model, said });
+    return new TogetherError({
+      ...base,
+      code: source.code,
+      userMessage,
+      logMessage: `${logMessage} [${fix}]`,
+    });
+  }
   const refusal = classifyRefusal({ kind, status, body, model });
   if (refusal) {
-    const said = body.message ? ` (Together answered: ${body.message})` : '';
     const { userMessage, fix } = refusalError(refusal, { kind, model, setting, said });
     return new TogetherError({ ...base, code: refusal, userMessage, logMessage: `${logMessage} [${fix}]` });
   }

@@ -27,7 +27,11 @@ export type TogetherErrorCode =
   /** The model is deprecated, removed, or no longer served without a dedicated endpoint. */
   | 'model_unavailable'
   /** An image Together made could not be fetched from its CDN. */
-  | 'download_failed';
+  | 'download_failed'
+  /** Together could not use a source image (`--image`): unreadable, not an image, or too large. */
+  | 'source_image_rejected'
+  /** The edit model does not take source images the way `image.edit.input` sends them. */
+  | 'source_input_unsupported';
 
 /**
  * Failures only an operator can fix (a key, a config value, an organization setting, credits): never retried, not
@@ -40,6 +44,7 @@ const PERMANENT_CODES: ReadonlySet<TogetherErrorCode> = new Set<TogetherErrorCod
   'loras_not_supported',
   'data_sharing_blocked',
   'model_unavailable',
+  'source_input_unsupported',
 ]);
 
 /** Which kind of call failed: it decides wording and whether a retry may bill twice. */

@@ -7,6 +7,13 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  DEFAULT_MAX_SOURCE_BYTES,
+  editRefusal,
+  type SourceFault,
+  sourcesOf,
+  sourceTint,
+} from './fake-together-edits.js';
 import { readBody } from './http-body.js';
 import { togetherSpec } from './openapi-validator.js';
 import { renderImage } from './test-images.js';
@@ -101,6 +108,8 @@ export interface FakeTogetherOptions {
    * with a 400 (a text-only model given a picture). Absent: every chat model reads images.
    */
   visionModels?: string[];
+  /** The largest source image (a data URL's bytes) the fake takes; larger is Together's 400 (fake-together-edits.ts). */
+  maxSourceBytes?: number;
 }
 
 /** One `ModelInfo` of `GET /v1/models`, as Together's OpenAPI document describes it. */
@@ -176,6 +185,8 @@ export class FakeTogether {
   /** When each image counted by `imagesPerMinute` was accepted (ms), oldest first. */
   private readonly acceptedImages: number[] = [];
   private readonly faults: Array<{ path: string; fault: TogetherFault }> = [];
+  /** Source image links that Together cannot fetch, or finds too large (`failSource`). */
+  private readonly sourceFaults = new Map<string, SourceFault>();
   private readonly cdnFaults: CdnFault[] = [];
   /** Every download the CDN received, with the User-Agent it carried. */
   readonly cdnCalls: CdnCall[] = [];
@@ -239,6 +250,11 @@ export class FakeTogether {
   /** Queues a fault for the next `times` requests to `path` (`/images/generations` or `/chat/completions`). */
   inject(path: '/images/generations' | '/chat/completions', fault: TogetherFault, times = 1): void {
     for (let i = 0; i < times; i++) this.faults.push({ path, fault });
+  }
+
+  /** Makes Together refuse this source image link from now on: it cannot fetch it, or it is too large. */
+  failSource(url: string, fault: SourceFault): void {
+    this.sourceFaults.set(url, fault);
   }
 
   /** Queues a fault for the next `times` image downloads from the CDN. */
@@ -341,6 +357,7 @@ export class FakeTogether {
       );
     }
     if (this.refuseModel(path, body as ImageBody | ChatBody, res)) return;
+    if (path === '/images/generations' && this.refuseSources(body as ImageBody, res)) return;
     if (path === '/images/generations' && this.overImageLimit(body as ImageBody, res)) return;
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
     if (path === '/images/generations') return this.generateImages(body as ImageBody, res, { call, fault });
@@ -386,6 +403,22 @@ export class FakeTogether {
       return true;
     }
     return false;
+  }
+
+  /** Together's 400 for source images the model does not take, cannot fetch, or finds too large. */
+  private refuseSources(body: ImageBody, res: ServerResponse): boolean {
+    const refusal = editRefusal(body, {
+      faults: this.sourceFaults,
+      maxSourceBytes: this.options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+    });
+    if (!refusal) return false;
+    res.writeHead(refusal.status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
+    res.end(
+      JSON.stringify({
+        error: { message: refusal.message, type: 'invalid_request_error', param: refusal.param, code: null },
+      }),
+    );
+    return true;
   }
 
   /** Refuses an image request past `imagesPerMinute` (sliding 60 s window); otherwise counts its images. */
@@ -484,12 +517,14 @@ export class FakeTogether {
     }
     const n = body.n ?? 1;
     const format: 'png' | 'jpeg' = body.output_format === 'png' ? 'png' : 'jpeg';
+    // An image made from images is derived from them: a test can tell from the bytes which sources were used.
+    const tint = sourceTint(sourcesOf(body));
     const data = [];
     for (let index = 0; index < n; index++) {
       const spec = {
         width: body.width ?? 1024,
         height: body.height ?? 1024,
-        seed: (body.seed ?? 0) + index,
+        seed: (body.seed ?? 0) + index + tint,
         format,
       };
       const bytes = this.options.reuseImages ? this.renderOnce(spec) : renderImage(spec);
@@ -690,6 +725,8 @@ export interface ImageBody {
   response_format?: 'base64' | 'url';
   output_format?: 'jpeg' | 'png';
   image_loras?: Array<{ path: string; scale: number }>;
+  image_url?: string;
+  reference_images?: string[];
 }
 
 export interface ChatBody {

@@ -20,6 +20,7 @@ describe('Discord input never throws', () => {
       'n',
       'seed',
       'model',
+      'image',
       'junk',
     );
     const value = fc.oneof(
@@ -45,5 +46,37 @@ describe('Discord input never throws', () => {
       { numRuns: 10_000 },
     );
     expect(results).toBe(20_000);
+  });
+
+  it('turns the typed image option of /flux into --image, checked by the same rules as a typed one', () => {
+    const options = new Map<string, string | number>([
+      ['prompt', 'make it night'],
+      ['image', 'https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1&is=2&hm=3'],
+    ]);
+    const text = commandText('flux', options);
+    expect(text).toBe(
+      'make it night --image https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1&is=2&hm=3',
+    );
+    expect(parseCommand('flux', text, settings)).toMatchObject({
+      success: true,
+      data: {
+        request: {
+          images: [
+            { kind: 'link', url: 'https://cdn.discordapp.com/attachments/1/2/cat.png?ex=1&is=2&hm=3' },
+          ],
+        },
+      },
+    });
+    const insecure = commandText(
+      'flux',
+      new Map([
+        ['prompt', 'a'],
+        ['image', 'http://example.com/a.png'],
+      ]),
+    );
+    expect(parseCommand('flux', insecure, settings)).toMatchObject({
+      success: false,
+      error: { code: 'image_link_not_https' },
+    });
   });
 });

@@ -39,6 +39,9 @@ const flagValue = fc.oneof(
     'https://replicate.com/o/m/versions/abc',
     'http://x.com/a.safetensors',
     'https://example.com/a.bin',
+    'https://example.com/cat.jpg',
+    '<https://example.com/a.png?x=1&amp;y=2|a>',
+    'https://user:pw@example.com/a.png',
   ),
   fc.string({ maxLength: 10 }),
 );
@@ -52,6 +55,7 @@ const flag = fc
       '--n',
       '--seed',
       '--model',
+      '--image',
       '--bogus',
       '—ar',
       '--',
@@ -96,6 +100,12 @@ describe('grammar properties', () => {
         expect(r.n).toBeLessThanOrEqual(bounds.n.max);
         if (r.seed !== undefined) expect(r.seed).toBeLessThanOrEqual(MAX_SEED);
         expect(r.loras.length).toBeLessThanOrEqual(MAX_LORAS);
+        expect(r.images?.length ?? 0).toBeLessThanOrEqual(settings.image.edit.maxImages);
+        for (const image of r.images ?? []) {
+          if (image.kind !== 'link') throw new Error('a typed --image is a link');
+          const url = new URL(image.url);
+          expect([url.protocol, url.username, url.password]).toEqual(['https:', '', '']);
+        }
         for (const lora of r.loras) {
           expect(lora.path.startsWith('https://')).toBe(true);
           expect(lora.scale).toBeGreaterThanOrEqual(bounds.loraScale.min);

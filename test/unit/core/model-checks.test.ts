@@ -44,6 +44,22 @@ describe('lorabot doctor: configured models against Together’s list', () => {
     ]);
   });
 
+  it('checks the edit model too when it is another model than image.model', () => {
+    const settings = testSettings();
+    const kontext = 'black-forest-labs/FLUX.1-kontext-pro';
+    const models = configuredModels({
+      ...settings,
+      image: { ...settings.image, edit: { ...settings.image.edit, model: kontext } },
+    });
+    expect(models.slice(0, 2).map((m) => [m.setting, m.id, m.use])).toEqual([
+      ['image.model', 'black-forest-labs/FLUX.2-dev', 'image'],
+      ['image.edit.model', kontext, 'image'],
+    ]);
+    const [missing] = checkModels([FLUX, LLAMA], [models[1]!]);
+    expect(missing).toMatchObject({ level: 'FAIL' });
+    expect(JSON.stringify(missing)).toContain('image.edit.model');
+  });
+
   it('passes listed models of the right type, saying what was compared', () => {
     const checks = checkModels([FLUX, LLAMA], [image, chat(perToken(180_000, 180_000))]);
     expect(checks).toEqual([
