@@ -2,7 +2,7 @@ import type { Place } from './access.js';
 import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
 import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
-import type { ChatRequest, ImageRequest } from './requests.js';
+import type { ChatRequest, ImageRequest, SourceImage } from './requests.js';
 
 /** Where a job came from and where its result goes. Everything delivery needs travels in the job. */
 export type DeliveryTarget = SlackTarget | DiscordTarget | CliTarget | WebTarget;
@@ -289,6 +289,13 @@ export interface PendingCommand {
   text: string;
   /** A follow-up in a conversation: which one, and the platform's thread its status goes in. */
   followUp?: { conversationKey: string; threadId: string };
+  /**
+   * The images it starts from (Vary, Edit), which the text cannot carry (a result, a Slack file): on Run they
+   * replace whatever images the text parses to.
+   */
+  images?: SourceImage[];
+  /** An editor waiting for its prompt (Edit), not a confirmation: Run does not take it. */
+  editor?: true;
 }
 
 /** An admitted request: its estimate is reserved, and it counts among its requester's jobs. */

@@ -7,7 +7,7 @@ definePlatformSuite(
   SLACK_CAPABILITIES,
   () => startSlackDriver(suiteConfig),
   (driver) => {
-    it('called Slack only with arguments its Web API documents, uploading images by the external flow', () => {
+    it('called Slack only with arguments its Web API documents, uploading images by the external flow and opening modals by their trigger', () => {
       const checked = driver().h.slack.calls.filter((call) => call.method !== 'apps.connections.open');
       expect([...new Set(checked.map((call) => call.method))]).toEqual(
         expect.arrayContaining([
@@ -15,6 +15,8 @@ definePlatformSuite(
           'chat.update',
           'files.getUploadURLExternal',
           'files.completeUploadExternal',
+          'views.open',
+          'chat.postEphemeral',
         ]),
       );
       for (const call of checked)

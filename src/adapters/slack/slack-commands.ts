@@ -5,6 +5,7 @@ import { InboundService } from '../../app/inbound-service.js';
 import type { InboundDeps } from '../../app/intake.js';
 import type { Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
+import { registerSlackEdits } from './slack-edits.js';
 import { ACTIONS } from './slack-format.js';
 import { SlackPlatform, type SlackReplies } from './slack-platform.js';
 import { unescapeSlackText } from './slack-text.js';
@@ -51,9 +52,13 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   });
   registerButtons(app, service, deps);
   registerThreadReplies(app, service, deps);
+  registerSlackEdits(app, service, deps);
 }
 
-/** Cancel, Regenerate, Details on status messages; Run and Cancel on a confirmation; Cancel in `/flux jobs`. */
+/**
+ * Cancel, Regenerate, Vary, Edit, Details on status messages; Run and Cancel on a confirmation; Cancel in
+ * `/flux jobs`. Edit opens a modal by the press's `trigger_id`.
+ */
 function registerButtons(app: App, service: InboundService, deps: SlackCommandDeps): void {
   for (const action of Object.keys(ACTIONS) as PressAction[]) {
     app.action<BlockAction<ButtonAction>>(
@@ -71,7 +76,8 @@ function registerButtons(app: App, service: InboundService, deps: SlackCommandDe
           entry: 'button',
           input: { type: 'press', action, id: pressed.value ?? '' },
         };
-        await service.handle(event, new SlackPlatform(client, requester, respondReplies(respond)));
+        const platform = new SlackPlatform(client, requester, respondReplies(respond), body.trigger_id);
+        await service.handle(event, platform);
       },
     );
   }
@@ -155,14 +161,14 @@ function registerThreadReplies(app: App, service: InboundService, deps: SlackCom
   });
 }
 
-/** Private answers in a thread, where there is no `response_url`: ephemeral messages. */
-function ephemeralPlatform(client: WebClient, requester: Requester, threadTs: string): SlackPlatform {
+/** Private answers where there is no `response_url` (a thread, a submitted modal): ephemeral messages. */
+export function ephemeralPlatform(client: WebClient, requester: Requester, threadTs?: string): SlackPlatform {
   return new SlackPlatform(client, requester, {
     send: async (message) => {
       await client.chat.postEphemeral({
         channel: requester.channelId,
         user: requester.userId,
-        thread_ts: threadTs,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
         ...message,
       } as Parameters<WebClient['chat']['postEphemeral']>[0]);
     },
@@ -170,7 +176,7 @@ function ephemeralPlatform(client: WebClient, requester: Requester, threadTs: st
 }
 
 /** Private answers by the event's `response_url`. */
-function respondReplies(respond: RespondFn): SlackReplies {
+export function respondReplies(respond: RespondFn): SlackReplies {
   return {
     send: async (message) => {
       await respond({ response_type: 'ephemeral', ...message } as Parameters<RespondFn>[0]);
