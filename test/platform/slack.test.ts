@@ -7,6 +7,13 @@ definePlatformSuite(
   SLACK_CAPABILITIES,
   () => startSlackDriver(suiteConfig),
   (driver) => {
+    it('opened every editor modal within the 3 s a trigger_id lasts', () => {
+      const { views } = driver().h.slack;
+      // Edit on the heron, the owl's Edit past its budget, and the message shortcut on a message with an image.
+      expect(views).toHaveLength(3);
+      expect(Math.max(...views.map((v) => v.afterMs))).toBeLessThan(3000);
+    });
+
     it('called Slack only with arguments its Web API documents, uploading images by the external flow and opening modals by their trigger', () => {
       const checked = driver().h.slack.calls.filter((call) => call.method !== 'apps.connections.open');
       expect([...new Set(checked.map((call) => call.method))]).toEqual(

@@ -62,6 +62,8 @@ export interface EphemeralMessage {
 export interface OpenedView {
   id: string;
   triggerId: string;
+  /** How long after the interaction (its trigger) the view was opened, in ms. */
+  afterMs: number;
   view: Record<string, unknown>;
 }
 
@@ -303,6 +305,7 @@ export class FakeSlack {
       const opened: OpenedView = {
         id: `V${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`,
         triggerId,
+        afterMs: this.now() - trigger.createdAt,
         view,
       };
       this.views.push(opened);
