@@ -143,13 +143,14 @@ export class DiscordDriver implements PlatformDriver {
 
   async edit(
     on: Request,
-    options: { user: User; text: (opened: string) => string },
+    options: { user: User; text: (opened: string) => string; by?: User },
   ): Promise<{ opened: string; request: Request }> {
     const modals = this.discord.modals.length;
     const pressed = (await this.press(on, 'edit', { user: options.user })) as DiscordRequest;
     const modal = await waitFor('the editor modal', () => this.discord.modals[modals]);
     const opened = modalText(modal.data);
-    return { opened, request: this.submit(modal.data, options.user, pressed.channel, options.text(opened)) };
+    const sender = options.by ?? options.user;
+    return { opened, request: this.submit(modal.data, sender, pressed.channel, options.text(opened)) };
   }
 
   /** "Edit with lorabot" (the message command) on a message with these attachments, then the editor sent. */

@@ -36,11 +36,12 @@ export interface PlatformDriver {
   ): Promise<Request>;
   /**
    * The person presses Edit on the request's status: the editor opens with `opened` (a Slack or Discord modal, a
-   * form in the page), and they send `text(opened)` from it.
+   * form in the page), and they send `text(opened)` from it; `by`: someone else sends that form instead (a forged
+   * submission: their platform would never show them the form).
    */
   edit(
     on: Request,
-    options: { user: User; text: (opened: string) => string },
+    options: { user: User; text: (opened: string) => string; by?: User },
   ): Promise<{ opened: string; request: Request }>;
   /**
    * Platforms with message actions: the person uses "Edit with lorabot" on someone's message carrying these

@@ -491,6 +491,10 @@ export function definePlatformSuite<D extends PlatformDriver>(
         text: (text) => text.replace('a grey heron', 'a blue heron at night'),
       });
       expect(opened).toBe('a grey heron --lora tarot@0.7 --size 512x512');
+      // A form sent by someone else than who opened it (forged: no platform shows it to them) runs nothing.
+      const stranger = await d.user('stork');
+      const { request: forged } = await d.edit(request, { user, by: stranger, text: () => 'a forged heron' });
+      expect((await privately(forged)).text).toBe('Only the person who opened this editor can send it.');
       const status = await done(edited);
       expect(status.state).toBe('done');
       expect(status.detail).toMatch(/^Cost: \$/);
@@ -508,6 +512,8 @@ export function definePlatformSuite<D extends PlatformDriver>(
       });
       expect(job!.request).not.toMatchObject({ seed: 9 });
       expect(callsWith('a blue heron at night')).toHaveLength(1);
+      expect(callsWith('a forged heron')).toHaveLength(0);
+      expect(d.status(forged)).toBeUndefined();
       expectPingsOnly(edited, user);
     });
 

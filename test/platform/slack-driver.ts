@@ -150,13 +150,13 @@ export class SlackDriver implements PlatformDriver {
 
   async edit(
     on: Request,
-    options: { user: User; text: (opened: string) => string },
+    options: { user: User; text: (opened: string) => string; by?: User },
   ): Promise<{ opened: string; request: Request }> {
     const views = this.h.slack.views.length;
     await this.press(on, 'edit', { user: options.user });
     const view = await waitFor('the editor modal', () => this.h.slack.views[views]);
     const opened = editorText(view);
-    const request = await this.submit(view, options.user, options.text(opened));
+    const request = await this.submit(view, options.by ?? options.user, options.text(opened));
     return { opened, request };
   }
 

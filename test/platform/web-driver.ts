@@ -182,7 +182,7 @@ export class WebDriver implements PlatformDriver {
   /** Edit: the form the page shows for the press (an `editor` event), sent to `/api/edits`. */
   async edit(
     on: Request,
-    options: { user: User; text: (opened: string) => string },
+    options: { user: User; text: (opened: string) => string; by?: User },
   ): Promise<{ opened: string; request: Request }> {
     const user = options.user as WebUser;
     const pressed = (await this.press(on, 'edit', { user })) as WebRequest;
@@ -196,8 +196,9 @@ export class WebDriver implements PlatformDriver {
     );
     const messageId = randomUUID();
     const text = options.text(editor.text);
-    await this.post(user, '/api/edits', { draftId: editor.draftId, text, requestId: messageId });
-    const request: WebRequest = { user, messageId };
+    const sender = (options.by ?? user) as WebUser;
+    await this.post(sender, '/api/edits', { draftId: editor.draftId, text, requestId: messageId });
+    const request: WebRequest = { user: sender, messageId };
     return { opened: editor.text, request };
   }
 
