@@ -665,6 +665,16 @@ export function definePlatformSuite<D extends PlatformDriver>(
           `lorabot_commands_total{platform="${d.platform}",entry="${d.commandEntry}",kind="${kind}",outcome="${outcome}"}`,
         );
       expect(command('flux', 'queued')).toBeGreaterThanOrEqual(8);
+      // Presses and sent forms count under their own entries (the playground's are all `web`).
+      const entry = (name: string) => (d.platform === 'web' ? 'web' : name);
+      const count = (at: string, kind: string, outcome: string) =>
+        value(
+          `lorabot_commands_total{platform="${d.platform}",entry="${at}",kind="${kind}",outcome="${outcome}"}`,
+        );
+      expect(count(entry('button'), 'edit', 'editor')).toBeGreaterThanOrEqual(3);
+      expect(count(entry('editor'), 'flux', 'queued')).toBeGreaterThanOrEqual(1);
+      expect(count(entry('editor'), 'flux', 'refused')).toBe(1);
+      expect(count(entry('button'), 'flux', 'over_budget')).toBeGreaterThanOrEqual(1);
       expect(command('flux', 'user_error')).toBeGreaterThanOrEqual(4);
       expect(command('flux', 'over_budget')).toBeGreaterThanOrEqual(1);
       expect(value('lorabot_jobs_total{kind="flux",outcome="done"}')).toBeGreaterThanOrEqual(6);
