@@ -12,11 +12,26 @@ import type { SourceImage } from '../core/requests.js';
  * the port is plain: the adapter escapes and formats it for its platform.
  */
 
-/** How an event arrived; the `entry` label of `lorabot_commands_total`. */
-export type Entry = 'slash' | 'mention' | 'dm' | 'thread' | 'button' | 'cli' | 'web';
+/**
+ * How an event arrived; the `entry` label of `lorabot_commands_total`. `message-action`: "Edit with lorabot" on a
+ * message (Discord's message command, Slack's message shortcut); `editor`: an edit's prompt submitted from its form.
+ */
+export type Entry =
+  | 'slash'
+  | 'mention'
+  | 'dm'
+  | 'thread'
+  | 'button'
+  | 'message-action'
+  | 'editor'
+  | 'cli'
+  | 'web';
 
-/** The buttons lorabot shows: Run and Cancel on a confirmation; Cancel, Regenerate and Details on a job. */
-export type PressAction = 'run' | 'dismiss' | 'cancel' | 'regenerate' | 'details';
+/**
+ * The buttons lorabot shows: Run and Cancel on a confirmation; Cancel, Regenerate, Vary, Edit and Details on a
+ * job.
+ */
+export type PressAction = 'run' | 'dismiss' | 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details';
 
 /** What the person typed or pressed. */
 export type InboundInput =
@@ -42,7 +57,17 @@ export type InboundInput =
       images?: SourceImage[];
     }
   /** A button: `id` is the button's value (a job id or a confirmation id). */
-  | { type: 'press'; action: PressAction; id: string };
+  | { type: 'press'; action: PressAction; id: string }
+  /**
+   * "Edit with lorabot" on someone's message: the images it carries (none: the person is told so), which the
+   * editor then starts from.
+   */
+  | { type: 'edit-message'; images: SourceImage[] }
+  /**
+   * An editor's form submitted: `draftId` is the editor's (`Editor.draftId`), which holds the images; `text` is
+   * what the person wrote, read as `/flux` text (a prompt and any options).
+   */
+  | { type: 'edit'; draftId: string; text: string };
 
 /** One thing a person did, as the adapter translated it. */
 export interface InboundEvent {
@@ -71,6 +96,16 @@ export interface PostedStatus {
 /** How a confirmation ended: Run pressed (the job follows), Cancel pressed, or it was no longer there. */
 export type ConfirmationEnd = 'running' | 'dismissed' | 'expired';
 
+/** A form that asks for an edit's prompt (Edit, "Edit with lorabot"); what is submitted comes back as an `edit`. */
+export interface Editor {
+  /** Where the images and who asked are kept until the form is submitted (15 minutes). */
+  draftId: string;
+  /** The text the form opens with: the result's prompt and options, or empty. */
+  text: string;
+  /** How many images it starts from. */
+  images: number;
+}
+
 /** What a platform does for one inbound event. Methods other than `postStatus` never throw. */
 export interface ChatPlatform {
   /** Meets the platform's deadline before the service does any I/O (Slack: the empty ack); may do nothing. */
@@ -90,6 +125,11 @@ export interface ChatPlatform {
   updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void>;
   /** `/flux jobs`: the person's jobs, each line with a Cancel button. */
   showJobs(jobs: readonly ListedJob[], lines: readonly string[]): Promise<void>;
+  /**
+   * Opens the editor as the answer to this event (Slack: a modal by the trigger id; Discord: a modal response;
+   * the web: a form under the message). Absent where there is no form to show (the command line).
+   */
+  openEditor?(editor: Editor): Promise<void>;
   /** A message a person can act on for a platform error (e.g. the bot is not in the channel), if it knows one. */
   failureText?(error: unknown): string | undefined;
 }

@@ -6,6 +6,7 @@ import type { ChatRequest, ParsedCommand, SourceImage } from '../core/requests.j
 import { DEFAULT_IMAGE_QUESTION, imagesRefusal, withAttachments } from '../core/vision.js';
 import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
 import { commandOfLine } from './command-line.js';
+import { draftEditor, NO_EDITOR, NO_IMAGE, resultEditor, submittedEdit, variation } from './image-edits.js';
 import {
   budgetRefusal,
   CONFIRM_TTL_SECONDS,
@@ -29,10 +30,10 @@ const DISMISSED = 'Cancelled. Nothing was queued or charged.';
 
 /**
  * The inbound half's one service: every entry point on every platform (slash command, mention, DM, thread
- * follow-up, button, web) hands it a translated event and a `ChatPlatform`, and every rule runs here once, in
- * this order: access, parsing, presets for the place (in the parser), budgets, confirmation above the threshold
- * (commands, follow-ups and Regenerate alike), claiming, queueing, undo on failure, and one count in
- * `lorabot_commands_total` per event.
+ * follow-up, button, "Edit with lorabot", a sent Edit form, web) hands it a translated event and a `ChatPlatform`,
+ * and every rule runs here once, in this order: access, parsing, presets for the place (in the parser), budgets,
+ * confirmation above the threshold (commands, follow-ups, Regenerate, Vary and Edit alike), claiming, queueing,
+ * undo on failure, and one count in `lorabot_commands_total` per event.
  */
 export class InboundService {
   constructor(private readonly deps: InboundDeps) {}
@@ -65,7 +66,9 @@ export class InboundService {
       if (input.type === 'line') await this.line(context, input.text);
       else if (input.type === 'command') await this.command(context, input);
       else if (input.type === 'follow-up') await this.followUp(context, input);
-      else await this.press(context, input);
+      else if (input.type === 'press') await this.press(context, input);
+      else if (input.type === 'edit-message') await this.openEditor(context, input.images);
+      else await this.submitEdit(context, input);
     } catch (error) {
       this.deps.logger.error(
         { requestKey: event.requestId, entry: event.entry, err: errorText(error) },
@@ -180,7 +183,13 @@ export class InboundService {
     }
     const question = confirmQuestion(plan, this.deps);
     if (question) {
-      const pending: PendingCommand = { requester: event.requester, place: event.place, ...asked };
+      const images = planned.command.kind === 'flux' ? planned.command.request.images : undefined;
+      const pending: PendingCommand = {
+        requester: event.requester,
+        place: event.place,
+        ...asked,
+        ...(images?.length ? { images } : {}),
+      };
       await this.deps.state.putPending(event.requestId, pending, CONFIRM_TTL_SECONDS);
       await platform.askToConfirm(question, plan.command, event.requestId);
       count(plan.kind, 'confirm');
@@ -204,17 +213,56 @@ export class InboundService {
         return count('info', 'answered');
       case 'cancel':
         return this.cancel(context, input.id);
-      case 'regenerate': {
-        const again = await regeneration(input.id, this.deps);
+      case 'regenerate':
+      case 'vary': {
+        const again = await (input.action === 'vary' ? variation : regeneration)(input.id, this.deps);
         if (typeof again === 'string') {
           await platform.tell(again);
           return count('flux', 'expired');
         }
-        // The pending text is the command without its name: Run parses it again, new seed included.
-        const text = again.plan.command.replace(/^\/flux\s*/, '');
-        return this.request(context, again, { kind: 'flux', text });
+        return this.request(context, again, { kind: 'flux', text: pendingText(again) });
+      }
+      case 'edit': {
+        const editing = await resultEditor(input.id, this.deps);
+        if (typeof editing === 'string') {
+          await platform.tell(editing);
+          return count('edit', 'expired');
+        }
+        return this.openEditor(context, editing.images, editing.text);
       }
     }
+  }
+
+  /** Edit on a result, or "Edit with lorabot" on a message: the editor opens on its images, if there are any. */
+  private async openEditor(context: EventContext, images: SourceImage[], text = ''): Promise<void> {
+    const { event, platform, count } = context;
+    if (images.length === 0) {
+      await platform.tell(NO_IMAGE);
+      return count('edit', 'user_error');
+    }
+    if (!platform.openEditor) {
+      await platform.tell(NO_EDITOR);
+      return count('edit', 'user_error');
+    }
+    const { requester, place, requestId } = event;
+    const editor = await draftEditor({ id: requestId, requester, place, text, images }, this.deps);
+    await platform.openEditor(editor);
+    count('edit', 'editor');
+  }
+
+  /** An editor's form came back: its prompt read as `/flux` text on its images, then the usual request. */
+  private async submitEdit(context: EventContext, input: Extract<InboundInput, { type: 'edit' }>) {
+    const { event, platform, count } = context;
+    await platform.ack();
+    const submitted = await submittedEdit(
+      { draftId: input.draftId, text: input.text, presser: event.requester, place: event.place },
+      this.deps,
+    );
+    if (!submitted.ok) {
+      await platform.tell(submitted.message);
+      return count('flux', submitted.outcome);
+    }
+    await this.request(context, submitted.planned, { kind: 'flux', text: pendingText(submitted.planned) });
   }
 
   /** Run on a confirmation: once, by the person who asked, planned again, then launched. */
@@ -261,6 +309,11 @@ function questionText(
     : text;
 }
 
+/** A request's text for a confirmation: the command without its name; Run parses it again (its seed too). */
+function pendingText(planned: Planned): string {
+  return planned.plan.command.replace(/^\/flux\s*/, '');
+}
+
 /** A command answered at once. */
 type Answered = Exclude<ParsedCommand, { kind: 'flux' | 'ask' }>;
 
@@ -269,6 +322,8 @@ function kindOf(input: InboundInput): string {
   if (input.type === 'command') return input.kind;
   if (input.type === 'line') return commandOfLine(input.text)?.kind ?? 'unknown';
   if (input.type === 'follow-up') return 'ask';
-  const kinds: Record<string, string> = { regenerate: 'flux', details: 'info' };
+  if (input.type === 'edit-message') return 'edit';
+  if (input.type === 'edit') return 'flux';
+  const kinds: Record<string, string> = { regenerate: 'flux', vary: 'flux', details: 'info' };
   return kinds[input.action] ?? input.action;
 }

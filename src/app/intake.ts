@@ -142,7 +142,9 @@ export async function pendingRun(
   >,
 ): Promise<PendingRun> {
   const pending = await deps.state.takePending(id);
-  if (!pending)
+  // An editor's draft is not a confirmation: it goes back untouched for its form.
+  if (pending?.editor) await deps.state.putPending(id, pending, CONFIRM_TTL_SECONDS);
+  if (!pending || pending.editor)
     return {
       ok: false,
       outcome: 'expired',
@@ -171,7 +173,7 @@ export async function pendingRun(
           pending.requester.userId,
           deps,
         )
-      : planForPlatform(withAttachments(parsed.data, pending.images), deps);
+      : planForPlatform(withImages(withAttachments(parsed.data, pending.images), pending.images), deps);
   const refused =
     planned.command.kind === 'ask' &&
     imagesRefusal(planned.command.request, deps.settings, {
@@ -181,6 +183,12 @@ export async function pendingRun(
   const refusal = await budgetRefusal(planned.plan.estimate.micros, pending.requester, deps);
   if (refusal) return { ok: false, outcome: 'over_budget', message: refusal };
   return { ok: true, pending, planned };
+}
+
+/** A command with the images a confirmation kept (a result, a Slack file), which its text cannot carry. */
+function withImages(command: AcceptedCommand, images: PendingCommand['images']): AcceptedCommand {
+  if (!images?.length || command.kind !== 'flux') return command;
+  return { ...command, request: { ...command.request, images } };
 }
 
 /** The question asked before a costly request runs, or undefined when it may run at once. */

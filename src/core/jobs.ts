@@ -289,10 +289,15 @@ export interface PendingCommand {
   /** The command text as typed, parsed again on Run (settings may have changed in between). */
   kind: 'flux' | 'ask';
   text: string;
-  /** Files attached to the message (not in `text`), added to the question again on Run. */
-  images?: SourceImage[];
   /** A follow-up in a conversation: which one, and the platform's thread its status goes in. */
   followUp?: { conversationKey: string; threadId: string };
+  /**
+   * Images the text cannot carry (a result, a Slack file, an attachment): on Run, a question's are added to the
+   * images its text names; an image request's (Vary, Edit) replace them.
+   */
+  images?: SourceImage[];
+  /** An editor waiting for its prompt (Edit), not a confirmation: Run does not take it. */
+  editor?: true;
 }
 
 /** An admitted request: its estimate is reserved, and it counts among its requester's jobs. */

@@ -132,6 +132,8 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
     await expect(message.getAttribute('data-state')).resolves.toBe('done');
     await expect(message.locator('.buttons button').allTextContents()).resolves.toEqual([
       'Regenerate',
+      'Vary',
+      'Edit',
       'Details',
     ]);
     const statuses = (await page.evaluate('window.statuses')) as string[];
@@ -348,5 +350,44 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
     );
     expect(offMachine).toEqual([]);
     await screenshot(page, 'dashboard', { fullPage: true });
+  });
+
+  it('presses Vary (a variation in one press) and Edit (the prompt asked in a form, never a dialog) on an image', async () => {
+    await page.goto(`${harness.running.httpUrl}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    page.on('dialog', (dialog) => {
+      throw new Error(`a ${dialog.type()} dialog opened`);
+    });
+    await type('/flux a heron at dawn --size 256x256 --seed 21');
+    const heron = job('/flux a heron at dawn --size 256x256 --seed 21');
+    await heron.locator('.notice.ok').waitFor({ timeout: 20_000 });
+    const heronId = (await heron.getAttribute('data-message'))!;
+    await heron.locator('button[data-action="vary"]').click();
+    const herons = page.locator('article.bot[data-state="done"]', {
+      has: page.locator('code.command', { hasText: '/flux a heron at dawn --size 256x256 --seed' }),
+    });
+    await waitFor('the variation', async () => (await herons.count()) === 2, 20_000);
+    const varied = herons.nth(1);
+    await waitFor('its image to load', () => varied.locator('.images img').evaluate(imageLoaded));
+    await expect(varied.locator('code.command').textContent()).resolves.toMatch(/--seed (?!21$)\d+$/);
+    const variedJob = await harness.running.producer!.find((await varied.getAttribute('data-message'))!);
+    expect(variedJob?.data.request).toMatchObject({ images: [{ kind: 'result', jobId: heronId, index: 0 }] });
+
+    await heron.locator('button[data-action="edit"]').click();
+    const form = page.locator('form.edit-form');
+    await form.waitFor();
+    await expect(form.locator('textarea').inputValue()).resolves.toBe('a heron at dawn --size 256x256');
+    await form.locator('textarea').fill('a heron at dusk --size 256x256');
+    await form.locator('button[type="submit"]').click();
+    const edited = job('/flux a heron at dusk');
+    await edited.locator('.notice.ok').waitFor({ timeout: 20_000 });
+    await expect(form.count()).resolves.toBe(0);
+    const editedJob = await harness.running.producer!.find((await edited.getAttribute('data-message'))!);
+    expect(editedJob?.data.request).toMatchObject({
+      prompt: 'a heron at dusk',
+      images: [{ kind: 'result', jobId: heronId, index: 0 }],
+    });
+    expect(drawn()).toEqual(expect.arrayContaining(['a heron at dawn', 'a heron at dusk']));
+    expect(offMachine).toEqual([]);
   });
 });

@@ -63,6 +63,22 @@ export interface Harness {
     channelId?: string;
     messageTs?: string;
   }): Promise<{ status: number; responseUrl: string }>;
+  /**
+   * A user picks the "Edit with lorabot" message shortcut on a message with these `files`; Slack posts
+   * message_action to the gateway.
+   */
+  shortcut(options: {
+    callbackId: string;
+    userId: string;
+    channelId: string;
+    files?: Array<Record<string, unknown>>;
+  }): Promise<{ status: number; responseUrl: string; triggerId: string }>;
+  /** A user submits a modal lorabot opened (`views.open`), with `values` by block and action id. */
+  submitView(options: {
+    viewId: string;
+    userId: string;
+    values: Record<string, Record<string, string>>;
+  }): Promise<number>;
   /** A user writes a message (in a thread when `threadTs` is set); Slack posts the event to the gateway. */
   say(options: SayOptions): Promise<number>;
   close(): Promise<void>;
@@ -164,6 +180,17 @@ export async function startHarness(
     redis: { url: options.redisUrl ?? redisUrl(), source: 'REDIS_URL' },
   });
   let triggers = 0;
+  /** Posts an interactivity payload, signed, as Slack does (a form with one `payload` field). */
+  const interact = async (payload: Record<string, unknown>): Promise<number> => {
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    const response = await fetch(`${running.httpUrl}/slack/events`, {
+      method: 'POST',
+      headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+      body,
+    });
+    await response.text();
+    return response.status;
+  };
   return {
     together,
     slack,
@@ -211,7 +238,7 @@ export async function startHarness(
         api_app_id: 'A0LORABOT',
         token: 'deprecated-verification-token',
         container: { type: 'message', message_ts: press.messageTs ?? '1.000001', channel_id: channel },
-        trigger_id: `${Date.now()}.${triggers}.${randomUUID().slice(0, 8)}`,
+        trigger_id: slack.newTriggerId(),
         channel: { id: channel, name: 'general' },
         message: { type: 'message', ts: press.messageTs ?? '1.000001', text: '' },
         response_url: responseUrl,
@@ -226,14 +253,63 @@ export async function startHarness(
           },
         ],
       };
-      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-      const response = await fetch(`${running.httpUrl}/slack/events`, {
-        method: 'POST',
-        headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
-        body,
+      return { status: await interact(payload), responseUrl };
+    },
+    async shortcut(options) {
+      const responseUrl = slack.newResponseUrl();
+      const triggerId = slack.newTriggerId();
+      const ts = `${Math.floor(Date.now() / 1000)}.${String(800000 + ++triggers)}`;
+      const status = await interact({
+        type: 'message_action',
+        token: 'deprecated-verification-token',
+        action_ts: String(Date.now() / 1000),
+        team: { id: slack.teamId, domain: 'lorabot-test' },
+        user: { id: options.userId, name: 'someone', team_id: slack.teamId },
+        channel: { id: options.channelId, name: 'general' },
+        is_enterprise_install: false,
+        callback_id: options.callbackId,
+        trigger_id: triggerId,
+        response_url: responseUrl,
+        message_ts: ts,
+        message: {
+          type: 'message',
+          user: 'U0SOMEONE',
+          ts,
+          text: 'look at this',
+          ...(options.files ? { files: options.files } : {}),
+        },
       });
-      await response.text();
-      return { status: response.status, responseUrl };
+      return { status, responseUrl, triggerId };
+    },
+    async submitView(options) {
+      const opened = slack.views.find((v) => v.id === options.viewId);
+      if (!opened) throw new Error(`no view ${options.viewId}`);
+      const values = Object.fromEntries(
+        Object.entries(options.values).map(([block, actions]) => [
+          block,
+          Object.fromEntries(
+            Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }]),
+          ),
+        ]),
+      );
+      return interact({
+        type: 'view_submission',
+        team: { id: slack.teamId, domain: 'lorabot-test' },
+        user: { id: options.userId, username: 'someone', name: 'someone', team_id: slack.teamId },
+        api_app_id: 'A0LORABOT',
+        token: 'deprecated-verification-token',
+        trigger_id: slack.newTriggerId(),
+        view: {
+          ...opened.view,
+          id: opened.id,
+          team_id: slack.teamId,
+          app_id: 'A0LORABOT',
+          hash: `${Date.now()}.abc`,
+          state: { values },
+        },
+        response_urls: [],
+        is_enterprise_install: false,
+      });
     },
     async say(message) {
       triggers++;

@@ -324,13 +324,17 @@ describe('Discord end to end with real discord.js on a fake gateway', () => {
       cwd: tmpdir(),
     });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/Registered 2 commands in guild 1/);
+    expect(stdout).toMatch(/Registered 3 commands in guild 1/);
     const put = discord.calls.find(
       (c) => c.method === 'PUT' && c.path === `/applications/${discord.applicationId}/guilds/1/commands`,
     )!;
     expect(put.status).toBe(200);
     expect(put.schemaErrors).toEqual([]);
-    expect((put.body as Array<{ name: string }>).map((c) => c.name)).toEqual(['flux', 'ask']);
+    expect((put.body as Array<{ name: string; type: number }>).map((c) => [c.name, c.type])).toEqual([
+      ['flux', 1],
+      ['ask', 1],
+      ['Edit with lorabot', 3],
+    ]);
   });
 
   it('sent every message with allowed_mentions that can ping no one but a requester, and only valid bodies', () => {

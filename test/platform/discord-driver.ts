@@ -1,5 +1,8 @@
+import type { JobData } from '../../src/core/jobs.js';
+import type { SourceImage } from '../../src/core/requests.js';
 import { type FakeMessage, snowflake } from '../contract/fakes/fake-discord.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type AnswerView,
   type Button,
@@ -22,6 +25,7 @@ export const DISCORD_CAPABILITIES: Capabilities = {
   channels: true,
   directMessages: true,
   mentions: true,
+  messageActions: true,
 };
 
 interface DiscordRequest extends Request {
@@ -135,6 +139,68 @@ export class DiscordDriver implements PlatformDriver {
     });
     const next: DiscordRequest = { user: options.user, channel: host.channel_id, interactionId: id, since };
     return next;
+  }
+
+  async edit(
+    on: Request,
+    options: { user: User; text: (opened: string) => string; by?: User },
+  ): Promise<{ opened: string; request: Request }> {
+    const modals = this.discord.modals.length;
+    const pressed = (await this.press(on, 'edit', { user: options.user })) as DiscordRequest;
+    const modal = await waitFor('the editor modal', () => this.discord.modals[modals]);
+    const opened = modalText(modal.data);
+    const sender = options.by ?? options.user;
+    return { opened, request: this.submit(modal.data, sender, pressed.channel, options.text(opened)) };
+  }
+
+  /** "Edit with lorabot" (the message command) on a message with these attachments, then the editor sent. */
+  async editMessage(options: {
+    user: User;
+    channel?: string;
+    attachments: Array<'image' | 'text'>;
+    text: string;
+  }): Promise<{ request: Request; expected: SourceImage[] }> {
+    const channel = options.channel ?? this.discord.channelId;
+    const attachments = options.attachments.map((kind, i) => {
+      const [filename, contentType] =
+        kind === 'image' ? [`photo${i}.png`, 'image/png'] : [`notes${i}.txt`, 'text/plain; charset=utf-8'];
+      const url = `https://cdn.discordapp.com/attachments/${channel}/${snowflake()}/${filename}?ex=6a1b2c3d&is=6a19dabd&hm=0f1e2d`;
+      return { filename, contentType, url };
+    });
+    const expected: SourceImage[] = attachments
+      .filter((a) => a.contentType.startsWith('image/'))
+      .map((a) => ({ kind: 'link', url: a.url }));
+    const modals = this.discord.modals.length;
+    const since = this.discord.messages.length;
+    const { id } = this.discord.sendMessageCommand({
+      name: 'Edit with lorabot',
+      userId: options.user.id,
+      channelId: channel,
+      attachments,
+    });
+    if (expected.length === 0) {
+      const request: DiscordRequest = { user: options.user, channel, interactionId: id, since };
+      return { request, expected };
+    }
+    const modal = await waitFor('the editor modal', () => this.discord.modals[modals]);
+    return { request: this.submit(modal.data, options.user, channel, options.text), expected };
+  }
+
+  async job(jobId: string): Promise<JobData | undefined> {
+    return (await this.h.running.producer!.find(jobId))?.data;
+  }
+
+  /** Sends an editor modal (MODAL_SUBMIT): a new interaction, answered like a slash command. */
+  private submit(modal: Record<string, unknown>, user: User, channel: string, text: string): Request {
+    const since = this.discord.messages.length;
+    const { id } = this.discord.submitModal({
+      customId: String(modal.custom_id),
+      userId: user.id,
+      channelId: channel,
+      values: { text },
+    });
+    const request: DiscordRequest = { user, channel, interactionId: id, since };
+    return request;
   }
 
   status(request: Request): StatusView | undefined {
@@ -274,6 +340,12 @@ export class DiscordDriver implements PlatformDriver {
         (m) => m !== status && (m.flags & EPHEMERAL) === 0 && place(m) && !m.content.includes(' ran `'),
       );
   }
+}
+
+/** The text an editor modal opened with: its text input's value. */
+function modalText(modal: Record<string, unknown>): string {
+  const rows = modal.components as Array<{ components: Array<{ value?: string }> }>;
+  return rows[0]?.components[0]?.value ?? '';
 }
 
 /** The buttons of a message; custom ids are `lorabot:<action>:<id>`. */

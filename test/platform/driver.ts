@@ -1,3 +1,5 @@
+import type { JobData } from '../../src/core/jobs.js';
+import type { SourceImage } from '../../src/core/requests.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
 
 /**
@@ -32,6 +34,28 @@ export interface PlatformDriver {
     action: ButtonAction,
     options: { user: User; from?: 'status' | 'private' },
   ): Promise<Request>;
+  /**
+   * The person presses Edit on the request's status: the editor opens with `opened` (a Slack or Discord modal, a
+   * form in the page), and they send `text(opened)` from it; `by`: someone else sends that form instead (a forged
+   * submission: their platform would never show them the form).
+   */
+  edit(
+    on: Request,
+    options: { user: User; text: (opened: string) => string; by?: User },
+  ): Promise<{ opened: string; request: Request }>;
+  /**
+   * Platforms with message actions: the person uses "Edit with lorabot" on someone's message carrying these
+   * attachments and, when the editor opens, sends `text`. `expected`: the sources the message's images should
+   * become (Discord: links; Slack: files the worker downloads).
+   */
+  editMessage?(options: {
+    user: User;
+    channel?: string;
+    attachments: Array<'image' | 'text'>;
+    text: string;
+  }): Promise<{ request: Request; expected: SourceImage[] }>;
+  /** A job's data while the queue keeps it: what it asked for besides its Together body. */
+  job(jobId: string): Promise<JobData | undefined>;
   /** The visible status message of the job a request started, once it is posted. */
   status(request: Request): StatusView | undefined;
   /** What only the requester saw in answer to this request (errors, help, lists, confirmations), oldest first. */
@@ -60,10 +84,12 @@ export interface Capabilities {
   directMessages: boolean;
   /** Messages can mention people and groups. */
   mentions: boolean;
+  /** "Edit with lorabot" on any message (Discord's message command, Slack's message shortcut). */
+  messageActions: boolean;
 }
 
 export type Kind = 'flux' | 'ask';
-export type ButtonAction = 'cancel' | 'regenerate' | 'details' | 'run' | 'dismiss';
+export type ButtonAction = 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details' | 'run' | 'dismiss';
 export type StatusState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface User {
@@ -79,7 +105,7 @@ export interface Request {
 
 export interface Button {
   action: ButtonAction;
-  /** The job id (cancel, regenerate, details) or the confirmation id (run, dismiss). */
+  /** The job id (cancel, regenerate, vary, edit, details) or the confirmation id (run, dismiss). */
   id: string;
 }
 

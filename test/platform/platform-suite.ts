@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_IMAGE } from '../../src/app/image-edits.js';
 import { sourceTint } from '../contract/fakes/fake-together-edits.js';
 import { togetherSpec } from '../contract/fakes/openapi-validator.js';
 import { decodeImage, renderImage } from '../contract/fakes/test-images.js';
@@ -482,6 +483,8 @@ export function definePlatformSuite<D extends PlatformDriver>(
       const jobId = status.buttons.find((b) => b.action === 'regenerate')!.id;
       expect(status.buttons).toEqual([
         { action: 'regenerate', id: jobId },
+        { action: 'vary', id: jobId },
+        { action: 'edit', id: jobId },
         { action: 'details', id: jobId },
       ]);
       const details = await d.press(request, 'details', { user: other });
@@ -500,6 +503,153 @@ export function definePlatformSuite<D extends PlatformDriver>(
       expect({ ...second, seed: 0 }).toEqual({ ...first, seed: 0 });
       expect(second!.seed).not.toBe(11);
     });
+
+    it('Vary makes a new image from the result in one press: its recipe, its first image as the reference, a new seed', async () => {
+      const user = await d.user('kite');
+      const other = await d.user('kestrel');
+      const request = await d.command('flux', 'a red kite --lora tarot@0.7 --size 512x512 --seed 5', {
+        user,
+        channel: d.channel('vary'),
+      });
+      const jobId = (await done(request)).buttons.find((b) => b.action === 'vary')!.id;
+      const varied = await d.press(request, 'vary', { user: other });
+      const status = await done(varied);
+      expect(status.state).toBe('done');
+      expect(status.detail).toMatch(/^Cost: \$0\.\d+ \(1 image × /);
+      expect(await d.images(varied)).toHaveLength(1);
+      expect(d.notices(varied)[0]).toMatchObject({ ok: true, kind: 'flux' });
+      const variedId = status.buttons.find((b) => b.action === 'details')!.id;
+      const job = await d.job(variedId);
+      expect(job).toMatchObject({
+        kind: 'flux',
+        target: { userId: other.id },
+        request: {
+          prompt: 'a red kite',
+          width: 512,
+          height: 512,
+          loras: [{ preset: 'tarot', scale: 0.7 }],
+          images: [{ kind: 'result', jobId, index: 0 }],
+        },
+      });
+      expect(job!.request).not.toMatchObject({ seed: 5 });
+      expect(job!.command).toMatch(/^\/flux a red kite --lora tarot@0\.7 --size 512x512 --seed \d+$/);
+      expect(await d.spentToday(other)).toBeGreaterThan(0);
+      expectPingsOnly(varied, other);
+    });
+
+    it('Vary and Edit go through the Run / Cancel question (keeping the image through Run) and budgets', async () => {
+      const user = await d.user('owl');
+      const other = await d.user('owlet');
+      const channel = d.channel('vary-costly');
+      const asked = await d.command('flux', 'four owls --n 4 --seed 3', { user, channel });
+      expect((await privately(asked)).text).toContain('may cost $0.14 (4 images × 1 MP');
+      const ran = await d.press(asked, 'run', { user, from: 'private' });
+      const jobId = (await done(ran)).buttons.find((b) => b.action === 'vary')!.id;
+      expect(await d.spentToday(user)).toBe(140_000);
+
+      // Another person's Vary costs as much: they are asked first, and Run keeps the result as the source.
+      const question = await d.press(ran, 'vary', { user: other });
+      expect((await privately(question)).text).toMatch(/^This request may cost \$/);
+      expect(d.status(question)).toBeUndefined();
+      const varied = await d.press(question, 'run', { user: other, from: 'private' });
+      const status = await done(varied);
+      expect(status.state).toBe('done');
+      const job = await d.job(status.buttons.find((b) => b.action === 'details')!.id);
+      expect(job).toMatchObject({
+        target: { userId: other.id },
+        request: { prompt: 'four owls', n: 4, images: [{ kind: 'result', jobId, index: 0 }] },
+      });
+
+      // The owner has $0.06 left today: their Vary and their Edit are refused privately, and nothing is queued.
+      const calls = imageCalls().length;
+      const refused = await d.press(ran, 'vary', { user });
+      expect((await privately(refused)).text).toMatch(
+        /^Over budget: You have spent \$0\.14 of your daily budget/,
+      );
+      const { request: edit } = await d.edit(ran, { user, text: () => 'four owls in the snow --n 4' });
+      expect((await privately(edit)).text).toMatch(
+        /^Over budget: You have spent \$0\.14 of your daily budget/,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(d.status(refused)).toBeUndefined();
+      expect(d.status(edit)).toBeUndefined();
+      expect(imageCalls().length).toBe(calls);
+      expect(await d.spentToday(user)).toBe(140_000);
+    });
+
+    it('Edit opens an editor with the recipe; what is sent runs on the result image', async () => {
+      const user = await d.user('heron');
+      const request = await d.command('flux', 'a grey heron --lora tarot@0.7 --size 512x512 --seed 9', {
+        user,
+        channel: d.channel('edit'),
+      });
+      const jobId = (await done(request)).buttons.find((b) => b.action === 'edit')!.id;
+      const { opened, request: edited } = await d.edit(request, {
+        user,
+        text: (text) => text.replace('a grey heron', 'a blue heron at night'),
+      });
+      expect(opened).toBe('a grey heron --lora tarot@0.7 --size 512x512');
+      // A form sent by someone else than who opened it (forged: no platform shows it to them) runs nothing.
+      const stranger = await d.user('stork');
+      const { request: forged } = await d.edit(request, { user, by: stranger, text: () => 'a forged heron' });
+      expect((await privately(forged)).text).toBe('Only the person who opened this editor can send it.');
+      const status = await done(edited);
+      expect(status.state).toBe('done');
+      expect(status.detail).toMatch(/^Cost: \$/);
+      expect(await d.images(edited)).toHaveLength(1);
+      expect(d.notices(edited)[0]).toMatchObject({ ok: true, kind: 'flux' });
+      const job = await d.job(status.buttons.find((b) => b.action === 'details')!.id);
+      expect(job).toMatchObject({
+        kind: 'flux',
+        request: {
+          prompt: 'a blue heron at night',
+          width: 512,
+          loras: [{ preset: 'tarot', scale: 0.7 }],
+          images: [{ kind: 'result', jobId, index: 0 }],
+        },
+      });
+      expect(job!.request).not.toMatchObject({ seed: 9 });
+      expect(callsWith('a blue heron at night')).toHaveLength(1);
+      expect(callsWith('a forged heron')).toHaveLength(0);
+      expect(d.status(forged)).toBeUndefined();
+      expectPingsOnly(edited, user);
+    });
+
+    if (can.messageActions)
+      it('"Edit with lorabot" on a message runs the editor\'s prompt on its image; a message without one is told so', async () => {
+        const user = await d.user('photographer');
+        const channel = d.channel('photos');
+        const { request, expected } = await d.editMessage!({
+          user,
+          channel,
+          attachments: ['text', 'image'],
+          text: 'the same scene as a watercolour --size 512x512',
+        });
+        expect(expected).toHaveLength(1);
+        const status = await done(request);
+        expect(status.state).toBe('done');
+        expect(status.detail).toMatch(/^Cost: \$/);
+        expect(d.notices(request)[0]).toMatchObject({ ok: true, kind: 'flux' });
+        const job = await d.job(status.buttons.find((b) => b.action === 'details')!.id);
+        expect(job).toMatchObject({
+          kind: 'flux',
+          target: { userId: user.id },
+          request: { prompt: 'the same scene as a watercolour', width: 512, height: 512, images: expected },
+        });
+        expectPingsOnly(request, user);
+
+        const calls = imageCalls().length;
+        const { request: none } = await d.editMessage!({
+          user,
+          channel,
+          attachments: ['text'],
+          text: 'unused',
+        });
+        expect((await privately(none)).text).toBe(NO_IMAGE);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(d.status(none)).toBeUndefined();
+        expect(imageCalls().length).toBe(calls);
+      });
 
     it('/flux jobs lists a running job with its Cancel button; help, presets and usage answer privately', async () => {
       const user = await d.user('jobs');
@@ -613,6 +763,16 @@ export function definePlatformSuite<D extends PlatformDriver>(
           `lorabot_commands_total{platform="${d.platform}",entry="${d.commandEntry}",kind="${kind}",outcome="${outcome}"}`,
         );
       expect(command('flux', 'queued')).toBeGreaterThanOrEqual(8);
+      // Presses and sent forms count under their own entries (the playground's are all `web`).
+      const entry = (name: string) => (d.platform === 'web' ? 'web' : name);
+      const count = (at: string, kind: string, outcome: string) =>
+        value(
+          `lorabot_commands_total{platform="${d.platform}",entry="${at}",kind="${kind}",outcome="${outcome}"}`,
+        );
+      expect(count(entry('button'), 'edit', 'editor')).toBeGreaterThanOrEqual(3);
+      expect(count(entry('editor'), 'flux', 'queued')).toBeGreaterThanOrEqual(1);
+      expect(count(entry('editor'), 'flux', 'refused')).toBe(1);
+      expect(count(entry('button'), 'flux', 'over_budget')).toBeGreaterThanOrEqual(1);
       expect(command('flux', 'user_error')).toBeGreaterThanOrEqual(4);
       expect(command('flux', 'over_budget')).toBeGreaterThanOrEqual(1);
       expect(value('lorabot_jobs_total{kind="flux",outcome="done"}')).toBeGreaterThanOrEqual(6);

@@ -1,5 +1,8 @@
-import type { SlackMessage } from '../contract/fakes/fake-slack.js';
+import type { JobData } from '../../src/core/jobs.js';
+import type { SourceImage } from '../../src/core/requests.js';
+import type { OpenedView, SlackMessage } from '../contract/fakes/fake-slack.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type AnswerView,
   type Button,
@@ -22,6 +25,7 @@ export const SLACK_CAPABILITIES: Capabilities = {
   channels: true,
   directMessages: true,
   mentions: true,
+  messageActions: true,
 };
 
 interface SlackRequest extends Request {
@@ -34,6 +38,8 @@ interface SlackRequest extends Request {
   thread?: string;
   /** How many parents (or thread messages, for a follow-up) the channel had before. */
   since: number;
+  /** A submitted editor (no `response_url`): how many ephemeral messages Slack had before; later ones answer it. */
+  ephemerals?: number;
 }
 
 /** The shared suite's driver for Slack: signed requests to real Bolt, what the fake Slack recorded. */
@@ -142,6 +148,83 @@ export class SlackDriver implements PlatformDriver {
     return next;
   }
 
+  async edit(
+    on: Request,
+    options: { user: User; text: (opened: string) => string; by?: User },
+  ): Promise<{ opened: string; request: Request }> {
+    const views = this.h.slack.views.length;
+    await this.press(on, 'edit', { user: options.user });
+    const view = await waitFor('the editor modal', () => this.h.slack.views[views]);
+    const opened = editorText(view);
+    const request = await this.submit(view, options.by ?? options.user, options.text(opened));
+    return { opened, request };
+  }
+
+  /** "Edit with lorabot" (the message shortcut) on a message with these files, then the editor's modal sent. */
+  async editMessage(options: {
+    user: User;
+    channel?: string;
+    attachments: Array<'image' | 'text'>;
+    text: string;
+  }): Promise<{ request: Request; expected: SourceImage[] }> {
+    const channel = options.channel ?? 'C0GENERAL';
+    const files = options.attachments.map((kind, i) => {
+      const [name, mimetype] =
+        kind === 'image' ? [`photo${i}.png`, 'image/png'] : [`notes${i}.txt`, 'text/plain'];
+      const id = `F0FILE${i}`;
+      const url = `https://files.slack.com/files-pri/${this.h.slack.teamId}-${id}/${name}`;
+      return { id, name, mimetype, size: 2048 + i, url_private: url };
+    });
+    const expected: SourceImage[] = files
+      .filter((f) => f.mimetype.startsWith('image/'))
+      .map((f) => ({
+        kind: 'slack-file',
+        url: f.url_private,
+        name: f.name,
+        mimetype: f.mimetype,
+        bytes: f.size,
+      }));
+    const views = this.h.slack.views.length;
+    const since = this.h.slack.parents(channel).length;
+    const shortcut = await this.h.shortcut({
+      callbackId: 'lorabot_edit_message',
+      userId: options.user.id,
+      channelId: channel,
+      files,
+    });
+    if (shortcut.status !== 200) throw new Error(`Slack got HTTP ${shortcut.status} for the shortcut`);
+    if (expected.length === 0) {
+      const request: SlackRequest = {
+        user: options.user,
+        channel,
+        responseUrls: [shortcut.responseUrl],
+        since,
+      };
+      return { request, expected };
+    }
+    const view = await waitFor('the editor modal', () => this.h.slack.views[views]);
+    return { request: await this.submit(view, options.user, options.text), expected };
+  }
+
+  async job(jobId: string): Promise<JobData | undefined> {
+    return (await this.h.running.producer!.find(jobId))?.data;
+  }
+
+  /** Sends an editor modal; its answers are ephemeral messages in the channel it was opened for. */
+  private async submit(view: OpenedView, user: User, text: string): Promise<Request> {
+    const { channel } = JSON.parse(String(view.view.private_metadata)) as { channel: string };
+    const since = this.h.slack.parents(channel).length;
+    const ephemerals = this.h.slack.ephemerals.length;
+    const status = await this.h.submitView({
+      viewId: view.id,
+      userId: user.id,
+      values: { prompt: { text } },
+    });
+    if (status !== 200) throw new Error(`Slack got HTTP ${status} for the modal`);
+    const request: SlackRequest = { user, channel, responseUrls: [], since, ephemerals };
+    return request;
+  }
+
   status(request: Request): StatusView | undefined {
     const message = this.statusMessage(request as SlackRequest);
     if (!message) return undefined;
@@ -173,6 +256,13 @@ export class SlackDriver implements PlatformDriver {
         text: String(response.body.text ?? ''),
         buttons: buttonsOf(response.body.blocks as unknown[] | undefined),
       });
+    }
+    const { ephemerals, channel, user } = request as SlackRequest;
+    if (ephemerals !== undefined) {
+      for (const message of this.h.slack.ephemerals.slice(ephemerals)) {
+        if (message.channel === channel && message.user === user.id && !message.thread_ts)
+          answers.push({ text: message.text, buttons: buttonsOf(message.blocks) });
+      }
     }
     return answers;
   }
@@ -257,6 +347,12 @@ export class SlackDriver implements PlatformDriver {
     const thread = this.h.slack.thread(request.channel, status.thread_ts ?? status.ts);
     return status.thread_ts ? thread.slice(thread.indexOf(status) + 1) : thread;
   }
+}
+
+/** The text an editor modal opened with: its prompt input's initial value. */
+function editorText(view: OpenedView): string {
+  const blocks = view.view.blocks as Array<{ block_id?: string; element?: { initial_value?: string } }>;
+  return blocks.find((b) => b.block_id === 'prompt')?.element?.initial_value ?? '';
 }
 
 /** The buttons of a message's blocks (`actions` elements and section accessories); action ids are `lorabot_<action>`. */

@@ -5,10 +5,12 @@ import { Redis } from 'ioredis';
 import type { WebEvent, WebStatus } from '../../src/adapters/web/web-protocol.js';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { loadConfig } from '../../src/config/index.js';
+import type { JobData } from '../../src/core/jobs.js';
 import type { Logger } from '../../src/core/ports.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix, redisUrl } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type AnswerView,
   type ButtonAction,
@@ -29,6 +31,7 @@ export const WEB_CAPABILITIES: Capabilities = {
   channels: false,
   directMessages: false,
   mentions: false,
+  messageActions: false,
 };
 
 /** The web playground's password in the shared suite (and the secrets test, which looks for it everywhere). */
@@ -174,6 +177,33 @@ export class WebDriver implements PlatformDriver {
       ...(options.from === 'private' ? { replaces: { messageId: pressed.messageId, since } } : {}),
     };
     return request;
+  }
+
+  /** Edit: the form the page shows for the press (an `editor` event), sent to `/api/edits`. */
+  async edit(
+    on: Request,
+    options: { user: User; text: (opened: string) => string; by?: User },
+  ): Promise<{ opened: string; request: Request }> {
+    const user = options.user as WebUser;
+    const pressed = (await this.press(on, 'edit', { user })) as WebRequest;
+    const editor = await waitFor('the editor form', () =>
+      user.events
+        .map(({ event }) => event)
+        .find(
+          (e): e is Extract<WebEvent, { type: 'editor' }> =>
+            e.type === 'editor' && e.messageId === pressed.messageId,
+        ),
+    );
+    const messageId = randomUUID();
+    const text = options.text(editor.text);
+    const sender = (options.by ?? user) as WebUser;
+    await this.post(sender, '/api/edits', { draftId: editor.draftId, text, requestId: messageId });
+    const request: WebRequest = { user: sender, messageId };
+    return { opened: editor.text, request };
+  }
+
+  async job(jobId: string): Promise<JobData | undefined> {
+    return (await this.running.producer!.find(jobId))?.data;
   }
 
   status(request: Request): StatusView | undefined {

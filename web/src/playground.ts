@@ -10,6 +10,8 @@ interface BotMessage {
   images: HTMLElement;
   notice: HTMLElement;
   buttons: HTMLElement;
+  /** Where Edit's form opens. */
+  editor: HTMLElement;
   jobId?: string;
 }
 
@@ -52,11 +54,21 @@ function message(id: string): BotMessage {
     images: h('div', { class: 'images' }),
     notice: h('div', { class: 'notice' }),
     buttons: h('div', { class: 'buttons' }),
+    editor: h('div', { class: 'editor' }),
     root: h('article', { class: 'bot', 'data-message': id }),
   };
   made.root.append(
     h('div', { class: 'avatar', 'aria-hidden': 'true' }, '◆'),
-    h('div', { class: 'content' }, made.status, made.body, made.images, made.notice, made.buttons),
+    h(
+      'div',
+      { class: 'content' },
+      made.status,
+      made.body,
+      made.images,
+      made.notice,
+      made.buttons,
+      made.editor,
+    ),
   );
   messages.set(id, made);
   log.append(made.root);
@@ -84,6 +96,46 @@ function buttons(target: HTMLElement, list: readonly WebButton[]): void {
 async function press(button: WebButton): Promise<void> {
   const requestId = crypto.randomUUID();
   const error = await post(session, '/api/actions', { action: button.action, id: button.id, requestId });
+  if (error) showPrivate(requestId, error);
+}
+
+/** Edit pressed: a private form with the result's prompt, sent to `/api/edits` (the new job is a new message). */
+function showEditor(target: HTMLElement, event: Extract<WebEvent, { type: 'editor' }>): void {
+  const text = h('textarea', { name: 'text', rows: '3', required: true, 'aria-label': 'Prompt' });
+  text.value = event.text;
+  const images = event.images === 1 ? 'the image' : `${event.images} images`;
+  const close = () => fill(target);
+  const form = h(
+    'form',
+    {
+      class: 'edit-form',
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          const prompt = text.value.trim();
+          if (!prompt) return;
+          close();
+          void sendEdit(event.draftId, prompt);
+        },
+      },
+    },
+    h('label', {}, `Edit, starting from ${images} (/flux options work here too)`, text),
+    h(
+      'div',
+      { class: 'buttons' },
+      h('button', { type: 'submit', class: 'primary' }, 'Make it'),
+      h('button', { type: 'button', class: 'secondary', on: { click: close } }, 'Cancel'),
+    ),
+  );
+  fill(target, form);
+  text.focus();
+}
+
+async function sendEdit(draftId: string, text: string): Promise<void> {
+  const requestId = crypto.randomUUID();
+  log.append(h('article', { class: 'mine' }, h('div', { class: 'content' }, h('code', {}, text))));
+  scroll();
+  const error = await post(session, '/api/edits', { draftId, text, requestId });
   if (error) showPrivate(requestId, error);
 }
 
@@ -137,6 +189,10 @@ function apply(event: WebEvent): void {
       break;
     case 'private':
       showPrivate(event.messageId, event.text, event.buttons);
+      break;
+    case 'editor':
+      showPrivate(event.messageId, '');
+      showEditor(m.editor, event);
       break;
   }
   scroll();

@@ -1,6 +1,7 @@
 import type { Place } from '../../core/access.js';
 import { presetsAt } from '../../core/presets.js';
 import type { CoreSettings } from '../../core/settings.js';
+import { EDIT_COMMAND } from './discord-format.js';
 
 /** Discord application command option types. @see https://discord.com/developers/docs/interactions/application-commands */
 const STRING = 3;
@@ -9,12 +10,21 @@ const INTEGER = 4;
 /** An application command definition, as Discord's bulk overwrite takes it. */
 type CommandDefinition = Record<string, unknown>;
 
+/** Application command types: a slash command, a message's context-menu command. */
+const CHAT_INPUT = 1;
+const MESSAGE = 3;
+
 /**
- * `/flux` (a `prompt` option taking the whole grammar, plus typed options) and `/ask`. Names are lower-case, at
+ * `/flux` (a `prompt` option taking the whole grammar, plus typed options), `/ask`, and the message command "Edit
+ * with lorabot" (in a message's Apps menu; no description or options). Slash command names are lower-case, at
  * most 32 characters; descriptions at most 100.
  */
 export function commandDefinitions(settings: CoreSettings): CommandDefinition[] {
-  return [fluxCommand(settings.image.bounds), askCommand(Object.values(settings.chat.models))];
+  return [
+    fluxCommand(settings.image.bounds),
+    askCommand(Object.values(settings.chat.models)),
+    { name: EDIT_COMMAND, type: MESSAGE },
+  ];
 }
 
 /** `/flux`: the prompt, then each flag of the grammar as a typed option, bounded as the config bounds it. */
@@ -36,7 +46,7 @@ function fluxCommand(bounds: CoreSettings['image']['bounds']): CommandDefinition
   });
   return {
     name: 'flux',
-    type: 1,
+    type: CHAT_INPUT,
     description: 'Generate images with FLUX and LoRAs',
     options: [
       { ...text('prompt', 'What to draw; the whole /flux grammar works here too', 6000), required: true },
@@ -58,7 +68,7 @@ function fluxCommand(bounds: CoreSettings['image']['bounds']): CommandDefinition
 function askCommand(models: ReadonlyArray<{ name: string }>): CommandDefinition {
   return {
     name: 'ask',
-    type: 1,
+    type: CHAT_INPUT,
     description: 'Ask a (LoRA fine-tuned) chat model',
     options: [
       { type: STRING, name: 'question', description: 'Your question', required: true, max_length: 6000 },

@@ -6,11 +6,13 @@ import {
   Events,
   GatewayIntentBits,
   type Message,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
   Partials,
   REST,
   Routes,
 } from 'discord.js';
-import type { InboundEvent, InboundInput } from '../../app/chat-platform.js';
+import type { Entry, InboundEvent, InboundInput } from '../../app/chat-platform.js';
 import { InboundService } from '../../app/inbound-service.js';
 import type { InboundDeps } from '../../app/intake.js';
 import { UNAVAILABLE } from '../../app/launch.js';
@@ -18,11 +20,11 @@ import type { Place } from '../../core/access.js';
 import type { ParseResult } from '../../core/command-parser.js';
 import { parseCommand } from '../../core/command-parser.js';
 import type { InteractionTokens } from '../../core/jobs.js';
-import type { SourceImage } from '../../core/requests.js';
 import type { CoreSettings } from '../../core/settings.js';
 import { commandDefinitions, commandText, presetChoices } from './command-definitions.js';
 import { DiscordDeliverer, discordRestOptions } from './discord-deliverer.js';
-import { parseButtonId } from './discord-format.js';
+import { attachedFiles, attachedImages } from './discord-edits.js';
+import { EDIT_COMMAND, EDITOR_INPUT, parseButtonId, parseEditorId } from './discord-format.js';
 import {
   DiscordInteractionPlatform,
   DiscordMessagePlatform,
@@ -39,7 +41,8 @@ export interface DiscordBotOptions extends InboundDeps {
 }
 
 /**
- * The Discord side of the gateway: `/flux` and `/ask` application commands, their buttons, and mentions
+ * The Discord side of the gateway: `/flux` and `/ask` application commands, their buttons, the "Edit with
+ * lorabot" message command and the editor modal, and mentions
  * (`@lorabot flux …`, `@lorabot ask …`, `@lorabot <question>`), DMs and replies that continue a conversation.
  * Each is translated into an inbound event and handed to the one `InboundService` with a port built around the
  * interaction or message. Intents are Guilds, GuildMessages and DirectMessages: content that mentions the bot,
@@ -99,6 +102,14 @@ export class DiscordBot {
       }
       if (interaction.isButton()) {
         this.onButton(interaction).catch((error: unknown) => this.logError('button', error));
+        return;
+      }
+      if (interaction.isMessageContextMenuCommand()) {
+        this.onMessageCommand(interaction).catch((error: unknown) => this.logError('message command', error));
+        return;
+      }
+      if (interaction.isModalSubmit()) {
+        this.onModalSubmit(interaction).catch((error: unknown) => this.logError('modal', error));
         return;
       }
       if (!interaction.isChatInputCommand()) return;
@@ -181,6 +192,23 @@ export class DiscordBot {
     await this.service.handle(this.interactionEvent(interaction, 'button', input), this.portFor(interaction));
   }
 
+  /** "Edit with lorabot" on a message: its image attachments (links Discord keeps public for a while). */
+  private async onMessageCommand(interaction: MessageContextMenuCommandInteraction): Promise<void> {
+    if (interaction.commandName !== EDIT_COMMAND) return;
+    const input: InboundInput = { type: 'edit-message', images: attachedImages(interaction.targetMessage) };
+    const event = this.interactionEvent(interaction, 'message-action', input);
+    await this.service.handle(event, this.portFor(interaction));
+  }
+
+  /** An editor's modal submitted: its prompt, and the draft its custom_id names. */
+  private async onModalSubmit(interaction: ModalSubmitInteraction): Promise<void> {
+    const draftId = parseEditorId(interaction.customId);
+    if (!draftId) return;
+    const text = interaction.fields.getTextInputValue(EDITOR_INPUT);
+    const input: InboundInput = { type: 'edit', draftId, text };
+    await this.service.handle(this.interactionEvent(interaction, 'editor', input), this.portFor(interaction));
+  }
+
   private async onMessage(message: Message): Promise<void> {
     const me = this.client.user;
     if (!me || message.author.bot) return;
@@ -225,7 +253,7 @@ export class DiscordBot {
    */
   private async mentionInput(message: Message, text: string): Promise<InboundInput> {
     const command = mentionCommand(text);
-    const attached = attachedImages(message);
+    const attached = attachedFiles(message);
     const images = attached.length > 0 ? { images: attached } : {};
     if (command.explicit) return { type: 'command', kind: command.kind, text: command.text, ...images };
     const refs = [message.reference?.messageId, message.channel.isThread() ? message.channelId : undefined];
@@ -243,7 +271,7 @@ export class DiscordBot {
 
   private interactionEvent(
     interaction: StartingInteraction,
-    entry: 'slash' | 'button',
+    entry: Extract<Entry, 'slash' | 'button' | 'message-action' | 'editor'>,
     input: InboundInput,
   ): InboundEvent {
     const place = this.placeOf(interaction);
@@ -306,19 +334,6 @@ class RecentIds {
  * go to Together as they are; the inbound service refuses any that is not a picture or is too big.
  * @see https://discord.com/developers/docs/resources/message#attachment-object
  */
-function attachedImages(message: Message): SourceImage[] {
-  return [...message.attachments.values()].map(
-    (file): SourceImage => ({
-      kind: 'link',
-      url: file.url,
-      name: file.name,
-      bytes: file.size,
-      ...(file.contentType ? { mimetype: file.contentType } : {}),
-      ...(file.width && file.height ? { width: file.width, height: file.height } : {}),
-    }),
-  );
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

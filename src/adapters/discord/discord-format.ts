@@ -28,15 +28,59 @@ const ICON: Record<JobStatus['state'], string> = {
 };
 
 /** Button ids: `lorabot:<action>:<job or pending id>` (a custom_id holds up to 100 characters). */
-export type ButtonAction = 'cancel' | 'regenerate' | 'details' | 'run' | 'dismiss';
+export type ButtonAction = 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details' | 'run' | 'dismiss';
 
 export function buttonId(action: ButtonAction, value: string): string {
   return `lorabot:${action}:${value}`;
 }
 
 export function parseButtonId(customId: string): { action: ButtonAction; value: string } | undefined {
-  const match = /^lorabot:(cancel|regenerate|details|run|dismiss):(.+)$/.exec(customId);
+  const match = /^lorabot:(cancel|regenerate|vary|edit|details|run|dismiss):(.+)$/.exec(customId);
   return match ? { action: match[1] as ButtonAction, value: match[2]! } : undefined;
+}
+
+/** The editor modal's id: `lorabot:editor:<draft id>`; its text input's id. */
+const EDITOR_PREFIX = 'lorabot:editor:';
+export const EDITOR_INPUT = 'text';
+/** The message command's name: "Edit with lorabot" in a message's Apps menu. */
+export const EDIT_COMMAND = 'Edit with lorabot';
+
+/** A text input's value holds up to 4,000 characters. */
+const INPUT_LIMIT = 4000;
+
+/**
+ * The editor: a modal with the prompt (and `/flux` options) to send with the images it starts from.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-modal
+ * @see https://discord.com/developers/docs/components/reference#text-input
+ */
+export function editorModal(editor: { draftId: string; text: string; images: number }) {
+  const images = editor.images === 1 ? 'the image' : `${editor.images} images`;
+  return {
+    custom_id: `${EDITOR_PREFIX}${editor.draftId}`,
+    title: 'Edit with lorabot',
+    components: [
+      {
+        type: 1,
+        components: [
+          {
+            type: 4,
+            custom_id: EDITOR_INPUT,
+            style: 2,
+            label: `Prompt (starts from ${images})`.slice(0, 45),
+            placeholder: '/flux options work here too: --lora, --size, --seed…',
+            required: true,
+            max_length: INPUT_LIMIT,
+            ...(editor.text ? { value: editor.text.slice(0, INPUT_LIMIT) } : {}),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The draft id of an editor modal's custom_id. */
+export function parseEditorId(customId: string): string | undefined {
+  return customId.startsWith(EDITOR_PREFIX) ? customId.slice(EDITOR_PREFIX.length) || undefined : undefined;
 }
 
 /** Button styles. @see https://discord.com/developers/docs/components/reference#button */

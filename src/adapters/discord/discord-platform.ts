@@ -1,18 +1,35 @@
 import {
+  type APIModalInteractionResponseCallbackData,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type InteractionReplyOptions,
   type Message,
+  type MessageContextMenuCommandInteraction,
   MessageFlags,
   type MessageReplyOptions,
+  type ModalSubmitInteraction,
 } from 'discord.js';
-import type { ChatPlatform, ConfirmationEnd, PostedStatus } from '../../app/chat-platform.js';
+import type { ChatPlatform, ConfirmationEnd, Editor, PostedStatus } from '../../app/chat-platform.js';
 import type { DeliveryTarget, DiscordTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
 import type { DiscordDeliverer } from './discord-deliverer.js';
-import { buttonRow, codeSpan, NO_MENTIONS, statusComponents, statusContent } from './discord-format.js';
+import {
+  buttonRow,
+  codeSpan,
+  editorModal,
+  NO_MENTIONS,
+  statusComponents,
+  statusContent,
+} from './discord-format.js';
 
-/** An interaction that can start a job: a slash command, or a Run or Regenerate button. */
-export type StartingInteraction = ChatInputCommandInteraction | ButtonInteraction;
+/**
+ * An interaction that can start a job: a slash command, a button (Run, Regenerate, Vary, Edit), "Edit with
+ * lorabot" on a message, or an editor's submitted modal.
+ */
+export type StartingInteraction =
+  | ChatInputCommandInteraction
+  | ButtonInteraction
+  | MessageContextMenuCommandInteraction
+  | ModalSubmitInteraction;
 
 /** A private answer: text, and buttons when there are any. */
 type DiscordAnswer = Pick<
@@ -66,7 +83,7 @@ abstract class DiscordPlatformBase implements ChatPlatform {
 }
 
 /**
- * The inbound port for a slash command or a button. A slash command is deferred privately in `ack()`, before any
+ * The inbound port for an interaction. A slash command (or a submitted modal) is deferred privately in `ack()`, before any
  * I/O, so Discord's 3-second deadline is met however slow budgets, claims and the queue are. Discord fixes a
  * response's privacy when it is deferred, and most early answers (errors, budgets, Run / Cancel, usage, jobs) are
  * private; so a private answer takes the deferred response's place, and a job's public status is a follow-up:
@@ -88,7 +105,9 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
 
   override async ack(): Promise<void> {
     const interaction = this.interaction;
-    if (!interaction.isChatInputCommand() || interaction.deferred || interaction.replied) return;
+    // Buttons and message commands are answered by their first reply, which may be a modal (never after a deferral).
+    if (!(interaction.isChatInputCommand() || interaction.isModalSubmit())) return;
+    if (interaction.deferred || interaction.replied) return;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     this.deferred = 'thinking';
   }
@@ -102,6 +121,16 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
       return;
     }
     await this.tell(text);
+  }
+
+  /** The modal response: it must be the interaction's first answer. */
+  async openEditor(editor: Editor): Promise<void> {
+    const interaction = this.interaction;
+    const opened =
+      'showModal' in interaction && !interaction.deferred && !interaction.replied
+        ? interaction.showModal(editorModal(editor) as APIModalInteractionResponseCallbackData)
+        : Promise.reject(new Error('this interaction cannot open a modal'));
+    await opened.catch(() => this.tell('Discord did not open the editor in time. Try again.'));
   }
 
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {

@@ -6,6 +6,7 @@ import type { InboundDeps } from '../../app/intake.js';
 import type { Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
 import type { SourceImage } from '../../core/requests.js';
+import { registerSlackEdits } from './slack-edits.js';
 import { ACTIONS } from './slack-format.js';
 import { SlackPlatform, type SlackReplies } from './slack-platform.js';
 import { unescapeSlackText } from './slack-text.js';
@@ -52,9 +53,13 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   });
   registerButtons(app, service, deps);
   registerThreadReplies(app, service, deps);
+  registerSlackEdits(app, service, deps);
 }
 
-/** Cancel, Regenerate, Details on status messages; Run and Cancel on a confirmation; Cancel in `/flux jobs`. */
+/**
+ * Cancel, Regenerate, Vary, Edit, Details on status messages; Run and Cancel on a confirmation; Cancel in
+ * `/flux jobs`. Edit opens a modal by the press's `trigger_id`.
+ */
 function registerButtons(app: App, service: InboundService, deps: SlackCommandDeps): void {
   for (const action of Object.keys(ACTIONS) as PressAction[]) {
     app.action<BlockAction<ButtonAction>>(
@@ -72,7 +77,8 @@ function registerButtons(app: App, service: InboundService, deps: SlackCommandDe
           entry: 'button',
           input: { type: 'press', action, id: pressed.value ?? '' },
         };
-        await service.handle(event, new SlackPlatform(client, requester, respondReplies(respond)));
+        const platform = new SlackPlatform(client, requester, respondReplies(respond), body.trigger_id);
+        await service.handle(event, platform);
       },
     );
   }
@@ -196,14 +202,14 @@ function registerThreadReplies(app: App, service: InboundService, deps: SlackCom
   });
 }
 
-/** Private answers in a thread, where there is no `response_url`: ephemeral messages. */
-function ephemeralPlatform(client: WebClient, requester: Requester, threadTs: string): SlackPlatform {
+/** Private answers where there is no `response_url` (a thread, a submitted modal): ephemeral messages. */
+export function ephemeralPlatform(client: WebClient, requester: Requester, threadTs?: string): SlackPlatform {
   return new SlackPlatform(client, requester, {
     send: async (message) => {
       await client.chat.postEphemeral({
         channel: requester.channelId,
         user: requester.userId,
-        thread_ts: threadTs,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
         ...message,
       } as Parameters<WebClient['chat']['postEphemeral']>[0]);
     },
@@ -211,7 +217,7 @@ function ephemeralPlatform(client: WebClient, requester: Requester, threadTs: st
 }
 
 /** Private answers by the event's `response_url`. */
-function respondReplies(respond: RespondFn): SlackReplies {
+export function respondReplies(respond: RespondFn): SlackReplies {
   return {
     send: async (message) => {
       await respond({ response_type: 'ephemeral', ...message } as Parameters<RespondFn>[0]);

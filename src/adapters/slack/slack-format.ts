@@ -32,6 +32,8 @@ const STATUS_ICON: Record<JobStatus['state'], string> = {
 export const ACTIONS = {
   cancel: 'lorabot_cancel',
   regenerate: 'lorabot_regenerate',
+  vary: 'lorabot_vary',
+  edit: 'lorabot_edit',
   details: 'lorabot_details',
   run: 'lorabot_run',
   dismiss: 'lorabot_dismiss',
@@ -44,6 +46,54 @@ export function button(text: string, actionId: string, value: string, style?: 'p
     action_id: actionId,
     value,
     ...(style ? { style } : {}),
+  };
+}
+
+/** The `callback_id` of the editor modal and of the "Edit with lorabot" message shortcut (slack-app-manifest.yaml). */
+export const EDITOR_CALLBACK = 'lorabot_editor';
+export const EDIT_SHORTCUT = 'lorabot_edit_message';
+
+/** What the editor modal carries to its submission (`private_metadata`, at most 3,000 characters). */
+export interface EditorMetadata {
+  draft: string;
+  channel: string;
+}
+
+/** A plain_text_input takes at most 3,000 characters, its initial value too. */
+const INPUT_LIMIT = 3000;
+
+/**
+ * The editor: a modal with the prompt (and `/flux` options) to send with the images it starts from.
+ * @see https://docs.slack.dev/reference/views/modal-views
+ * @see https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element
+ */
+export function editorView(editor: { text: string; images: number }, metadata: EditorMetadata) {
+  const images = editor.images === 1 ? 'the image' : `${editor.images} images`;
+  return {
+    type: 'modal',
+    callback_id: EDITOR_CALLBACK,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Edit with lorabot' },
+    submit: { type: 'plain_text', text: 'Make it' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'prompt',
+        label: { type: 'plain_text', text: 'Prompt' },
+        hint: {
+          type: 'plain_text',
+          text: `Starts from ${images}. /flux options work here too: --lora, --size, --seed…`,
+        },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'text',
+          multiline: true,
+          max_length: INPUT_LIMIT,
+          ...(editor.text ? { initial_value: editor.text.slice(0, INPUT_LIMIT) } : {}),
+        },
+      },
+    ],
   };
 }
 

@@ -1,9 +1,9 @@
 import type { WebClient } from '@slack/web-api';
-import type { ChatPlatform, ConfirmationEnd, PostedStatus } from '../../app/chat-platform.js';
+import type { ChatPlatform, ConfirmationEnd, Editor, PostedStatus } from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob, SlackTarget } from '../../core/jobs.js';
 import { SlackDeliverer } from './slack-deliverer.js';
-import { ACTIONS, button, parentMessage } from './slack-format.js';
+import { ACTIONS, button, editorView, parentMessage } from './slack-format.js';
 import { escapeSlackText } from './slack-text.js';
 
 /** A private message to the person: plain text, and Block Kit blocks when there are buttons. */
@@ -33,6 +33,8 @@ export class SlackPlatform implements ChatPlatform {
     private readonly client: WebClient,
     private readonly requester: Requester,
     private readonly replies: SlackReplies,
+    /** A button's or shortcut's `trigger_id`: what opens a modal, within 3 seconds of the press. */
+    private readonly triggerId?: string,
   ) {}
 
   async ack(message?: SlackPrivateMessage): Promise<void> {
@@ -94,6 +96,22 @@ export class SlackPlatform implements ChatPlatform {
       text: escapeSlackText(lines.join('\n')),
       blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Your jobs*' } }, ...blocks],
     });
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/views.open */
+  async openEditor(editor: Editor): Promise<void> {
+    const metadata = { draft: editor.draftId, channel: this.requester.channelId };
+    try {
+      if (!this.triggerId) throw new Error('no trigger_id');
+      await this.client.views.open({
+        trigger_id: this.triggerId,
+        view: editorView(editor, metadata),
+      } as Parameters<WebClient['views']['open']>[0]);
+    } catch {
+      await this.tell(
+        'Slack did not open the editor (a form opens only just after a press). Press Edit again.',
+      );
+    }
   }
 
   failureText(error: unknown): string | undefined {

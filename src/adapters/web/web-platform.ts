@@ -1,6 +1,7 @@
 import type {
   ChatPlatform,
   ConfirmationEnd,
+  Editor,
   InboundEvent,
   InboundInput,
   PostedStatus,
@@ -17,8 +18,12 @@ export interface WebRequester {
   streamId: string;
 }
 
-/** A request from the page: a typed line, or a button pressed on a message. */
-export type WebRequest = { requestId: string } & ({ text: string } | { action: WebActionName; id: string });
+/** A request from the page: a typed line, a button pressed on a message, or an editor's form sent. */
+export type WebRequest = { requestId: string } & (
+  | { text: string }
+  | { action: WebActionName; id: string }
+  | { draftId: string; text: string }
+);
 
 /** The web has one place: every request from the page is in the `web` workspace and channel. */
 const WEB_PLACE: Place = { platform: 'web', channelId: 'web' };
@@ -33,9 +38,11 @@ export function webInboundEvent(
   receivedAt: number,
 ): InboundEvent {
   const input: InboundInput =
-    'text' in request
-      ? { type: 'line', text: request.text }
-      : { type: 'press', action: request.action, id: request.id };
+    'draftId' in request
+      ? { type: 'edit', draftId: request.draftId, text: request.text }
+      : 'text' in request
+        ? { type: 'line', text: request.text }
+        : { type: 'press', action: request.action, id: request.id };
   return {
     requester: { platform: 'web', workspaceId: 'web', channelId: 'web', userId: session.userId },
     place: WEB_PLACE,
@@ -82,6 +89,13 @@ export class WebPlatform implements ChatPlatform {
   async closeConfirmation(_end: ConfirmationEnd, text: string): Promise<void> {
     const asked = 'id' in this.request ? this.request.id : this.request.requestId;
     await this.private(asked, text);
+  }
+
+  /** A form only this session sees, as a new message under the press's id. */
+  async openEditor(editor: Editor): Promise<void> {
+    await this.sink
+      .append(this.session.streamId, { type: 'editor', messageId: this.request.requestId, ...editor })
+      .catch(() => undefined);
   }
 
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {

@@ -6,13 +6,13 @@
 /** A button under a message; pressing it posts `{ action, id }` to `/api/actions`. */
 export interface WebButton {
   action: WebActionName;
-  /** The job id (cancel, regenerate, details) or the confirmation id (run, dismiss). */
+  /** The job id (cancel, regenerate, vary, edit, details) or the confirmation id (run, dismiss). */
   id: string;
   label: string;
   style?: 'primary' | 'danger';
 }
 
-export type WebActionName = 'cancel' | 'regenerate' | 'details' | 'run' | 'dismiss';
+export type WebActionName = 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details' | 'run' | 'dismiss';
 
 /** A job's status line, as on Slack and Discord. */
 export type WebStatus =
@@ -42,7 +42,12 @@ export type WebEvent =
   /** The completion notice: the cost line, or what went wrong. */
   | { type: 'notice'; messageId: string; ok: boolean; text: string }
   /** An answer only this browser session sees (errors, help, usage, confirmations). */
-  | { type: 'private'; messageId: string; text: string; buttons?: WebButton[] };
+  | { type: 'private'; messageId: string; text: string; buttons?: WebButton[] }
+  /**
+   * Edit pressed: a form under the message asking for the prompt, opened with `text`; it posts `/api/edits` with
+   * `draftId`. `images`: how many images the edit starts from.
+   */
+  | { type: 'editor'; messageId: string; draftId: string; text: string; images: number };
 
 /** `POST /api/commands`. */
 export interface WebCommandBody {
@@ -55,6 +60,14 @@ export interface WebCommandBody {
 export interface WebActionBody {
   action: WebActionName;
   id: string;
+  requestId: string;
+}
+
+/** `POST /api/edits`: an editor's form sent. */
+export interface WebEditBody {
+  draftId: string;
+  /** The prompt, read as `/flux` text (options allowed). */
+  text: string;
   requestId: string;
 }
 

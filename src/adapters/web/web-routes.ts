@@ -90,10 +90,11 @@ const SESSION_MAX_AGE = 7 * 86_400;
 const ID = z.string().regex(/^[A-Za-z0-9_:.-]{1,128}$/, 'expected an id of letters, digits, _ : . or -');
 const COMMAND_BODY = z.strictObject({ text: z.string().trim().min(1).max(4000), requestId: ID });
 const ACTION_BODY = z.strictObject({
-  action: z.enum(['cancel', 'regenerate', 'details', 'run', 'dismiss']),
+  action: z.enum(['cancel', 'regenerate', 'vary', 'edit', 'details', 'run', 'dismiss']),
   id: ID,
   requestId: ID,
 });
+const EDIT_BODY = z.strictObject({ draftId: ID, text: z.string().trim().min(1).max(4000), requestId: ID });
 
 /**
  * The web playground and dashboard on the gateway's port: pages, assets, the session's event stream (SSE),
@@ -184,6 +185,7 @@ async function sessionRoute(
   if (route === 'POST /api/commands') return inbound(options, { req, res, session, schema: COMMAND_BODY });
   if (route === 'POST /api/actions') return inbound(options, { req, res, session, schema: ACTION_BODY });
   if (route === 'POST /api/uploads' && options.uploads) return upload(options.uploads, { req, res });
+  if (route === 'POST /api/edits') return inbound(options, { req, res, session, schema: EDIT_BODY });
   if (route === 'POST /logout') {
     if (r.cookie) await options.sessions.end(r.cookie);
     res.setHeader('set-cookie', sessionCookie(req, '', 0));
@@ -263,7 +265,10 @@ async function serveImage(options: WebRoutesOptions, path: string, res: ServerRe
 /** A typed command or a pressed button: checked, translated, and handed to the inbound service. */
 async function inbound(
   options: WebRoutesOptions,
-  r: Exchange & { session: WebSessionData; schema: typeof COMMAND_BODY | typeof ACTION_BODY },
+  r: Exchange & {
+    session: WebSessionData;
+    schema: typeof COMMAND_BODY | typeof ACTION_BODY | typeof EDIT_BODY;
+  },
 ): Promise<void> {
   const { req, res, session } = r;
   const parsed = r.schema.safeParse(parseJson(await readBody(req)));

@@ -63,6 +63,8 @@ interface InteractionState {
   id: string;
   token: string;
   channelId: string;
+  /** Who interacted. */
+  userId: string;
   createdAt: number;
   responded: boolean;
   deferredAfterMs?: number;
@@ -101,6 +103,8 @@ export class FakeDiscord {
   readonly calls: DiscordCall[] = [];
   readonly messages: FakeMessage[] = [];
   readonly threads: Array<{ id: string; parentId: string; name: string }> = [];
+  /** Modals shown to people (interaction response type 9), by the interaction they answered. */
+  readonly modals: Array<{ interactionId: string; userId: string; data: Record<string, unknown> }> = [];
   /** Added to the real clock: moves interaction tokens towards expiry. */
   clockOffsetMs = 0;
   baseUrl = '';
@@ -236,6 +240,81 @@ export class FakeDiscord {
     });
   }
 
+  /**
+   * A user picks a message command (type 3, e.g. "Edit with lorabot") on someone's message carrying these
+   * attachments; Discord sends the message in `resolved.messages`, whatever the bot's intents.
+   * @see https://discord.com/developers/docs/interactions/application-commands#message-commands
+   */
+  sendMessageCommand(options: {
+    name: string;
+    userId: string;
+    channelId?: string;
+    attachments: Array<{ filename: string; contentType?: string; url: string; size?: number }>;
+  }): { id: string; token: string } {
+    const channelId = options.channelId ?? this.channelId;
+    const target = snowflake(this.now());
+    const author = this.user('222222222222222222', 'someone');
+    const message = {
+      id: target,
+      channel_id: channelId,
+      guild_id: this.guildId,
+      author,
+      content: 'look at this',
+      timestamp: new Date(this.now()).toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: options.attachments.map((a) => ({
+        id: snowflake(),
+        filename: a.filename,
+        size: a.size ?? 1000,
+        url: a.url,
+        proxy_url: a.url,
+        ...(a.contentType ? { content_type: a.contentType } : {}),
+      })),
+      embeds: [],
+      pinned: false,
+      type: 0,
+      flags: 0,
+      components: [],
+    };
+    return this.sendInteraction({
+      type: 2,
+      data: {
+        id: snowflake(),
+        name: options.name,
+        type: 3,
+        target_id: target,
+        resolved: { messages: { [target]: message } },
+      },
+      userId: options.userId,
+      channelId,
+    });
+  }
+
+  /** A user submits a modal the bot showed, with `values` by text input custom_id (MODAL_SUBMIT, type 5). */
+  submitModal(options: {
+    customId: string;
+    userId: string;
+    channelId?: string;
+    values: Record<string, string>;
+  }): { id: string; token: string } {
+    return this.sendInteraction({
+      type: 5,
+      data: {
+        custom_id: options.customId,
+        components: Object.entries(options.values).map(([customId, value]) => ({
+          type: 1,
+          components: [{ type: 4, custom_id: customId, value }],
+        })),
+      },
+      userId: options.userId,
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+    });
+  }
+
   /** A message the bot posted earlier (say, before its channel left the allowlist), with these buttons. */
   botMessage(options: { channelId: string; content: string; components: unknown[] }): FakeMessage {
     const body = { content: options.content, components: options.components };
@@ -278,7 +357,9 @@ export class FakeDiscord {
     payload: { id: string; token: string; channel_id: string } & Record<string, unknown>,
   ): void {
     const { id, token, channel_id: channelId } = payload;
-    this.interactions.set(id, { id, token, channelId, createdAt: this.now(), responded: false });
+    const member = payload.member as { user?: { id?: string } } | undefined;
+    const userId = member?.user?.id ?? (payload.user as { id?: string } | undefined)?.id ?? '';
+    this.interactions.set(id, { id, token, channelId, userId, createdAt: this.now(), responded: false });
     this.dispatch('INTERACTION_CREATE', payload);
   }
 
@@ -315,17 +396,19 @@ export class FakeDiscord {
     const id = options.id ?? snowflake(this.now());
     const token = options.token ?? `interaction-token-${randomUUID()}`;
     const channelId = options.channelId ?? this.channelId;
+    const userId = options.userId ?? '111111111111111111';
     if (!this.interactions.has(id)) {
       this.interactions.set(id, {
         id,
         token,
         channelId,
+        userId,
         createdAt: this.now(),
         responded: false,
         ...(options.message ? { messageId: (options.message as { id: string }).id } : {}),
       });
     }
-    const user = this.user(options.userId ?? '111111111111111111');
+    const user = this.user(userId);
     this.dispatch('INTERACTION_CREATE', {
       id,
       application_id: this.applicationId,
@@ -629,6 +712,15 @@ export class FakeDiscord {
         const target = this.messages.find((x) => x.id === interaction.messageId);
         if (target) this.editMessage(target, (body.data ?? {}) as Record<string, unknown>, call.files);
         interaction.originalId = interaction.messageId;
+        return send(204);
+      }
+      if (body.type === 9) {
+        // MODAL: shown to the person who interacted; no message is made.
+        this.modals.push({
+          interactionId: interaction.id,
+          userId: interaction.userId,
+          data: (body.data ?? {}) as Record<string, unknown>,
+        });
         return send(204);
       }
       interaction.thinking = body.type === 5;

@@ -78,6 +78,24 @@ export interface ResponseUrlPost {
   body: Record<string, unknown>;
 }
 
+/** A message only one person sees (`chat.postEphemeral`). */
+export interface EphemeralMessage {
+  channel: string;
+  user: string;
+  text: string;
+  blocks?: unknown[];
+  thread_ts?: string;
+}
+
+/** A modal opened with `views.open`, as the person sees it. */
+export interface OpenedView {
+  id: string;
+  triggerId: string;
+  /** How long after the interaction (its trigger) the view was opened, in ms. */
+  afterMs: number;
+  view: Record<string, unknown>;
+}
+
 /**
  * A local Slack Web API that Bolt and WebClient talk to through `slackApiUrl`: the methods lorabot calls, the
  * external upload URL it hands out, and `response_url` endpoints allowing 5 uses in 30 minutes. It records every
@@ -94,6 +112,8 @@ export class FakeSlack {
   /** Files people shared, by id (`hostFile`), and every request for one. */
   readonly hostedFiles = new Map<string, HostedFile>();
   readonly fileDownloads: FileDownload[] = [];
+  readonly ephemerals: EphemeralMessage[] = [];
+  readonly views: OpenedView[] = [];
   readonly botToken: string;
   readonly teamId = 'T0LORABOT';
   readonly botUserId = 'ULORABOT';
@@ -105,6 +125,8 @@ export class FakeSlack {
   private readonly faults: Array<{ method: string; fault: SlackFault; skip: number }> = [];
   private readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>();
   private readonly responseUrls = new Map<string, { createdAt: number; uses: number }>();
+  /** Trigger ids handed out with interactions: each opens one view within 3 seconds. */
+  private readonly triggers = new Map<string, { createdAt: number; used: boolean }>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private tsCounter = 0;
@@ -143,6 +165,13 @@ export class FakeSlack {
     const id = randomUUID();
     this.responseUrls.set(id, { createdAt: this.now(), uses: 0 });
     return `${this.baseUrl}/commands/${this.teamId}/${id}`;
+  }
+
+  /** A fresh `trigger_id` for an interaction payload (a press, a shortcut). */
+  newTriggerId(): string {
+    const id = `${Date.now()}.${randomUUID().slice(0, 8)}`;
+    this.triggers.set(id, { createdAt: this.now(), used: false });
+    return id;
   }
 
   private remember(message: SlackMessage): void {
@@ -309,7 +338,35 @@ export class FakeSlack {
       const problem = this.checkMessage(args);
       if (problem) return { ok: false, error: problem };
       if (!args.user) return { ok: false, error: 'user_not_in_channel' };
+      this.ephemerals.push({
+        channel: String(args.channel),
+        user: String(args.user),
+        text: String(args.text ?? ''),
+        ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
+        ...(args.thread_ts !== undefined ? { thread_ts: String(args.thread_ts) } : {}),
+      });
       return { ok: true, message_ts: this.nextTs() };
+    },
+    // A trigger opens one view, within 3 seconds of the interaction (docs: views.open, "Errors").
+    'views.open': (args) => {
+      const triggerId = String(args.trigger_id);
+      const trigger = this.triggers.get(triggerId);
+      if (!trigger) return { ok: false, error: 'invalid_trigger_id' };
+      if (trigger.used) return { ok: false, error: 'exchanged_trigger_id' };
+      if (this.now() - trigger.createdAt > 3000) return { ok: false, error: 'expired_trigger_id' };
+      trigger.used = true;
+      const view = (typeof args.view === 'string' ? JSON.parse(args.view) : args.view) as Record<
+        string,
+        unknown
+      >;
+      const opened: OpenedView = {
+        id: `V${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+        triggerId,
+        afterMs: this.now() - trigger.createdAt,
+        view,
+      };
+      this.views.push(opened);
+      return { ok: true, view: { ...view, id: opened.id, team_id: this.teamId, state: { values: {} } } };
     },
     'files.getUploadURLExternal': (args) => {
       const length = Number(args.length);

@@ -1,0 +1,94 @@
+import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
+import type { InboundEvent } from '../../app/chat-platform.js';
+import type { InboundService } from '../../app/inbound-service.js';
+import type { Place } from '../../core/access.js';
+import type { Requester } from '../../core/budget.js';
+import type { SourceImage } from '../../core/requests.js';
+import {
+  ephemeralPlatform,
+  respondReplies,
+  type SlackCommandDeps,
+  slackRequestKey,
+} from './slack-commands.js';
+import { EDIT_SHORTCUT, EDITOR_CALLBACK, type EditorMetadata } from './slack-format.js';
+import { SlackPlatform } from './slack-platform.js';
+
+/** A file of a Slack message, as far as lorabot reads it. @see https://docs.slack.dev/reference/objects/file-object */
+interface SlackFile {
+  name?: string;
+  mimetype?: string;
+  size?: number;
+  url_private?: string;
+}
+
+/**
+ * "Edit with lorabot" (a message shortcut, `lorabot_edit_message` in slack-app-manifest.yaml) and the editor modal's
+ * submission. The shortcut reads the message's image files (readable only with the bot token: the worker downloads
+ * them) and opens the editor by its `trigger_id`; the submission is acked at once (closing the modal) and handed
+ * on with the draft and channel the modal carried. Answers after a submission are ephemeral in that channel.
+ * @see https://docs.slack.dev/interactivity/implementing-shortcuts#message-shortcuts
+ * @see https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload#view_submission
+ */
+export function registerSlackEdits(app: App, service: InboundService, deps: SlackCommandDeps): void {
+  app.shortcut<MessageShortcut>(
+    { type: 'message_action', callback_id: EDIT_SHORTCUT },
+    async ({ ack, shortcut, client, respond }) => {
+      await ack();
+      const workspaceId = shortcut.team?.id ?? shortcut.user.team_id ?? '';
+      const place: Place = { platform: 'slack', workspaceId, channelId: shortcut.channel.id };
+      const requester: Requester = { ...place, userId: shortcut.user.id };
+      const event: InboundEvent = {
+        requester,
+        place,
+        requestId: slackRequestKey({ team_id: workspaceId, trigger_id: shortcut.trigger_id }),
+        receivedAt: deps.now(),
+        entry: 'message-action',
+        input: { type: 'edit-message', images: slackImages(shortcut.message.files) },
+      };
+      const platform = new SlackPlatform(client, requester, respondReplies(respond), shortcut.trigger_id);
+      await service.handle(event, platform);
+    },
+  );
+  app.view<ViewSubmitAction>(EDITOR_CALLBACK, async ({ ack, body, view, client }) => {
+    await ack();
+    const metadata = readMetadata(view.private_metadata);
+    if (!metadata) return;
+    const workspaceId = body.team?.id ?? body.user.team_id ?? '';
+    const place: Place = { platform: 'slack', workspaceId, channelId: metadata.channel };
+    const requester: Requester = { ...place, userId: body.user.id };
+    const event: InboundEvent = {
+      requester,
+      place,
+      requestId: slackRequestKey({ team_id: workspaceId, trigger_id: view.id }),
+      receivedAt: deps.now(),
+      entry: 'editor',
+      input: { type: 'edit', draftId: metadata.draft, text: view.state.values.prompt?.text?.value ?? '' },
+    };
+    await service.handle(event, ephemeralPlatform(client, requester));
+  });
+}
+
+/** A message's image files as sources; files of other types are left out. */
+export function slackImages(files: unknown): SourceImage[] {
+  if (!Array.isArray(files)) return [];
+  return (files as SlackFile[])
+    .filter((file) => file.mimetype?.startsWith('image/') && file.url_private)
+    .map((file) => ({
+      kind: 'slack-file' as const,
+      url: file.url_private!,
+      ...(file.name ? { name: file.name } : {}),
+      mimetype: file.mimetype!,
+      ...(file.size !== undefined ? { bytes: file.size } : {}),
+    }));
+}
+
+function readMetadata(text: string): EditorMetadata | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<EditorMetadata>;
+    return typeof parsed.draft === 'string' && typeof parsed.channel === 'string'
+      ? { draft: parsed.draft, channel: parsed.channel }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
