@@ -28,6 +28,8 @@ export function writeTestConfig(prefix: string, extra = '', queueExtra: string[]
       ...queueExtra.map((line) => `  ${line}`),
       '  image: { concurrency: 4, rate_limit_per_minute: 6000 }',
       '  chat: { concurrency: 4, rate_limit_per_minute: 6000 }',
+      // Vary, Edit and Slack files reach the fake Together inline: the tests have no public https address.
+      ...(extra.includes('sources:') ? [] : ['sources:', '  image_as: data_url']),
       'together:',
       '  retries: { max_retries: 1, base_delay_ms: 50, max_backoff_ms: 200, max_server_delay_ms: 5000 }',
       'loras:',

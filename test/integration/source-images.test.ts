@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobData, planCommand } from '../../src/app/command-plan.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import type { ChatMessage } from '../../src/core/ports.js';
-import { type SourceImage, sourceInBody } from '../../src/core/requests.js';
+import type { SourceImage } from '../../src/core/requests.js';
 import { Ledger } from '../../src/queue/ledger.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { SourceFiles } from '../../src/queue/source-files.js';
@@ -44,11 +44,8 @@ async function queue(kind: 'flux' | 'ask', images: SourceImage[], on = h): Promi
   const parsed = parseCommand(kind, kind === 'flux' ? `${marker} --size 256x256` : marker, on.config.core);
   if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask')) throw new Error('bad');
   const command = { ...parsed.data, request: { ...parsed.data.request, images } } as typeof parsed.data;
+  // The body as the gateway builds it: a Slack file, a result or an upload as its marker, resolved in the worker.
   const plan = planCommand(command, on.config.core);
-  const body =
-    kind === 'flux'
-      ? { ...plan.body, reference_images: images.map(sourceInBody) }
-      : { ...plan.body, messages: withImages(plan.body.messages as ChatMessage[], images) };
   const channel = `C0SRC${seq}`;
   const parentTs = on.slack.seedMessage(channel, 'parent');
   const target = {
@@ -59,21 +56,8 @@ async function queue(kind: 'flux' | 'ask', images: SourceImage[], on = h): Promi
     parentTs,
   };
   const jobId = `src-${randomUUID()}`;
-  await on.running.producer!.enqueue(jobId, jobData(command, { ...plan, body }, target, Date.now()));
+  await on.running.producer!.enqueue(jobId, jobData(command, plan, target, Date.now()));
   return { jobId, channel, parentTs, marker };
-}
-
-/** The question's message with the images as `image_url` parts after its text. */
-function withImages(messages: ChatMessage[], images: SourceImage[]): ChatMessage[] {
-  const last = messages.at(-1)!;
-  const parts = images.map((image, i) => ({
-    type: 'image_url' as const,
-    image_url: { url: sourceInBody(image, i) },
-  }));
-  return [
-    ...messages.slice(0, -1),
-    { role: 'user', content: [{ type: 'text', text: String(last.content) }, ...parts] },
-  ];
 }
 
 function status(job: Queued, on = h): string {
@@ -329,7 +313,8 @@ describe('an image uploaded from the web playground', () => {
 describe('without gateway.public_url', () => {
   let bare: Harness;
   beforeAll(async () => {
-    bare = await startHarness();
+    // The default hand-off (a link), with no public address to make one from.
+    bare = await startHarness({ configExtra: ['sources:', '  image_as: link'].join('\n') });
   }, 30_000);
   afterAll(async () => {
     await bare?.close();

@@ -533,6 +533,19 @@ export function definePlatformSuite<D extends PlatformDriver>(
       });
       expect(job!.request).not.toMatchObject({ seed: 5 });
       expect(job!.command).toMatch(/^\/flux a red kite --lora tarot@0\.7 --size 512x512 --seed \d+$/);
+      // The exact body: the edit model, the recipe, and the first result's own bytes as the reference.
+      const [original] = await d.images(request);
+      const body = callsWith('a red kite').at(-1)!.body as Record<string, unknown>;
+      const [reference] = body.reference_images as string[];
+      expect(reference).toMatch(/^data:image\/(jpeg|png);base64,/);
+      expect(Buffer.from(reference!.split(',')[1]!, 'base64').equals(original!)).toBe(true);
+      expect(body).toMatchObject({
+        model: 'black-forest-labs/FLUX.2-dev',
+        width: 512,
+        height: 512,
+        image_loras: [{ scale: 0.7 }],
+        seed: (job!.request as { seed?: number }).seed,
+      });
       expect(await d.spentToday(other)).toBeGreaterThan(0);
       expectPingsOnly(varied, other);
     });

@@ -1,6 +1,7 @@
 import type { JobData } from '../../src/core/jobs.js';
 import type { SourceImage } from '../../src/core/requests.js';
 import type { OpenedView, SlackMessage } from '../contract/fakes/fake-slack.js';
+import { renderImage } from '../contract/fakes/test-images.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -168,12 +169,16 @@ export class SlackDriver implements PlatformDriver {
     text: string;
   }): Promise<{ request: Request; expected: SourceImage[] }> {
     const channel = options.channel ?? 'C0GENERAL';
+    // Files the fake Slack serves to the bot token, as Slack does: the worker downloads the image.
     const files = options.attachments.map((kind, i) => {
-      const [name, mimetype] =
-        kind === 'image' ? [`photo${i}.png`, 'image/png'] : [`notes${i}.txt`, 'text/plain'];
-      const id = `F0FILE${i}`;
-      const url = `https://files.slack.com/files-pri/${this.h.slack.teamId}-${id}/${name}`;
-      return { id, name, mimetype, size: 2048 + i, url_private: url };
+      const file =
+        kind === 'image'
+          ? this.h.slack.hostFile(renderImage({ width: 64, height: 64, seed: i + 1, format: 'png' }), {
+              name: `photo${i}.png`,
+            })
+          : this.h.slack.hostFile(Buffer.from('notes'), { name: `notes${i}.txt`, mimetype: 'text/plain' });
+      const { id, name, mimetype, size, url_private } = file;
+      return { id, name, mimetype, size, url_private };
     });
     const expected: SourceImage[] = files
       .filter((f) => f.mimetype.startsWith('image/'))
