@@ -38,7 +38,11 @@ export class LocalRedisCluster {
       return this;
     } catch (error) {
       await this.stop();
-      throw new Error(`the test Redis Cluster did not start: ${String(error)}\n${this.output.slice(-2000)}`);
+      throw new Error(
+        `the test Redis Cluster did not start: ${String(error)}. It needs redis-server and redis-cli ` +
+          '(Debian/Ubuntu: sudo apt-get install -y redis-server redis-tools; macOS: brew install redis), or set ' +
+          `REDIS_CLUSTER_NODES to a cluster you run.\n${this.output.slice(-2000)}`,
+      );
     }
   }
 

@@ -174,14 +174,17 @@ describe('lorabot run on a Redis Cluster', () => {
 describe('lorabot doctor on a Redis Cluster', () => {
   it("reports cluster_state, the masters, the slots covered and where lorabot's keys live", async () => {
     const { stdout } = await runCli(['doctor'], { REDIS_CLUSTER_NODES: inject('redisClusterNodes') });
-    expect(stdout).toMatch(/^OK {4}redis {5}reachable at Redis Cluster [\d.:,]+, version \S+$/m);
-    expect(stdout).toMatch(/^OK {4}redis {5}maxmemory-policy is noeviction on all 3 masters$/m);
-    expect(stdout).toMatch(/^OK {4}cluster {3}cluster_state ok, 3 masters, 16384\/16384 slots covered$/m);
+    expect(stdout).toMatch(/^OK {4}redis {5}reachable at Redis Cluster [\w.:,-]+, version \S+$/m);
+    expect(stdout).toMatch(/^OK {4}cluster {3}cluster_state ok, \d+ masters?, 16384\/16384 slots covered$/m);
     expect(stdout).toMatch(
-      /^OK {4}cluster {3}lorabot's keys \(\{lorabot\}\) live in slot \d+, on 127\.0\.0\.1:\d+$/m,
+      /^OK {4}cluster {3}lorabot's keys \(\{lorabot\}\) live in slot \d+, on [\w.-]+:\d+$/m,
     );
-    expect(stdout).toMatch(/^WARN {2}cluster {3}no master has a replica: .* Fix: add a replica per master/m);
     expect(stdout).not.toMatch(/^FAIL +(redis|cluster)/m);
+    if (process.env.REDIS_CLUSTER_NODES) return;
+    // The suite's own cluster: 3 masters with noeviction, and no replicas.
+    expect(stdout).toMatch(/^OK {4}redis {5}maxmemory-policy is noeviction on all 3 masters$/m);
+    expect(stdout).toMatch(/^OK {4}cluster {3}cluster_state ok, 3 masters, /m);
+    expect(stdout).toMatch(/^WARN {2}cluster {3}no master has a replica: .* Fix: add a replica per master/m);
   });
 
   it('fails a cluster whose slots no master serves, with the fix', async () => {
