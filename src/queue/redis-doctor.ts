@@ -45,6 +45,14 @@ export async function checkRedis(setting: RedisSetting, cwd: string): Promise<Do
     ];
     checks.push(await checkPolicy(redis));
     if (redis instanceof Cluster) checks.push(...(await checkCluster(redis, setting.prefix)));
+    else if (/^cluster_enabled:1/m.test(await redis.info('cluster'))) {
+      // One node of a cluster answers only for its own slots: the rest would come back as MOVED errors.
+      checks.push({
+        level: 'FAIL',
+        name: 'cluster',
+        message: `REDIS_URL is one node of a Redis Cluster. Fix: set REDIS_CLUSTER_NODES=host:port,… to the cluster's nodes`,
+      });
+    }
     return checks;
   } catch (error) {
     const cluster = parseClusterAddress(resolved.url);

@@ -187,6 +187,14 @@ describe('lorabot doctor on a Redis Cluster', () => {
     expect(stdout).toMatch(/^WARN {2}cluster {3}no master has a replica: .* Fix: add a replica per master/m);
   });
 
+  it('fails REDIS_URL set to one node of a cluster, naming REDIS_CLUSTER_NODES', async () => {
+    const node = inject('redisClusterNodes').split(',')[0]!;
+    const { stdout } = await runCli(['doctor'], { REDIS_URL: `redis://${node}` });
+    expect(stdout).toMatch(
+      /^FAIL {2}cluster {3}REDIS_URL is one node of a Redis Cluster\. Fix: set REDIS_CLUSTER_NODES=/m,
+    );
+  });
+
   it('fails a cluster whose slots no master serves, with the fix', async () => {
     const lone = await new LocalRedisCluster(1).spawnNodes();
     try {
