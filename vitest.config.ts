@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/redis-global-setup.ts'],
+    globalSetup: ['test/helpers/redis-global-setup.ts', 'test/helpers/redis-cluster-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: two forks keep the machine responsive for the servers the tests start.

@@ -29,7 +29,10 @@ export async function runDoctor(io: {
   ];
   checks.forEach(print);
   const groups = await Promise.all([
-    checkRedis(config.redisUrl, io.cwd),
+    checkRedis(
+      { url: config.redisUrl, clusterNodes: config.redisClusterNodes, prefix: config.queue.prefix },
+      io.cwd,
+    ),
     checkTogether({
       apiKey: config.together.apiKey,
       baseUrl: config.together.baseUrl,

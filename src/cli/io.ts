@@ -46,7 +46,7 @@ export interface Io {
 /** The Redis to use (see `resolveRedisUrl`), or undefined after telling the user what to do. */
 export async function resolveOrSay(config: Config, io: Io): Promise<ResolvedRedis | undefined> {
   try {
-    return await resolveRedisUrl(config.redisUrl, io.cwd);
+    return await resolveRedisUrl(config.redisUrl, io.cwd, config.redisClusterNodes);
   } catch (error) {
     io.stderr(`${error instanceof Error ? error.message : String(error)}\n`);
     return undefined;

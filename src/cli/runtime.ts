@@ -66,7 +66,8 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const closers = new CloserStack(logger);
   try {
-    const redis = options.redis ?? (await resolveRedisUrl(config.redisUrl, options.cwd));
+    const redis =
+      options.redis ?? (await resolveRedisUrl(config.redisUrl, options.cwd, config.redisClusterNodes));
     if (redis.stop) closers.push(redis.stop);
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);

@@ -1,6 +1,6 @@
 import { webAccess } from '../adapters/web/web-auth.js';
 import type { Config } from '../config/index.js';
-import { redactUrl } from '../queue/redis-doctor.js';
+import { describeRedis } from '../queue/redis-doctor.js';
 import type { ResolvedRedis } from '../queue/redis-url.js';
 
 /** The long-running roles: `lorabot start` (both halves), `gateway` and `worker`. */
@@ -31,6 +31,7 @@ const HEADLINE: Record<ServeRole, string> = {
 
 const REDIS_SOURCE: Record<ResolvedRedis['source'], string> = {
   REDIS_URL: 'from REDIS_URL',
+  REDIS_CLUSTER_NODES: 'from REDIS_CLUSTER_NODES',
   local: 'found on 127.0.0.1:6379; set REDIS_URL to choose another',
   private: 'a private redis-server, data under .lorabot/redis',
 };
@@ -144,7 +145,7 @@ function slackOff(): Row {
 }
 
 function redisRow({ redis }: SummaryInput): Row {
-  return { on: true, label: 'Redis', text: `${redactUrl(redis.url)} (${REDIS_SOURCE[redis.source]})` };
+  return { on: true, label: 'Redis', text: `${describeRedis(redis.url)} (${REDIS_SOURCE[redis.source]})` };
 }
 
 /** A URL a person can open: a wildcard bind address is reached as localhost. */

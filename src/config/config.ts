@@ -21,6 +21,8 @@ export interface Config {
     userAgent: string;
   };
   redisUrl: string | undefined;
+  /** A Redis Cluster's nodes (`REDIS_CLUSTER_NODES`, else `redis.cluster_nodes`); empty: one Redis (`redisUrl`). */
+  redisClusterNodes: ReadonlyArray<{ host: string; port: number }>;
   slack: {
     botToken: string;
     signingSecret: string | undefined;

@@ -60,6 +60,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     discord: { guilds: [], channels: [], dms: true },
     admins: { slack: [], discord: [] },
   },
+  redis: { cluster_nodes: [] },
   queue: {
     prefix: '{lorabot}',
     attempts: 3,

@@ -109,6 +109,7 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
   return {
     together: togetherConfig(e, f),
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: (e.REDIS_CLUSTER_NODES?.split(',') ?? f.redis.cluster_nodes).map(hostAndPort),
     slack,
     discord,
     http: { port: e.PORT, host: e.HOST ?? defaultHost({ slack: slack !== null, discord: discord !== null }) },
@@ -190,6 +191,12 @@ function queueConfig(q: FileSettings['queue']): Config['queue'] {
     image: { concurrency: q.image.concurrency, rateLimit: smoothStartLimit(q.image.rate_limit_per_minute) },
     chat: { concurrency: q.chat.concurrency, rateLimit: smoothStartLimit(q.chat.rate_limit_per_minute) },
   };
+}
+
+/** `host:port` (checked by the schema) as its parts. */
+function hostAndPort(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(':');
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
 }
 
 function toMicros(usdAmount: number | null): number | null {

@@ -23,6 +23,9 @@ const queueLimits = z.strictObject({
   rate_limit_per_minute: z.number().int().min(1).max(100_000),
 });
 
+/** A Redis Cluster node, `host:port`. */
+const clusterNode = z.string().regex(/^[^\s:,@/]+:\d{1,5}$/, 'expected host:port, e.g. 10.0.0.5:6379');
+
 const ids = z.array(z.string().regex(/^[\w-]{1,40}$/, 'expected a Slack or Discord id'));
 
 const limit = usd.nullable();
@@ -78,6 +81,7 @@ export const fileSchema = z.strictObject({
     discord: z.strictObject({ guilds: ids, channels: ids, dms: z.boolean() }),
     admins: z.strictObject({ slack: ids, discord: ids }),
   }),
+  redis: z.strictObject({ cluster_nodes: z.array(clusterNode) }),
   queue: z.strictObject({
     prefix: z.string().regex(/^\{[\w:-]+\}$/, 'expected a Redis Cluster hash tag such as {lorabot}'),
     attempts: z.number().int().min(1).max(10),
@@ -199,6 +203,13 @@ export const envSchema = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(
+      /^[^\s:,@/]+:\d{1,5}(,[^\s:,@/]+:\d{1,5})*$/,
+      'expected host:port,host:port,… (the nodes of a Redis Cluster)',
+    )
     .optional(),
   SLACK_BOT_TOKEN: secret().optional(),
   SLACK_SIGNING_SECRET: secret().optional(),

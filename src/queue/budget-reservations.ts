@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type BudgetScope,
   type Budgets,
@@ -10,6 +9,7 @@ import {
 } from '../core/budget.js';
 import type { Admission, JobAdmission, JobData } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** Priorities past this many jobs of one person share the last level (BullMQ allows up to 2,097,151). */
@@ -94,7 +94,7 @@ export type JobEnded = (jobId: string, kind: JobData['kind']) => Promise<'ended'
  */
 export class BudgetReservations implements JobAdmission {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     /** What `admit` checks; a worker, which only settles and releases, needs none. */
     private readonly limits: { budgets: Budgets; perPersonMaxJobs: number | null } = {

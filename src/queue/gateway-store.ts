@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Requester } from '../core/budget.js';
 import type {
   ConversationRef,
@@ -7,6 +6,7 @@ import type {
   NotifyMode,
   PendingCommand,
 } from '../core/jobs.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** Conversations are kept this long after their last turn. */
@@ -20,7 +20,7 @@ const MAX_TURNS = 100;
  */
 export class GatewayStore implements GatewayState {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { InteractionTokens, JobData } from '../core/jobs.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -10,7 +10,7 @@ import type { RedisKeys } from './redis-keys.js';
  */
 export class InteractionTokenStore implements InteractionTokens {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {}

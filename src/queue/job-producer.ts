@@ -1,5 +1,4 @@
 import { type Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Requester } from '../core/budget.js';
 import {
   type CancelOutcome,
@@ -11,6 +10,7 @@ import {
 } from '../core/jobs.js';
 import { InteractionTokenStore } from './interaction-tokens.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 export interface JobOptions {
@@ -40,7 +40,7 @@ export class JobProducer implements JobQueue {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: JobOptions,
   ) {

@@ -1,5 +1,4 @@
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type {
   ChatJobData,
   Deliverer,
@@ -22,6 +21,7 @@ import {
 } from './job-failures.js';
 import type { Ledger } from './ledger.js';
 import { QUEUE_NAMES } from './queue-names.js';
+import type { RedisClient } from './redis-connection.js';
 import { errorText, type WorkerDependencies, WorkerServices } from './worker-services.js';
 
 /** The abort reason of a job handed back on shutdown. */
@@ -79,7 +79,7 @@ export class JobWorkers {
   readonly chat: Worker<JobData, JobOutcome>;
   private readonly services: WorkerServices;
   /** Listens for cancellations (a connection in subscriber mode can do nothing else). */
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   /** The jobs this process is running, with the lock token that lets it hand them back. */
   private readonly running = new Map<Job<JobData, JobOutcome>, string>();
   /** Past the grace period: a job that stops now goes back to the queue. */
@@ -173,7 +173,7 @@ export class JobWorkers {
   }
 
   /** Aborts a running job when the gateway publishes its id on the cancel channel. */
-  private listenForCancellations(): Redis {
+  private listenForCancellations(): RedisClient {
     const { connection, keys, logger } = this.options;
     const subscriber = connection.duplicate();
     subscriber.on('error', (error) => logger.warn({ err: error.message }, 'cancel listener: Redis error'));

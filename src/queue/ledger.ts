@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
 import { type Requester, type Spend, scopeIds } from '../core/budget.js';
 import type { SpendReader } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
 import { type HeldReservation, RELEASE_FUNCTION } from './budget-reservations.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 export interface LedgerEntry {
@@ -78,7 +78,7 @@ const MONTH_TTL_SECONDS = 400 * 86_400;
  */
 export class Ledger implements SpendReader {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

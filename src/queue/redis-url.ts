@@ -2,13 +2,15 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { clusterAddress, type RedisNode } from './redis-connection.js';
 
 export interface ResolvedRedis {
+  /** A redis:// URL, or a Redis Cluster's address (see `clusterAddress`): what `createRedis` opens. */
   url: string;
   /** Set when lorabot started its own redis-server: stops it. */
   stop?: () => Promise<void>;
   /** How the URL was chosen, for the start-up log. */
-  source: 'REDIS_URL' | 'local' | 'private';
+  source: 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'local' | 'private';
 }
 
 const INSTRUCTIONS =
@@ -17,10 +19,19 @@ const INSTRUCTIONS =
   'start a private one under .lorabot/redis.';
 
 /**
- * REDIS_URL when set; else redis://127.0.0.1:6379 if it answers; else a private redis-server child with its data
+ * A Redis Cluster when `clusterNodes` are given (REDIS_URL, if set too, gives its password and TLS); else REDIS_URL
+ * when set; else redis://127.0.0.1:6379 if it answers; else a private redis-server child with its data
  * under `.lorabot/redis` and AOF on; else an error with instructions.
  */
-export async function resolveRedisUrl(configured: string | undefined, cwd: string): Promise<ResolvedRedis> {
+export async function resolveRedisUrl(
+  configured: string | undefined,
+  cwd: string,
+  clusterNodes: readonly RedisNode[] = [],
+): Promise<ResolvedRedis> {
+  if (clusterNodes.length > 0) {
+    const url = clusterAddress(clusterNodes, configured ? credentialsOf(configured) : undefined);
+    return { url, source: 'REDIS_CLUSTER_NODES' };
+  }
   if (configured) return { url: configured, source: 'REDIS_URL' };
   if (await answersPing(6379)) return { url: 'redis://127.0.0.1:6379', source: 'local' };
   const binary = which('redis-server');
@@ -55,6 +66,12 @@ export async function resolveRedisUrl(configured: string | undefined, cwd: strin
     await new Promise((r) => setTimeout(r, 50));
   }
   return { url: `redis://127.0.0.1:${port}`, source: 'private', stop: () => stopChild(child) };
+}
+
+/** What a Redis URL says about how to reach any node: TLS (`rediss://`) and the user info before `@`. */
+function credentialsOf(url: string): { tls: boolean; userInfo: string | undefined } {
+  const match = /^(rediss?):\/\/(?:([^/?#]*)@)?/i.exec(url);
+  return { tls: match?.[1]?.toLowerCase() === 'rediss', userInfo: match?.[2] || undefined };
 }
 
 function which(command: string): string | undefined {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { StepRunner } from '../core/jobs.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** Runs a named step of a job at most once to completion, remembered in Redis across retries and restarts. */
@@ -24,7 +24,7 @@ export interface CallStart {
  */
 export class StepJournal {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds = 7 * DAY_SECONDS,
   ) {}

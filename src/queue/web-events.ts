@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { waitReady } from './redis-connection.js';
+import { type RedisClient, waitReady } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** A session's stream keeps about this many events (older ones are trimmed). */
@@ -22,7 +21,7 @@ export interface StoredEvent {
  */
 export class WebEventLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

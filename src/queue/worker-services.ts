@@ -1,5 +1,4 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { hasSources } from '../core/edit-model.js';
 import {
   type Deliverer,
@@ -23,6 +22,7 @@ import type { CoreSettings } from '../core/settings.js';
 import { BudgetReservations } from './budget-reservations.js';
 import { GatewayStore } from './gateway-store.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
+import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 import { StepJournal, type Steps } from './step-journal.js';
 
@@ -37,7 +37,7 @@ const DURATION_SAMPLES = 20;
 
 /** What every job step needs from outside: Redis, the providers, the settings, logs and metrics. */
 export interface WorkerDependencies {
-  connection: Redis;
+  connection: RedisClient;
   keys: RedisKeys;
   settings: CoreSettings;
   images: ImageProvider;

@@ -3,14 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
+import { createRedis } from '../../src/queue/redis-connection.js';
 import { FakeSlack, signSlackRequest } from '../contract/fakes/fake-slack.js';
 import { FakeTogether, type FakeTogetherOptions } from '../contract/fakes/fake-together.js';
 import { fakeSlackEnv } from './fake-env.js';
-import { deleteByPrefix, redisUrl } from './redis.js';
+import { deleteByPrefix, type RedisKind, redisAddress } from './redis.js';
 import { waitFor } from './wait.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
@@ -149,7 +149,10 @@ export async function startHarness(
     configExtra?: string;
     /** Lines added under `queue:` in the config, e.g. `per_person_max_jobs: 20`. */
     queueExtra?: string[];
+    /** Another Redis (its keys are then left there); default the suite's Redis of kind `redis`. */
     redisUrl?: string;
+    /** Which of the suite's Redis to run on: one server (default) or the Redis Cluster. */
+    redis?: RedisKind;
     /** How the fake Together behaves: which models refuse LoRAs, need data sharing, or are gone. */
     together?: FakeTogetherOptions;
   } = {},
@@ -174,12 +177,13 @@ export async function startHarness(
     },
   });
   const logger = createLogger('debug', sink);
+  const address = options.redisUrl ?? redisAddress(options.redis ?? 'single');
   const running = await startLorabot(loaded.data, {
     gateway: true,
     worker: true,
     logger,
     cwd: tmpdir(),
-    redis: { url: options.redisUrl ?? redisUrl(), source: 'REDIS_URL' },
+    redis: { url: address, source: options.redis === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL' },
   });
   let triggers = 0;
   /** Posts an interactivity payload, signed, as Slack does (a form with one `payload` field). */
@@ -200,7 +204,7 @@ export async function startHarness(
     running,
     logs,
     prefix,
-    redisUrl: options.redisUrl ?? redisUrl(),
+    redisUrl: address,
     configPath: env.LORABOT_CONFIG,
     async slash(fields, slashOptions = {}) {
       triggers++;
@@ -361,7 +365,7 @@ export async function startHarness(
       await running.close();
       await Promise.all([together.close(), slack.close()]);
       if (!options.redisUrl) {
-        const cleaner = new Redis(redisUrl());
+        const cleaner = createRedis(address, 'worker', 'test-cleaner');
         await deleteByPrefix(cleaner, prefix);
         cleaner.disconnect();
       }

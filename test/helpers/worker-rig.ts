@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { inject } from 'vitest';
 import { jobData, planCommand } from '../../src/app/command-plan.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { parseCommand } from '../../src/core/command-parser.js';
@@ -11,7 +12,7 @@ import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { FakeSlack } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from './lorabot-harness.js';
-import { deleteByPrefix, redisUrl } from './redis.js';
+import { deleteByPrefix, type RedisKind, redisAddress, redisUrl } from './redis.js';
 import { startWorkerProcess, stopWorkerProcess } from './worker-process.js';
 
 /** A `/flux` job queued for a Slack thread: where its results and messages go. */
@@ -39,6 +40,9 @@ export class WorkerRig {
   env: Record<string, string> = {};
   private worker: ChildProcess | undefined;
 
+  /** `redis`: which of the suite's Redis the producer and the worker processes run on. */
+  constructor(readonly redis: RedisKind = 'single') {}
+
   /**
    * `options.locks: 'default'` keeps the configured 30 s lock (tests of a graceful stop); `options.worker: false`
    * leaves starting workers to the test (`startWorkerProcess(rig.env)`).
@@ -52,6 +56,8 @@ export class WorkerRig {
     this.slack = await new FakeSlack().start();
     this.env = {
       REDIS_URL: redisUrl(),
+      // Empty is unset: a single-Redis rig must not pick up a cluster from the environment.
+      REDIS_CLUSTER_NODES: this.redis === 'cluster' ? inject('redisClusterNodes') : '',
       TOGETHER_API_KEY: this.together.apiKey,
       TOGETHER_BASE_URL: this.together.baseUrl,
       SLACK_BOT_TOKEN: this.slack.botToken,
@@ -64,7 +70,7 @@ export class WorkerRig {
     const loaded = loadConfig({ env: this.env, cwd: tmpdir() });
     if (!loaded.success) throw new Error(loaded.error.message);
     this.config = loaded.data;
-    this.connection = createRedis(redisUrl(), 'producer', 'worker-rig');
+    this.connection = createRedis(redisAddress(this.redis), 'producer', 'worker-rig');
     await waitReady(this.connection);
     const keys = new RedisKeys(this.prefix);
     this.producer = new JobProducer(this.connection, keys, this.config.queue);

@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Requester } from '../../src/core/budget.js';
 import { BudgetReservations } from '../../src/queue/budget-reservations.js';
 import { Ledger } from '../../src/queue/ledger.js';
+import { createRedis } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
+import { ON_EACH_REDIS } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** 50 requests sent at once, as a script or an impatient person would. */
@@ -59,7 +60,7 @@ function requester(h: Harness, sender: Sender): Requester {
 /** What the ledger says was spent in the sender's scopes, and what is still reserved there. */
 async function spendAndWaiting(h: Harness, sender: Sender) {
   const keys = new RedisKeys(h.prefix);
-  const connection = new Redis(h.redisUrl);
+  const connection = createRedis(h.redisUrl, 'worker', 'test-spend');
   const who = requester(h, sender);
   try {
     return {
@@ -71,7 +72,7 @@ async function spendAndWaiting(h: Harness, sender: Sender) {
   }
 }
 
-describe.each([
+const SCOPES = [
   {
     scope: 'a person per day',
     budget: 'user_per_day_usd: 0.10',
@@ -95,38 +96,46 @@ describe.each([
     refusal:
       /^Over budget: This workspace has spent \$0\.0(0|35|7) of the workspace's monthly budget of \$0\.10/,
   },
-])('a burst against the budget of $scope', ({ budget, who, spent, refusal }) => {
-  let h: Harness;
+];
 
-  beforeAll(async () => {
-    h = await startHarness({ configExtra: ['budgets:', `  ${budget}`].join('\n') });
-  });
+describe.each(ON_EACH_REDIS.flatMap((redis) => SCOPES.map((scope) => ({ ...redis, ...scope }))))(
+  'a burst against the budget of $scope on $where',
+  ({ kind, budget, who, spent, refusal }) => {
+    let h: Harness;
 
-  afterAll(async () => {
-    await h.close();
-  });
+    beforeAll(async () => {
+      h = await startHarness({ configExtra: ['budgets:', `  ${budget}`].join('\n'), redis: kind });
+    });
 
-  it(`${BURST} simultaneous $0.035 images against $0.10: exactly 2 run, 0 pass the budget, the rest are refused privately`, async () => {
-    const sent = await burst(h, '/flux', (i) => `burst ${i} --size 1024x768`, who);
-    expect(sent.parents).toHaveLength(2);
-    expect(sent.refusals).toHaveLength(BURST - 2);
-    for (const text of sent.refusals) expect(text).toMatch(refusal);
-    expect(h.together.calls.filter((c) => c.path.includes('images'))).toHaveLength(2);
-    const after = await spendAndWaiting(h, who(0));
-    expect(spent(after.spend)).toBe(70_000);
-    expect(after.waiting).toEqual({ user: 0, channel: 0, workspace: 0 });
-    console.log(
-      `budget burst (${budget}): ${BURST} sent, 2 accepted, ${sent.refusals.length} refused, spent $0.07 of $0.10`,
-    );
-  });
-});
+    afterAll(async () => {
+      await h.close();
+    });
 
-describe('a burst of /ask against a daily budget', () => {
+    it(`${BURST} simultaneous $0.035 images against $0.10: exactly 2 run, 0 pass the budget, the rest are refused privately`, async () => {
+      const sent = await burst(h, '/flux', (i) => `burst ${i} --size 1024x768`, who);
+      expect(sent.parents).toHaveLength(2);
+      expect(sent.refusals).toHaveLength(BURST - 2);
+      for (const text of sent.refusals) expect(text).toMatch(refusal);
+      expect(h.together.calls.filter((c) => c.path.includes('images'))).toHaveLength(2);
+      const after = await spendAndWaiting(h, who(0));
+      expect(spent(after.spend)).toBe(70_000);
+      expect(after.waiting).toEqual({ user: 0, channel: 0, workspace: 0 });
+      console.log(
+        `budget burst (${budget}, ${kind}): ${BURST} sent, 2 accepted, ${sent.refusals.length} refused, spent $0.07 of $0.10`,
+      );
+    });
+  },
+);
+
+describe.each(ON_EACH_REDIS)('a burst of /ask against a daily budget on $where', ({ kind }) => {
   let h: Harness;
   const sender: Sender = { userId: 'U0ASKER', channelId: 'C0ASKBURST' };
 
   beforeAll(async () => {
-    h = await startHarness({ configExtra: ['budgets:', '  user_per_day_usd: 0.0007'].join('\n') });
+    h = await startHarness({
+      configExtra: ['budgets:', '  user_per_day_usd: 0.0007'].join('\n'),
+      redis: kind,
+    });
   });
 
   afterAll(async () => {
@@ -154,7 +163,7 @@ describe('a burst of /ask against a daily budget', () => {
     expect(after.spend.userDay).toBeLessThanOrEqual(admitted * estimate);
     expect(after.spend.userDay).toBeLessThanOrEqual(700);
     console.log(
-      `ask burst: ${BURST} sent, upper bound $${estimate / 1e6}, ${admitted} admitted, charged $${after.spend.userDay / 1e6} of $0.0007`,
+      `ask burst (${kind}): ${BURST} sent, upper bound $${estimate / 1e6}, ${admitted} admitted, charged $${after.spend.userDay / 1e6} of $0.0007`,
     );
   });
 });

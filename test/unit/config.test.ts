@@ -375,6 +375,35 @@ describe('config', () => {
     );
   });
 
+  it('runs on a Redis Cluster from REDIS_CLUSTER_NODES, else from redis.cluster_nodes, and names a bad node', () => {
+    const none = loadConfig({ env: {}, cwd: dirWith({}) });
+    expect(none.success && none.data.redisClusterNodes).toEqual([]);
+    const fromFile = loadConfig({
+      env: {},
+      cwd: dirWith({ 'lorabot.config.yaml': 'redis:\n  cluster_nodes: ["10.0.0.5:6379", "redis-b:7000"]\n' }),
+    });
+    expect(fromFile.success && fromFile.data.redisClusterNodes).toEqual([
+      { host: '10.0.0.5', port: 6379 },
+      { host: 'redis-b', port: 7000 },
+    ]);
+    const fromEnv = loadConfig({
+      env: { REDIS_CLUSTER_NODES: 'a:1,b:2' },
+      cwd: dirWith({ 'lorabot.config.yaml': 'redis:\n  cluster_nodes: ["10.0.0.5:6379"]\n' }),
+    });
+    expect(fromEnv.success && fromEnv.data.redisClusterNodes).toEqual([
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+    ]);
+    const bad = loadConfig({
+      env: { REDIS_CLUSTER_NODES: 'a:1, b' },
+      cwd: dirWith({ 'lorabot.config.yaml': 'redis:\n  cluster_nodes: ["no-port"]\n' }),
+    });
+    expect(!bad.success && bad.error.problems).toEqual([
+      expect.stringMatching(/^REDIS_CLUSTER_NODES: expected host:port,host:port/),
+      expect.stringMatching(/^redis\.cluster_nodes\.0 \(in .*\): expected host:port/),
+    ]);
+  });
+
   it('says when LORABOT_CONFIG names no file, and when the file is not YAML', () => {
     const missing = loadConfig({ env: { LORABOT_CONFIG: 'nope.yaml' }, cwd: dirWith({}) });
     expect(!missing.success && missing.error.message).toMatch(/LORABOT_CONFIG: no file at .*nope\.yaml/);
