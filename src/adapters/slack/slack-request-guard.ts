@@ -133,11 +133,27 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | 'too
 }
 
 /**
- * Answers without reading any more of the body. `Connection: close` makes Node close the socket once the answer
- * is out instead of draining what the client is still sending.
+ * A refused request that declared at most this many bytes is read to its end and thrown away (never kept), so a
+ * client writing a body a little over the limit gets its answer instead of a reset; a larger or undeclared one is
+ * cut at once.
+ */
+const DISCARD_BYTES = 4 * 1024 * 1024;
+/** How long a refused request may keep sending what it declared before the connection is cut. */
+const DISCARD_MS = 2000;
+
+/**
+ * Answers without keeping any more of the body. `Connection: close` ends the connection once the answer is out;
+ * a small declared remainder is discarded first (see `DISCARD_BYTES`).
  */
 function refuse(res: ServerResponse, status: 400 | 401 | 413): undefined {
   if (!res.headersSent) res.writeHead(status, { connection: 'close', 'content-length': '0' });
   res.end();
+  const req = res.req;
+  const declared = req ? declaredLength(req) : undefined;
+  if (!req || req.readableEnded || typeof declared !== 'number' || declared > DISCARD_BYTES) return undefined;
+  const timer = setTimeout(() => req.socket?.destroy(), DISCARD_MS);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
   return undefined;
 }
