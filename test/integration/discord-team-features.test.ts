@@ -32,8 +32,11 @@ afterAll(async () => {
 
 const prompt = (value: string) => [{ name: 'prompt', type: 3, value }];
 
+/** The private answer to an interaction, once it has text (a deferral is an empty private message first). */
 function ephemeralReplyTo(interactionId: string): FakeMessage | undefined {
-  return discord.messages.find((m) => m.interaction_id === interactionId && m.flags === 64);
+  return discord.messages.find(
+    (m) => m.interaction_id === interactionId && m.flags === 64 && m.content !== '',
+  );
 }
 
 describe('Discord presets and threads end to end with real discord.js on the fake gateway', () => {
