@@ -66,17 +66,15 @@ function registerButtons(app: App, service: InboundService, deps: SlackCommandDe
       ACTIONS[action],
       async ({ ack, body, action: pressed, client, respond }) => {
         await ack();
-        const workspaceId = body.team?.id ?? body.user.team_id ?? '';
-        const place: Place = { platform: 'slack', workspaceId, channelId: body.channel?.id ?? '' };
-        const requester: Requester = { ...place, userId: body.user.id };
-        const event: InboundEvent = {
-          requester,
-          place,
-          requestId: slackRequestKey({ team_id: workspaceId, trigger_id: body.trigger_id }),
-          receivedAt: deps.now(),
+        const event = interactionEvent(deps, {
+          workspaceId: body.team?.id ?? body.user.team_id ?? '',
+          channelId: body.channel?.id ?? '',
+          userId: body.user.id,
+          triggerId: body.trigger_id,
           entry: 'button',
           input: { type: 'press', action, id: pressed.value ?? '' },
-        };
+        });
+        const requester = event.requester;
         const platform = new SlackPlatform(client, requester, respondReplies(respond), body.trigger_id);
         await service.handle(event, platform);
       },
@@ -229,6 +227,32 @@ export function respondReplies(respond: RespondFn): SlackReplies {
 }
 
 /** Slack sends no request id with a slash command; its `trigger_id` is unique per invocation. */
+/**
+ * The inbound event of an interaction (a button, a shortcut, a submitted modal): who pressed it in which
+ * workspace and channel, keyed by the trigger Slack sends with it (the same on a redelivery).
+ */
+export function interactionEvent(
+  deps: Pick<SlackCommandDeps, 'now'>,
+  from: {
+    workspaceId: string;
+    channelId: string;
+    userId: string;
+    triggerId: string;
+    entry: InboundEvent['entry'];
+    input: InboundEvent['input'];
+  },
+): InboundEvent {
+  const place: Place = { platform: 'slack', workspaceId: from.workspaceId, channelId: from.channelId };
+  return {
+    requester: { ...place, userId: from.userId },
+    place,
+    requestId: slackRequestKey({ team_id: from.workspaceId, trigger_id: from.triggerId }),
+    receivedAt: deps.now(),
+    entry: from.entry,
+    input: from.input,
+  };
+}
+
 export function slackRequestKey(command: Pick<SlashCommand, 'team_id' | 'trigger_id'>): string {
   return `slack-${command.team_id}-${command.trigger_id}`.replace(/[^\w.-]/g, '_');
 }

@@ -1,14 +1,11 @@
 import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
-import type { InboundEvent } from '../../app/chat-platform.js';
 import type { InboundService } from '../../app/inbound-service.js';
-import type { Place } from '../../core/access.js';
-import type { Requester } from '../../core/budget.js';
 import type { SourceImage } from '../../core/requests.js';
 import {
   ephemeralPlatform,
+  interactionEvent,
   respondReplies,
   type SlackCommandDeps,
-  slackRequestKey,
 } from './slack-commands.js';
 import { EDIT_SHORTCUT, EDITOR_CALLBACK, type EditorMetadata } from './slack-format.js';
 import { SlackPlatform } from './slack-platform.js';
@@ -34,18 +31,20 @@ export function registerSlackEdits(app: App, service: InboundService, deps: Slac
     { type: 'message_action', callback_id: EDIT_SHORTCUT },
     async ({ ack, shortcut, client, respond }) => {
       await ack();
-      const workspaceId = shortcut.team?.id ?? shortcut.user.team_id ?? '';
-      const place: Place = { platform: 'slack', workspaceId, channelId: shortcut.channel.id };
-      const requester: Requester = { ...place, userId: shortcut.user.id };
-      const event: InboundEvent = {
-        requester,
-        place,
-        requestId: slackRequestKey({ team_id: workspaceId, trigger_id: shortcut.trigger_id }),
-        receivedAt: deps.now(),
+      const event = interactionEvent(deps, {
+        workspaceId: shortcut.team?.id ?? shortcut.user.team_id ?? '',
+        channelId: shortcut.channel.id,
+        userId: shortcut.user.id,
+        triggerId: shortcut.trigger_id,
         entry: 'message-action',
         input: { type: 'edit-message', images: slackImages(shortcut.message.files) },
-      };
-      const platform = new SlackPlatform(client, requester, respondReplies(respond), shortcut.trigger_id);
+      });
+      const platform = new SlackPlatform(
+        client,
+        event.requester,
+        respondReplies(respond),
+        shortcut.trigger_id,
+      );
       await service.handle(event, platform);
     },
   );
@@ -53,18 +52,15 @@ export function registerSlackEdits(app: App, service: InboundService, deps: Slac
     await ack();
     const metadata = readMetadata(view.private_metadata);
     if (!metadata) return;
-    const workspaceId = body.team?.id ?? body.user.team_id ?? '';
-    const place: Place = { platform: 'slack', workspaceId, channelId: metadata.channel };
-    const requester: Requester = { ...place, userId: body.user.id };
-    const event: InboundEvent = {
-      requester,
-      place,
-      requestId: slackRequestKey({ team_id: workspaceId, trigger_id: view.id }),
-      receivedAt: deps.now(),
+    const event = interactionEvent(deps, {
+      workspaceId: body.team?.id ?? body.user.team_id ?? '',
+      channelId: metadata.channel,
+      userId: body.user.id,
+      triggerId: view.id,
       entry: 'editor',
       input: { type: 'edit', draftId: metadata.draft, text: view.state.values.prompt?.text?.value ?? '' },
-    };
-    await service.handle(event, ephemeralPlatform(client, requester));
+    });
+    await service.handle(event, ephemeralPlatform(client, event.requester));
   });
 }
 
