@@ -133,12 +133,13 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | 'too
 }
 
 /**
- * A refused request that declared at most this many bytes is read to its end and thrown away (never kept), so a
- * client writing a body a little over the limit gets its answer instead of a reset; a larger or undeclared one is
- * cut at once.
+ * A refused request that declared at most this many bytes is read to its end and thrown away (never kept)
+ * before it is answered, so a client writing a body a little over the limit gets its answer instead of a reset
+ * (answering first would close the connection under a client still writing); a larger or undeclared one is
+ * answered and cut at once.
  */
 const DISCARD_BYTES = 4 * 1024 * 1024;
-/** How long a refused request may keep sending what it declared before the connection is cut. */
+/** How long a refused request may keep sending what it declared before it is answered and the connection cut. */
 const DISCARD_MS = 2000;
 
 /**
@@ -146,13 +147,25 @@ const DISCARD_MS = 2000;
  * a small declared remainder is discarded first (see `DISCARD_BYTES`).
  */
 function refuse(res: ServerResponse, status: 400 | 401 | 413): undefined {
-  if (!res.headersSent) res.writeHead(status, { connection: 'close', 'content-length': '0' });
-  res.end();
+  const answer = () => {
+    if (!res.headersSent) res.writeHead(status, { connection: 'close', 'content-length': '0' });
+    if (!res.writableEnded) res.end();
+  };
   const req = res.req;
   const declared = req ? declaredLength(req) : undefined;
-  if (!req || req.readableEnded || typeof declared !== 'number' || declared > DISCARD_BYTES) return undefined;
-  const timer = setTimeout(() => req.socket?.destroy(), DISCARD_MS);
+  if (!req || req.readableEnded || typeof declared !== 'number' || declared > DISCARD_BYTES) {
+    answer();
+    return undefined;
+  }
+  const timer = setTimeout(() => {
+    answer();
+    req.socket?.destroy();
+  }, DISCARD_MS);
   timer.unref();
+  req.once('end', () => {
+    clearTimeout(timer);
+    answer();
+  });
   req.once('close', () => clearTimeout(timer));
   req.resume();
   return undefined;
