@@ -99,6 +99,7 @@ describe('Slack assistant threads: the AI app view, through the one inbound flow
   });
 
   it('draws: "draw …" is a /flux delivered into the thread, its progress the thread status, its title the request', async () => {
+    const slackCalls = h.slack.calls.length;
     expect(
       await send(h.slack.assistantMessage(thread, { text: 'draw a baby fox --lora tarot --n 2 --seed 7' })),
     ).toBe(200);
@@ -124,6 +125,14 @@ describe('Slack assistant threads: the AI app view, through the one inbound flow
       expect(buttons).toContain(ACTIONS[action]);
     // Nothing outside the thread: the DM holds only the thread's root.
     expect(h.slack.parents(thread.channel)).toHaveLength(1);
+    // What the AI app view adds to a request: its title and three statuses (the README's figure).
+    const methods = h.slack.calls.slice(slackCalls).map((c) => c.method);
+    expect(methods.filter((m) => m.startsWith('assistant.'))).toEqual([
+      'assistant.threads.setTitle',
+      'assistant.threads.setStatus',
+      'assistant.threads.setStatus',
+      'assistant.threads.setStatus',
+    ]);
     expect(h.slack.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
   });
 
