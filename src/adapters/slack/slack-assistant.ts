@@ -1,5 +1,4 @@
 import { Assistant } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
 import type { InboundInput } from '../../app/chat-platform.js';
 import { InboundService } from '../../app/inbound-service.js';
 import type { Place } from '../../core/access.js';
@@ -76,11 +75,12 @@ export function createSlackAssistant(deps: SlackCommandDeps): Assistant {
       }
       const input = requestIn(translated, { threadTs, assistant, conversationKey });
       if (!input) return;
-      const { question: _q, images: _i, ...origin } = translated;
+      const { requester, place, requestId, receivedAt } = translated;
       const platform = assistant
-        ? new SlackAssistantPlatform(client as WebClient, origin.requester, { threadTs })
-        : ephemeralPlatform(client as WebClient, origin.requester, threadTs);
-      await service.handle({ ...origin, entry: assistant ? 'assistant' : 'thread', input }, platform);
+        ? new SlackAssistantPlatform(client, requester, { threadTs })
+        : ephemeralPlatform(client, requester, threadTs);
+      const entry = assistant ? 'assistant' : 'thread';
+      await service.handle({ requester, place, requestId, receivedAt, entry, input }, platform);
     },
   });
 }
