@@ -10,9 +10,9 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     configExtra: [
-      // The assistant lives in each person's DM with lorabot: D0PANDA is allowed, D0OWL is not.
+      // The assistant lives in each person's DM with lorabot: D0PANDA, D0EMU and D0YAK are allowed, D0OWL is not.
       'access:',
-      '  slack: { workspaces: [T0LORABOT], channels: [C0GENERAL, D0PANDA, D0EMU] }',
+      '  slack: { workspaces: [T0LORABOT], channels: [C0GENERAL, D0PANDA, D0EMU, D0YAK] }',
       'budgets:',
       '  user_per_day_usd: 0.25',
       '  confirm_above_usd: 0.1',
@@ -278,6 +278,39 @@ describe('Slack assistant threads: the AI app view, through the one inbound flow
     expect(h.together.calls).toHaveLength(calls);
   });
 
+  it('reports a failure in the thread and clears the status; Cancel on a running job works there too', async () => {
+    const emu = await openThread('U0EMU');
+    const ran = (text: string) => () =>
+      posted(emu).find((m) => m.text.startsWith(`<@U0EMU> ran /flux ${text}`));
+    h.together.inject('/images/generations', { kind: 'status', status: 401 });
+    await send(h.slack.assistantMessage(emu, { text: 'draw a doomed fox' }));
+    const failed = await waitFor('the failed job', ran('a doomed fox'));
+    expect(await statusesSince(emu, 0, 3)).toEqual(['in queue, position 1', 'generating an image…', '']);
+    await waitFor('the failure notice', () =>
+      posted(emu).find((m) => m.text.startsWith('<@U0EMU> Your /flux request failed')),
+    );
+    expect(failed.text).toMatch(/Failed/);
+
+    h.together.inject('/images/generations', { kind: 'delay', ms: 3000 });
+    await send(h.slack.assistantMessage(emu, { text: 'draw a slow fox' }));
+    const slow = await waitFor('the slow job', ran('a slow fox'));
+    await waitFor('generating', () => emu.statuses.length === 5 || undefined);
+    const jobId = /"action_id":"lorabot_cancel","value":"([^"]+)"/.exec(JSON.stringify(slow.blocks))![1]!;
+    await h.press({
+      actionId: ACTIONS.cancel,
+      value: jobId,
+      userId: 'U0EMU',
+      channelId: emu.channel,
+      messageTs: slow.ts,
+      threadTs: emu.threadTs,
+    });
+    await waitFor('the cancelled status', () => slow.text.includes('Cancelled'), 20_000);
+    expect(await statusesSince(emu, 3, 3)).toEqual(['in queue, position 1', 'generating an image…', '']);
+    // The answer to the press is a message in the person's thread, as every private answer there.
+    expect(posted(emu).some((m) => /cancel/i.test(m.text) && !m.text.includes(' ran '))).toBe(true);
+    expect(h.slack.parents(emu.channel)).toHaveLength(1);
+  });
+
   it('refuses a person whose DM is outside the access rules, in their thread', async () => {
     const owl = await openThread('U0OWL');
     const calls = h.together.calls.length;
@@ -293,11 +326,18 @@ describe('Slack assistant threads: the AI app view, through the one inbound flow
   });
 
   it('leaves alone a reply in an ordinary DM thread that continues no conversation (no AI app view)', async () => {
-    const root = h.slack.seedMessage('D0EMU', 'an image lorabot made');
-    const ordinary: AssistantThread = { channel: 'D0EMU', threadTs: root, userId: 'U0EMU', statuses: [] };
+    const root = h.slack.seedMessage('D0YAK', 'an image lorabot made');
+    const ordinary: AssistantThread = { channel: 'D0YAK', threadTs: root, userId: 'U0YAK', statuses: [] };
     const calls = h.slack.calls.length;
+    const together = h.together.calls.length;
     expect(await send(h.slack.assistantMessage(ordinary, { text: 'nice one' }))).toBe(200);
     await settle();
-    expect(h.slack.calls.slice(calls).map((c) => c.method)).toEqual([]);
+    const there = h.slack.calls
+      .slice(calls)
+      .filter(
+        (c) => c.args.thread_ts === root || c.args.channel === 'D0YAK' || c.args.channel_id === 'D0YAK',
+      );
+    expect(there.map((c) => c.method)).toEqual([]);
+    expect(h.together.calls).toHaveLength(together);
   });
 });
