@@ -14,7 +14,8 @@ import type { SourceImage } from '../core/requests.js';
 
 /**
  * How an event arrived; the `entry` label of `lorabot_commands_total`. `message-action`: "Edit with lorabot" on a
- * message (Discord's message command, Slack's message shortcut); `editor`: an edit's prompt submitted from its form.
+ * message (Discord's message command, Slack's message shortcut); `editor`: an edit's prompt submitted from its form;
+ * `assistant`: a message in a Slack assistant thread.
  */
 export type Entry =
   | 'slash'
@@ -24,6 +25,7 @@ export type Entry =
   | 'button'
   | 'message-action'
   | 'editor'
+  | 'assistant'
   | 'cli'
   | 'web';
 

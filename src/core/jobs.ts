@@ -17,6 +17,8 @@ export interface SlackTarget {
   parentTs: string;
   /** The message whose status is kept current, when it is not the parent (a follow-up's, in the thread). */
   statusTs?: string;
+  /** The job was asked in an assistant thread (Slack's AI app view): its progress also shows as the thread's status. */
+  assistant?: true;
 }
 
 export interface DiscordTarget {
@@ -160,6 +162,8 @@ export interface JobView {
   kind: 'flux' | 'ask';
   command: string;
   context?: string;
+  /** An image request: how many images it makes. */
+  images?: number;
 }
 
 export function jobView(jobId: string, data: JobData): JobView {
@@ -168,6 +172,7 @@ export function jobView(jobId: string, data: JobData): JobView {
     kind: data.kind,
     command: data.command,
     ...(data.context ? { context: data.context } : {}),
+    ...(data.kind === 'flux' ? { images: data.request.n } : {}),
   };
 }
 
@@ -279,6 +284,12 @@ export interface GatewayState {
   /** The conversation a thread or a replied-to message belongs to. */
   findConversation(platform: Requester['platform'], keyOrAlias: string): Promise<string | undefined>;
   conversationTurns(key: string): Promise<ConversationTurn[]>;
+  /**
+   * Threads where every message is a request (Slack's assistant threads), kept for `ttlSeconds` after they open:
+   * a message in any other thread is answered only when it continues a conversation.
+   */
+  openRequestThread(platform: Requester['platform'], threadRef: string, ttlSeconds: number): Promise<void>;
+  isRequestThread(platform: Requester['platform'], threadRef: string): Promise<boolean>;
 }
 
 /** A command that waits for its requester to press Run. */

@@ -63,6 +63,14 @@ export class GatewayStore implements GatewayState {
     return items.map((item) => JSON.parse(item) as ConversationTurn);
   }
 
+  async openRequestThread(platform: Requester['platform'], threadRef: string, ttlSeconds: number) {
+    await this.redis.set(this.keys.requestThread(platform, threadRef), '1', 'EX', ttlSeconds);
+  }
+
+  async isRequestThread(platform: Requester['platform'], threadRef: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.requestThread(platform, threadRef))) === 1;
+  }
+
   /** Adds a question and its answer to a conversation, and points its message ids at it. */
   async appendTurns(
     platform: 'slack' | 'discord',

@@ -97,6 +97,11 @@ export class RedisKeys {
     return `${this.prefix}:conversation-alias:${platform}:${messageId}`;
   }
 
+  /** A thread where every message is a request (a Slack assistant thread). */
+  requestThread(platform: string, threadRef: string): string {
+    return `${this.prefix}:request-thread:${platform}:${threadRef}`;
+  }
+
   /** Together's listed per-token prices (JSON), shared by every process until they expire. */
   togetherPrices(): string {
     return `${this.prefix}:together:prices`;

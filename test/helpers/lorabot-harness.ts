@@ -7,7 +7,12 @@ import { createLogger } from '../../src/adapters/logging/logger.js';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { createRedis } from '../../src/queue/redis-connection.js';
-import { FakeSlack, signSlackRequest } from '../contract/fakes/fake-slack.js';
+import {
+  deliverEvent,
+  type EventEnvelope,
+  FakeSlack,
+  signSlackRequest,
+} from '../contract/fakes/fake-slack.js';
 import { FakeTogether, type FakeTogetherOptions } from '../contract/fakes/fake-together.js';
 import { fakeSlackEnv } from './fake-env.js';
 import { deleteByPrefix, type RedisKind, redisAddress } from './redis.js';
@@ -64,6 +69,8 @@ export interface Harness {
     userId?: string;
     channelId?: string;
     messageTs?: string;
+    /** The pressed message is a reply in this thread. */
+    threadTs?: string;
   }): Promise<{ status: number; responseUrl: string }>;
   /**
    * A user picks the "Edit with lorabot" message shortcut on a message with these `files`; Slack posts
@@ -83,6 +90,8 @@ export interface Harness {
   }): Promise<number>;
   /** A user writes a message (in a thread when `threadTs` is set); Slack posts the event to the gateway. */
   say(options: SayOptions): Promise<number>;
+  /** Slack posts an Events API request (e.g. one the fake Slack made: an assistant thread's events). */
+  event(envelope: EventEnvelope): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -246,7 +255,12 @@ export async function startHarness(
         container: { type: 'message', message_ts: press.messageTs ?? '1.000001', channel_id: channel },
         trigger_id: slack.newTriggerId(),
         channel: { id: channel, name: 'general' },
-        message: { type: 'message', ts: press.messageTs ?? '1.000001', text: '' },
+        message: {
+          type: 'message',
+          ts: press.messageTs ?? '1.000001',
+          text: '',
+          ...(press.threadTs ? { thread_ts: press.threadTs } : {}),
+        },
         response_url: responseUrl,
         actions: [
           {
@@ -317,9 +331,10 @@ export async function startHarness(
         is_enterprise_install: false,
       });
     },
+    event: (envelope) => deliverEvent(`${running.httpUrl}/slack/events`, SIGNING_SECRET, envelope),
     async say(message) {
       triggers++;
-      const body = JSON.stringify({
+      return deliverEvent(`${running.httpUrl}/slack/events`, SIGNING_SECRET, {
         token: 'deprecated-verification-token',
         team_id: message.team ?? slack.teamId,
         api_app_id: 'A0LORABOT',
@@ -350,16 +365,6 @@ export async function startHarness(
           ...(message.userTeam ? { user_team: message.userTeam, source_team: message.userTeam } : {}),
         },
       });
-      const response = await fetch(`${running.httpUrl}/slack/events`, {
-        method: 'POST',
-        headers: {
-          ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
-          'content-type': 'application/json',
-        },
-        body,
-      });
-      await response.text();
-      return response.status;
     },
     async close() {
       await running.close();

@@ -102,9 +102,11 @@ describe('Slack: every entry point goes through the one inbound service', () => 
 
   beforeAll(async () => {
     h = await startHarness({
-      configExtra: [...CONFIG, 'access:', '  slack: { channels: ["C0IN"] }'].join('\n'),
+      // Assistant threads are in each person's DM with lorabot (D + their id without the U).
+      configExtra: [...CONFIG, 'access:', '  slack: { channels: ["C0IN", "D0SPENT4", "D0NEW4"] }'].join('\n'),
     });
     const ledger = h.running.workers!.ledgerView;
+    await spendBudget(ledger, 'slack', { workspaceId: TEAM(), channelId: 'D0SPENT4', userId: 'U0SPENT4' });
     for (const userId of ['U0SPENT1', 'U0SPENT2', 'U0SPENT3'])
       await spendBudget(ledger, 'slack', { workspaceId: TEAM(), channelId: 'C0IN', userId });
     for (const [channel, ts] of [
@@ -177,6 +179,19 @@ describe('Slack: every entry point goes through the one inbound service', () => 
     return ephemeralTo(userId, threadTs);
   };
 
+  /** Opens an assistant thread for `userId`, writes `text` in it, and reads lorabot's answer in the thread. */
+  const assistant = (text: string, userId: string) => async () => {
+    const { thread, envelope } = h.slack.openAssistantThread({ userId });
+    await h.event(envelope);
+    await h.event(h.slack.assistantMessage(thread, { text }));
+    // The greeting first, then the answer: the thread is in the person's own DM with lorabot.
+    const answer = await waitFor(
+      'the answer in the thread',
+      () => h.slack.thread(thread.channel, thread.threadTs)[1],
+    );
+    return { text: answer.text, blocks: JSON.stringify(answer.blocks ?? []) };
+  };
+
   const rows: Array<{
     entry: string;
     kind: string;
@@ -207,6 +222,14 @@ describe('Slack: every entry point goes through the one inbound service', () => 
       act: reply('U0SPENT3', 'C0IN', '1700000000.000100'),
     },
     { entry: 'thread', kind: 'ask', outcome: 'confirm', act: reply('U0NEW3', 'C0IN', '1700000000.000100') },
+    { entry: 'assistant', kind: 'ask', outcome: 'not_allowed', act: assistant('what is a LoRA?', 'U0OUT4') },
+    { entry: 'assistant', kind: 'flux', outcome: 'over_budget', act: assistant('draw a fox', 'U0SPENT4') },
+    {
+      entry: 'assistant',
+      kind: 'flux',
+      outcome: 'confirm',
+      act: assistant('draw foxes --n 2 --size 512x512', 'U0NEW4'),
+    },
   ];
 
   it.each(rows)(

@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { App } from '@slack/bolt';
 import type { Logger } from '../../core/ports.js';
+import { createSlackAssistant } from './slack-assistant.js';
 import { boltLogger, slackClientOptions } from './slack-client.js';
 import { registerSlackCommands, type SlackCommandDeps } from './slack-commands.js';
 import { envelopeKind, logSlackFailure } from './slack-envelope.js';
@@ -62,6 +63,8 @@ export function createSlackGateway(options: SlackAppOptions, deps: SlackCommandD
     logSlackFailure(options.logger, envelopeKind((body ?? {}) as Record<string, unknown>), error);
   app.error(onError);
   registerSlackCommands(app, deps);
+  // Global middleware: it takes the DM's threaded messages before the thread-reply listener would see them.
+  app.assistant(createSlackAssistant(deps));
   return {
     app,
     ...(http ? { httpListener: http.requestListener } : {}),

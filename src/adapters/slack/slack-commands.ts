@@ -6,6 +6,7 @@ import type { InboundDeps } from '../../app/intake.js';
 import type { Place } from '../../core/access.js';
 import type { Requester } from '../../core/budget.js';
 import type { SourceImage } from '../../core/requests.js';
+import { assistantPressPlatform } from './slack-assistant-platform.js';
 import { registerSlackEdits } from './slack-edits.js';
 import { ACTIONS } from './slack-format.js';
 import { SlackPlatform, type SlackReplies } from './slack-platform.js';
@@ -75,7 +76,9 @@ function registerButtons(app: App, service: InboundService, deps: SlackCommandDe
           input: { type: 'press', action, id: pressed.value ?? '' },
         });
         const requester = event.requester;
-        const platform = new SlackPlatform(client, requester, respondReplies(respond), body.trigger_id);
+        const platform =
+          (await assistantPressPlatform(client, requester, { body, respond, state: deps.state })) ??
+          new SlackPlatform(client, requester, respondReplies(respond), body.trigger_id);
         await service.handle(event, platform);
       },
     );
@@ -83,7 +86,7 @@ function registerButtons(app: App, service: InboundService, deps: SlackCommandDe
 }
 
 /** A Slack `message` event, as far as lorabot reads it. */
-interface SlackMessageEvent {
+export interface SlackMessageEvent {
   subtype?: string;
   bot_id?: string;
   user?: string;
@@ -131,7 +134,7 @@ function sharedImages(files: readonly SlackFile[] | undefined): SourceImage[] {
 }
 
 /** The envelope of an Events API request, as far as lorabot reads it. */
-interface SlackEnvelope {
+export interface SlackEnvelope {
   team_id?: string;
   event_id?: string;
   authorizations?: Array<{ team_id?: string }>;
@@ -149,43 +152,23 @@ interface SlackEnvelope {
 function registerThreadReplies(app: App, service: InboundService, deps: SlackCommandDeps): void {
   app.event('message', async ({ event, body, client }) => {
     const message = event as SlackMessageEvent;
-    const envelope = body as SlackEnvelope;
     if (!FOLLOW_UP_SUBTYPES.has(message.subtype) || message.bot_id || !message.user) return;
     if (!message.thread_ts || message.thread_ts === message.ts) return;
-    // A leading mention of the bot is how people address it; it is not part of the question.
-    const question = unescapeSlackText(message.text ?? '')
-      .replace(/^\s*<@[A-Z0-9]+>\s*/, '')
-      .trim();
-    const images = sharedImages(message.files);
-    if (!question && images.length === 0) return;
-    const installedIn = envelope.authorizations?.[0]?.team_id ?? envelope.team_id ?? '';
-    const envelopeTeam = envelope.team_id ?? '';
+    const written = writtenMessage(message, body as SlackEnvelope, deps);
+    if (!written) return;
     let conversationKey: string | undefined;
     try {
-      // The key by team is how threads were kept before lorabot 0.9; it still finds them while they live.
-      conversationKey = await service.findConversation('slack', [
-        `${message.channel}:${message.thread_ts}`,
-        `${envelopeTeam}:${message.channel}:${message.thread_ts}`,
-      ]);
+      conversationKey = await findThreadConversation(service, message, body as SlackEnvelope);
     } catch (error) {
       deps.logger.warn({ err: String(error) }, 'could not look up a thread; the reply is not answered');
       return;
     }
     if (!conversationKey) return;
-    const place: Place = { platform: 'slack', workspaceId: installedIn, channelId: message.channel };
-    const requester: Requester = {
-      ...place,
-      workspaceId: message.user_team ?? envelopeTeam,
-      userId: message.user,
-    };
-    const eventId = envelope.event_id ?? `${message.channel}-${message.ts}`;
-    const platform = ephemeralPlatform(client, requester, message.thread_ts);
+    const { question, images, ...origin } = written;
+    const platform = ephemeralPlatform(client, origin.requester, message.thread_ts);
     await service.handle(
       {
-        requester,
-        place,
-        requestId: `slack-${installedIn}-${eventId}`.replace(/[^\w.-]/g, '_'),
-        receivedAt: deps.now(),
+        ...origin,
         entry: 'thread',
         input: {
           type: 'follow-up',
@@ -198,6 +181,56 @@ function registerThreadReplies(app: App, service: InboundService, deps: SlackCom
       platform,
     );
   });
+}
+
+/** A message a person wrote in a thread, translated: who, where, the platform's request id, and what they wrote. */
+export interface WrittenMessage
+  extends Pick<InboundEvent, 'requester' | 'place' | 'requestId' | 'receivedAt'> {
+  /** The text, unescaped, without a leading mention of the bot. */
+  question: string;
+  images: SourceImage[];
+}
+
+/**
+ * Who wrote a message and where, or undefined when it holds nothing to answer (no text, no picture). A Slack
+ * Connect partner is charged to their own workspace (the event's `user_team`), while the access rules are those
+ * of the workspace lorabot is installed in. Slack retries an event it thinks was lost; the event id is the
+ * request id, claimed once.
+ */
+export function writtenMessage(
+  message: SlackMessageEvent,
+  envelope: SlackEnvelope,
+  deps: Pick<SlackCommandDeps, 'now'>,
+): WrittenMessage | undefined {
+  // A leading mention of the bot is how people address it; it is not part of the question.
+  const question = unescapeSlackText(message.text ?? '')
+    .replace(/^\s*<@[A-Z0-9]+>\s*/, '')
+    .trim();
+  const images = sharedImages(message.files);
+  if (!question && images.length === 0) return undefined;
+  const installedIn = envelope.authorizations?.[0]?.team_id ?? envelope.team_id ?? '';
+  const place: Place = { platform: 'slack', workspaceId: installedIn, channelId: message.channel };
+  const requester: Requester = {
+    ...place,
+    workspaceId: message.user_team ?? envelope.team_id ?? '',
+    userId: message.user ?? '',
+  };
+  const eventId = envelope.event_id ?? `${message.channel}-${message.ts}`;
+  const requestId = `slack-${installedIn}-${eventId}`.replace(/[^\w.-]/g, '_');
+  return { requester, place, requestId, receivedAt: deps.now(), question, images };
+}
+
+/** The conversation a thread holds, found by channel and thread ts (so a Slack Connect partner's reply finds it). */
+export function findThreadConversation(
+  service: InboundService,
+  message: Pick<SlackMessageEvent, 'channel' | 'thread_ts'>,
+  envelope: SlackEnvelope,
+): Promise<string | undefined> {
+  // The key by team is how threads were kept before lorabot 0.9; it still finds them while they live.
+  return service.findConversation('slack', [
+    `${message.channel}:${message.thread_ts}`,
+    `${envelope.team_id ?? ''}:${message.channel}:${message.thread_ts}`,
+  ]);
 }
 
 /** Private answers where there is no `response_url` (a thread, a submitted modal): ephemeral messages. */

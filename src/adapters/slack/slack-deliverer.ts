@@ -10,6 +10,7 @@ import type {
   StepRunner,
 } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
+import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
 import { slackClientOptions } from './slack-client.js';
 import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
 
@@ -52,6 +53,7 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
       ts: target.statusTs ?? target.parentTs,
       ...message,
     });
+    if (target.assistant) await setAssistantStatus(this.client, target, assistantStatusText(view, status));
   }
 
   /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */

@@ -87,6 +87,22 @@ export interface EphemeralMessage {
   thread_ts?: string;
 }
 
+/** An assistant thread (Slack's AI app view, in a person's DM with the app), as the person sees it. */
+export interface AssistantThread {
+  /** The DM between the person and the app. */
+  channel: string;
+  threadTs: string;
+  userId: string;
+  title?: string;
+  /** Every loading status set, oldest first; an empty one clears it. */
+  statuses: string[];
+  /** The suggested prompts last set, with their list's title. */
+  prompts?: { title?: string; prompts: Array<{ title: string; message: string }> };
+}
+
+/** An Events API request body (`event_callback`), as Slack posts it to the app. */
+export type EventEnvelope = Record<string, unknown> & { event: Record<string, unknown> };
+
 /** A modal opened with `views.open`, as the person sees it. */
 export interface OpenedView {
   id: string;
@@ -114,6 +130,8 @@ export class FakeSlack {
   readonly fileDownloads: FileDownload[] = [];
   readonly ephemerals: EphemeralMessage[] = [];
   readonly views: OpenedView[] = [];
+  /** Assistant threads by `channel ts`, opened with `openAssistantThread`. */
+  readonly assistantThreads = new Map<string, AssistantThread>();
   readonly botToken: string;
   readonly teamId = 'T0LORABOT';
   readonly botUserId = 'ULORABOT';
@@ -208,6 +226,68 @@ export class FakeSlack {
     };
     this.hostedFiles.set(id, file);
     return file;
+  }
+
+  /**
+   * A person opens lorabot's assistant view: Slack starts a thread in their DM with the app and sends
+   * `assistant_thread_started`. Returns the thread and the event to deliver (`deliverEvent`).
+   * @see https://docs.slack.dev/reference/events/assistant_thread_started
+   */
+  openAssistantThread(options: { userId: string; contextChannelId?: string }): {
+    thread: AssistantThread;
+    envelope: EventEnvelope;
+  } {
+    const channel = `D${options.userId.replace(/^U/, '')}`;
+    const threadTs = this.seedMessage(channel, '');
+    const thread: AssistantThread = { channel, threadTs, userId: options.userId, statuses: [] };
+    this.assistantThreads.set(`${channel} ${threadTs}`, thread);
+    const context = {
+      ...(options.contextChannelId ? { channel_id: options.contextChannelId } : {}),
+      team_id: this.teamId,
+      enterprise_id: null,
+    };
+    const event = {
+      type: 'assistant_thread_started',
+      assistant_thread: { user_id: options.userId, context, channel_id: channel, thread_ts: threadTs },
+      event_ts: this.nextTs(),
+    };
+    return { thread, envelope: this.envelope(event) };
+  }
+
+  /**
+   * The person writes in an assistant thread (a `message.im` event in the thread), or presses one of its
+   * suggested prompts, which Slack sends as the person's message.
+   * @see https://docs.slack.dev/reference/events/message.im
+   */
+  assistantMessage(
+    thread: AssistantThread,
+    message: { text: string; userId?: string; files?: Array<Record<string, unknown>> },
+  ): EventEnvelope {
+    const ts = this.nextTs();
+    return this.envelope({
+      type: 'message',
+      channel: thread.channel,
+      channel_type: 'im',
+      user: message.userId ?? thread.userId,
+      text: message.text,
+      ts,
+      thread_ts: thread.threadTs,
+      event_ts: ts,
+      ...(message.files ? { subtype: 'file_share', files: message.files } : {}),
+    });
+  }
+
+  private envelope(event: Record<string, unknown>): EventEnvelope {
+    return {
+      token: 'deprecated-verification-token',
+      team_id: this.teamId,
+      api_app_id: 'A0LORABOT',
+      type: 'event_callback',
+      event_id: `Ev${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: this.teamId, user_id: this.botUserId, is_bot: true }],
+      event,
+    };
   }
 
   /** Faults for the next `times` calls to `method`, after letting `skip` calls through. */
@@ -400,11 +480,38 @@ export class FakeSlack {
       }
       return { ok: true, files: shared };
     },
+    // Assistant threads: each method works on a thread the person opened (docs: "invalid_thread_ts").
+    'assistant.threads.setStatus': (args) => {
+      const thread = this.assistantThread(args);
+      if (!thread) return { ok: false, error: 'invalid_thread_ts' };
+      thread.statuses.push(String(args.status));
+      return { ok: true };
+    },
+    'assistant.threads.setSuggestedPrompts': (args) => {
+      const thread = this.assistantThread(args);
+      if (!thread) return { ok: false, error: 'invalid_thread_ts' };
+      const prompts = (typeof args.prompts === 'string' ? JSON.parse(args.prompts) : args.prompts) as Array<{
+        title: string;
+        message: string;
+      }>;
+      thread.prompts = { ...(args.title ? { title: String(args.title) } : {}), prompts };
+      return { ok: true };
+    },
+    'assistant.threads.setTitle': (args) => {
+      const thread = this.assistantThread(args);
+      if (!thread) return { ok: false, error: 'invalid_thread_ts' };
+      thread.title = String(args.title);
+      return { ok: true };
+    },
     'apps.connections.open': () =>
       this.socketModeUrl
         ? { ok: true, url: this.socketModeUrl }
         : { ok: false, error: 'not_supported_by_fake' },
   };
+
+  private assistantThread(args: Record<string, unknown>): AssistantThread | undefined {
+    return this.assistantThreads.get(`${String(args.channel_id)} ${String(args.thread_ts)}`);
+  }
 
   /** Slack's documented limits for message text and blocks. */
   private checkMessage(args: Record<string, unknown>): string | undefined {
@@ -570,6 +677,21 @@ async function parseArgs(req: IncomingMessage, raw: Buffer): Promise<Record<stri
     );
   }
   return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+}
+
+/** Posts an Events API request to the app at `url`, signed with `secret` as Slack signs it; returns the status. */
+export async function deliverEvent(url: string, secret: string, envelope: EventEnvelope): Promise<number> {
+  const body = JSON.stringify(envelope);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      ...signSlackRequest(secret, body, Math.floor(Date.now() / 1000)),
+      'content-type': 'application/json',
+    },
+    body,
+  });
+  await response.text();
+  return response.status;
 }
 
 /** Signs a request body the way Slack does: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */
