@@ -173,3 +173,31 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
     ]);
   });
 });
+
+describe('Discord user installs turned off', () => {
+  it('answers privately that lorabot is not enabled there, and queues and charges nothing', async () => {
+    const off = await startDiscordHarness({ configExtra: 'access:\n  discord: { user_installs: false }' });
+    try {
+      const { id } = off.discord.sendCommand({
+        name: 'flux',
+        userId: USER,
+        userInstall: { context: 2 },
+        options: [{ name: 'prompt', type: 3, value: 'a refused boat --size 256x256' }],
+      });
+      const answer = await waitFor('the private answer', () =>
+        off.discord.messages.find((m) => m.interaction_id === id && m.content.includes('not enabled here')),
+      );
+      expect(answer.flags & 64).toBe(64);
+      expect(off.discord.publicReply(id)).toBeUndefined();
+      expect(off.together.callsTo('/images/generations')).toEqual([]);
+      // No BullMQ job (a hash with data) was made.
+      const keys = await redis.keys(`${off.config.queue.prefix}:image:*`);
+      const jobs = [];
+      for (const key of keys)
+        if ((await redis.type(key)) === 'hash' && (await redis.hexists(key, 'data'))) jobs.push(key);
+      expect(jobs).toEqual([]);
+    } finally {
+      await off.close();
+    }
+  }, 60_000);
+});

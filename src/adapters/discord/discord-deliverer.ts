@@ -60,7 +60,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly now: () => number;
   private readonly interactionTokens: InteractionTokens | undefined;
   readonly streaming?: AnswerStreaming<DiscordTarget>;
-  /** User installs' running jobs: the timer that says "the result will arrive in your DM", by status message. */
+  /**
+   * User installs' running jobs: the timer that says "the result will arrive in your DM", by status message. Each
+   * is cleared when its job ends, and none keeps the process alive (a stopping worker hands its jobs back).
+   */
   private readonly handoffs = new Map<string, NodeJS.Timeout>();
   /** DM channels opened, by user; and the status messages whose person was told their result moved there. */
   private readonly dmChannels = new Map<string, string>();
@@ -91,12 +94,6 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       components: statusComponents(view, status),
     };
     await this.patchStatus(target, body);
-  }
-
-  /** Stops the handoff timers (a worker shutting down). */
-  close(): void {
-    for (const timer of this.handoffs.values()) clearTimeout(timer);
-    this.handoffs.clear();
   }
 
   private async patchStatus(target: DiscordTarget, body: Record<string, unknown>): Promise<void> {
