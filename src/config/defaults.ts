@@ -57,7 +57,7 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
   },
   access: {
     slack: { workspaces: [], channels: [] },
-    discord: { guilds: [], channels: [], dms: true },
+    discord: { guilds: [], channels: [], dms: true, user_installs: true },
     admins: { slack: [], discord: [] },
   },
   redis: { cluster_nodes: [] },

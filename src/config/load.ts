@@ -146,7 +146,12 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
     },
     access: {
       slack: { ...f.access.slack },
-      discord: { ...f.access.discord },
+      discord: {
+        guilds: f.access.discord.guilds,
+        channels: f.access.discord.channels,
+        dms: f.access.discord.dms,
+        userInstalls: f.access.discord.user_installs,
+      },
       admins: { ...f.access.admins, web: [] },
     },
     configPath,

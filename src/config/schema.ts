@@ -78,7 +78,7 @@ export const fileSchema = z.strictObject({
   }),
   access: z.strictObject({
     slack: z.strictObject({ workspaces: ids, channels: ids }),
-    discord: z.strictObject({ guilds: ids, channels: ids, dms: z.boolean() }),
+    discord: z.strictObject({ guilds: ids, channels: ids, dms: z.boolean(), user_installs: z.boolean() }),
     admins: z.strictObject({ slack: ids, discord: ids }),
   }),
   redis: z.strictObject({ cluster_nodes: z.array(clusterNode) }),

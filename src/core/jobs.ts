@@ -36,6 +36,11 @@ export interface DiscordTarget {
   interaction?: DiscordInteractionRef;
   /** Largest file Discord accepts here, in bytes (the interaction's `attachment_size_limit`, else 10 MiB). */
   attachmentLimit: number;
+  /**
+   * Used through a person's own install where the bot is not a member: everything goes through the interaction's
+   * webhook (never the channel), and what comes after the token expires goes to the person's DM with the bot.
+   */
+  userInstall?: boolean;
 }
 
 /**
@@ -204,8 +209,11 @@ export type JobStatus =
  */
 export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   updateStatus(target: Target, view: JobView, status: JobStatus): Promise<void>;
-  /** Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`. */
-  postImages(target: Target, images: ReadonlyArray<NamedImage>): Promise<void>;
+  /**
+   * Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`. A platform that shows
+   * them in one card puts the `caption` (prompt, seed, cost, the result's buttons) beside them.
+   */
+  postImages(target: Target, images: ReadonlyArray<NamedImage>, caption?: ImageCaption): Promise<void>;
   /**
    * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
    * piece replaces the text of that already posted (streamed) message instead of being posted anew.
@@ -215,6 +223,16 @@ export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>): Promise<void>;
   /** Platforms that show an answer as it is generated, by editing one message. */
   streaming?: AnswerStreaming<Target>;
+}
+
+/** What an image result says beside its images. */
+export interface ImageCaption {
+  view: JobView;
+  /** The prompt as the user wrote it: text from a user, to be escaped. */
+  prompt: string;
+  /** The seed, when the request fixed one. */
+  seed?: number;
+  costText: string;
 }
 
 export interface AnswerStreaming<Target extends DeliveryTarget> {

@@ -1,6 +1,12 @@
 import type { Job } from 'bullmq';
 import { imageFileName } from '../core/image-files.js';
-import type { Deliverer, ImageJobData, JobOutcome } from '../core/jobs.js';
+import {
+  type Deliverer,
+  type ImageCaption,
+  type ImageJobData,
+  type JobOutcome,
+  jobView,
+} from '../core/jobs.js';
 import { callTogether } from './billed-calls.js';
 import { imageCost } from './job-costs.js';
 import type { Steps } from './step-journal.js';
@@ -43,7 +49,13 @@ export async function runImageJob(
     bytes: Buffer.from(base64, 'base64'),
   }));
   const cost = imageCost(services, data);
-  await run.steps.once('images', () => run.deliverer.postImages(data.target, images));
+  const caption: ImageCaption = {
+    view: jobView(id, data),
+    prompt: data.request.prompt,
+    ...(data.request.seed !== undefined ? { seed: data.request.seed } : {}),
+    costText: cost.text,
+  };
+  await run.steps.once('images', () => run.deliverer.postImages(data.target, images, caption));
   await services.finish(job, run.deliverer, run.steps, cost);
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
   if (data.target.platform === 'cli') outcome.images = named;

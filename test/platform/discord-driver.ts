@@ -1,6 +1,6 @@
 import type { JobData } from '../../src/core/jobs.js';
 import type { SourceImage } from '../../src/core/requests.js';
-import { type FakeMessage, snowflake } from '../contract/fakes/fake-discord.js';
+import { actionRowsOf, type FakeMessage, snowflake } from '../contract/fakes/fake-discord.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
 import {
@@ -348,10 +348,12 @@ function modalText(modal: Record<string, unknown>): string {
   return rows[0]?.components[0]?.value ?? '';
 }
 
-/** The buttons of a message; custom ids are `lorabot:<action>:<id>`. */
+/**
+ * The buttons of a message, in its action rows (at the top level, or inside a Components V2 container such as an
+ * image gallery's); custom ids are `lorabot:<action>:<id>`.
+ */
 function buttonsOf(message: FakeMessage): Button[] {
-  const rows = message.components as Array<{ components?: Array<{ custom_id?: string }> }>;
-  return rows
+  return actionRowsOf(message.components)
     .flatMap((row) => row.components ?? [])
     .map((c) => /^lorabot:([a-z]+):(.+)$/.exec(c.custom_id ?? ''))
     .filter((m) => m !== null)

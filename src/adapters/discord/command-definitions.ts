@@ -14,17 +14,34 @@ type CommandDefinition = Record<string, unknown>;
 const CHAT_INPUT = 1;
 const MESSAGE = 3;
 
+/** Installation types: to a server, to a person's account. */
+const GUILD_INSTALL = 0;
+const USER_INSTALL = 1;
+/** Interaction contexts: a server, the bot's DM, DMs and group DMs between people. */
+const GUILD = 0;
+const BOT_DM = 1;
+const PRIVATE_CHANNEL = 2;
+
 /**
  * `/flux` (a `prompt` option taking the whole grammar, plus typed options), `/ask`, and the message command "Edit
  * with lorabot" (in a message's Apps menu; no description or options). Slash command names are lower-case, at
- * most 32 characters; descriptions at most 100.
+ * most 32 characters; descriptions at most 100. Registered globally, each is available to both install types
+ * (a server's, a person's own) in every context; a server's commands take neither field (Discord allows them on
+ * global commands only).
+ * @see https://discord.com/developers/docs/interactions/application-commands#installation-context
  */
-export function commandDefinitions(settings: CoreSettings): CommandDefinition[] {
+export function commandDefinitions(
+  settings: CoreSettings,
+  scope: { global: boolean } = { global: true },
+): CommandDefinition[] {
+  const everywhere = scope.global
+    ? { integration_types: [GUILD_INSTALL, USER_INSTALL], contexts: [GUILD, BOT_DM, PRIVATE_CHANNEL] }
+    : {};
   return [
     fluxCommand(settings.image.bounds),
     askCommand(Object.values(settings.chat.models)),
     { name: EDIT_COMMAND, type: MESSAGE },
-  ];
+  ].map((command) => ({ ...command, ...everywhere }));
 }
 
 /** `/flux`: the prompt, then each flag of the grammar as a typed option, bounded as the config bounds it. */

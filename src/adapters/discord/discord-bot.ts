@@ -31,6 +31,7 @@ import {
   type StartingInteraction,
 } from './discord-platform.js';
 import { guardPackets } from './packet-guard.js';
+import { isUserInstallOnly, USER_INSTALL_CHANNEL } from './user-install.js';
 
 export interface DiscordBotOptions extends InboundDeps {
   token: string;
@@ -266,7 +267,9 @@ export class DiscordBot {
   }
 
   private portFor(interaction: StartingInteraction): DiscordInteractionPlatform {
-    return new DiscordInteractionPlatform(interaction, this.deliverer);
+    return new DiscordInteractionPlatform(interaction, this.deliverer, {
+      userInstall: isUserInstallOnly(interaction),
+    });
   }
 
   private interactionEvent(
@@ -278,8 +281,8 @@ export class DiscordBot {
     return {
       requester: {
         platform: 'discord',
-        workspaceId: interaction.guildId ?? '',
-        channelId: interaction.channelId ?? '',
+        workspaceId: place.workspaceId,
+        channelId: place.channelId,
         userId: interaction.user.id,
       },
       place,
@@ -290,7 +293,15 @@ export class DiscordBot {
     };
   }
 
-  private placeOf(interaction: StartingInteraction | AutocompleteInteraction): Place {
+  private placeOf(interaction: StartingInteraction | AutocompleteInteraction): DiscordPlace {
+    if (isUserInstallOnly(interaction)) {
+      return {
+        platform: 'discord',
+        workspaceId: interaction.guildId ?? '',
+        channelId: USER_INSTALL_CHANNEL,
+        userInstall: true,
+      };
+    }
     const parentChannelId = interaction.channel?.isThread() ? interaction.channel.parentId : null;
     return {
       platform: 'discord' as const,
@@ -307,6 +318,8 @@ export class DiscordBot {
     );
   }
 }
+
+type DiscordPlace = Extract<Place, { platform: 'discord' }>;
 
 /** The first restart's delay, doubled each time up to the cap. */
 const RESTART_BASE_MS = 1000;
@@ -364,6 +377,7 @@ export async function registerCommands(options: {
   const route = options.guildId
     ? Routes.applicationGuildCommands(options.applicationId, options.guildId)
     : Routes.applicationCommands(options.applicationId);
-  const result = (await rest.put(route, { body: commandDefinitions(options.settings) })) as unknown[];
+  const definitions = commandDefinitions(options.settings, { global: !options.guildId });
+  const result = (await rest.put(route, { body: definitions })) as unknown[];
   return result.length;
 }

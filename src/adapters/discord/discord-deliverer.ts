@@ -5,6 +5,7 @@ import type {
   Deliverer,
   DiscordInteractionRef,
   DiscordTarget,
+  ImageCaption,
   InteractionTokens,
   JobStatus,
   JobView,
@@ -20,11 +21,20 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
+import { GALLERY_LIMIT, galleryBody, isComponentsV2Refusal } from './discord-gallery.js';
 
 /** "The maximum request size when sending a message is 25 MiB." */
 const REQUEST_LIMIT = 25 * 1024 * 1024;
 /** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
 const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
+/** A token this close to its expiry is not used: a request started just before expiry may arrive after it. */
+const TOKEN_MARGIN_MS = 60_000;
+/** Said in the person's DM before the first result that could not go where they asked (a user install). */
+export const MOVED_TO_DM =
+  'Discord gives lorabot 15 minutes to answer where you asked; this took longer, so the result is here.';
+/** Added to a user install's status when its token is about to expire with the job still running. */
+export const HANDOFF_LINE =
+  '-# This is taking longer than the 15 minutes Discord gives lorabot to answer here: the result will arrive in your DM with lorabot.';
 
 export interface DiscordDelivererOptions {
   token: string;
@@ -39,7 +49,10 @@ export interface DiscordDelivererOptions {
 /**
  * Delivers results to Discord. While an interaction's token is valid (15 minutes) the status and results go
  * through its webhook; after that, or when Discord says the token is gone, through the channel with the bot
- * token, so a slow job is never lost. discord.js's REST queue waits out 429s per route.
+ * token, so a slow job is never lost. A user install (the bot is not a member where it was used) has no channel
+ * to fall back on: its results go to the person's DM with the bot instead, and a job still running when the
+ * token is about to expire says so in its status first. discord.js's REST queue waits out 429s per route.
+ * Image results are one Components V2 gallery message, or today's attachments where Discord refuses the flag.
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding
  */
 export class DiscordDeliverer implements Deliverer<DiscordTarget> {
@@ -47,6 +60,14 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly now: () => number;
   private readonly interactionTokens: InteractionTokens | undefined;
   readonly streaming?: AnswerStreaming<DiscordTarget>;
+  /**
+   * User installs' running jobs: the timer that says "the result will arrive in your DM", by status message. Each
+   * is cleared when its job ends, and none keeps the process alive (a stopping worker hands its jobs back).
+   */
+  private readonly handoffs = new Map<string, NodeJS.Timeout>();
+  /** DM channels opened, by user; and the status messages whose person was told their result moved there. */
+  private readonly dmChannels = new Map<string, string>();
+  private readonly movedToDm = new Set<string>();
 
   constructor(options: DiscordDelivererOptions) {
     this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
@@ -56,18 +77,26 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,
         open: async (target) => this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }),
-        preview: async (target, id, partial) =>
-          this.edit(target, id, { content: previewContent(partial), allowed_mentions: NO_MENTIONS }),
+        preview: async (target, id, partial) => {
+          // Past a user install's token the answer so far cannot be shown; the whole answer goes to the DM.
+          if (target.userInstall && !this.isLive(target)) return;
+          await this.edit(target, id, { content: previewContent(partial), allowed_mentions: NO_MENTIONS });
+        },
       };
     }
   }
 
   async updateStatus(target: DiscordTarget, view: JobView, status: JobStatus): Promise<void> {
+    if (target.userInstall) this.planHandoff(target, view, status);
     const body = {
       content: statusContent(target.userId, view, status),
       allowed_mentions: NO_MENTIONS,
       components: statusComponents(view, status),
     };
+    await this.patchStatus(target, body);
+  }
+
+  private async patchStatus(target: DiscordTarget, body: Record<string, unknown>): Promise<void> {
     await this.viaInteraction(
       target,
       (i) =>
@@ -76,11 +105,55 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
           body,
           auth: false,
         }),
-      () => this.rest.patch(Routes.channelMessage(target.channelId, target.statusMessageId), { body }),
+      // A user install's status is where the bot cannot reach once the token is gone.
+      async () =>
+        target.userInstall
+          ? undefined
+          : this.rest.patch(Routes.channelMessage(target.channelId, target.statusMessageId), { body }),
     );
   }
 
-  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>): Promise<void> {
+  /**
+   * A user install's job that starts running gets a timer for when its token is about to expire: if it is still
+   * running then, its status says that the result will arrive in the person's DM. Its end clears the timer.
+   */
+  private planHandoff(target: DiscordTarget, view: JobView, status: JobStatus): void {
+    const key = target.statusMessageId;
+    clearTimeout(this.handoffs.get(key));
+    this.handoffs.delete(key);
+    if (status.state !== 'running' || !target.interaction) return;
+    const interaction = target.interaction;
+    // When the webhook stops being used (its last minute is left alone), results go to the DM instead.
+    const delay = interaction.expiresAt - TOKEN_MARGIN_MS - this.now();
+    if (delay <= 0) return;
+    const timer = setTimeout(() => {
+      this.handoffs.delete(key);
+      const body = {
+        content: `${statusContent(target.userId, view, status)}\n${HANDOFF_LINE}`.slice(0, 2000),
+        allowed_mentions: NO_MENTIONS,
+        components: statusComponents(view, status),
+      };
+      // Sent within the token's last minute, so past the margin the other requests keep.
+      void this.tokenOf(interaction)
+        .then((token) =>
+          token === undefined
+            ? undefined
+            : this.rest.patch(Routes.webhookMessage(interaction.applicationId, token, key), {
+                body,
+                auth: false,
+              }),
+        )
+        .catch(() => undefined);
+    }, delay);
+    timer.unref();
+    this.handoffs.set(key, timer);
+  }
+
+  async postImages(
+    target: DiscordTarget,
+    images: ReadonlyArray<NamedImage>,
+    caption?: ImageCaption,
+  ): Promise<void> {
     const files: RawFile[] = [];
     const refused: string[] = [];
     images.forEach((image, i) => {
@@ -92,11 +165,23 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         files.push({ name: image.fileName, data: Buffer.from(image.bytes), contentType: image.mimeType });
       }
     });
+    let gallery = caption !== undefined;
     for (const batch of batches(files)) {
+      const names = batch.map((f) => f.name);
+      if (gallery && caption) {
+        try {
+          await this.send(target, galleryBody(caption, names, target.userId), batch);
+          continue;
+        } catch (error) {
+          // Refused here: this and the later batches go as plain attachments (the status carries the buttons).
+          if (!isComponentsV2Refusal(error)) throw error;
+          gallery = false;
+        }
+      }
       const body = {
         content: '',
         allowed_mentions: NO_MENTIONS,
-        attachments: batch.map((f, id) => ({ id: String(id), filename: f.name })),
+        attachments: names.map((filename, id) => ({ id: String(id), filename })),
       };
       await this.send(target, body, batch);
     }
@@ -119,11 +204,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
     const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
     if (via === 'dm') {
-      const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: target.userId } })) as {
-        id: string;
-      };
-      await this.rest.post(Routes.channelMessages(dm.id), {
-        body: { ...body, content: `${body.content} (in <#${target.resultChannelId}>)`.slice(0, 2000) },
+      // A user install's channel may be one the bot cannot see; a link to it would say nothing.
+      const where = target.userInstall ? '' : ` (in <#${target.resultChannelId}>)`;
+      await this.rest.post(Routes.channelMessages(await this.dmChannel(target.userId)), {
+        body: { ...body, content: `${body.content}${where}`.slice(0, 2000) },
       });
       return;
     }
@@ -136,7 +220,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       target,
       (i) =>
         this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
-      () => this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body }),
+      () =>
+        target.userInstall
+          ? this.postOutside(target, body)
+          : this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body }),
     );
   }
 
@@ -155,10 +242,44 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
           query: new URLSearchParams({ wait: 'true' }),
           ...(files ? { files } : {}),
         }),
-      () =>
-        this.rest.post(Routes.channelMessages(target.resultChannelId), { body, ...(files ? { files } : {}) }),
+      () => this.postOutside(target, body, files),
     )) as { id: string };
     return message.id;
+  }
+
+  /**
+   * A new message where the interaction's webhook cannot take it: the result channel, or for a user install the
+   * person's DM with the bot (told once why it is there).
+   */
+  private async postOutside(target: DiscordTarget, body: Record<string, unknown>, files?: RawFile[]) {
+    const channelId = target.userInstall ? await this.dmChannel(target.userId) : target.resultChannelId;
+    if (target.userInstall && !this.movedToDm.has(target.statusMessageId)) {
+      remember(this.movedToDm, target.statusMessageId);
+      await this.rest.post(Routes.channelMessages(channelId), {
+        body: { content: MOVED_TO_DM, allowed_mentions: NO_MENTIONS },
+      });
+    }
+    return this.rest.post(Routes.channelMessages(channelId), { body, ...(files ? { files } : {}) });
+  }
+
+  /**
+   * The bot's DM channel with a person, opened once (the bot may DM whoever installed it to their account).
+   * @see https://discord.com/developers/docs/resources/user#create-dm
+   */
+  private async dmChannel(userId: string): Promise<string> {
+    const known = this.dmChannels.get(userId);
+    if (known) return known;
+    const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as {
+      id: string;
+    };
+    this.dmChannels.set(userId, dm.id);
+    if (this.dmChannels.size > 1000) this.dmChannels.delete(this.dmChannels.keys().next().value!);
+    return dm.id;
+  }
+
+  private isLive(target: DiscordTarget): boolean {
+    const interaction = target.interaction;
+    return interaction !== undefined && this.now() < interaction.expiresAt - TOKEN_MARGIN_MS;
   }
 
   private async viaInteraction(
@@ -167,9 +288,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     withBot: () => Promise<unknown>,
   ): Promise<unknown> {
     const interaction = target.interaction;
-    // A minute's margin: a request started just before expiry may arrive after it.
-    const live = interaction && this.now() < interaction.expiresAt - 60_000;
-    const token = live ? await this.tokenOf(interaction) : undefined;
+    const token = interaction && this.isLive(target) ? await this.tokenOf(interaction) : undefined;
     if (interaction && token !== undefined) {
       try {
         return await withToken({ applicationId: interaction.applicationId, token });
@@ -192,14 +311,23 @@ function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
-/** Groups files so that each request stays under Discord's 25 MiB request limit (and 10 attachments). */
+/** Adds to a set of recent ids, forgetting the oldest past 1,000. */
+function remember(ids: Set<string>, id: string): void {
+  ids.add(id);
+  if (ids.size > 1000) ids.delete(ids.values().next().value!);
+}
+
+/** Groups files so that each request stays under Discord's 25 MiB request limit (and 10 attachments, a gallery's most). */
 function batches(files: RawFile[]): RawFile[][] {
   const result: RawFile[][] = [];
   let current: RawFile[] = [];
   let size = 0;
   for (const file of files) {
     const length = (file.data as Buffer).length;
-    if (current.length > 0 && (size + length > REQUEST_LIMIT - 64 * 1024 || current.length === 10)) {
+    if (
+      current.length > 0 &&
+      (size + length > REQUEST_LIMIT - 64 * 1024 || current.length === GALLERY_LIMIT)
+    ) {
       result.push(current);
       current = [];
       size = 0;

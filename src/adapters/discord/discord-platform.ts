@@ -20,6 +20,7 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
+import { USER_INSTALL_CHANNEL } from './user-install.js';
 
 /**
  * An interaction that can start a job: a slash command, a button (Run, Regenerate, Vary, Edit), "Edit with
@@ -96,9 +97,11 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
   /** A slash command's private deferred response: not made, waiting for its content, or used. */
   private deferred: 'no' | 'thinking' | 'used' = 'no';
 
+  /** `userInstall`: used through a person's own install where the bot is not a member (see `DiscordTarget`). */
   constructor(
     private readonly interaction: StartingInteraction,
     deliverer: DiscordDeliverer,
+    private readonly where: { userInstall: boolean } = { userInstall: false },
   ) {
     super(deliverer);
   }
@@ -137,10 +140,12 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     const interaction = this.interaction;
     const reply = await this.publicReply(this.statusBody(interaction.user.id, view, status));
     const channelId = interaction.channelId ?? '';
+    const userInstall = this.where.userInstall;
     const target: DiscordTarget = {
       platform: 'discord',
       workspaceId: interaction.guildId ?? '',
-      channelId,
+      // A user install is recorded (budgets, ledger) under its own channel: the bot is in none there.
+      channelId: userInstall ? USER_INSTALL_CHANNEL : channelId,
       userId: interaction.user.id,
       statusMessageId: reply.id,
       resultChannelId: channelId,
@@ -150,6 +155,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
         expiresAt: interaction.createdTimestamp + TOKEN_LIFETIME_MS,
       },
       attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
+      ...(userInstall ? { userInstall } : {}),
     };
     return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
   }

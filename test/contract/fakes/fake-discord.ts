@@ -57,7 +57,22 @@ export interface FakeMessage {
 
 export type DiscordFault =
   | { kind: 'rate-limited'; retryAfterSeconds: number }
-  | { kind: 'http'; status: number };
+  | { kind: 'http'; status: number }
+  /**
+   * A message with the IS_COMPONENTS_V2 flag refused as Discord refuses it where V2 is not accepted: its
+   * top-level components read as legacy ones, only action rows (type 1). Calls without the flag pass.
+   */
+  | { kind: 'refuse-v2' };
+
+/**
+ * Where a user-install interaction comes from: a DM between people (context 2) or the bot's DM (1), or a server the
+ * bot has not joined (0, `otherGuildId`). The app is authorized by the user alone (`authorizing_integration_owners`
+ * has only key "1").
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-context-types
+ */
+export interface UserInstallOrigin {
+  context: 0 | 1 | 2;
+}
 
 interface InteractionState {
   id: string;
@@ -66,6 +81,8 @@ interface InteractionState {
   /** Who interacted. */
   userId: string;
   createdAt: number;
+  /** The token stops working 15 minutes after the interaction was made (its id's timestamp). */
+  expiresAt: number;
   responded: boolean;
   deferredAfterMs?: number;
   originalId?: string;
@@ -80,6 +97,15 @@ interface InteractionState {
 
 /** Discord's EPHEMERAL message flag (1 << 6). */
 const EPHEMERAL_FLAG = 64;
+/** IS_COMPONENTS_V2 (1 << 15): the message is made of components only. */
+export const COMPONENTS_V2_FLAG = 1 << 15;
+/** Component types that may stand at a V2 message's top level (action row, section, text, thumbnail… container). */
+const V2_TOP_LEVEL = new Set([1, 9, 10, 12, 13, 14, 17]);
+
+/** The time a snowflake was made (ms since the epoch). */
+export function snowflakeTime(id: string): number {
+  return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
+}
 
 /** Real-looking snowflakes: discord.js's REST queue keys buckets on 17–19-digit ids. */
 export function snowflake(at = Date.now()): string {
@@ -100,6 +126,11 @@ export class FakeDiscord {
   readonly guildId = snowflake();
   readonly channelId = snowflake();
   readonly dmChannelId = snowflake();
+  /** A DM between two people: the bot is not in it and cannot post there; a user install can answer in it. */
+  readonly privateChannelId = snowflake();
+  /** A server the bot has not joined (a user install used there). */
+  readonly otherGuildId = snowflake();
+  readonly otherChannelId = snowflake();
   readonly calls: DiscordCall[] = [];
   readonly messages: FakeMessage[] = [];
   readonly threads: Array<{ id: string; parentId: string; name: string }> = [];
@@ -321,10 +352,10 @@ export class FakeDiscord {
     return this.createMessage(options.channelId, body, [], 'bot');
   }
 
-  /** The custom_ids of a message's buttons. */
+  /** The custom_ids of a message's buttons, in action rows at the top level or inside a V2 container. */
   buttonsOf(messageId: string): string[] {
     const message = this.messages.find((m) => m.id === messageId);
-    const rows = (message?.components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>;
+    const rows = actionRowsOf(message?.components ?? []);
     return rows.flatMap((row) => (row.components ?? []).map((c) => String(c.custom_id)));
   }
 
@@ -337,6 +368,13 @@ export class FakeDiscord {
     id?: string;
     token?: string;
     channelId?: string;
+    /** Sent through a person's own install where the bot is not a member. */
+    userInstall?: UserInstallOrigin;
+    /**
+     * When Discord made the interaction (its id's timestamp), by default now: an earlier time leaves its token
+     * less of its 15 minutes. The 3-second deadline to answer still runs from when it is sent.
+     */
+    issuedAt?: number;
   }): { id: string; token: string } {
     return this.sendInteraction({
       type: 2,
@@ -346,6 +384,8 @@ export class FakeDiscord {
       ...(options.id ? { id: options.id } : {}),
       ...(options.token ? { token: options.token } : {}),
       ...(options.channelId ? { channelId: options.channelId } : {}),
+      ...(options.userInstall ? { userInstall: options.userInstall } : {}),
+      ...(options.issuedAt !== undefined ? { issuedAt: options.issuedAt } : {}),
     });
   }
 
@@ -359,7 +399,16 @@ export class FakeDiscord {
     const { id, token, channel_id: channelId } = payload;
     const member = payload.member as { user?: { id?: string } } | undefined;
     const userId = member?.user?.id ?? (payload.user as { id?: string } | undefined)?.id ?? '';
-    this.interactions.set(id, { id, token, channelId, userId, createdAt: this.now(), responded: false });
+    const createdAt = this.now();
+    this.interactions.set(id, {
+      id,
+      token,
+      channelId,
+      userId,
+      createdAt,
+      expiresAt: createdAt + TOKEN_LIFETIME_MS,
+      responded: false,
+    });
     this.dispatch('INTERACTION_CREATE', payload);
   }
 
@@ -392,10 +441,13 @@ export class FakeDiscord {
     token?: string;
     message?: unknown;
     channelId?: string;
+    userInstall?: UserInstallOrigin;
+    issuedAt?: number;
   }): { id: string; token: string } {
-    const id = options.id ?? snowflake(this.now());
+    const id = options.id ?? snowflake(options.issuedAt ?? this.now());
     const token = options.token ?? `interaction-token-${randomUUID()}`;
-    const channelId = options.channelId ?? this.channelId;
+    const origin = options.userInstall;
+    const channelId = options.channelId ?? (origin ? this.userInstallChannel(origin) : this.channelId);
     const userId = options.userId ?? '111111111111111111';
     if (!this.interactions.has(id)) {
       this.interactions.set(id, {
@@ -404,6 +456,7 @@ export class FakeDiscord {
         channelId,
         userId,
         createdAt: this.now(),
+        expiresAt: snowflakeTime(id) + TOKEN_LIFETIME_MS,
         responded: false,
         ...(options.message ? { messageId: (options.message as { id: string }).id } : {}),
       });
@@ -415,21 +468,61 @@ export class FakeDiscord {
       type: options.type,
       token,
       version: 1,
+      ...(origin ? this.userInstallWhere(origin, user, channelId) : this.guildWhere(user, channelId)),
+      data: options.data,
+      ...(options.message ? { message: options.message } : {}),
+      locale: 'en-US',
+      entitlements: [],
+      ...(options.attachment_size_limit ? { attachment_size_limit: options.attachment_size_limit } : {}),
+    });
+    return { id, token };
+  }
+
+  /** A member of the test guild, where the bot is installed. */
+  private guildWhere(user: Record<string, unknown>, channelId: string) {
+    return {
       guild_id: this.guildId,
       channel_id: channelId,
       channel: this.channelObject(channelId),
       member: { ...this.member(user), permissions: '2248473465835073' },
-      data: options.data,
-      ...(options.message ? { message: options.message } : {}),
       app_permissions: '2248473465835073',
-      locale: 'en-US',
       guild_locale: 'en-US',
-      entitlements: [],
       authorizing_integration_owners: { '0': this.guildId },
       context: 0,
-      ...(options.attachment_size_limit ? { attachment_size_limit: options.attachment_size_limit } : {}),
-    });
-    return { id, token };
+    };
+  }
+
+  private userInstallChannel(origin: UserInstallOrigin): string {
+    return origin.context === 0
+      ? this.otherChannelId
+      : origin.context === 1
+        ? this.dmChannelId
+        : this.privateChannelId;
+  }
+
+  /**
+   * A user install: authorized by the user alone. In a DM there is no guild or member, only `user`; in a server the
+   * bot has not joined, a member of that server. The bot's permissions there are those of a user-install app.
+   * @see https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object-interaction-structure
+   */
+  private userInstallWhere(origin: UserInstallOrigin, user: Record<string, unknown>, channelId: string) {
+    const common = {
+      channel_id: channelId,
+      app_permissions: '250048',
+      authorizing_integration_owners: { '1': String(user.id) },
+      context: origin.context,
+    };
+    if (origin.context === 0) {
+      return {
+        ...common,
+        guild_id: this.otherGuildId,
+        guild_locale: 'en-US',
+        channel: { id: channelId, type: 0, guild_id: this.otherGuildId, name: 'elsewhere' },
+        member: { ...this.member(user), permissions: '2248473465835073' },
+      };
+    }
+    const recipients = origin.context === 2 ? [this.user('222222222222222222', 'friend')] : [];
+    return { ...common, user, channel: { id: channelId, type: 1, recipients, flags: 0 } };
   }
 
   /** A member opens a thread in a channel (the test channel by default); returns the thread's id. */
@@ -620,9 +713,29 @@ export class FakeDiscord {
       res.end(payload === undefined ? '' : JSON.stringify(payload));
       return true;
     };
-    const index = this.faults.findIndex((f) => f.pattern.test(`${call.method} ${path}`));
+    const index = this.faults.findIndex(
+      (f) =>
+        f.pattern.test(`${call.method} ${path}`) &&
+        (f.fault.kind !== 'refuse-v2' || (flagsOf(body) & COMPONENTS_V2_FLAG) !== 0),
+    );
     if (index !== -1) {
       const { fault } = this.faults.splice(index, 1)[0]!;
+      if (fault.kind === 'refuse-v2') {
+        // Where V2 is not accepted, a container at the top level reads as a legacy component.
+        return send(400, {
+          message: 'Invalid Form Body',
+          code: 50035,
+          errors: {
+            components: {
+              '0': {
+                _errors: [
+                  { code: 'UNION_TYPE_CHOICES', message: 'Value of field "type" must be one of (1,).' },
+                ],
+              },
+            },
+          },
+        });
+      }
       if (fault.kind === 'rate-limited') {
         return send(
           429,
@@ -666,6 +779,8 @@ export class FakeDiscord {
       if (mentions?.parse?.includes('roles') && mentions.roles)
         return 'allowed_mentions: parse roles and roles are exclusive';
     }
+    const v2 = v2Problem(body, files);
+    if (v2) return v2;
     if (files.some((f) => f.bytes.length > FILE_LIMIT)) return 'file too large (10 MiB per file)';
     if (files.reduce((sum, f) => sum + f.bytes.length, 0) > REQUEST_LIMIT)
       return 'request entity too large (25 MiB)';
@@ -703,7 +818,8 @@ export class FakeDiscord {
         return send(404, { message: 'Unknown interaction', code: 10062 });
       if (interaction.responded)
         return send(400, { message: 'Interaction has already been acknowledged.', code: 40060 });
-      const age = this.now() - interaction.createdAt;
+      // Measured when the request arrived: the fake's own checks (its first schema compile) take time too.
+      const age = call.at - interaction.createdAt;
       if (age > 3000) return send(404, { message: 'Unknown interaction', code: 10062 });
       interaction.responded = true;
       interaction.deferredAfterMs = age;
@@ -740,7 +856,7 @@ export class FakeDiscord {
     m = /^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original|\d+))?$/.exec(path);
     if (m) {
       const interaction = [...this.interactions.values()].find((i) => i.token === m![2]);
-      if (!interaction || this.now() - interaction.createdAt > TOKEN_LIFETIME_MS) {
+      if (!interaction || this.now() > interaction.expiresAt) {
         return send(404, { message: 'Unknown Webhook', code: 10015 });
       }
       const id = m[3] === '@original' ? interaction.originalId : m[3];
@@ -770,6 +886,11 @@ export class FakeDiscord {
         );
         return send(200, this.messageObject(message));
       }
+    }
+    m = /^\/channels\/(\d+)\/messages(?:\/\d+)?$/.exec(path);
+    if (m && (m[1] === this.privateChannelId || m[1] === this.otherChannelId)) {
+      // The bot is not in a DM between people, nor in a server it has not joined.
+      return send(403, { message: 'Missing Access', code: 50001 });
     }
     m = /^\/channels\/(\d+)\/messages$/.exec(path);
     if (m && method === 'POST') {
@@ -815,6 +936,12 @@ export class FakeDiscord {
     return channelId === this.dmChannelId;
   }
 
+  /** A message's guild_id: none in a DM, the other server's in its channel. */
+  private guildOf(channelId: string): { guild_id?: string } {
+    if (this.isDm(channelId) || channelId === this.privateChannelId) return {};
+    return { guild_id: channelId === this.otherChannelId ? this.otherGuildId : this.guildId };
+  }
+
   private createMessage(
     channelId: string,
     body: Record<string, unknown>,
@@ -847,6 +974,7 @@ export class FakeDiscord {
     }
     if (body.allowed_mentions !== undefined) message.allowed_mentions = body.allowed_mentions;
     if (body.components !== undefined) message.components = body.components as unknown[];
+    if (typeof body.flags === 'number') message.flags |= body.flags & COMPONENTS_V2_FLAG;
     if (files.length > 0) message.attachments = files.map((f) => ({ filename: f.name, bytes: f.bytes }));
     return this.messageObject(message);
   }
@@ -855,7 +983,7 @@ export class FakeDiscord {
     return {
       id: message.id,
       channel_id: message.channel_id,
-      ...(this.isDm(message.channel_id) ? {} : { guild_id: this.guildId }),
+      ...this.guildOf(message.channel_id),
       author: this.user(this.botId, 'lorabot', true),
       content: message.content,
       timestamp: new Date(this.now()).toISOString(),
@@ -901,6 +1029,51 @@ const TEMPLATES: Array<[RegExp, string]> = [
     '/applications/{application_id}/guilds/{guild_id}/commands',
   ],
 ];
+
+/** A message component, as far as finding buttons needs. */
+export interface FakeComponent {
+  type?: number;
+  custom_id?: string;
+  components?: FakeComponent[];
+}
+
+/** The action rows of a message: at the top level, or inside a Components V2 container (type 17). */
+export function actionRowsOf(components: readonly unknown[]): FakeComponent[] {
+  return (components as FakeComponent[]).flatMap((c) =>
+    c.type === 17 ? actionRowsOf(c.components ?? []) : c.type === 1 ? [c] : [],
+  );
+}
+
+function flagsOf(body: DiscordCall['body']): number {
+  const data = (body && !Array.isArray(body) ? (body.data ?? body) : {}) as Record<string, unknown>;
+  return typeof data.flags === 'number' ? data.flags : 0;
+}
+
+/**
+ * Components V2 rules the OpenAPI description does not state: with the flag, no `content` (or embeds), and each
+ * `attachment://` reference names a file uploaded with the message; without it, only action rows at the top level.
+ * @see https://discord.com/developers/docs/components/reference#component-reference
+ */
+function v2Problem(body: DiscordCall['body'], files: DiscordCall['files']): string | undefined {
+  if (!body || Array.isArray(body)) return undefined;
+  const data = (body.data ?? body) as Record<string, unknown>;
+  const components = (data.components as Array<{ type?: number }> | undefined) ?? [];
+  if ((flagsOf(body) & COMPONENTS_V2_FLAG) === 0) {
+    return components.some((c) => c.type !== 1)
+      ? 'components: only action rows (type 1) without IS_COMPONENTS_V2'
+      : undefined;
+  }
+  if (typeof data.content === 'string' && data.content !== '')
+    return 'content: cannot be used with IS_COMPONENTS_V2';
+  if (Array.isArray(data.embeds) && data.embeds.length > 0)
+    return 'embeds: cannot be used with IS_COMPONENTS_V2';
+  if (components.some((c) => !V2_TOP_LEVEL.has(Number(c.type))))
+    return 'components: not a top-level component';
+  const names = new Set(files.map((f) => f.name));
+  const refs = JSON.stringify(components).match(/attachment:\/\/[^"]+/g) ?? [];
+  const missing = refs.find((ref) => !names.has(ref.slice('attachment://'.length)));
+  return missing ? `components: ${missing} names no uploaded file` : undefined;
+}
 
 function templateOf(path: string): string | undefined {
   return TEMPLATES.find(([pattern]) => pattern.test(path))?.[1];

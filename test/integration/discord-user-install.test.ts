@@ -1,0 +1,203 @@
+import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDOFF_LINE, MOVED_TO_DM } from '../../src/adapters/discord/discord-deliverer.js';
+import { main } from '../../src/cli/cli.js';
+import { COMPONENTS_V2_FLAG, type FakeDiscord } from '../contract/fakes/fake-discord.js';
+import type { FakeTogether } from '../contract/fakes/fake-together.js';
+import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
+import { waitFor } from '../helpers/wait.js';
+
+const USER = '333333333333333333';
+let h: DiscordHarness;
+let together: FakeTogether;
+let discord: FakeDiscord;
+let redis: Redis;
+
+beforeAll(async () => {
+  h = await startDiscordHarness();
+  ({ together, discord } = h);
+  redis = new Redis(h.env.REDIS_URL!);
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await h.close();
+});
+
+/** The calls made with an interaction's token, and every call to a channel route. */
+function callsOf(token: string) {
+  return discord.calls.filter((c) => c.path.includes(`/${token}`));
+}
+
+function channelCalls() {
+  return discord.calls.filter((c) => c.path.startsWith('/channels/'));
+}
+
+/** The target the job was queued with, as Redis keeps it. */
+async function queuedTarget(prompt: string): Promise<Record<string, unknown>> {
+  const keys = await redis.keys(`${h.config.queue.prefix}:image:*`);
+  for (const key of keys) {
+    if ((await redis.type(key)) !== 'hash') continue;
+    const data = await redis.hget(key, 'data');
+    if (data?.includes(prompt)) return (JSON.parse(data) as { target: Record<string, unknown> }).target;
+  }
+  throw new Error(`no job for ${prompt}`);
+}
+
+describe('Discord user installs: lorabot where the bot is not a member', () => {
+  it('answers /flux in a DM between people through the interaction webhook only: status edits, the result as a follow-up', async () => {
+    const channelsBefore = channelCalls().length;
+    const { id, token } = discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      userInstall: { context: 2 },
+      options: [{ name: 'prompt', type: 3, value: 'a paper boat --seed 11 --size 256x256' }],
+    });
+    const status = await waitFor('the status', () => discord.publicReply(id));
+    expect(status.channel_id).toBe(discord.privateChannelId);
+    await waitFor('the final status', () => status.content.includes('Done'), 30_000);
+    expect(status.via).toBe('webhook');
+    expect(status.history.some((c) => c.includes('Running'))).toBe(true);
+    const followUps = discord.messages.filter((m) => m.interaction_id === id && m.id !== status.id);
+    const gallery = followUps.find((m) => m.attachments.length === 1)!;
+    expect(gallery.via).toBe('webhook');
+    expect(gallery.flags & COMPONENTS_V2_FLAG).toBe(COMPONENTS_V2_FLAG);
+    expect(Buffer.compare(gallery.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
+    const notice = followUps.find((m) => m.content.startsWith(`<@${USER}> Your image is ready`));
+    expect(notice?.via).toBe('webhook');
+    // Status edits (running, done) by PATCH on the webhook; no channel post, no thread, no DM.
+    const patches = callsOf(token).filter((c) => c.method === 'PATCH' && c.path.includes('/messages/'));
+    expect(patches.length).toBeGreaterThanOrEqual(2);
+    expect(channelCalls().slice(channelsBefore)).toEqual([]);
+    expect(discord.threads.some((t) => t.id === status.id)).toBe(false);
+    expect(
+      discord.messages.filter((m) => m.channel_id === discord.privateChannelId && m.via === 'bot'),
+    ).toEqual([]);
+    // Budgets and the ledger see the place as a user install: its own "channel" in the DMs' workspace.
+    expect(await queuedTarget('a paper boat')).toMatchObject({
+      platform: 'discord',
+      workspaceId: '',
+      channelId: 'user-install',
+      userId: USER,
+      userInstall: true,
+    });
+  }, 40_000);
+
+  it('answers in a server the bot has not joined the same way, with the server as the workspace', async () => {
+    const channelsBefore = channelCalls().length;
+    const { id } = discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      userInstall: { context: 0 },
+      options: [{ name: 'prompt', type: 3, value: 'a guest lantern --size 256x256' }],
+    });
+    const status = await waitFor(
+      'the final status',
+      () => (discord.publicReply(id)?.content.includes('Done') ? discord.publicReply(id) : undefined),
+      30_000,
+    );
+    expect(status!.channel_id).toBe(discord.otherChannelId);
+    expect(channelCalls().slice(channelsBefore)).toEqual([]);
+    expect(await queuedTarget('a guest lantern')).toMatchObject({
+      workspaceId: discord.otherGuildId,
+      channelId: 'user-install',
+      userInstall: true,
+    });
+  }, 40_000);
+
+  it('says before the token runs out that the result will arrive by DM, and delivers it there', async () => {
+    // Made 14 min 52 s ago: the webhook has 8 s left before its last minute, and the image takes 12 s.
+    const issuedAt = Date.now() - 15 * 60_000 + 68_000;
+    together.inject('/images/generations', { kind: 'delay', ms: 12_000 });
+    const { id } = discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      userInstall: { context: 2 },
+      issuedAt,
+      options: [{ name: 'prompt', type: 3, value: 'a long voyage --seed 12 --size 256x256' }],
+    });
+    const status = await waitFor('the status', () => discord.publicReply(id));
+    await waitFor('the handoff line', () => status.content.includes(HANDOFF_LINE), 20_000);
+    expect(status.content).toContain('Running');
+    const dm = await waitFor(
+      'the image in the DM',
+      () =>
+        discord
+          .messagesIn(discord.dmChannelId)
+          .find((m) => m.attachments.some((a) => a.filename === 'lorabot-12.jpg')),
+      30_000,
+    );
+    expect(dm.via).toBe('bot');
+    expect(Buffer.compare(dm.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
+    expect(discord.dmRecipients.get(discord.dmChannelId)).toBe(USER);
+    const inDm = discord.messagesIn(discord.dmChannelId);
+    expect(inDm.filter((m) => m.content === MOVED_TO_DM)).toHaveLength(1);
+    expect(inDm.indexOf(inDm.find((m) => m.content === MOVED_TO_DM)!)).toBeLessThan(inDm.indexOf(dm));
+    await waitFor('the notice in the DM', () =>
+      inDm.length > 0
+        ? discord
+            .messagesIn(discord.dmChannelId)
+            .find((m) => m.content.startsWith(`<@${USER}> Your image is ready`))
+        : undefined,
+    );
+    // Nothing was posted with the bot token where the command was used, and nothing after the handoff by webhook.
+    expect(
+      discord.messages.filter((m) => m.channel_id === discord.privateChannelId && m.via === 'bot'),
+    ).toEqual([]);
+    expect(discord.messages.filter((m) => m.interaction_id === id && m.attachments.length > 0)).toEqual([]);
+  }, 60_000);
+
+  it('registers the commands globally for both install types and all three contexts', async () => {
+    let stdout = '';
+    const code = await main(['register-commands'], {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: () => {},
+      env: h.env,
+      cwd: tmpdir(),
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Registered 3 commands/);
+    const put = discord.calls.find(
+      (c) => c.method === 'PUT' && c.path === `/applications/${discord.applicationId}/commands`,
+    )!;
+    expect(put.status).toBe(200);
+    expect(put.schemaErrors).toEqual([]);
+    const commands = put.body as Array<{ name: string; integration_types: number[]; contexts: number[] }>;
+    expect(commands.map((c) => [c.name, c.integration_types, c.contexts])).toEqual([
+      ['flux', [0, 1], [0, 1, 2]],
+      ['ask', [0, 1], [0, 1, 2]],
+      ['Edit with lorabot', [0, 1], [0, 1, 2]],
+    ]);
+  });
+});
+
+describe('Discord user installs turned off', () => {
+  it('answers privately that lorabot is not enabled there, and queues and charges nothing', async () => {
+    const off = await startDiscordHarness({ configExtra: 'access:\n  discord: { user_installs: false }' });
+    try {
+      const { id } = off.discord.sendCommand({
+        name: 'flux',
+        userId: USER,
+        userInstall: { context: 2 },
+        options: [{ name: 'prompt', type: 3, value: 'a refused boat --size 256x256' }],
+      });
+      const answer = await waitFor('the private answer', () =>
+        off.discord.messages.find((m) => m.interaction_id === id && m.content.includes('not enabled here')),
+      );
+      expect(answer.flags & 64).toBe(64);
+      expect(off.discord.publicReply(id)).toBeUndefined();
+      expect(off.together.callsTo('/images/generations')).toEqual([]);
+      // No BullMQ job (a hash with data) was made.
+      const keys = await redis.keys(`${off.config.queue.prefix}:image:*`);
+      const jobs = [];
+      for (const key of keys)
+        if ((await redis.type(key)) === 'hash' && (await redis.hexists(key, 'data'))) jobs.push(key);
+      expect(jobs).toEqual([]);
+    } finally {
+      await off.close();
+    }
+  }, 60_000);
+});
