@@ -43,7 +43,7 @@ export async function runImageJob(
     bytes: Buffer.from(base64, 'base64'),
   }));
   const cost = imageCost(services, data);
-  await run.steps.once('images', () => run.deliverer.postImages(data.target, images));
+  await run.steps.once('images', (post) => run.deliverer.postImages(data.target, images, post));
   await services.finish(job, run.deliverer, run.steps, cost);
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
   if (data.target.platform === 'cli') outcome.images = named;

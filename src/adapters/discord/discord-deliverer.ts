@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DiscordAPIError, type RawFile, REST, Routes } from 'discord.js';
 import type { NamedImage } from '../../core/image-files.js';
 import type {
@@ -9,6 +10,7 @@ import type {
   JobStatus,
   JobView,
   Notice,
+  StepPost,
   StepRunner,
 } from '../../core/jobs.js';
 import {
@@ -25,6 +27,13 @@ import {
 const REQUEST_LIMIT = 25 * 1024 * 1024;
 /** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
 const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
+/**
+ * Unknown Channel, Unknown Message, Missing Access, Cannot edit a message authored by another user, Missing
+ * Permissions: the bot cannot post or edit there (a channel it was not added to), or the message is the webhook's.
+ */
+const BOT_REFUSED_CODES = new Set([10003, 10008, 50001, 50005, 50013]);
+/** Discord's limit on a message nonce's length. */
+const NONCE_LENGTH = 25;
 
 export interface DiscordDelivererOptions {
   token: string;
@@ -55,7 +64,8 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,
-        open: async (target) => this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }),
+        open: async (target, post) =>
+          this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }, { post }),
         preview: async (target, id, partial) =>
           this.edit(target, id, { content: previewContent(partial), allowed_mentions: NO_MENTIONS }),
       };
@@ -80,7 +90,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     );
   }
 
-  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>): Promise<void> {
+  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>, post?: StepPost): Promise<void> {
     const files: RawFile[] = [];
     const refused: string[] = [];
     images.forEach((image, i) => {
@@ -92,60 +102,91 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         files.push({ name: image.fileName, data: Buffer.from(image.bytes), contentType: image.mimeType });
       }
     });
-    for (const batch of batches(files)) {
+    // Each message of the step its own nonce: a retry gets back the batches already posted.
+    const part = (n: number | string) => (post ? { ...post, step: `${post.step}#${n}` } : undefined);
+    for (const [n, batch] of batches(files).entries()) {
       const body = {
         content: '',
         allowed_mentions: NO_MENTIONS,
         attachments: batch.map((f, id) => ({ id: String(id), filename: f.name })),
       };
-      await this.send(target, body, batch);
+      await this.send(target, body, { files: batch, post: part(n) });
     }
     if (refused.length > 0)
-      await this.send(target, { content: refused.join('\n'), allowed_mentions: NO_MENTIONS });
+      await this.send(
+        target,
+        { content: refused.join('\n'), allowed_mentions: NO_MENTIONS },
+        { post: part('refused') },
+      );
   }
 
   async postAnswer(target: DiscordTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
     const pieces = splitAnswer(text);
     for (const [i, piece] of pieces.entries()) {
-      await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
         const body = { content: piece, allowed_mentions: NO_MENTIONS };
         if (i === 0 && streamed) await this.edit(target, streamed, body);
-        else await this.send(target, body);
+        else await this.send(target, body, { post });
       });
     }
   }
 
   /** In the result channel, or as a DM (the bot opens the DM channel first). */
-  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
+  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post?: StepPost): Promise<void> {
     const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
     if (via === 'dm') {
       const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: target.userId } })) as {
         id: string;
       };
-      await this.rest.post(Routes.channelMessages(dm.id), {
-        body: { ...body, content: `${body.content} (in <#${target.resultChannelId}>)`.slice(0, 2000) },
-      });
+      const content = `${body.content} (in <#${target.resultChannelId}>)`.slice(0, 2000);
+      await this.rest.post(Routes.channelMessages(dm.id), { body: { ...body, content, ...nonceOf(post) } });
       return;
     }
-    await this.send(target, body);
+    await this.send(target, body, { post });
   }
 
-  /** Edits a message lorabot posted in the result channel. */
+  /**
+   * Edits a message lorabot posted in the result channel: with the bot token (messages a step posted are the
+   * bot's), else through the interaction's webhook (a message the webhook posted, where the bot cannot).
+   */
   private async edit(target: DiscordTarget, messageId: string, body: Record<string, unknown>): Promise<void> {
-    await this.viaInteraction(
-      target,
-      (i) =>
-        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
-      () => this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body }),
-    );
+    try {
+      await this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body });
+    } catch (error) {
+      if (!isBotRefused(error) || !target.interaction) throw error;
+      await this.viaInteraction(
+        target,
+        (i) =>
+          this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
+        () => Promise.reject(error),
+      );
+    }
   }
 
-  /** A new message with the results: a follow-up while the token lives, else a message in the result channel. */
+  /**
+   * A new message with the results. A step's message is a Create Message in the result channel with the step's
+   * `nonce` and `enforce_nonce`, so a retry after a crash gets the message already posted instead of a second;
+   * where the bot cannot post (a channel it is not in), the interaction's follow-up webhook, which takes no nonce.
+   * Without a step: a follow-up while the token lives, else a message in the result channel.
+   * @see https://discord.com/developers/docs/resources/message#create-message
+   */
   private async send(
     target: DiscordTarget,
     body: Record<string, unknown>,
-    files?: RawFile[],
+    options: { files?: RawFile[] | undefined; post?: StepPost | undefined } = {},
   ): Promise<string> {
+    const { files, post } = options;
+    if (post) {
+      try {
+        const created = (await this.rest.post(Routes.channelMessages(target.resultChannelId), {
+          body: { ...body, ...nonceOf(post) },
+          ...(files ? { files } : {}),
+        })) as { id: string };
+        return created.id;
+      } catch (error) {
+        if (!isBotRefused(error) || !target.interaction) throw error;
+      }
+    }
     const message = (await this.viaInteraction(
       target,
       (i) =>
@@ -186,6 +227,17 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     if (interaction.tokenRef === undefined || !this.interactionTokens) return undefined;
     return this.interactionTokens.get(interaction.tokenRef);
   }
+}
+
+/** A step's nonce: deterministic from its job and step, at most 25 characters, enforced. */
+export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_nonce?: true } {
+  if (!post) return {};
+  const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
+  return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };
+}
+
+function isBotRefused(error: unknown): boolean {
+  return error instanceof DiscordAPIError && BOT_REFUSED_CODES.has(Number(error.code));
 }
 
 function formatBytes(bytes: number): string {
