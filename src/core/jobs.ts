@@ -200,17 +200,17 @@ export type JobStatus =
 export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   updateStatus(target: Target, view: JobView, status: JobStatus): Promise<void>;
   /**
-   * Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`. With `post`, the upload
-   * is found or completed instead of made again when an earlier attempt of the step began it.
+   * Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`; on a retry of `post`,
+   * the upload an earlier attempt made is found or completed instead of made again.
    */
-  postImages(target: Target, images: ReadonlyArray<NamedImage>, post?: StepPost): Promise<void>;
+  postImages(target: Target, images: ReadonlyArray<NamedImage>, post: StepPost): Promise<void>;
   /**
    * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
    * piece replaces the text of that already posted (streamed) message instead of being posted anew.
    */
   postAnswer(target: Target, text: string, steps: StepRunner, streamed?: string): Promise<void>;
   /** A new message that mentions the requester (edits notify no one), in the thread or as a DM; once per `post`. */
-  notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>, post?: StepPost): Promise<void>;
+  notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>, post: StepPost): Promise<void>;
   /** Platforms that show an answer as it is generated, by editing one message. */
   streaming?: AnswerStreaming<Target>;
 }
@@ -219,7 +219,7 @@ export interface AnswerStreaming<Target extends DeliveryTarget> {
   /** The shortest time between two edits of one message that the platform allows. */
   readonly editIntervalMs: number;
   /** Posts the message the answer will grow in (once per `post`); returns its id (Slack ts, Discord message id). */
-  open(target: Target, post?: StepPost): Promise<string>;
+  open(target: Target, post: StepPost): Promise<string>;
   /** Shows the answer so far in that message. */
   preview(target: Target, messageId: string, partial: string): Promise<void>;
 }

@@ -27,11 +27,6 @@ import {
 const REQUEST_LIMIT = 25 * 1024 * 1024;
 /** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
 const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
-/**
- * Unknown Channel, Unknown Message, Missing Access, Cannot edit a message authored by another user, Missing
- * Permissions: the bot cannot post or edit there (a channel it was not added to), or the message is the webhook's.
- */
-const BOT_REFUSED_CODES = new Set([10003, 10008, 50001, 50005, 50013]);
 /** Discord's limit on a message nonce's length. */
 const NONCE_LENGTH = 25;
 
@@ -90,7 +85,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     );
   }
 
-  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>, post?: StepPost): Promise<void> {
+  async postImages(target: DiscordTarget, images: ReadonlyArray<NamedImage>, post: StepPost): Promise<void> {
     const files: RawFile[] = [];
     const refused: string[] = [];
     images.forEach((image, i) => {
@@ -103,7 +98,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       }
     });
     // Each message of the step its own nonce: a retry gets back the batches already posted.
-    const part = (n: number | string) => (post ? { ...post, step: `${post.step}#${n}` } : undefined);
+    const part = (n: number | string) => ({ ...post, step: `${post.step}#${n}` });
     for (const [n, batch] of batches(files).entries()) {
       const body = {
         content: '',
@@ -132,7 +127,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   }
 
   /** In the result channel, or as a DM (the bot opens the DM channel first). */
-  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post?: StepPost): Promise<void> {
+  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
     const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
     if (via === 'dm') {
       const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: target.userId } })) as {
@@ -145,29 +140,21 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     await this.send(target, body, { post });
   }
 
-  /**
-   * Edits a message lorabot posted in the result channel: with the bot token (messages a step posted are the
-   * bot's), else through the interaction's webhook (a message the webhook posted, where the bot cannot).
-   */
+  /** Edits a message lorabot posted in the result channel. */
   private async edit(target: DiscordTarget, messageId: string, body: Record<string, unknown>): Promise<void> {
-    try {
-      await this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body });
-    } catch (error) {
-      if (!isBotRefused(error) || !target.interaction) throw error;
-      await this.viaInteraction(
-        target,
-        (i) =>
-          this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
-        () => Promise.reject(error),
-      );
-    }
+    await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
+      () => this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body }),
+    );
   }
 
   /**
-   * A new message with the results. A step's message is a Create Message in the result channel with the step's
-   * `nonce` and `enforce_nonce`, so a retry after a crash gets the message already posted instead of a second;
-   * where the bot cannot post (a channel it is not in), the interaction's follow-up webhook, which takes no nonce.
-   * Without a step: a follow-up while the token lives, else a message in the result channel.
+   * A new message with the results: a follow-up while the interaction's token lives, else a Create Message in the
+   * result channel. There a step's message carries a nonce made from its job and step, with `enforce_nonce`, so a
+   * retry after a crash gets back the message already made instead of a second. Execute Webhook takes no nonce: a
+   * follow-up has no such guard.
    * @see https://discord.com/developers/docs/resources/message#create-message
    */
   private async send(
@@ -176,17 +163,6 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     options: { files?: RawFile[] | undefined; post?: StepPost | undefined } = {},
   ): Promise<string> {
     const { files, post } = options;
-    if (post) {
-      try {
-        const created = (await this.rest.post(Routes.channelMessages(target.resultChannelId), {
-          body: { ...body, ...nonceOf(post) },
-          ...(files ? { files } : {}),
-        })) as { id: string };
-        return created.id;
-      } catch (error) {
-        if (!isBotRefused(error) || !target.interaction) throw error;
-      }
-    }
     const message = (await this.viaInteraction(
       target,
       (i) =>
@@ -197,7 +173,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
           ...(files ? { files } : {}),
         }),
       () =>
-        this.rest.post(Routes.channelMessages(target.resultChannelId), { body, ...(files ? { files } : {}) }),
+        this.rest.post(Routes.channelMessages(target.resultChannelId), {
+          body: { ...body, ...nonceOf(post) },
+          ...(files ? { files } : {}),
+        }),
     )) as { id: string };
     return message.id;
   }
@@ -234,10 +213,6 @@ export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_n
   if (!post) return {};
   const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
   return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };
-}
-
-function isBotRefused(error: unknown): boolean {
-  return error instanceof DiscordAPIError && BOT_REFUSED_CODES.has(Number(error.code));
 }
 
 function formatBytes(bytes: number): string {

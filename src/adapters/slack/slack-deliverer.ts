@@ -53,21 +53,13 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */
-  async postImages(target: SlackTarget, images: ReadonlyArray<NamedImage>, post?: StepPost): Promise<void> {
+  async postImages(target: SlackTarget, images: ReadonlyArray<NamedImage>, post: StepPost): Promise<void> {
     const files = images.map((image, i) => ({
       bytes: image.bytes,
       // Slack takes the file type from the name's extension.
       filename: image.fileName,
       title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
     }));
-    if (!post) {
-      await this.client.filesUploadV2({
-        channel_id: target.channelId,
-        thread_ts: target.parentTs,
-        file_uploads: files.map(({ bytes, ...file }) => ({ ...file, file: Buffer.from(bytes) })),
-      });
-      return;
-    }
     await this.posts.upload(post, { channel: target.channelId, thread_ts: target.parentTs }, files);
   }
 
@@ -92,7 +84,7 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** In the thread, or as a DM from the app (`chat.postMessage` to a user id opens it). */
-  async notify(target: SlackTarget, notice: Notice, via: 'thread' | 'dm', post?: StepPost): Promise<void> {
+  async notify(target: SlackTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
     const text = noticeText(target.userId, notice);
     await this.posts.postMessage(post, {
       ...(via === 'dm'
