@@ -10,6 +10,7 @@ import { SharedPriceList } from '../queue/price-list.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
 import { type ResolvedRedis, resolveRedisUrl } from '../queue/redis-url.js';
+import type { StepHook } from '../queue/step-journal.js';
 import { CloserStack } from './closer-stack.js';
 import { startGateway } from './start-gateway.js';
 import { startWorker, togetherClientFor } from './start-worker.js';
@@ -42,6 +43,8 @@ export interface StartOptions {
   cwd: string;
   /** For tests: an already resolved Redis. */
   redis?: ResolvedRedis;
+  /** For crash tests: runs between each job step's platform call and its journal record (no config sets it). */
+  afterStep?: StepHook;
 }
 
 /** What the gateway and the worker of one process share; both put what they open on the one stack of closers. */
@@ -75,7 +78,9 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     const settings = await withPrices(config, { ...options, redisUrl: redis.url, keys }, closers);
     const context: RuntimeContext = { config, redisUrl: redis.url, keys, settings, metrics, logger, closers };
     // The worker starts first, so a gateway that takes commands at once has someone to run them.
-    const workers = options.worker ? await startWorker(context) : undefined;
+    const workers = options.worker
+      ? await startWorker(context, options.afterStep ? { afterStep: options.afterStep } : {})
+      : undefined;
     const gateway = options.gateway ? await startGateway(context) : undefined;
     return {
       // The worker starts its grace period at once, while the gateway closes; the closers then wait for it.

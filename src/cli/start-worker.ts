@@ -19,7 +19,10 @@ import type { RuntimeContext } from './runtime.js';
  * Starts the worker: the image and chat job workers, with a Together client and a deliverer per configured
  * platform. Everything it opens goes onto the context's closers, in start order.
  */
-export async function startWorker(context: RuntimeContext): Promise<JobWorkers> {
+export async function startWorker(
+  context: RuntimeContext,
+  hooks: Pick<JobWorkerOptions, 'afterStep'> = {},
+): Promise<JobWorkers> {
   const { config, keys, logger, closers } = context;
   const connection = createRedis(context.redisUrl, 'worker', 'worker');
   closers.push(async () => connection.disconnect());
@@ -44,6 +47,7 @@ export async function startWorker(context: RuntimeContext): Promise<JobWorkers> 
     telemetry: context.metrics,
     name: `${hostname()}:${process.pid}`,
     logger,
+    ...hooks,
   });
   closers.push(() => workers.close());
   logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');

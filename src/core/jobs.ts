@@ -210,17 +210,18 @@ export type JobStatus =
 export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   updateStatus(target: Target, view: JobView, status: JobStatus): Promise<void>;
   /**
-   * Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`. A platform that shows
-   * them in one card puts the `caption` (prompt, seed, cost, the result's buttons) beside them.
+   * Uploads the images under their `fileName` (see `imageFileName`), with their `mimeType`; on a retry of `post`,
+   * the upload an earlier attempt made is found or completed instead of made again. A platform that shows them in
+   * one card puts the `caption` (prompt, seed, cost, the result's buttons) beside them.
    */
-  postImages(target: Target, images: ReadonlyArray<NamedImage>, caption?: ImageCaption): Promise<void>;
+  postImages(target: Target, images: ReadonlyArray<NamedImage>, post: StepPost, caption?: ImageCaption): Promise<void>;
   /**
    * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
    * piece replaces the text of that already posted (streamed) message instead of being posted anew.
    */
   postAnswer(target: Target, text: string, steps: StepRunner, streamed?: string): Promise<void>;
-  /** A new message that mentions the requester (edits notify no one), in the thread or as a DM. */
-  notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>): Promise<void>;
+  /** A new message that mentions the requester (edits notify no one), in the thread or as a DM; once per `post`. */
+  notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>, post: StepPost): Promise<void>;
   /** Platforms that show an answer as it is generated, by editing one message. */
   streaming?: AnswerStreaming<Target>;
 }
@@ -238,17 +239,33 @@ export interface ImageCaption {
 export interface AnswerStreaming<Target extends DeliveryTarget> {
   /** The shortest time between two edits of one message that the platform allows. */
   readonly editIntervalMs: number;
-  /** Posts the message the answer will grow in; returns its id (Slack ts, Discord message id). */
-  open(target: Target): Promise<string>;
+  /** Posts the message the answer will grow in (once per `post`); returns its id (Slack ts, Discord message id). */
+  open(target: Target, post: StepPost): Promise<string>;
   /** Shows the answer so far in that message. */
   preview(target: Target, messageId: string, partial: string): Promise<void>;
 }
 
-/** Runs a named step at most once to completion for the current job. */
+/**
+ * Runs a named step at most once to completion for the current job. `run` learns which step it is and whether an
+ * earlier attempt began it without finishing (a worker stopped between the platform's answer and the journal).
+ */
 export interface StepRunner {
-  once(step: string, run: () => Promise<void>): Promise<void>;
+  once(step: string, run: (post: StepPost) => Promise<void>): Promise<void>;
   /** Like `once`, for a step that yields a value (a posted message's id): later runs get the first value. */
-  value(step: string, run: () => Promise<string>): Promise<string>;
+  value(step: string, run: (post: StepPost) => Promise<string>): Promise<string>;
+}
+
+/**
+ * The journal step a platform post belongs to. A deliverer marks the post with it (Slack message metadata, a
+ * Discord nonce) and, only when `retry` says an earlier attempt began the step, looks for that post before
+ * posting again: the normal path costs no extra platform call.
+ */
+export interface StepPost {
+  job: string;
+  step: string;
+  retry: boolean;
+  /** The job's journal, for a post made of parts (an upload's file ids, kept before the upload is completed). */
+  steps: StepRunner;
 }
 
 export interface Notice {

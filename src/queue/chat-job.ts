@@ -40,7 +40,7 @@ export async function runChatJob(
   const streaming = deliverer.streaming;
   // The message a streamed answer grows in: opened once, found again by a retried job.
   const streamed = streaming
-    ? await steps.value('answer:stream', () => streaming.open(data.target))
+    ? await steps.value('answer:stream', (post) => streaming.open(data.target, post))
     : undefined;
   const result =
     (await services.journal.loadCheckpoint<ChatResult>(id)) ??

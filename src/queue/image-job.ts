@@ -55,7 +55,7 @@ export async function runImageJob(
     ...(data.request.seed !== undefined ? { seed: data.request.seed } : {}),
     costText: cost.text,
   };
-  await run.steps.once('images', () => run.deliverer.postImages(data.target, images, caption));
+  await run.steps.once('images', (post) => run.deliverer.postImages(data.target, images, post, caption));
   await services.finish(job, run.deliverer, run.steps, cost);
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
   if (data.target.platform === 'cli') outcome.images = named;

@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { failedReasonText } from '../core/job-failure.js';
-import { type Deliverer, type JobData, jobView } from '../core/jobs.js';
+import { type Deliverer, type JobData, jobView, type StepPost } from '../core/jobs.js';
 import { isProviderFailure } from '../core/lorabot-error.js';
 import { chargeWhatWasBilled } from './billed-calls.js';
 import { StreamBrokeOff } from './chat-job.js';
@@ -181,8 +181,11 @@ async function reportFailure(
   const data = job.data;
   const streamed = await services.journal.peekValue(job.id!, 'answer:stream');
   // A channel that refuses the notice may still take the status edit.
-  const reports: Array<[string, () => Promise<void>]> = [
-    ['notify', () => services.notify(deliverer, data.target, { ok: false, kind: data.kind, text: reason })],
+  const reports: Array<[string, (post: StepPost) => Promise<void>]> = [
+    [
+      'notify',
+      (post) => services.notify(deliverer, data.target, { ok: false, kind: data.kind, text: reason }, post),
+    ],
     [
       'status:final',
       () => deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'failed', reason }),

@@ -1,4 +1,4 @@
-import type { StepRunner } from '../core/jobs.js';
+import type { StepPost, StepRunner } from '../core/jobs.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -9,6 +9,25 @@ const DAY_SECONDS = 86_400;
 
 /** The journal field that holds the provider call in progress (`CallStart`), until its result is saved. */
 const CALL_FIELD = 'call:started';
+
+/**
+ * Begins a step in one command: returns the step's record if it finished (`[1, value]`), else marks it started
+ * and returns whether an earlier attempt had marked it (`[0, 1|0]`). KEYS[1]: the job's step hash; ARGV: the
+ * step's record field, its started field, the mark, the hash's TTL.
+ */
+const BEGIN_SCRIPT = `
+local done = redis.call('HGET', KEYS[1], ARGV[1])
+if done then return {1, done} end
+local earlier = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+if earlier == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return {0, 1 - earlier}
+`;
+
+/**
+ * Called after a step's platform call returned and before the journal records it: the instant a crash test stops
+ * the worker in. Given only by code that builds a worker (a test harness), never by configuration.
+ */
+export type StepHook = (jobId: string, step: string) => void | Promise<void>;
 
 /** A provider call that was begun: by which attempt, and when (ms since the epoch). */
 export interface CallStart {
@@ -26,31 +45,59 @@ export class StepJournal {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
-    private readonly ttlSeconds = 7 * DAY_SECONDS,
+    private readonly options: { ttlSeconds?: number; afterRun?: StepHook } = {},
   ) {}
 
   forJob(jobId: string): Steps {
-    return {
-      once: (step, run) => this.once(jobId, step, run),
-      value: (step, run) => this.value(jobId, step, run),
+    const steps: Steps = {
+      once: (step, run) => this.once(jobId, step, (post) => run({ ...post, steps })),
+      value: (step, run) => this.value(jobId, step, (post) => run({ ...post, steps })),
     };
+    return steps;
   }
 
-  async value(jobId: string, step: string, run: () => Promise<string>): Promise<string> {
+  async value(jobId: string, step: string, run: (post: StepPost) => Promise<string>): Promise<string> {
+    return this.run(jobId, { step, field: `value:${step}` }, run);
+  }
+
+  async once(jobId: string, step: string, run: (post: StepPost) => Promise<void>): Promise<void> {
+    await this.run(jobId, { step, field: step }, async (post) => {
+      await run(post);
+      return String(Date.now());
+    });
+  }
+
+  /**
+   * A step's one run: its record if it has one; else the step is marked started (in the same command that read
+   * the record, so the mark costs no extra round trip), run, and recorded. A started mark left by an earlier
+   * attempt makes it a retry, which the deliverer answers by looking for its post before posting again.
+   */
+  private async run(
+    jobId: string,
+    at: { step: string; field: string },
+    run: (post: StepPost) => Promise<string>,
+  ): Promise<string> {
     const key = this.keys.steps(jobId);
-    const field = `value:${step}`;
-    const known = await this.redis.hget(key, field);
-    if (known !== null) return known;
-    const value = await run();
-    await this.redis.multi().hset(key, field, value).expire(key, this.ttlSeconds).exec();
+    const ttl = this.ttl;
+    const [done, found] = (await this.redis.eval(
+      BEGIN_SCRIPT,
+      1,
+      key,
+      at.field,
+      `started:${at.step}`,
+      String(Date.now()),
+      ttl,
+    )) as [number, string | number];
+    if (done === 1) return String(found);
+    const steps = this.forJob(jobId);
+    const value = await run({ job: jobId, step: at.step, retry: found === 1, steps });
+    await this.options.afterRun?.(jobId, at.step);
+    await this.redis.multi().hset(key, at.field, value).expire(key, ttl).exec();
     return value;
   }
 
-  async once(jobId: string, step: string, run: () => Promise<void>): Promise<void> {
-    const key = this.keys.steps(jobId);
-    if ((await this.redis.hexists(key, step)) === 1) return;
-    await run();
-    await this.redis.multi().hset(key, step, String(Date.now())).expire(key, this.ttlSeconds).exec();
+  private get ttl(): number {
+    return this.options.ttlSeconds ?? 7 * DAY_SECONDS;
   }
 
   /** A value step's result, if it ran. */
@@ -58,8 +105,10 @@ export class StepJournal {
     return (await this.redis.hget(this.keys.steps(jobId), `value:${step}`)) ?? undefined;
   }
 
+  /** The steps of a job that ran to completion (not those only started, nor a call in progress). */
   async doneSteps(jobId: string): Promise<string[]> {
-    return this.redis.hkeys(this.keys.steps(jobId));
+    const fields = await this.redis.hkeys(this.keys.steps(jobId));
+    return fields.filter((field) => !field.startsWith('started:') && field !== CALL_FIELD);
   }
 
   /** Whether a step of a job has run to completion. */
@@ -76,7 +125,7 @@ export class StepJournal {
   /** Marks a provider call as begun, before its request is sent. */
   async startCall(jobId: string, start: CallStart): Promise<void> {
     const key = this.keys.steps(jobId);
-    await this.redis.multi().hset(key, CALL_FIELD, JSON.stringify(start)).expire(key, this.ttlSeconds).exec();
+    await this.redis.multi().hset(key, CALL_FIELD, JSON.stringify(start)).expire(key, this.ttl).exec();
   }
 
   /** Clears the mark of a call that returned without a result (an error the job's failure path handles). */

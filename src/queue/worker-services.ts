@@ -7,6 +7,7 @@ import {
   jobView,
   type Notice,
   requesterOf,
+  type StepPost,
 } from '../core/jobs.js';
 import type {
   CallOptions,
@@ -24,7 +25,7 @@ import { GatewayStore } from './gateway-store.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
-import { StepJournal, type Steps } from './step-journal.js';
+import { type StepHook, StepJournal, type Steps } from './step-journal.js';
 
 /** What a charge needs of a price: the amount, the cost line, and whether the amount is an estimate. */
 export type Charge = Pick<Cost, 'micros' | 'text' | 'estimated'>;
@@ -47,6 +48,8 @@ export interface WorkerDependencies {
   sources?: SourceImageResolver;
   /** How long an image job's images are kept after delivery, for Vary and Edit (seconds; 0 or absent: not kept). */
   keepResultsSeconds?: number;
+  /** Test harnesses only (never configuration): runs between a step's platform call and its journal record. */
+  afterStep?: StepHook;
 }
 
 /**
@@ -65,7 +68,7 @@ export class WorkerServices {
     readonly telemetry: Telemetry,
     private readonly now: () => number,
   ) {
-    this.journal = new StepJournal(deps.connection, deps.keys);
+    this.journal = new StepJournal(deps.connection, deps.keys, { afterRun: deps.afterStep });
     this.ledger = new Ledger(deps.connection, deps.keys);
     this.store = new GatewayStore(deps.connection, deps.keys);
     this.reservations = new BudgetReservations(deps.connection, deps.keys);
@@ -100,17 +103,17 @@ export class WorkerServices {
     const data = job.data;
     await this.charge(job, cost, { status: 'charged' });
     const notice: Notice = { ok: true, kind: data.kind, text: cost.text };
-    await steps.once('notify', () => this.notify(deliverer, data.target, notice));
+    await steps.once('notify', (post) => this.notify(deliverer, data.target, notice, post));
     await steps.once('status:final', () =>
       deliverer.updateStatus(data.target, jobView(job.id!, data), { state: 'done', costText: cost.text }),
     );
   }
 
   /** Tells the requester the way they chose (`/flux notify`): a mention in the thread, a DM, or nothing. */
-  async notify(deliverer: Deliverer, target: DeliveryTarget, notice: Notice): Promise<void> {
+  async notify(deliverer: Deliverer, target: DeliveryTarget, notice: Notice, post: StepPost): Promise<void> {
     if (target.platform === 'cli') return;
     const mode = await this.store.notifyMode(requesterOf(target));
-    if (mode !== 'off') await deliverer.notify(target, notice, mode);
+    if (mode !== 'off') await deliverer.notify(target, notice, mode, post);
   }
 
   /** Charges (once) a job that did not succeed but that Together billed; `note` says what happened. */

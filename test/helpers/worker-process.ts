@@ -9,11 +9,23 @@ export function workerOutput(child: ChildProcess): string {
   return outputs.get(child)?.() ?? '';
 }
 
-/** Starts a real `lorabot worker` process (TypeScript through tsx) and waits until it takes jobs. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+/**
+ * Starts a real `lorabot worker` process (TypeScript through tsx) and waits until it takes jobs. With `crashDir`,
+ * the worker of test/helpers/crashing-worker.ts, which kills itself after each job step's platform call, once per
+ * step, leaving a marker file per crash in `crashDir`.
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  options: { crashDir?: string } = {},
+): Promise<ChildProcess> {
+  const entry = options.crashDir ? ['test/helpers/crashing-worker.ts'] : ['src/main.ts', 'worker'];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...entry], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: {
+      ...process.env,
+      ...env,
+      ...(options.crashDir ? { LORABOT_TEST_CRASH_DIR: options.crashDir } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -27,8 +39,12 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<C
   await waitFor(
     'the worker to start',
     () => {
-      if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
-      return output.includes('worker started');
+      if (child.exitCode !== null || (child.signalCode !== null && !options.crashDir))
+        throw new Error(`worker exited: ${output}`);
+      // A crashing worker may take a job, and die with it, before it says it started.
+      return (
+        output.includes('worker started') || (options.crashDir !== undefined && child.signalCode !== null)
+      );
     },
     30_000,
   );

@@ -9,6 +9,7 @@ import { JobProducer } from '../../src/queue/job-producer.js';
 import { Ledger, type LedgerEntry } from '../../src/queue/ledger.js';
 import { createRedis, waitReady } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
+import { FakeDiscord } from '../contract/fakes/fake-discord.js';
 import { FakeSlack } from '../contract/fakes/fake-slack.js';
 import { FakeTogether } from '../contract/fakes/fake-together.js';
 import { writeTestConfig } from './lorabot-harness.js';
@@ -32,6 +33,8 @@ export class WorkerRig {
   readonly prefix = `{lorabot-test-${randomUUID().slice(0, 8)}}`;
   together!: FakeTogether;
   slack!: FakeSlack;
+  /** Started with `options.discord`: the worker then delivers Discord jobs too. */
+  discord: FakeDiscord | undefined;
   config!: Config;
   producer!: JobProducer;
   ledger!: Ledger;
@@ -49,11 +52,12 @@ export class WorkerRig {
    */
   async start(
     queue: string[],
-    options: { locks?: 'short' | 'default'; worker?: boolean } = {},
+    options: { locks?: 'short' | 'default'; worker?: boolean; discord?: boolean } = {},
   ): Promise<this> {
     const locks = options.locks === 'default' ? [] : ['lock_ms: 2000', 'stalled_interval_ms: 1000'];
     this.together = await new FakeTogether({ latencyMs: 0 }).start();
     this.slack = await new FakeSlack().start();
+    if (options.discord) this.discord = await new FakeDiscord().start();
     this.env = {
       REDIS_URL: redisUrl(),
       // Empty is unset: a single-Redis rig must not pick up a cluster from the environment.
@@ -66,6 +70,13 @@ export class WorkerRig {
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
       LORABOT_CONFIG: writeTestConfig(this.prefix, '', [...locks, ...queue]),
+      ...(this.discord
+        ? {
+            DISCORD_TOKEN: this.discord.token,
+            DISCORD_APPLICATION_ID: this.discord.applicationId,
+            DISCORD_API_URL: this.discord.apiUrl,
+          }
+        : {}),
     };
     const loaded = loadConfig({ env: this.env, cwd: tmpdir() });
     if (!loaded.success) throw new Error(loaded.error.message);
@@ -128,6 +139,6 @@ export class WorkerRig {
       await deleteByPrefix(this.connection, this.prefix);
       this.connection.disconnect();
     }
-    await Promise.all([this.together?.close(), this.slack?.close()]);
+    await Promise.all([this.together?.close(), this.slack?.close(), this.discord?.close()]);
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DiscordAPIError, type RawFile, REST, Routes } from 'discord.js';
 import type { NamedImage } from '../../core/image-files.js';
 import type {
@@ -10,6 +11,7 @@ import type {
   JobStatus,
   JobView,
   Notice,
+  StepPost,
   StepRunner,
 } from '../../core/jobs.js';
 import {
@@ -35,6 +37,8 @@ export const MOVED_TO_DM =
 /** Added to a user install's status when its token is about to expire with the job still running. */
 export const HANDOFF_LINE =
   '-# This is taking longer than the 15 minutes Discord gives lorabot to answer here: the result will arrive in your DM with lorabot.';
+/** Discord's limit on a message nonce's length. */
+const NONCE_LENGTH = 25;
 
 export interface DiscordDelivererOptions {
   token: string;
@@ -76,7 +80,8 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,
-        open: async (target) => this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }),
+        open: async (target, post) =>
+          this.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }, { post }),
         preview: async (target, id, partial) => {
           // Past a user install's token the answer so far cannot be shown; the whole answer goes to the DM.
           if (target.userInstall && !this.isLive(target)) return;
@@ -152,6 +157,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   async postImages(
     target: DiscordTarget,
     images: ReadonlyArray<NamedImage>,
+    post: StepPost,
     caption?: ImageCaption,
   ): Promise<void> {
     const files: RawFile[] = [];
@@ -165,15 +171,18 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         files.push({ name: image.fileName, data: Buffer.from(image.bytes), contentType: image.mimeType });
       }
     });
+    // Each message of the step its own nonce: a retry gets back the batches already posted.
+    const part = (n: number | string) => ({ ...post, step: `${post.step}#${n}` });
     let gallery = caption !== undefined;
-    for (const batch of batches(files)) {
+    for (const [n, batch] of batches(files).entries()) {
       const names = batch.map((f) => f.name);
       if (gallery && caption) {
         try {
-          await this.send(target, galleryBody(caption, names, target.userId), batch);
+          await this.send(target, galleryBody(caption, names, target.userId), { files: batch, post: part(n) });
           continue;
         } catch (error) {
-          // Refused here: this and the later batches go as plain attachments (the status carries the buttons).
+          // Refused here (no message was made, so the nonce is free): this and the later batches go as plain
+          // attachments (the status carries the buttons).
           if (!isComponentsV2Refusal(error)) throw error;
           gallery = false;
         }
@@ -183,35 +192,39 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         allowed_mentions: NO_MENTIONS,
         attachments: names.map((filename, id) => ({ id: String(id), filename })),
       };
-      await this.send(target, body, batch);
+      await this.send(target, body, { files: batch, post: part(n) });
     }
     if (refused.length > 0)
-      await this.send(target, { content: refused.join('\n'), allowed_mentions: NO_MENTIONS });
+      await this.send(
+        target,
+        { content: refused.join('\n'), allowed_mentions: NO_MENTIONS },
+        { post: part('refused') },
+      );
   }
 
   async postAnswer(target: DiscordTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
     const pieces = splitAnswer(text);
     for (const [i, piece] of pieces.entries()) {
-      await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
         const body = { content: piece, allowed_mentions: NO_MENTIONS };
         if (i === 0 && streamed) await this.edit(target, streamed, body);
-        else await this.send(target, body);
+        else await this.send(target, body, { post });
       });
     }
   }
 
   /** In the result channel, or as a DM (the bot opens the DM channel first). */
-  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
+  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
     const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
     if (via === 'dm') {
       // A user install's channel may be one the bot cannot see; a link to it would say nothing.
       const where = target.userInstall ? '' : ` (in <#${target.resultChannelId}>)`;
       await this.rest.post(Routes.channelMessages(await this.dmChannel(target.userId)), {
-        body: { ...body, content: `${body.content}${where}`.slice(0, 2000) },
+        body: { ...body, content: `${body.content}${where}`.slice(0, 2000), ...nonceOf(post) },
       });
       return;
     }
-    await this.send(target, body);
+    await this.send(target, body, { post });
   }
 
   /** Edits a message lorabot posted in the result channel. */
@@ -227,12 +240,19 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     );
   }
 
-  /** A new message with the results: a follow-up while the token lives, else a message in the result channel. */
+  /**
+   * A new message with the results: a follow-up while the interaction's token lives, else a Create Message in the
+   * result channel. There a step's message carries a nonce made from its job and step, with `enforce_nonce`, so a
+   * retry after a crash gets back the message already made instead of a second. Execute Webhook takes no nonce: a
+   * follow-up has no such guard.
+   * @see https://discord.com/developers/docs/resources/message#create-message
+   */
   private async send(
     target: DiscordTarget,
     body: Record<string, unknown>,
-    files?: RawFile[],
+    options: { files?: RawFile[] | undefined; post?: StepPost | undefined } = {},
   ): Promise<string> {
+    const { files, post } = options;
     const message = (await this.viaInteraction(
       target,
       (i) =>
@@ -242,7 +262,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
           query: new URLSearchParams({ wait: 'true' }),
           ...(files ? { files } : {}),
         }),
-      () => this.postOutside(target, body, files),
+      () => this.postOutside(target, body, files, post),
     )) as { id: string };
     return message.id;
   }
@@ -251,7 +271,12 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
    * A new message where the interaction's webhook cannot take it: the result channel, or for a user install the
    * person's DM with the bot (told once why it is there).
    */
-  private async postOutside(target: DiscordTarget, body: Record<string, unknown>, files?: RawFile[]) {
+  private async postOutside(
+    target: DiscordTarget,
+    body: Record<string, unknown>,
+    files?: RawFile[],
+    post?: StepPost,
+  ) {
     const channelId = target.userInstall ? await this.dmChannel(target.userId) : target.resultChannelId;
     if (target.userInstall && !this.movedToDm.has(target.statusMessageId)) {
       remember(this.movedToDm, target.statusMessageId);
@@ -259,7 +284,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         body: { content: MOVED_TO_DM, allowed_mentions: NO_MENTIONS },
       });
     }
-    return this.rest.post(Routes.channelMessages(channelId), { body, ...(files ? { files } : {}) });
+    return this.rest.post(Routes.channelMessages(channelId), {
+      body: { ...body, ...nonceOf(post) },
+      ...(files ? { files } : {}),
+    });
   }
 
   /**
@@ -305,6 +333,13 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     if (interaction.tokenRef === undefined || !this.interactionTokens) return undefined;
     return this.interactionTokens.get(interaction.tokenRef);
   }
+}
+
+/** A step's nonce: deterministic from its job and step, at most 25 characters, enforced. */
+export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_nonce?: true } {
+  if (!post) return {};
+  const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
+  return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };
 }
 
 function formatBytes(bytes: number): string {

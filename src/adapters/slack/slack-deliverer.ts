@@ -7,12 +7,14 @@ import type {
   JobView,
   Notice,
   SlackTarget,
+  StepPost,
   StepRunner,
 } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
 import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
 import { slackClientOptions } from './slack-client.js';
 import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
+import { SlackStepPosts } from './slack-step-posts.js';
 
 /**
  * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
@@ -21,23 +23,19 @@ import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage 
  */
 export class SlackDeliverer implements Deliverer<SlackTarget> {
   readonly streaming?: AnswerStreaming<SlackTarget>;
+  private readonly posts: SlackStepPosts;
 
   constructor(
     private readonly client: WebClient,
     /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
     editIntervalMs?: number,
   ) {
+    this.posts = new SlackStepPosts(client);
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,
-        open: async (target) => {
-          const posted = await this.client.chat.postMessage({
-            channel: target.channelId,
-            thread_ts: target.parentTs,
-            text: '▍',
-          });
-          return String(posted.ts);
-        },
+        open: (target, post) =>
+          this.posts.postMessage(post, { channel: target.channelId, thread_ts: target.parentTs, text: '▍' }),
         preview: async (target, ts, partial) => {
           await this.client.chat.update({ channel: target.channelId, ts, text: previewText(partial) });
         },
@@ -57,29 +55,26 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** @see https://docs.slack.dev/reference/methods/files.completeUploadExternal */
-  async postImages(target: SlackTarget, images: ReadonlyArray<NamedImage>): Promise<void> {
-    await this.client.filesUploadV2({
-      channel_id: target.channelId,
-      thread_ts: target.parentTs,
-      file_uploads: images.map((image, i) => ({
-        file: Buffer.from(image.bytes),
-        // Slack takes the file type from the name's extension.
-        filename: image.fileName,
-        title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
-      })),
-    });
+  async postImages(target: SlackTarget, images: ReadonlyArray<NamedImage>, post: StepPost): Promise<void> {
+    const files = images.map((image, i) => ({
+      bytes: image.bytes,
+      // Slack takes the file type from the name's extension.
+      filename: image.fileName,
+      title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
+    }));
+    await this.posts.upload(post, { channel: target.channelId, thread_ts: target.parentTs }, files);
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
   async postAnswer(target: SlackTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
     const pieces = splitMessage(markdownToMrkdwn(text));
     for (const [i, piece] of pieces.entries()) {
-      await steps.once(`answer:${i + 1}/${pieces.length}`, async () => {
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
         if (i === 0 && streamed) {
           await this.client.chat.update({ channel: target.channelId, ts: streamed, text: piece });
           return;
         }
-        await this.client.chat.postMessage({
+        await this.posts.postMessage(post, {
           channel: target.channelId,
           thread_ts: target.parentTs,
           text: piece,
@@ -91,11 +86,11 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   }
 
   /** In the thread, or as a DM from the app (`chat.postMessage` to a user id opens it). */
-  async notify(target: SlackTarget, notice: Notice, via: 'thread' | 'dm'): Promise<void> {
+  async notify(target: SlackTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
     const text = noticeText(target.userId, notice);
-    await this.client.chat.postMessage({
+    await this.posts.postMessage(post, {
       ...(via === 'dm'
-        ? { channel: target.userId, text: `${text} (in <#${target.channelId}>)` }
+        ? { channel: target.userId, dm: true, text: `${text} (in <#${target.channelId}>)` }
         : { channel: target.channelId, thread_ts: target.parentTs, text }),
       unfurl_links: false,
       unfurl_media: false,

@@ -7,6 +7,8 @@ import { discordSpec } from './openapi-validator.js';
 
 const DISCORD_EPOCH = 1_420_070_400_000n;
 const TOKEN_LIFETIME_MS = 15 * 60_000;
+/** How long Discord remembers an enforced nonce ("the past few minutes"). */
+const NONCE_WINDOW_MS = 3 * 60_000;
 const FILE_LIMIT = 10 * 1024 * 1024;
 const REQUEST_LIMIT = 25 * 1024 * 1024;
 
@@ -133,6 +135,8 @@ export class FakeDiscord {
   readonly otherChannelId = snowflake();
   readonly calls: DiscordCall[] = [];
   readonly messages: FakeMessage[] = [];
+  /** Enforced nonces of created messages, by channel: the message and when. */
+  private readonly nonces = new Map<string, { id: string; at: number }>();
   readonly threads: Array<{ id: string; parentId: string; name: string }> = [];
   /** Modals shown to people (interaction response type 9), by the interaction they answered. */
   readonly modals: Array<{ interactionId: string; userId: string; data: Record<string, unknown> }> = [];
@@ -897,7 +901,13 @@ export class FakeDiscord {
       if (m[1] !== this.channelId && !this.threads.some((t) => t.id === m![1]) && !this.isDm(m[1]!)) {
         return send(404, { message: 'Unknown Channel', code: 10003 });
       }
-      return send(200, this.messageObject(this.createMessage(m[1]!, body, call.files, 'bot')));
+      const repeated = this.repeatedNonce(m[1]!, body);
+      if (repeated) return send(200, this.messageObject(repeated));
+      const created = this.createMessage(m[1]!, body, call.files, 'bot');
+      if (body.enforce_nonce === true && body.nonce !== undefined) {
+        this.nonces.set(`${m[1]} ${String(body.nonce)}`, { id: created.id, at: this.now() });
+      }
+      return send(200, this.messageObject(created));
     }
     m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path);
     if (m && method === 'PATCH') {
@@ -930,6 +940,23 @@ export class FakeDiscord {
       );
     }
     return send(404, { message: '404: Not Found', code: 0 });
+  }
+
+  /**
+   * Create Message with `enforce_nonce`: "If another message was created by the same author with the same nonce,
+   * that message will be returned and no new message will be created", for a few minutes (`NONCE_WINDOW_MS`).
+   * @see https://discord.com/developers/docs/resources/message#create-message-jsonform-params
+   */
+  private repeatedNonce(channelId: string, body: Record<string, unknown>): FakeMessage | undefined {
+    if (body.enforce_nonce !== true || body.nonce === undefined) return undefined;
+    const seen = this.nonces.get(`${channelId} ${String(body.nonce)}`);
+    if (!seen || this.now() - seen.at > NONCE_WINDOW_MS) return undefined;
+    return this.messages.find((x) => x.id === seen.id);
+  }
+
+  /** A message the bot already posted in `channelId` (as if the gateway had): a status for jobs a test enqueues. */
+  seedMessage(channelId: string, content: string): string {
+    return this.createMessage(channelId, { content }, [], 'bot').id;
   }
 
   private isDm(channelId: string): boolean {

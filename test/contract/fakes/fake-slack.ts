@@ -34,6 +34,8 @@ export interface SlackMessage {
   blocks?: unknown[];
   /** Every text this message had, oldest first (chat.update appends). */
   history: string[];
+  /** The message's metadata (`event_type`, `event_payload`), returned only to `include_all_metadata`. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface SharedFile {
@@ -42,6 +44,8 @@ export interface SharedFile {
   bytes: Buffer;
   channel: string;
   thread_ts: string | undefined;
+  /** The message that shares it (a file shared into a thread is a reply there). */
+  ts: string;
 }
 
 /** How a hosted file's download misbehaves. */
@@ -399,6 +403,7 @@ export class FakeSlack {
         history: [String(args.text ?? '')],
         ...(args.thread_ts !== undefined ? { thread_ts: String(args.thread_ts) } : {}),
         ...(args.blocks ? { blocks: args.blocks as unknown[] } : {}),
+        ...(args.metadata ? { metadata: jsonArg(args.metadata) as SlackMessage['metadata'] } : {}),
       };
       this.remember(message);
       return { ok: true, channel, ts: message.ts, message: { text: message.text, ts: message.ts } };
@@ -474,6 +479,7 @@ export class FakeSlack {
           bytes: upload.bytes,
           channel: String(args.channel_id ?? ''),
           thread_ts: args.thread_ts as string | undefined,
+          ts: this.nextTs(),
         };
         this.files.push(file);
         shared.push({ id, title: upload.filename });
@@ -502,6 +508,28 @@ export class FakeSlack {
       if (!thread) return { ok: false, error: 'invalid_thread_ts' };
       thread.title = String(args.title);
       return { ok: true };
+    },
+    // A thread: its parent, then its replies (files shared into it among them), oldest first.
+    'conversations.replies': (args) => {
+      const channel = String(args.channel);
+      const ts = String(args.ts);
+      const parent = this.messageIndex.get(`${channel} ${ts}`);
+      if (!parent) return { ok: false, error: 'thread_not_found' };
+      const replies = this.conversation(channel, ts, isTrue(args.include_all_metadata));
+      return { ok: true, messages: [this.messageObject(parent, false), ...replies], has_more: false };
+    },
+    // A channel's (or DM's) top-level messages, newest first.
+    'conversations.history': (args) => {
+      const channel = String(args.channel);
+      const all = this.conversation(channel, undefined, isTrue(args.include_all_metadata)).reverse();
+      const limit = args.limit === undefined ? 100 : Number(args.limit);
+      return { ok: true, messages: all.slice(0, limit), has_more: all.length > limit };
+    },
+    // The bot's DM with one person: its id is the id `chat.postMessage` took for the user.
+    'conversations.open': (args) => {
+      const users = String(args.users ?? '');
+      if (!users || users.includes(',')) return { ok: false, error: 'not_supported_by_fake' };
+      return { ok: true, channel: { id: users } };
     },
     'apps.connections.open': () =>
       this.socketModeUrl
@@ -617,6 +645,41 @@ export class FakeSlack {
     res.end('ok');
   }
 
+  /**
+   * The messages of a thread (`threadTs`) or the top level of a channel, oldest first, as Slack returns them:
+   * a message's metadata only to `include_all_metadata`, a shared file as a message with `files`.
+   * @see https://docs.slack.dev/reference/methods/conversations.replies
+   */
+  private conversation(channel: string, threadTs: string | undefined, withMetadata: boolean) {
+    const messages = this.messages
+      .filter((m) => m.channel === channel && m.thread_ts === threadTs)
+      .map((m) => ({ ts: m.ts, object: this.messageObject(m, withMetadata) }));
+    const files = this.files
+      .filter((f) => f.channel === channel && f.thread_ts === threadTs)
+      .map((f) => ({
+        ts: f.ts,
+        object: {
+          type: 'message',
+          user: this.botUserId,
+          ts: f.ts,
+          text: '',
+          files: [{ id: f.id, name: f.filename }],
+        },
+      }));
+    return [...messages, ...files].sort((a, b) => Number(a.ts) - Number(b.ts)).map((m) => m.object);
+  }
+
+  private messageObject(message: SlackMessage, withMetadata: boolean) {
+    return {
+      type: 'message',
+      user: this.botUserId,
+      ts: message.ts,
+      text: message.text,
+      ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
+      ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
+    };
+  }
+
   private nextTs(): string {
     this.tsCounter++;
     return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
@@ -692,6 +755,16 @@ export async function deliverEvent(url: string, secret: string, envelope: EventE
   });
   await response.text();
   return response.status;
+}
+
+/** An object argument: as sent in a JSON body, or as JSON text in a form. */
+function jsonArg(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
+/** A boolean argument: `true` in a JSON body, `true` or `1` in a form. */
+function isTrue(value: unknown): boolean {
+  return value === true || value === 'true' || value === '1';
 }
 
 /** Signs a request body the way Slack does: `v0=` + HMAC-SHA256 of `v0:{timestamp}:{body}`. */

@@ -1,0 +1,142 @@
+import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
+import type { StepPost } from '../../core/jobs.js';
+
+/** The `event_type` of the metadata on every message a job step posts. */
+export const STEP_EVENT = 'lorabot_step';
+/** A job's thread holds its status, results and notice: a page this long reaches every message of it. */
+const THREAD_PAGE = 200;
+/** A DM's last messages, where a notice just posted is. */
+const DM_PAGE = 50;
+
+/** Where a step posts: a channel (a thread in it), or a DM with `user`. */
+export interface SlackPlace {
+  channel: string;
+  thread_ts?: string;
+  /** A DM: `channel` is the user's id, which `chat.postMessage` accepts and `conversations.history` does not. */
+  dm?: boolean;
+}
+
+/** A message a step posts. */
+export type StepMessage = SlackPlace & {
+  text: string;
+  unfurl_links?: boolean;
+  unfurl_media?: boolean;
+};
+
+/** A file a step uploads. */
+export interface StepFile {
+  bytes: Uint8Array;
+  filename: string;
+  title: string;
+}
+
+interface FoundMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+  files?: Array<{ id?: string }>;
+}
+
+/**
+ * Posts of a job's steps that a worker crash cannot double. Each message carries metadata naming its job and step
+ * (`event_type: lorabot_step`); only when the journal says an earlier attempt began the step (`post.retry`) is the
+ * thread (`conversations.replies`) or the DM (`conversations.history`) read for that message before posting. An
+ * upload's file ids are journaled before `files.completeUploadExternal` shares them, so a retry finds the shared
+ * files in the thread or completes the same upload, never a second one. `filesUploadV2` does the same three calls
+ * without a place to keep the ids between them, hence the calls by hand.
+ * @see https://docs.slack.dev/messaging/message-metadata
+ * @see https://docs.slack.dev/messaging/working-with-files#upload
+ */
+export class SlackStepPosts {
+  constructor(
+    private readonly client: WebClient,
+    private readonly send: typeof fetch = fetch,
+  ) {}
+
+  /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
+  async postMessage(post: StepPost | undefined, message: StepMessage): Promise<string> {
+    const { dm: _dm, ...args } = message;
+    if (post?.retry) {
+      // A lookup Slack refuses (a workspace that never granted `im:history`) posts anyway: a notice twice
+      // rather than none.
+      const found = (await this.recent(message).catch(() => [])).find((m) => isStepMessage(m, post));
+      if (found?.ts) return found.ts;
+    }
+    const metadata = post ? { metadata: { event_type: STEP_EVENT, event_payload: stepPayload(post) } } : {};
+    const posted = await this.client.chat.postMessage({ ...args, ...metadata } as ChatPostMessageArguments);
+    return String(posted.ts);
+  }
+
+  /** Uploads `files` into the thread once: see the class. */
+  async upload(post: StepPost, place: SlackPlace, files: readonly StepFile[]): Promise<void> {
+    const ids = JSON.parse(
+      await post.steps.value(`${post.step}:files`, async () => JSON.stringify(await this.stage(files))),
+    ) as string[];
+    if (post.retry) {
+      const shared = (await this.recent(place)).some((m) => m.files?.some((f) => f.id && ids.includes(f.id)));
+      if (shared) return;
+    }
+    await this.client.files.completeUploadExternal({
+      files: ids.map((id, i) => ({ id, title: files[i]!.title })) as [{ id: string; title: string }],
+      channel_id: place.channel,
+      ...(place.thread_ts ? { thread_ts: place.thread_ts } : {}),
+    });
+  }
+
+  /**
+   * Sends the bytes to an upload URL for each file; until completed, Slack shows them nowhere.
+   * @see https://docs.slack.dev/reference/methods/files.getUploadURLExternal
+   */
+  private async stage(files: readonly StepFile[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const file of files) {
+      const { upload_url, file_id } = await this.client.files.getUploadURLExternal({
+        filename: file.filename,
+        length: file.bytes.length,
+      });
+      const answer = await this.send(String(upload_url), { method: 'POST', body: Buffer.from(file.bytes) });
+      await answer.arrayBuffer();
+      if (answer.status !== 200)
+        throw new Error(`Slack did not take the upload of ${file.filename} (HTTP ${answer.status})`);
+      ids.push(String(file_id));
+    }
+    return ids;
+  }
+
+  /**
+   * The messages where a step posts, with their metadata: a thread's replies, or a DM's last messages.
+   * @see https://docs.slack.dev/reference/methods/conversations.replies
+   * @see https://docs.slack.dev/reference/methods/conversations.history
+   */
+  private async recent(place: SlackPlace): Promise<FoundMessage[]> {
+    if (place.thread_ts) {
+      const page = await this.client.conversations.replies({
+        channel: place.channel,
+        ts: place.thread_ts,
+        include_all_metadata: true,
+        limit: THREAD_PAGE,
+      });
+      return (page.messages ?? []) as FoundMessage[];
+    }
+    const channel = place.dm
+      ? (await this.client.conversations.open({ users: place.channel })).channel?.id
+      : place.channel;
+    if (!channel) return [];
+    const page = await this.client.conversations.history({
+      channel,
+      include_all_metadata: true,
+      limit: DM_PAGE,
+    });
+    return (page.messages ?? []) as FoundMessage[];
+  }
+}
+
+function stepPayload(post: StepPost): { job: string; step: string } {
+  return { job: post.job, step: post.step };
+}
+
+function isStepMessage(message: FoundMessage, post: StepPost): boolean {
+  const payload = message.metadata?.event_payload;
+  return (
+    message.metadata?.event_type === STEP_EVENT && payload?.job === post.job && payload?.step === post.step
+  );
+}

@@ -1,0 +1,169 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobData, planCommand } from '../../src/app/command-plan.js';
+import { parseCommand } from '../../src/core/command-parser.js';
+import type { DeliveryTarget } from '../../src/core/jobs.js';
+import { waitFor } from '../helpers/wait.js';
+import { startWorkerProcess, stopWorkerProcess, workerOutput } from '../helpers/worker-process.js';
+import { WorkerRig } from '../helpers/worker-rig.js';
+
+/**
+ * A worker killed (SIGKILL) in the instant after each step's platform call returned and before the journal recorded
+ * the step, for every step of an image job and of a streamed answer, on Slack and on Discord: one job, restarted
+ * after each kill, is cut after every step it has (test/helpers/crashing-worker.ts). Counted from the fakes'
+ * recorded calls: every message and upload once.
+ */
+const rig = new WorkerRig();
+const USER = '804861202740658196';
+
+beforeAll(async () => {
+  // A job stalls once per step here: BullMQ must not give up on it.
+  await rig.start(['max_stalled_count: 10'], { worker: false, discord: true });
+}, 60_000);
+
+afterAll(async () => {
+  await rig.close();
+});
+
+/** The steps a job of each kind records, each one a kill. */
+const STEPS = {
+  flux: ['status:running', 'images:files', 'images', 'notify', 'status:final', 'ended'],
+  ask: ['status:running', 'answer:stream', 'answer:1/1', 'conversation', 'notify', 'status:final', 'ended'],
+} as const;
+
+async function enqueue(kind: 'flux' | 'ask', text: string, target: DeliveryTarget): Promise<string> {
+  const parsed = parseCommand(kind, text, rig.config.core);
+  if (!parsed.success || (parsed.data.kind !== 'flux' && parsed.data.kind !== 'ask'))
+    throw new Error('bad command');
+  const jobId = `crash-${randomUUID()}`;
+  const data = jobData(parsed.data, planCommand(parsed.data, rig.config.core), target, Date.now());
+  if (data.kind === 'ask') data.conversation = { key: `test:${jobId}`, aliases: [] };
+  await rig.producer.enqueue(jobId, data);
+  return jobId;
+}
+
+/**
+ * Runs crashing workers, one after another, until the job completes; returns the steps the workers were killed
+ * after, in order.
+ */
+async function runThroughCrashes(kind: 'flux' | 'ask', jobId: string): Promise<string[]> {
+  const crashDir = mkdtempSync(join(tmpdir(), 'lorabot-crash-'));
+  const queue = rig.producer.queueFor(kind);
+  for (let run = 0; run < 20; run++) {
+    const worker: ChildProcess = await startWorkerProcess(rig.env, { crashDir });
+    let state = '';
+    await waitFor(
+      'the worker to die after a step, or the job to complete',
+      async () => {
+        state = await queue.getJobState(jobId);
+        return worker.signalCode !== null || state === 'completed' || state === 'failed';
+      },
+      60_000,
+    );
+    if (worker.signalCode === null) {
+      await stopWorkerProcess(worker, 'SIGTERM');
+      expect(state, workerOutput(worker)).toBe('completed');
+      break;
+    }
+  }
+  const crashed = readdirSync(crashDir).map((name) => decodeURIComponent(name).split(' ').pop()!);
+  return crashed.sort();
+}
+
+/** A parent message in a new Slack channel, and the target of a job that reports there. */
+function slackThread(channel: string) {
+  const parentTs = rig.slack.seedMessage(channel, 'parent');
+  const target = {
+    platform: 'slack' as const,
+    workspaceId: rig.slack.teamId,
+    channelId: channel,
+    userId: 'U0CRASH',
+  };
+  return { channel, parentTs, target: { ...target, parentTs } };
+}
+
+/** A status message in the Discord channel, and the target of a job (from a mention: no interaction) there. */
+function discordStatus() {
+  const discord = rig.discord!;
+  const statusMessageId = discord.seedMessage(discord.channelId, 'status');
+  const where = { channelId: discord.channelId, resultChannelId: discord.channelId, statusMessageId };
+  const target = { platform: 'discord' as const, workspaceId: discord.guildId, userId: USER, ...where };
+  return { discord, statusMessageId, target: { ...target, attachmentLimit: 10 * 1024 * 1024 } };
+}
+
+describe('a worker killed after each platform call, before the journal', () => {
+  it('Slack, an image job: one upload, one notice, one charge', async () => {
+    const { channel, parentTs, target } = slackThread('C0STEPCRASH1');
+    const jobId = await enqueue('flux', 'a crash-proof lighthouse --size 256x256', target);
+    expect(await runThroughCrashes('flux', jobId)).toEqual([...STEPS.flux].sort());
+    expect(rig.slack.files.filter((f) => f.thread_ts === parentTs)).toHaveLength(1);
+    const thread = rig.slack.thread(channel, parentTs);
+    expect(thread.filter((m) => m.text.includes('Your image is ready'))).toHaveLength(1);
+    expect(thread).toHaveLength(1);
+    expect(rig.slack.messages.find((m) => m.ts === parentTs)?.text).toContain('Done');
+    // The retries of the upload (twice: after staging, after completing) and of the notice looked in the thread
+    // before posting again; the first attempts did not.
+    const lookups = rig.slack.callsTo('conversations.replies').filter((c) => c.args.ts === parentTs);
+    expect(lookups).toHaveLength(3);
+    const entries = (await rig.ledger.entries(new Date().toISOString().slice(0, 7))).filter(
+      (e) => e.jobId === jobId,
+    );
+    expect(entries.map((e) => e.status)).toEqual(['charged']);
+    expect(rig.slack.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+
+  it('Slack, a streamed answer: one answer message, one notice', async () => {
+    const { channel, parentTs, target } = slackThread('C0STEPCRASH2');
+    const jobId = await enqueue('ask', 'what survives a crash?', target);
+    expect(await runThroughCrashes('ask', jobId)).toEqual([...STEPS.ask].sort());
+    const thread = rig.slack.thread(channel, parentTs);
+    expect(thread.filter((m) => m.text.includes('Your answer is ready'))).toHaveLength(1);
+    expect(thread).toHaveLength(2);
+    expect(thread[0]!.metadata).toEqual({
+      event_type: 'lorabot_step',
+      event_payload: { job: jobId, step: 'answer:stream' },
+    });
+    expect(rig.slack.messages.find((m) => m.ts === parentTs)?.text).toContain('Done');
+    expect(rig.slack.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+
+  it('Discord, an image job: one attachment message, one notice, the nonce returning what was posted', async () => {
+    const { discord, statusMessageId, target } = discordStatus();
+    const jobId = await enqueue('flux', 'a crash-proof harbour --size 256x256', target);
+    const steps = await runThroughCrashes('flux', jobId);
+    // Discord has no upload to stage: the image is one message, its nonce the whole step.
+    expect(steps).toEqual(STEPS.flux.filter((s) => s !== 'images:files').sort());
+    const after = discord.messages.filter(
+      (m) => m.channel_id === discord.channelId && BigInt(m.id) > BigInt(statusMessageId),
+    );
+    expect(after.filter((m) => m.attachments.length > 0)).toHaveLength(1);
+    expect(after.filter((m) => m.content.includes('Your image is ready'))).toHaveLength(1);
+    expect(after).toHaveLength(2);
+    expect(discord.messages.find((m) => m.id === statusMessageId)?.content).toContain('Done');
+    const posts = discord.calls.filter(
+      (c) => c.method === 'POST' && c.path === `/channels/${discord.channelId}/messages`,
+    );
+    // Each message was sent twice (before and after its kill) with one nonce, and made once.
+    const nonces = posts.map((c) => (c.body as { nonce?: string }).nonce).filter((n) => n !== undefined);
+    expect(nonces).toHaveLength(4);
+    expect(new Set(nonces).size).toBe(2);
+    expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+
+  it('Discord, a streamed answer: one answer message, one notice', async () => {
+    const { discord, statusMessageId, target } = discordStatus();
+    const jobId = await enqueue('ask', 'what survives a crash on Discord?', target);
+    expect(await runThroughCrashes('ask', jobId)).toEqual([...STEPS.ask].sort());
+    const after = discord.messages.filter(
+      (m) => m.channel_id === discord.channelId && BigInt(m.id) > BigInt(statusMessageId),
+    );
+    expect(after.filter((m) => m.content.includes('Your answer is ready'))).toHaveLength(1);
+    expect(after).toHaveLength(2);
+    expect(discord.messages.find((m) => m.id === statusMessageId)?.content).toContain('Done');
+    expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+});
