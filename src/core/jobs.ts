@@ -214,7 +214,12 @@ export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
    * the upload an earlier attempt made is found or completed instead of made again. A platform that shows them in
    * one card puts the `caption` (prompt, seed, cost, the result's buttons) beside them.
    */
-  postImages(target: Target, images: ReadonlyArray<NamedImage>, post: StepPost, caption?: ImageCaption): Promise<void>;
+  postImages(
+    target: Target,
+    images: ReadonlyArray<NamedImage>,
+    post: StepPost,
+    caption?: ImageCaption,
+  ): Promise<void>;
   /**
    * Posts an answer, in several messages if it is long; each piece is its own step. With `streamed`, the first
    * piece replaces the text of that already posted (streamed) message instead of being posted anew.

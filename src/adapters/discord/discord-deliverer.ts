@@ -178,7 +178,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       const names = batch.map((f) => f.name);
       if (gallery && caption) {
         try {
-          await this.send(target, galleryBody(caption, names, target.userId), { files: batch, post: part(n) });
+          await this.send(target, galleryBody(caption, names, target.userId), {
+            files: batch,
+            post: part(n),
+          });
           continue;
         } catch (error) {
           // Refused here (no message was made, so the nonce is free): this and the later batches go as plain
