@@ -240,6 +240,84 @@ describe('pictures in /ask on Discord', () => {
     expect(repliesTo(id)).toHaveLength(1);
     expect(together.calls.length).toBe(calls);
   });
+
+  it('edits an image attached to a flux mention (through Run): the edit model gets its link first, at the edit price', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const hat = 'https://images.example.com/hat.png';
+    const id = discord.sendMessage({
+      content: `<@${discord.botId}> flux put this hat on the cat --image ${hat} --size 512x512 --seed 3`,
+      mention: true,
+      userId: USER,
+      attachments: [photo],
+    });
+    // $0.035 is above this file's confirmation threshold: the attachment is kept through Run.
+    const question = await waitFor('the confirmation', () =>
+      discord.messages.find((m) => discord.buttonsOf(m.id).includes(`lorabot:run:discord-msg-${id}`)),
+    );
+    discord.pressButton({ messageId: question.id, customId: `lorabot:run:discord-msg-${id}`, userId: USER });
+    const call = await waitFor('the Together call', () =>
+      together
+        .callsTo('/images/generations')
+        .find((c) => (c.body as { prompt?: string }).prompt === 'put this hat on the cat'),
+    );
+    expect(call.schemaErrors).toEqual([]);
+    expect(call.body).toEqual({
+      model: 'black-forest-labs/FLUX.2-dev',
+      prompt: 'put this hat on the cat',
+      width: 512,
+      height: 512,
+      steps: 28,
+      n: 1,
+      seed: 3,
+      response_format: (call.body as { response_format: string }).response_format,
+      output_format: 'jpeg',
+      reference_images: [PHOTO_URL, hat],
+    });
+    const cost = 'Cost: $0.035 (1 image × 1 MP × $0.035/MP)';
+    // The status names the attachment as the link it is passed on as, first.
+    const status = await waitFor('the status', () =>
+      discord.messages.find((m) => m.content.includes('ran `/flux put this hat on the cat')),
+    );
+    expect(status.content).toContain(`--image ${PHOTO_URL} --image ${hat}`);
+    const done = await waitFor('the completion notice', () =>
+      discord.messages.find((m) => m.content.startsWith(`<@${USER}> Your image is ready`)),
+    );
+    expect(done.content).toBe(`<@${USER}> Your image is ready. ${cost}`);
+    const entry = await waitFor('the ledger entry', async () =>
+      (await h.running.workers!.ledgerView.entries(month)).find((e) => e.jobId === `discord-msg-${id}`),
+    );
+    expect(entry).toMatchObject({
+      kind: 'flux',
+      model: 'black-forest-labs/FLUX.2-dev',
+      micros: 35_000,
+      costText: cost,
+    });
+  });
+
+  it('refuses a flux mention whose attachment is not a picture, and one with more images than the edit model takes', async () => {
+    const calls = together.calls.length;
+    const pdf = discord.sendMessage({
+      content: `<@${discord.botId}> flux make it blue`,
+      mention: true,
+      userId: USER,
+      attachments: [{ filename: 'notes.pdf', size: 30_000, contentType: 'application/pdf' }],
+    });
+    await expect(waitFor('the refusal', () => repliesTo(pdf)[0])).resolves.toBe(
+      '`notes.pdf` is not a picture lorabot can read (application/pdf): attach a PNG, JPEG, WebP or GIF image. Nothing was queued.',
+    );
+    const links = [1, 2, 3, 4].map((n) => `--image https://images.example.com/${n}.png`).join(' ');
+    const many = discord.sendMessage({
+      content: `<@${discord.botId}> flux make it blue ${links}`,
+      mention: true,
+      userId: USER,
+      attachments: [photo],
+    });
+    await expect(waitFor('the refusal', () => repliesTo(many)[0])).resolves.toBe(
+      'The edit model (black-forest-labs/FLUX.2-dev) takes at most 4 images per request; you gave 5. Remove an `--image`.',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(together.calls.length).toBe(calls);
+  });
 });
 
 describe('pictures in /ask on Slack', () => {
