@@ -261,6 +261,12 @@ export class InboundService {
       await platform.tell(NO_IMAGE);
       return count('edit', 'user_error');
     }
+    // Someone's message may carry a file no edit can start from (too large, a type Together reads not).
+    const refusal = filesRefusal(images, this.deps.settings);
+    if (refusal) {
+      await platform.tell(refusal);
+      return count('edit', 'user_error');
+    }
     if (!platform.openEditor) {
       await platform.tell(NO_EDITOR);
       return count('edit', 'user_error');

@@ -318,6 +318,29 @@ describe('pictures in /ask on Discord', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(together.calls.length).toBe(calls);
   });
+
+  it('"Edit with lorabot" on a message with a 50 MB image: refused privately before the editor opens', async () => {
+    const calls = together.calls.length;
+    const modals = discord.modals.length;
+    const { id } = discord.sendMessageCommand({
+      name: 'Edit with lorabot',
+      userId: USER,
+      attachments: [
+        {
+          filename: 'huge.png',
+          contentType: 'image/png',
+          size: 50 * 1024 * 1024,
+          url: 'https://cdn.discordapp.com/attachments/1/9/huge.png',
+        },
+      ],
+    });
+    const answer = await waitFor('the private answer', () =>
+      discord.messages.find((m) => m.interaction_id === id && (m.flags & 64) !== 0 && m.content !== ''),
+    );
+    expect(answer.content).toBe('`huge.png` is 50 MB; a picture can be at most 20 MB. Nothing was queued.');
+    expect(discord.modals.length).toBe(modals);
+    expect(together.calls.length).toBe(calls);
+  });
 });
 
 describe('pictures in /ask on Slack', () => {
@@ -527,5 +550,28 @@ describe('pictures in /ask on Slack', () => {
     expect(h.together.calls.length).toBe(textOnly);
     expect(textOnly).toBe(calls + 1);
     expect(h.slack.fileDownloads.filter((d) => d.id === chart.id)).toEqual([]);
+  });
+
+  it('"Edit with lorabot" on a message with a 50 MB image: refused privately before the editor opens', async () => {
+    const views = h.slack.views.length;
+    const huge = {
+      id: 'F0HUGEEDIT',
+      name: 'huge.png',
+      mimetype: 'image/png',
+      size: 50 * 1024 * 1024,
+      url_private: 'https://files.slack.com/files-pri/T0LORABOT-F0HUGEEDIT/huge.png',
+    };
+    const shortcut = await h.shortcut({
+      callbackId: 'lorabot_edit_message',
+      userId: 'U0VIS',
+      channelId: 'C0VIS4',
+      files: [huge],
+    });
+    expect(shortcut.status).toBe(200);
+    const id = shortcut.responseUrl.split('/').pop();
+    const answer = await waitFor('the private answer', () => h.slack.responses.find((r) => r.id === id));
+    expect(answer.body.text).toBe('`huge.png` is 50 MB; a picture can be at most 20 MB. Nothing was queued.');
+    expect(h.slack.views.length).toBe(views);
+    expect(h.slack.fileDownloads.filter((d) => d.id === huge.id)).toEqual([]);
   });
 });
