@@ -44,9 +44,10 @@ export type InboundInput =
   | { type: 'command'; kind: 'flux' | 'ask'; text: string; images?: SourceImage[] }
   /**
    * A whole typed line, where there is no slash-command menu (the web playground, `lorabot run`): `/flux …`,
-   * `/ask …`, or a bare `help`, `presets`, `usage`, `jobs`, `models` or `notify …`.
+   * `/ask …`, or a bare `help`, `presets`, `usage`, `jobs`, `models` or `notify …`. `images`: images sent with
+   * the line (the playground's uploads), as a command's attachments.
    */
-  | { type: 'line'; text: string }
+  | { type: 'line'; text: string; images?: SourceImage[] }
   /**
    * A message that continues a conversation (`InboundService.findConversation` tells which). `threadId` is the
    * platform's thread the status goes in (Slack thread ts); `images`: files attached to the message, as above.

@@ -1,9 +1,10 @@
 import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
 import { parseCommand, parseCommandLine } from '../core/command-parser.js';
+import { editProblem } from '../core/edit-model.js';
 import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
 import { jobView, type PendingCommand } from '../core/jobs.js';
-import type { ChatRequest, ParsedCommand, SourceImage } from '../core/requests.js';
-import { DEFAULT_IMAGE_QUESTION, imagesRefusal, withAttachments } from '../core/vision.js';
+import type { ChatRequest, ImageRequest, ParsedCommand, SourceImage } from '../core/requests.js';
+import { DEFAULT_IMAGE_QUESTION, filesRefusal, imagesRefusal, withAttachments } from '../core/vision.js';
 import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
 import { commandOfLine } from './command-line.js';
 import { draftEditor, NO_EDITOR, NO_IMAGE, resultEditor, submittedEdit, variation } from './image-edits.js';
@@ -63,7 +64,7 @@ export class InboundService {
     }
     try {
       const input = event.input;
-      if (input.type === 'line') await this.line(context, input.text);
+      if (input.type === 'line') await this.line(context, input);
       else if (input.type === 'command') await this.command(context, input);
       else if (input.type === 'follow-up') await this.followUp(context, input);
       else if (input.type === 'press') await this.press(context, input);
@@ -92,6 +93,7 @@ export class InboundService {
     if (data.kind !== 'flux' && data.kind !== 'ask') return this.answer(context, data, input.kind);
     const command = withAttachments(data, input.images);
     if (command.kind === 'ask' && (await this.refuseImages(context, command.request, false))) return;
+    if (command.kind === 'flux' && (await this.refuseSources(context, command.request, input.images))) return;
     await platform.ack();
     const attached = command.kind === 'ask' && input.images?.length ? { images: input.images } : {};
     await this.request(context, planForPlatform(command, this.deps), { kind: input.kind, text, ...attached });
@@ -106,10 +108,29 @@ export class InboundService {
     return true;
   }
 
-  /** A typed line: the command it names, or the parser's own "unknown command" answer. */
-  private async line(context: EventContext, text: string) {
+  /**
+   * Why an image request cannot start from the files attached to the message (not pictures, too large, more than
+   * the edit model takes), if it cannot: told, and nothing is queued.
+   */
+  private async refuseSources(
+    context: EventContext,
+    request: ImageRequest,
+    attached: readonly SourceImage[] | undefined,
+  ) {
+    if (!attached?.length) return false;
+    const refusal =
+      filesRefusal(attached, this.deps.settings) ?? editProblem(request, this.deps.settings.image)?.message;
+    if (!refusal) return false;
+    await context.platform.tell(refusal);
+    context.count('flux', 'user_error');
+    return true;
+  }
+
+  /** A typed line: the command it names (with the images sent with it), or the parser's "unknown command". */
+  private async line(context: EventContext, input: Extract<InboundInput, { type: 'line' }>) {
+    const { text, images } = input;
     const command = commandOfLine(text);
-    if (command) return this.command(context, command);
+    if (command) return this.command(context, images?.length ? { ...command, images } : command);
     const parsed = parseCommandLine(text, this.deps.settings);
     await context.platform.tell(parsed.success ? FLUX_HELP : parsed.error.message);
     context.count('unknown', 'user_error');
@@ -238,6 +259,12 @@ export class InboundService {
     const { event, platform, count } = context;
     if (images.length === 0) {
       await platform.tell(NO_IMAGE);
+      return count('edit', 'user_error');
+    }
+    // Someone's message may carry a file no edit can start from (too large, a type Together reads not).
+    const refusal = filesRefusal(images, this.deps.settings);
+    if (refusal) {
+      await platform.tell(refusal);
       return count('edit', 'user_error');
     }
     if (!platform.openEditor) {

@@ -145,7 +145,11 @@ async function gatewayServer(
     now: Date.now,
     dashboard: async () => buildDashboard({ ...(await dashboard.read(Date.now())), budgets: config.budgets }),
     assetsDir: webAssetsDir(),
-    uploads: { maxBytes: config.sources.maxBytes, put: (bytes) => files.put(bytes, UPLOAD_TTL_SECONDS) },
+    uploads: {
+      maxBytes: config.sources.maxBytes,
+      put: (bytes) => files.put(bytes, UPLOAD_TTL_SECONDS),
+      get: (token) => files.get(token),
+    },
     logger,
   });
   return new GatewayServer({

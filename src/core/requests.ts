@@ -33,8 +33,11 @@ export type SourceImage =
   | ({ kind: 'slack-file'; url: string } & FileFacts)
   /** An image lorabot made: the job that made it and its place among that job's images (0-based). */
   | { kind: 'result'; jobId: string; index: number }
-  /** An image uploaded to the gateway (the web playground), kept in Redis under `token` for a while. */
-  | { kind: 'stored'; token: string; name?: string };
+  /**
+   * An image uploaded to the gateway (the web playground), kept in Redis under `token` for a while; the gateway
+   * read its facts from the stored bytes when the command named it.
+   */
+  | ({ kind: 'stored'; token: string } & FileFacts);
 
 /** What a platform says of an attached file, where it says it: checked before a job is queued. */
 export interface FileFacts {

@@ -27,6 +27,48 @@ export function sniffImageType(bytes: Uint8Array): SourceImageType | undefined {
   return undefined;
 }
 
+/**
+ * An image's pixel size as its header says (PNG, JPEG, WebP, GIF), or undefined when the header cannot be read.
+ * A vision question's estimate counts its tiles from it (Together bills by the size).
+ */
+export function sniffImageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const type = sniffImageType(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = (width: number, height: number) => (width > 0 && height > 0 ? { width, height } : undefined);
+  if (type === 'image/png' && bytes.length >= 24) return size(view.getUint32(16), view.getUint32(20));
+  if (type === 'image/gif' && bytes.length >= 10)
+    return size(view.getUint16(6, true), view.getUint16(8, true));
+  if (type === 'image/webp' && bytes.length >= 30) return webpSize(bytes, view);
+  if (type === 'image/jpeg') return jpegSize(bytes, view);
+  return undefined;
+}
+
+/** WebP: the lossy (`VP8 `), lossless (`VP8L`) and extended (`VP8X`) headers each keep the size their own way. */
+function webpSize(bytes: Uint8Array, view: DataView): { width: number; height: number } | undefined {
+  const chunk = String.fromCharCode(...bytes.subarray(12, 16));
+  const u24 = (at: number) => bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16);
+  if (chunk === 'VP8X') return { width: u24(24) + 1, height: u24(27) + 1 };
+  if (chunk === 'VP8L') {
+    const bits = view.getUint32(21, true);
+    return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+  }
+  if (chunk === 'VP8 ')
+    return { width: view.getUint16(26, true) & 0x3fff, height: view.getUint16(28, true) & 0x3fff };
+  return undefined;
+}
+
+/** JPEG: the first start-of-frame marker (SOF0–SOF15 but DHT, JPG and DAC) holds the size. */
+function jpegSize(bytes: Uint8Array, view: DataView): { width: number; height: number } | undefined {
+  let at = 2;
+  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1]!;
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) return { width: view.getUint16(at + 7), height: view.getUint16(at + 5) };
+    at += 2 + view.getUint16(at + 2);
+  }
+  return undefined;
+}
+
 /** An image inline, as Together's vision endpoint (and an image endpoint that takes one) reads it. */
 export function dataUrl(image: SourceBytes): string {
   return `data:${image.mimeType};base64,${Buffer.from(image.bytes).toString('base64')}`;

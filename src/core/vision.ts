@@ -67,14 +67,36 @@ export function visionPresets(settings: CoreSettings): string[] {
     .map((model) => model.name);
 }
 
-/** An accepted `/ask` with the files attached to the message added to its images; other commands unchanged. */
+/**
+ * An accepted command with the files attached to the message added to its images: a question's after the links
+ * it names; an image request's first (the picture being edited), then its `--image` links.
+ */
 export function withAttachments(
   command: AcceptedCommand,
   attached: readonly SourceImage[] | undefined,
 ): AcceptedCommand {
-  if (command.kind !== 'ask' || !attached || attached.length === 0) return command;
+  if (!attached || attached.length === 0) return command;
+  if (command.kind === 'flux') {
+    const images = [...attached, ...(command.request.images ?? [])];
+    return { ...command, request: { ...command.request, images } };
+  }
   const images = [...(command.request.images ?? []), ...attached];
   return { ...command, request: { ...command.request, images } };
+}
+
+/**
+ * Why files attached to a message cannot be used as pictures, as the person is told it, or undefined when they
+ * can: each must be a picture of a type Together reads, within the size cap (`chat.max_image_mb`).
+ */
+export function filesRefusal(
+  files: readonly SourceImage[] | undefined,
+  settings: CoreSettings,
+): string | undefined {
+  for (const file of files ?? []) {
+    const problem = fileProblem(factsOf(file), maxImageBytes(settings));
+    if (problem) return `${problem} Nothing was queued.`;
+  }
+  return undefined;
 }
 
 /**
@@ -89,10 +111,8 @@ export function imagesRefusal(
 ): string | undefined {
   const own = (request.images ?? []).slice(request.earlierImages ?? 0);
   if (own.length === 0) return undefined;
-  for (const image of own) {
-    const problem = fileProblem(factsOf(image), maxImageBytes(settings));
-    if (problem) return `${problem} Nothing was queued.`;
-  }
+  const files = filesRefusal(own, settings);
+  if (files) return files;
   const most = maxImages(settings);
   if (own.length > most) {
     return `This question carries ${own.length} pictures; lorabot sends at most ${most} with one question. Nothing was queued.`;

@@ -8,7 +8,7 @@ import { buildWeb } from '../../web/build.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { deleteByPrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserAvailable, launchChromium } from './chromium.js';
+import { browserAvailable, launchChromium, offlineContext } from './chromium.js';
 import { screenshot } from './screenshots.js';
 
 /** Runs in the page: whether an `<img>` has loaded (self-contained, since Playwright sends its source). */
@@ -27,21 +27,14 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
   let page: Page;
   let redis: Redis;
   /** Requests the page tried to make to anywhere but this machine. */
-  const offMachine: string[] = [];
+  let offMachine: string[];
 
   beforeAll(async () => {
     await buildWeb();
     harness = await startHarness({ configExtra: CONFIRM_ABOVE });
     redis = new Redis(harness.redisUrl);
     browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: 'light' });
-    // No internet: everything the pages need comes from the gateway.
-    await context.route('**/*', (route) => {
-      const host = new URL(route.request().url()).hostname;
-      if (host === '127.0.0.1' || host === 'localhost') return route.continue();
-      offMachine.push(route.request().url());
-      return route.abort('internetdisconnected');
-    });
+    ({ context, offMachine } = await offlineContext(browser));
     page = await context.newPage();
   });
 

@@ -28,6 +28,23 @@ export async function post(session: Session, path: string, body: unknown): Promi
   return answer.error ?? `The server answered ${response.status}.`;
 }
 
+/**
+ * Uploads an image's bytes (`POST /api/uploads`) with the session's CSRF token: its token, or the error text the
+ * server gave.
+ */
+export async function upload(session: Session, file: Blob): Promise<{ token: string } | { error: string }> {
+  const response = await fetch('/api/uploads', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': session.csrfToken },
+    body: file,
+  }).catch(() => undefined);
+  if (!response) return { error: 'The server did not answer. Is lorabot still running?' };
+  const answer = (await response.json().catch(() => ({}))) as { token?: string; error?: string };
+  if (response.ok && answer.token) return { token: answer.token };
+  return { error: answer.error ?? `The server answered ${response.status}.` };
+}
+
 /** The header every page shares: the name, the two pages, and log out when there is a login. */
 export function header(session: Session, page: 'playground' | 'dashboard'): HTMLElement {
   const bar = document.querySelector<HTMLElement>('header.top')!;

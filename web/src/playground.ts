@@ -1,5 +1,5 @@
 import type { WebButton, WebEvent, WebStatus } from '../../src/adapters/web/web-protocol.js';
-import { header, loadSession, post } from './api.js';
+import { header, loadSession, post, upload } from './api.js';
 import { fill, h } from './dom.js';
 
 /** One message of the conversation, kept so later events can update it. */
@@ -29,6 +29,19 @@ const log = document.querySelector<HTMLElement>('#log')!;
 const form = document.querySelector<HTMLFormElement>('#composer')!;
 const input = form.querySelector<HTMLTextAreaElement>('textarea')!;
 const messages = new Map<string, BotMessage>();
+const tray = document.querySelector<HTMLElement>('#attachments')!;
+const attachButton = form.querySelector<HTMLLabelElement>('label.attach')!;
+const picker = attachButton.querySelector<HTMLInputElement>('input[type="file"]')!;
+
+/** An image attached to the next line: uploaded at once, sent by its token with the line. */
+interface Attachment {
+  name: string;
+  preview: string;
+  /** Its upload's token once the gateway took it; undefined when it refused it. */
+  token: Promise<string | undefined>;
+  chip: HTMLElement;
+}
+let attached: Attachment[] = [];
 
 function statusText(status: WebStatus): string {
   switch (status.state) {
@@ -202,12 +215,118 @@ function scroll(): void {
   log.scrollTop = log.scrollHeight;
 }
 
+/** Sends a typed line with the images attached to it (uploaded ones only); the tray empties. */
 async function send(text: string): Promise<void> {
   const requestId = crypto.randomUUID();
-  log.append(h('article', { class: 'mine' }, h('div', { class: 'content' }, h('code', {}, text))));
+  const sent = attached;
+  clearAttachments();
+  // A line goes with its images or not at all: without them an edit would be a new image, and be charged as one.
+  const images = await Promise.all(sent.map((a) => a.token));
+  if (images.some((token) => token === undefined)) {
+    input.value = text;
+    return;
+  }
+  const thumbnails = sent.map((a) => h('img', { src: a.preview, alt: a.name }));
+  log.append(
+    h(
+      'article',
+      { class: 'mine' },
+      h(
+        'div',
+        { class: 'content' },
+        h('code', {}, text),
+        thumbnails.length ? h('div', { class: 'attached' }, ...thumbnails) : null,
+      ),
+    ),
+  );
   scroll();
-  const error = await post(session, '/api/commands', { text, requestId });
+  const error = await post(session, '/api/commands', {
+    text,
+    requestId,
+    ...(images.length ? { images } : {}),
+  });
   if (error) showPrivate(requestId, error);
+}
+
+/**
+ * Attaches a file: uploaded at once (the gateway checks its bytes are an image within the size limit); a file it
+ * refuses is said privately, like any refusal, and is not attached. One over the limit is not even sent.
+ */
+async function attach(file: File): Promise<void> {
+  const limit = session.uploadMaxBytes;
+  if (limit === undefined) return;
+  if (file.size > limit) {
+    const mb = (bytes: number) => String(Math.round((bytes / (1024 * 1024)) * 10) / 10);
+    showPrivate(
+      `${crypto.randomUUID()}:note`,
+      `\`${file.name}\` is ${mb(file.size)} MB; an image can be at most ${mb(limit)} MB. Attach a smaller one.`,
+    );
+    return;
+  }
+  const chip = h('div', { class: 'attachment', 'data-state': 'uploading' });
+  const uploaded = upload(session, file);
+  const attachment: Attachment = {
+    name: file.name,
+    preview: URL.createObjectURL(file),
+    chip,
+    token: uploaded.then((answer) => ('token' in answer ? answer.token : undefined)),
+  };
+  const remove = () => {
+    attached = attached.filter((a) => a !== attachment);
+    attachment.chip.remove();
+    URL.revokeObjectURL(attachment.preview);
+    tray.hidden = attached.length === 0;
+  };
+  fill(
+    attachment.chip,
+    h('img', { src: attachment.preview, alt: '' }),
+    h('span', { class: 'name' }, file.name),
+    h('button', { type: 'button', 'aria-label': `Remove ${file.name}`, on: { click: remove } }, '×'),
+  );
+  attached.push(attachment);
+  tray.append(attachment.chip);
+  tray.hidden = false;
+  const answer = await uploaded;
+  if ('error' in answer) {
+    remove();
+    showPrivate(`${crypto.randomUUID()}:note`, `\`${file.name}\`: ${answer.error} Nothing was sent.`);
+    return;
+  }
+  chip.dataset.state = 'ready';
+}
+
+function clearAttachments(): void {
+  attached = [];
+  fill(tray);
+  tray.hidden = true;
+}
+
+function attachAll(files: FileList | null | undefined): void {
+  for (const file of files ?? []) void attach(file);
+}
+
+if (session.uploadMaxBytes !== undefined) {
+  attachButton.hidden = false;
+  picker.addEventListener('change', () => {
+    attachAll(picker.files);
+    picker.value = '';
+  });
+  // A file dropped anywhere on the page, or pasted into the composer, is attached the same way.
+  document.addEventListener('dragover', (e) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    document.body.classList.add('dropping');
+  });
+  document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
+  document.addEventListener('drop', (e) => {
+    if (!e.dataTransfer?.files.length) return;
+    e.preventDefault();
+    document.body.classList.remove('dropping');
+    attachAll(e.dataTransfer.files);
+  });
+  input.addEventListener('paste', (e) => {
+    if (e.clipboardData?.files.length) attachAll(e.clipboardData.files);
+  });
 }
 
 form.addEventListener('submit', (e) => {

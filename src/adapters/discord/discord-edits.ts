@@ -1,6 +1,9 @@
 import type { Message } from 'discord.js';
 import type { SourceImage } from '../../core/requests.js';
 
+/** An attachment as a source: its link, and what Discord says of it. */
+type LinkedFile = Extract<SourceImage, { kind: 'link' }>;
+
 /** File names Discord shows as images, for attachments that come without a content type. */
 const IMAGE_NAME = /\.(png|jpe?g|webp|gif)$/i;
 
@@ -10,9 +13,9 @@ const IMAGE_NAME = /\.(png|jpe?g|webp|gif)$/i;
  * links), so Together reads them directly.
  * @see https://discord.com/developers/docs/resources/message#attachment-object
  */
-export function attachedFiles(message: Pick<Message, 'attachments'>): SourceImage[] {
+export function attachedFiles(message: Pick<Message, 'attachments'>): LinkedFile[] {
   return [...message.attachments.values()].map(
-    (file): SourceImage => ({
+    (file): LinkedFile => ({
       kind: 'link',
       url: file.url,
       name: file.name,
@@ -23,9 +26,12 @@ export function attachedFiles(message: Pick<Message, 'attachments'>): SourceImag
   );
 }
 
-/** A message's image attachments only (Edit with lorabot): other attachments (text, video) are left out. */
+/**
+ * A message's image attachments only (Edit with lorabot), with what Discord says of each (checked before the
+ * editor opens): other attachments (text, video) are left out.
+ */
 export function attachedImages(message: Pick<Message, 'attachments'>): SourceImage[] {
-  return [...message.attachments.values()]
-    .filter((a) => (a.contentType ? a.contentType.startsWith('image/') : IMAGE_NAME.test(a.name)))
-    .map((a) => ({ kind: 'link' as const, url: a.url }));
+  return attachedFiles(message).filter((file) =>
+    file.mimetype ? file.mimetype.startsWith('image/') : IMAGE_NAME.test(file.name ?? ''),
+  );
 }

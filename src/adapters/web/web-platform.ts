@@ -8,6 +8,7 @@ import type {
 } from '../../app/chat-platform.js';
 import type { Place } from '../../core/access.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob, WebTarget } from '../../core/jobs.js';
+import type { SourceImage } from '../../core/requests.js';
 import { WebDeliverer, type WebEventSink } from './web-deliverer.js';
 import type { WebActionName, WebButton } from './web-protocol.js';
 
@@ -18,9 +19,12 @@ export interface WebRequester {
   streamId: string;
 }
 
-/** A request from the page: a typed line, a button pressed on a message, or an editor's form sent. */
+/**
+ * A request from the page: a typed line (with the uploads sent with it, as the gateway read them), a button
+ * pressed on a message, or an editor's form sent.
+ */
 export type WebRequest = { requestId: string } & (
-  | { text: string }
+  | { text: string; images?: SourceImage[] }
   | { action: WebActionName; id: string }
   | { draftId: string; text: string }
 );
@@ -41,7 +45,7 @@ export function webInboundEvent(
     'draftId' in request
       ? { type: 'edit', draftId: request.draftId, text: request.text }
       : 'text' in request
-        ? { type: 'line', text: request.text }
+        ? { type: 'line', text: request.text, ...(request.images ? { images: request.images } : {}) }
         : { type: 'press', action: request.action, id: request.id };
   return {
     requester: { platform: 'web', workspaceId: 'web', channelId: 'web', userId: session.userId },

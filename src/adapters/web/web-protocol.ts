@@ -54,6 +54,11 @@ export interface WebCommandBody {
   text: string;
   /** The page's id for the message (a UUID); a command sent twice with one id is queued once. */
   requestId: string;
+  /**
+   * Images attached to the line: the tokens `POST /api/uploads` answered. `/flux` starts from them (an edit),
+   * `/ask` asks about them (a vision question), as with a file attached on Discord.
+   */
+  images?: string[];
 }
 
 /** `POST /api/actions`. */
@@ -75,6 +80,8 @@ export interface WebEditBody {
 export interface WebSessionInfo {
   name: string;
   csrfToken: string;
+  /** The largest image the page may attach (`POST /api/uploads`), in bytes; absent: attaching is off. */
+  uploadMaxBytes?: number;
 }
 
 /** `GET /api/dashboard`. */

@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { ChatPlatform, InboundEvent } from '../../app/chat-platform.js';
 import type { Logger } from '../../core/ports.js';
-import { sniffImageType } from '../../core/source-images.js';
 import {
   anonymousIdentity,
   cookieValue,
@@ -22,15 +21,15 @@ import {
   json,
   parseJson,
   readBody,
-  readBytes,
   redirect,
   SECURITY_HEADERS,
   serveAsset,
   servePage,
 } from './web-http.js';
 import { loginPage, REFUSED_MESSAGE, refusedPage } from './web-pages.js';
-import { WebPlatform, webInboundEvent } from './web-platform.js';
+import { WebPlatform, type WebRequest, webInboundEvent } from './web-platform.js';
 import type { DashboardData, WebSessionInfo } from './web-protocol.js';
+import { receiveUpload, UPLOAD_GONE, uploadedImages, type WebUploads } from './web-uploads.js';
 
 /** A browser session as the routes need it (kept in Redis by src/queue/web-sessions.ts). */
 export interface WebSessionData {
@@ -75,7 +74,7 @@ export interface WebRoutesOptions {
    * Images uploaded from the page (`POST /api/uploads`), kept for a while under a token a command's `images`
    * names; absent: uploads are off.
    */
-  uploads?: { maxBytes: number; put(bytes: Uint8Array): Promise<string> };
+  uploads?: WebUploads;
   /** The built front-end (dist/web). */
   assetsDir: string;
   logger: Logger;
@@ -88,7 +87,14 @@ export function webAssetsDir(): string {
 
 const SESSION_MAX_AGE = 7 * 86_400;
 const ID = z.string().regex(/^[A-Za-z0-9_:.-]{1,128}$/, 'expected an id of letters, digits, _ : . or -');
-const COMMAND_BODY = z.strictObject({ text: z.string().trim().min(1).max(4000), requestId: ID });
+/** An upload's token (`SourceFiles`): 32 random bytes, base64url. */
+const UPLOAD_TOKEN = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected the token of an upload');
+/** At most 10 uploads a line: the inbound service checks the real limits (the edit model's, `chat.max_images`). */
+const COMMAND_BODY = z.strictObject({
+  text: z.string().trim().min(1).max(4000),
+  requestId: ID,
+  images: z.array(UPLOAD_TOKEN).min(1).max(10).optional(),
+});
 const ACTION_BODY = z.strictObject({
   action: z.enum(['cancel', 'regenerate', 'vary', 'edit', 'details', 'run', 'dismiss']),
   id: ID,
@@ -173,7 +179,11 @@ async function sessionRoute(
   if (route === 'GET /') return servePage(options.assetsDir, 'index.html', res);
   if (route === 'GET /dashboard') return servePage(options.assetsDir, 'dashboard.html', res);
   if (route === 'GET /api/session') {
-    const info: WebSessionInfo = { name: session.name, csrfToken: session.csrfToken };
+    const info: WebSessionInfo = {
+      name: session.name,
+      csrfToken: session.csrfToken,
+      ...(options.uploads ? { uploadMaxBytes: options.uploads.maxBytes } : {}),
+    };
     return json(res, 200, {
       ...info,
       login: options.access.mode === 'password',
@@ -184,7 +194,7 @@ async function sessionRoute(
   if (method === 'GET' && path.startsWith('/api/images/')) return serveImage(options, path, res);
   if (route === 'POST /api/commands') return inbound(options, { req, res, session, schema: COMMAND_BODY });
   if (route === 'POST /api/actions') return inbound(options, { req, res, session, schema: ACTION_BODY });
-  if (route === 'POST /api/uploads' && options.uploads) return upload(options.uploads, { req, res });
+  if (route === 'POST /api/uploads' && options.uploads) return receiveUpload(options.uploads, { req, res });
   if (route === 'POST /api/edits') return inbound(options, { req, res, session, schema: EDIT_BODY });
   if (route === 'POST /logout') {
     if (r.cookie) await options.sessions.end(r.cookie);
@@ -276,28 +286,27 @@ async function inbound(
     const issue = parsed.error.issues[0];
     return json(res, 400, { error: `Bad request: ${issue?.path.join('.') || 'body'}: ${issue?.message}` });
   }
-  const event = webInboundEvent(parsed.data, session, options.now());
-  await options.inbound.handle(event, new WebPlatform(options.events, session, parsed.data));
+  const { request, refusal } = await withUploads(options, parsed.data);
+  if (refusal === 'uploads_off')
+    return json(res, 400, { error: 'Bad request: images: uploads are off here.' });
+  const platform = new WebPlatform(options.events, session, request);
+  // An upload no longer kept is told like any other refusal: privately, nothing queued.
+  if (refusal === 'gone') await platform.tell(UPLOAD_GONE);
+  else await options.inbound.handle(webInboundEvent(request, session, options.now()), platform);
   // What happened is on the session's stream; the answer only says the request was taken.
   json(res, 202, { ok: true });
 }
 
-/**
- * An image uploaded from the page, as its raw bytes: at most `maxBytes`, a PNG, JPEG, WebP or GIF by its first
- * bytes. Answers its token (201), which a command then names as a source image.
- */
-async function upload(
-  uploads: NonNullable<WebRoutesOptions['uploads']>,
-  { req, res }: Exchange,
-): Promise<void> {
-  const bytes = await readBytes(req, uploads.maxBytes);
-  if (bytes === 'too_large') {
-    const mb = Math.round((uploads.maxBytes / (1024 * 1024)) * 10) / 10;
-    return json(res, 413, { error: `The image is larger than the limit of ${mb} MB (sources.max_bytes).` });
-  }
-  const mimeType = sniffImageType(bytes);
-  if (!mimeType) return json(res, 415, { error: 'That file is not a PNG, JPEG, WebP or GIF image.' });
-  json(res, 201, { token: await uploads.put(bytes), mimeType, bytes: bytes.length });
+/** A request with its upload tokens read as the images they name (from the kept bytes, never the page's word). */
+async function withUploads(
+  options: WebRoutesOptions,
+  body: z.infer<typeof COMMAND_BODY | typeof ACTION_BODY | typeof EDIT_BODY>,
+): Promise<{ request: WebRequest; refusal?: 'gone' | 'uploads_off' }> {
+  if (!('images' in body) || !body.images) return { request: body as WebRequest };
+  const { images: tokens, ...line } = body;
+  if (!options.uploads) return { request: line, refusal: 'uploads_off' };
+  const images = await uploadedImages(options.uploads, tokens);
+  return images === 'gone' ? { request: line, refusal: images } : { request: { ...line, images } };
 }
 
 function csrfOk(req: IncomingMessage, session: WebSessionData): boolean {

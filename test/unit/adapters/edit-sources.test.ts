@@ -36,7 +36,7 @@ describe('the images "Edit with lorabot" reads from a message', () => {
     expect(slackImages('not a list')).toEqual([]);
   });
 
-  it('takes a Discord message’s image attachments as their links, by type, else by name', () => {
+  it('takes a Discord message’s image attachments as their links with what Discord says of them, by type, else by name', () => {
     const attachments = new Collection(
       [
         { id: '1', contentType: 'image/png', name: 'a.png', url: 'https://cdn.discordapp.com/1/a.png?ex=1' },
@@ -51,8 +51,8 @@ describe('the images "Edit with lorabot" reads from a message', () => {
       ].map((a) => [a.id, a]),
     );
     expect(attachedImages({ attachments } as never)).toEqual([
-      { kind: 'link', url: 'https://cdn.discordapp.com/1/a.png?ex=1' },
-      { kind: 'link', url: 'https://cdn.discordapp.com/3/c.WEBP' },
+      { kind: 'link', url: 'https://cdn.discordapp.com/1/a.png?ex=1', name: 'a.png', mimetype: 'image/png' },
+      { kind: 'link', url: 'https://cdn.discordapp.com/3/c.WEBP', name: 'c.WEBP' },
     ]);
   });
 });

@@ -3,6 +3,7 @@ import { isProviderFailure } from '../../../src/core/lorabot-error.js';
 import {
   dataUrl,
   type SourceProblem,
+  sniffImageSize,
   sniffImageType,
   sourceImageError,
 } from '../../../src/core/source-images.js';
@@ -10,6 +11,42 @@ import { renderImage } from '../../contract/fakes/test-images.js';
 
 const bytes = (...values: Array<number | string>) =>
   new Uint8Array(values.flatMap((v) => (typeof v === 'string' ? [...v].map((c) => c.charCodeAt(0)) : [v])));
+
+describe('sniffImageSize', () => {
+  const le = (value: number, length: number) => Array.from({ length }, (_, i) => (value >> (8 * i)) & 0xff);
+
+  it('reads the pixel size of real PNG and JPEG files', () => {
+    for (const format of ['png', 'jpeg'] as const) {
+      expect(sniffImageSize(renderImage({ width: 700, height: 90, seed: 3, format }))).toEqual({
+        width: 700,
+        height: 90,
+      });
+    }
+  });
+
+  it('reads GIF and the three WebP headers (lossy, lossless, extended) as their specifications lay them out', () => {
+    expect(sniffImageSize(bytes('GIF89a', ...le(640, 2), ...le(480, 2), 0, 0))).toEqual({
+      width: 640,
+      height: 480,
+    });
+    const riff = (chunk: string, ...rest: number[]) =>
+      bytes('RIFF', 0, 0, 0, 0, 'WEBP', chunk, 0, 0, 0, 0, ...rest);
+    const lossy = riff('VP8 ', 0, 0, 0, 0x9d, 0x01, 0x2a, ...le(1200, 2), ...le(800, 2));
+    expect(sniffImageSize(lossy)).toEqual({ width: 1200, height: 800 });
+    const lossless = riff('VP8L', 0x2f, ...le((1023 << 14) | 299, 4), 0, 0, 0, 0, 0);
+    expect(sniffImageSize(lossless)).toEqual({ width: 300, height: 1024 });
+    const extended = riff('VP8X', 0, 0, 0, 0, ...le(1919, 3), ...le(1079, 3));
+    expect(sniffImageSize(extended)).toEqual({ width: 1920, height: 1080 });
+  });
+
+  it('is undefined for a file that is not an image or whose header is cut short', () => {
+    expect(sniffImageSize(bytes('%PDF-1.7 ...'))).toBeUndefined();
+    expect(sniffImageSize(bytes(0xff, 0xd8, 0xff, 0xe0, 0, 16))).toBeUndefined();
+    expect(
+      sniffImageSize(renderImage({ width: 8, height: 8, seed: 1, format: 'png' }).subarray(0, 20)),
+    ).toBeUndefined();
+  });
+});
 
 describe('sniffImageType', () => {
   it('reads the type from the first bytes of real PNG and JPEG files', () => {

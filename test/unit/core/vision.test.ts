@@ -5,7 +5,7 @@ import type { ConversationTurn } from '../../../src/core/jobs.js';
 import { type ChatRates, chatRates, estimateChat, priceChat } from '../../../src/core/pricing.js';
 import type { AcceptedCommand, ChatRequest, SourceImage } from '../../../src/core/requests.js';
 import { buildChatBody } from '../../../src/core/together-bodies.js';
-import { imagesRefusal, imageTokens, withAttachments } from '../../../src/core/vision.js';
+import { filesRefusal, imagesRefusal, imageTokens, withAttachments } from '../../../src/core/vision.js';
 import { testSettings, visionSettings } from '../../helpers/settings.js';
 
 const rates: ChatRates = chatRates(
@@ -180,6 +180,25 @@ describe('which pictures a question may carry', () => {
     );
   });
 
+  it('refuses attached files that are not pictures or are over the cap, for any command', () => {
+    const settings = visionSettings();
+    const zip: SourceImage = { kind: 'link', url: 'https://cdn.discordapp.com/a/x.zip', name: 'x.zip' };
+    expect(filesRefusal([photo(1), zip], settings)).toBe(
+      '`x.zip` is not a picture lorabot can read: attach a PNG, JPEG, WebP or GIF image. Nothing was queued.',
+    );
+    const upload: SourceImage = {
+      kind: 'stored',
+      token: 'A'.repeat(43),
+      mimetype: 'image/png',
+      bytes: 21 * 1024 * 1024,
+    };
+    expect(filesRefusal([upload], settings)).toBe(
+      'That file is 21 MB; a picture can be at most 20 MB. Nothing was queued.',
+    );
+    expect(filesRefusal([photo(1), { ...upload, bytes: 1000 }], settings)).toBeUndefined();
+    expect(filesRefusal(undefined, settings)).toBeUndefined();
+  });
+
   it('refuses a file that is not a picture, one over the cap, and more pictures than the cap', () => {
     const settings = visionSettings();
     const pdf: SourceImage = {
@@ -202,7 +221,7 @@ describe('which pictures a question may carry', () => {
     expect(imagesRefusal(ask(five.slice(0, 4)), settings, { inConversation: false })).toBeUndefined();
   });
 
-  it('checks only the question’s own pictures, and adds attachments to questions only', () => {
+  it('checks only the question’s own pictures, and adds attachments: a question’s last, an image request’s first', () => {
     const settings = visionSettings();
     const carried: ChatRequest = {
       ...ask([photo(1), photo(2), photo(3), photo(4), photo(5)]),
@@ -214,7 +233,10 @@ describe('which pictures a question may carry', () => {
       request: { prompt: 'p', loras: [], width: 512, height: 512, steps: 1, n: 1 },
       notices: [],
     };
-    expect(withAttachments(flux, [photo(1)])).toBe(flux);
+    expect(withAttachments(flux, undefined)).toBe(flux);
+    const linked = { ...flux, request: { ...flux.request, images: [photo(2)] } };
+    const edit = withAttachments(linked, [photo(1)]);
+    expect(edit.kind === 'flux' && edit.request.images).toEqual([photo(1), photo(2)]);
     const question = withAttachments({ kind: 'ask', request: ask([photo(1)]), notices: [] }, [photo(2)]);
     expect(question.kind === 'ask' && question.request.images).toEqual([photo(1), photo(2)]);
   });
