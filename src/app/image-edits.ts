@@ -2,6 +2,7 @@ import type { Place } from '../core/access.js';
 import type { Requester } from '../core/budget.js';
 import { formatImageCommand } from '../core/command-format.js';
 import { parseCommand } from '../core/command-parser.js';
+import { handOffRefusal } from '../core/edit-model.js';
 import type { PendingCommand } from '../core/jobs.js';
 import type { SourceImage } from '../core/requests.js';
 import type { Editor } from './chat-platform.js';
@@ -50,7 +51,10 @@ export async function variation(
   if (!found) return 'That result is too old to vary: its recipe is no longer kept.';
   const data = found.data;
   if (data.kind !== 'flux') return 'Only images can be varied.';
-  const request = { ...data.request, images: [firstImageOf(jobId)], seed: newSeed(deps.random) };
+  const images = [firstImageOf(jobId)];
+  const refusal = handOffRefusal(images, deps.settings.image);
+  if (refusal) return refusal;
+  const request = { ...data.request, images, seed: newSeed(deps.random) };
   return planForPlatform({ kind: 'flux', request, notices: [] }, deps);
 }
 

@@ -1,6 +1,6 @@
 import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
 import { parseCommand, parseCommandLine } from '../core/command-parser.js';
-import { editProblem } from '../core/edit-model.js';
+import { editProblem, handOffRefusal } from '../core/edit-model.js';
 import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
 import { jobView, type PendingCommand } from '../core/jobs.js';
 import type { ChatRequest, ImageRequest, ParsedCommand, SourceImage } from '../core/requests.js';
@@ -119,7 +119,9 @@ export class InboundService {
   ) {
     if (!attached?.length) return false;
     const refusal =
-      filesRefusal(attached, this.deps.settings) ?? editProblem(request, this.deps.settings.image)?.message;
+      filesRefusal(attached, this.deps.settings) ??
+      handOffRefusal(attached, this.deps.settings.image) ??
+      editProblem(request, this.deps.settings.image)?.message;
     if (!refusal) return false;
     await context.platform.tell(refusal);
     context.count('flux', 'user_error');
@@ -262,7 +264,8 @@ export class InboundService {
       return count('edit', 'user_error');
     }
     // Someone's message may carry a file no edit can start from (too large, a type Together reads not).
-    const refusal = filesRefusal(images, this.deps.settings);
+    const refusal =
+      filesRefusal(images, this.deps.settings) ?? handOffRefusal(images, this.deps.settings.image);
     if (refusal) {
       await platform.tell(refusal);
       return count('edit', 'user_error');

@@ -52,6 +52,7 @@ export function buildCoreSettings(
         maxImages: f.image.edit.max_images,
         loras: f.image.edit.loras,
         pricing: toImagePricing(f.image.edit.pricing),
+        handsOffSources: f.sources.image_as === 'data_url' || Boolean(f.gateway.public_url),
       },
     },
     chat: {

@@ -1,6 +1,7 @@
 import { type UserError, userError } from './lorabot-error.js';
 import type { ImageRequest, SourceImage } from './requests.js';
 import type { ImagePricing, ImageSettings } from './settings.js';
+import { NO_PUBLIC_URL } from './source-images.js';
 
 /** The model an image request runs on, its price, and the config key that chose it (named in admin messages). */
 export interface ImageModelChoice {
@@ -55,4 +56,16 @@ export function editProblem(
     );
   }
   return undefined;
+}
+
+/**
+ * Why these source images cannot reach Together, if they cannot: one that Together cannot fetch itself (anything
+ * but a public link) while the bot can neither inline it nor link to it. Told before anything is queued.
+ */
+export function handOffRefusal(
+  images: readonly SourceImage[] | undefined,
+  image: ImageSettings,
+): string | undefined {
+  if (image.edit.handsOffSources || !images?.some((source) => source.kind !== 'link')) return undefined;
+  return `${NO_PUBLIC_URL} Nothing was queued.`;
 }

@@ -61,6 +61,12 @@ export interface EditSettings {
   maxImages: number;
   /** Whether the edit model takes `image_loras`; when not, `--lora` with `--image` is refused before queueing. */
   loras: boolean;
+  /**
+   * Whether an image Together cannot fetch itself (a Slack file, an upload, an earlier result) can be handed to
+   * it: inline (`sources.image_as: data_url`) or through a `/files` link (`gateway.public_url`). When not, such a
+   * request is refused before it is queued.
+   */
+  handsOffSources: boolean;
   /** null: no price configured. */
   pricing: ImagePricing | null;
 }

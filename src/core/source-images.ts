@@ -89,6 +89,15 @@ export type SourceProblem =
   | 'result_gone'
   | 'upload_gone';
 
+/**
+ * Said when a request starts from an image Together cannot fetch itself (a Slack file, an upload, an earlier
+ * result) and the bot can neither inline it nor link to it.
+ */
+export const NO_PUBLIC_URL =
+  'This request starts from an image Together can only read through a link to this bot, and the bot has no ' +
+  'public address. An admin can set gateway.public_url (the https address of the gateway) in the config, or ' +
+  'sources.image_as: data_url if the image model takes images inline.';
+
 /** Problems that may pass: the job is tried again (with the queue's backoff) before it fails. */
 const PASSING: ReadonlySet<SourceProblem> = new Set<SourceProblem>(['timeout', 'server', 'unreachable']);
 
@@ -152,10 +161,7 @@ const SOURCE_TEXT: Record<SourceProblem, (facts: SourceProblemFacts) => string> 
   unreachable: () => `${SLACK} Slack's file server could not be reached. Try again shortly.`,
   bad_url: () => `${SLACK} its link is not a Slack file link, so the bot did not send its token there.`,
   no_slack: () => `${SLACK} this worker has no Slack bot token (SLACK_BOT_TOKEN) to download it with.`,
-  no_public_url: () =>
-    'This request starts from an image Together can only read through a link to this bot, and the bot has no ' +
-    'public address. An admin can set gateway.public_url (the https address of the gateway) in the config, or ' +
-    'sources.image_as: data_url if the image model takes images inline.',
+  no_public_url: () => NO_PUBLIC_URL,
   result_gone: () =>
     'That image is no longer available to start from (the bot keeps its images for sources.keep_results_hours). ' +
     'Share the image itself, or make a new one.',

@@ -329,6 +329,34 @@ describe('without gateway.public_url', () => {
     expect(bare.together.callsTo('/images/generations')).toEqual([]);
   }, 30_000);
 
+  it('"Edit with lorabot" on a Slack image is refused privately before the editor opens, nothing queued', async () => {
+    const views = bare.slack.views.length;
+    const file = bare.slack.hostFile(PHOTO);
+    const shortcut = await bare.shortcut({
+      callbackId: 'lorabot_edit_message',
+      userId: 'U0NOLINK',
+      channelId: 'C0NOLINK',
+      files: [
+        {
+          id: file.id,
+          name: 'photo.png',
+          mimetype: 'image/png',
+          size: PHOTO.length,
+          url_private: file.url_private,
+        },
+      ],
+    });
+    expect(shortcut.status).toBe(200);
+    const id = shortcut.responseUrl.split('/').pop();
+    const answer = await waitFor('the private answer', () => bare.slack.responses.find((r) => r.id === id));
+    expect(answer.body.text).toContain(
+      'An admin can set gateway.public_url (the https address of the gateway)',
+    );
+    expect(answer.body.text).toContain('Nothing was queued.');
+    expect(bare.slack.views.length).toBe(views);
+    expect(bare.slack.fileDownloads).toEqual([]);
+  }, 30_000);
+
   it('a vision question still works: its image goes inline', async () => {
     const file = bare.slack.hostFile(PHOTO);
     const job = await queue('ask', [{ kind: 'slack-file', url: file.url_private }], bare);

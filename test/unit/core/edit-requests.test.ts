@@ -23,6 +23,7 @@ const kontext: CoreSettings = {
       input: 'image_url',
       maxImages: 1,
       loras: false,
+      handsOffSources: true,
       pricing: {
         kind: 'per-megapixel',
         microsPerMegapixel: 40_000,
