@@ -83,6 +83,8 @@ export interface Harness {
   }): Promise<number>;
   /** A user writes a message (in a thread when `threadTs` is set); Slack posts the event to the gateway. */
   say(options: SayOptions): Promise<number>;
+  /** Slack posts this Events API event (e.g. `app_home_opened`) to the gateway, in a signed envelope. */
+  event(event: Record<string, unknown>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -192,6 +194,19 @@ export async function startHarness(
     const response = await fetch(`${running.httpUrl}/slack/events`, {
       method: 'POST',
       headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+      body,
+    });
+    await response.text();
+    return response.status;
+  };
+  /** Posts an Events API envelope, signed, as Slack does (a JSON body). */
+  const postEvent = async (body: string): Promise<number> => {
+    const response = await fetch(`${running.httpUrl}/slack/events`, {
+      method: 'POST',
+      headers: {
+        ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
+        'content-type': 'application/json',
+      },
       body,
     });
     await response.text();
@@ -350,16 +365,21 @@ export async function startHarness(
           ...(message.userTeam ? { user_team: message.userTeam, source_team: message.userTeam } : {}),
         },
       });
-      const response = await fetch(`${running.httpUrl}/slack/events`, {
-        method: 'POST',
-        headers: {
-          ...signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)),
-          'content-type': 'application/json',
-        },
-        body,
-      });
-      await response.text();
-      return response.status;
+      return postEvent(body);
+    },
+    async event(event) {
+      triggers++;
+      return postEvent(
+        JSON.stringify({
+          token: 'deprecated-verification-token',
+          team_id: slack.teamId,
+          api_app_id: 'A0LORABOT',
+          type: 'event_callback',
+          event_id: `Ev${Date.now()}${triggers}`,
+          event_time: Math.floor(Date.now() / 1000),
+          event,
+        }),
+      );
     },
     async close() {
       await running.close();
