@@ -83,9 +83,12 @@ describe('Slack native surfaces: streamed answers with feedback, and the Home ta
     expect(edited.text).toBe(STORY);
     expect(JSON.stringify(edited.blocks)).toContain('"feedback_buttons"');
     const loop = answerCalls('G0EDITED', old, edited);
-    // 6 s: one edit per 1.2 s against one append per 2 s.
+    // About 6 s (longer on a loaded machine): one edit per 1.2 s against one append per 2 s.
     expect(native.length).toBeLessThan(loop.filter((c) => c.method !== 'chat.startStream').length);
-    expect(native.filter((c) => c.method === 'chat.appendStream').length).toBeLessThanOrEqual(5);
+    const streamedMs = native.at(-1)!.at - native[0]!.at;
+    expect(native.filter((c) => c.method === 'chat.appendStream').length).toBeLessThanOrEqual(
+      Math.ceil(streamedMs / 2000) + 1,
+    );
 
     // A second answer in a private channel: the refusal is remembered, no second failed call.
     const startsBefore = h.slack.callsTo('chat.startStream').length;
