@@ -117,6 +117,27 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     expect(slack.callsTo('chat.postMessage')).toHaveLength(0);
   });
 
+  it('shows a link with its real address, holding back a link until it is whole', async () => {
+    const d = deliverer();
+    const t = target('C0LINKS');
+    const id = await d.streaming!.open(t);
+    const answer = 'See [the docs](https://evil.example/x) and ![a cat](https://img.example/c.png).';
+    for (const cut of [10, 25, 45, 60, answer.length])
+      await d.streaming!.preview(t, id, answer.slice(0, cut));
+    await d.postFinalAnswer(t, {
+      jobId: 'job-5',
+      text: answer,
+      costText: 'Cost: $0.01',
+      steps: memorySteps(),
+      streamed: id,
+    });
+    const message = streamedMessage(t);
+    expect(message.text).toBe('See the docs (https://evil.example/x) and a cat (https://img.example/c.png).');
+    // Every text it showed went on from the one before: nothing streamed was rewritten.
+    expect(message.history.every((h, i) => i === 0 || h.startsWith(message.history[i - 1]!))).toBe(true);
+    expect(message.history).toContain('See ');
+  });
+
   it('falls back to the edit loop on ok:false, and remembers it per workspace and kind of channel', async () => {
     const d = deliverer();
     slack.inject('chat.startStream', { kind: 'error', error: 'method_not_supported_for_channel_type' });

@@ -113,7 +113,8 @@ export class SlackStreams {
     const stream = this.live.get(id);
     if (!stream) return this.abandon(target, id);
     if (stream.broken) return;
-    const text = partial.length <= STREAM_RAW_LIMIT ? partial : cutBefore(partial, STREAM_RAW_LIMIT);
+    const settled = showLinks(withoutOpenLink(partial));
+    const text = settled.length <= STREAM_RAW_LIMIT ? settled : cutBefore(settled, STREAM_RAW_LIMIT);
     if (!text.startsWith(stream.shown)) {
       stream.broken = true;
       return;
@@ -145,11 +146,12 @@ export class SlackStreams {
   ): Promise<StreamEnd> {
     const stream = this.live.get(id);
     this.live.delete(id);
-    if (!stream || stream.broken || !end.text.startsWith(stream.shown)) {
+    const text = showLinks(end.text);
+    if (!stream || stream.broken || !text.startsWith(stream.shown)) {
       await this.stopWithNote(target, id);
       return { rest: end.text };
     }
-    const rest = end.text.slice(stream.shown.length);
+    const rest = text.slice(stream.shown.length);
     const head = fitting(stream.shown, rest);
     const left = rest.slice(head.length).replace(/^\s+/, '');
     const chunks: Array<Record<string, unknown>> = [];
@@ -185,6 +187,30 @@ export class SlackStreams {
       if (slackErrorCode(error) !== 'message_not_in_streaming_state') throw error;
     }
   }
+}
+
+/** A Markdown link or image, as `markdownToMrkdwn` finds them. */
+const LINK = /!?\[([^\]\n]*)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
+/** The end of a text that may still become a link as more arrives: from its `[` (or `![`) on the last line. */
+const MAYBE_LINK = /!?\[[^\]\n]*(?:\](?:\([^)\s]*(?:\s+"[^"]*"?)?)?)?$/;
+
+/**
+ * Links shown with their real address (`label (https://…)`), never as a label that hides where it goes: Slack
+ * renders `markdown_text` links. The same rule as `markdownToMrkdwn` for posted messages.
+ */
+export function showLinks(text: string): string {
+  return text.replace(LINK, (_, label: string, url: string) =>
+    label && label !== url ? `${label} (${url})` : url,
+  );
+}
+
+/**
+ * The text without an unfinished link at its end, which is held back until it is complete: what has been
+ * streamed is never rewritten, so a link must be whole before it is shown.
+ */
+function withoutOpenLink(text: string): string {
+  const open = MAYBE_LINK.exec(text);
+  return open ? text.slice(0, open.index) : text;
 }
 
 /** Channels `C…`, private channels `G…`, DMs `D…`: what Slack allows streams in differs by kind. */
