@@ -11,7 +11,9 @@ import type { Config } from '../config/index.js';
 import { defaultSizeWarning } from '../core/image-size.js';
 import type { InteractionTokens } from '../core/jobs.js';
 import { BudgetReservations } from '../queue/budget-reservations.js';
+import { FeedbackStore } from '../queue/feedback-store.js';
 import { GatewayStore } from '../queue/gateway-store.js';
+import { HomeStore } from '../queue/home-store.js';
 import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
@@ -85,9 +87,7 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     chat: await producer.queues.chat.getJobCounts(),
   }));
   // Bolt and discord.js load only where they run, so a worker process does not carry them.
-  const slack = config.slack
-    ? (await import('../adapters/slack/slack-app.js')).createSlackGateway({ ...config.slack, logger }, intake)
-    : undefined;
+  const slack = config.slack ? await slackGateway(context, { connection, ledger, intake }) : undefined;
   const server = await gatewayServer(context, { connection, producer, ledger, intake, slack });
   const address = await server.listen(config.http.port, config.http.host);
   closers.push(() => server.close());
@@ -118,6 +118,25 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
   };
 }
 
+/** The Slack app, with 👍/👎 on answers recorded and the Home tab. Bolt loads only where Slack runs. */
+async function slackGateway(
+  { config, keys, logger, settings }: RuntimeContext,
+  parts: { connection: ReturnType<typeof createRedis>; ledger: Ledger; intake: InboundDeps },
+): Promise<SlackGateway> {
+  const { connection, ledger, intake } = parts;
+  const { createSlackGateway } = await import('../adapters/slack/slack-app.js');
+  const home = new HomeStore(connection, keys, {
+    ledger,
+    state: intake.state,
+    budgets: config.budgets,
+    settings,
+  });
+  return createSlackGateway(
+    { ...config.slack!, logger, feedback: new FeedbackStore(connection, keys), home },
+    intake,
+  );
+}
+
 /** The gateway's HTTP server with every route this config turns on; not yet listening. */
 async function gatewayServer(
   { config, keys, logger, metrics }: RuntimeContext,
@@ -134,7 +153,7 @@ async function gatewayServer(
   // Bull Board loads only when the admin board is configured.
   const adminBoard = config.admin ? (await import('../queue/admin-board.js')).createAdminBoard : undefined;
   const webEvents = new WebEventLog(connection, keys);
-  const dashboard = new WebDashboardSource(queues, ledger, webEvents);
+  const dashboard = new WebDashboardSource(queues, ledger, webEvents, new FeedbackStore(connection, keys));
   const files = new SourceFiles(connection, keys);
   const web = createWebRoutes({
     access: webAccess(config.http.host, config.webPassword),

@@ -1,13 +1,17 @@
 import { hostname } from 'node:os';
 import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
-import { createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
+import { createSlackClient, createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
 import { createSlackFileSource } from '../adapters/slack/slack-files.js';
+import { SlackHome } from '../adapters/slack/slack-home.js';
 import { TogetherClient } from '../adapters/together/together-client.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
+import { GatewayStore } from '../queue/gateway-store.js';
+import { HomeStore } from '../queue/home-store.js';
 import { InteractionTokenStore } from '../queue/interaction-tokens.js';
 import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
+import { Ledger } from '../queue/ledger.js';
 import { createRedis } from '../queue/redis-connection.js';
 import { SourceFiles } from '../queue/source-files.js';
 import { RedisSourceResolver } from '../queue/source-resolver.js';
@@ -92,9 +96,10 @@ export function togetherClientFor(config: Config, logger: Logger, maxConnections
 
 /** One deliverer per platform a job can come from: the CLI and the web page always, Slack and Discord when set. */
 async function deliverersFor(
-  { config, keys, logger }: RuntimeContext,
+  context: RuntimeContext,
   connection: ReturnType<typeof createRedis>,
 ): Promise<JobWorkerOptions['deliverers']> {
+  const { config, keys, logger } = context;
   // discord.js loads only when Discord is configured.
   const discord = config.discord
     ? new (await import('../adapters/discord/discord-deliverer.js')).DiscordDeliverer({
@@ -105,12 +110,10 @@ async function deliverersFor(
       })
     : undefined;
   const slack = config.slack
-    ? createSlackDeliverer(
-        config.slack.botToken,
-        config.slack.apiUrl,
-        logger,
-        config.stream.enabled ? config.stream.slackEditIntervalMs : undefined,
-      )
+    ? createSlackDeliverer(config.slack.botToken, config.slack.apiUrl, logger, {
+        editIntervalMs: config.stream.enabled ? config.stream.slackEditIntervalMs : undefined,
+        hooks: { jobEnded: slackHome(context, connection).jobEnded },
+      })
     : undefined;
   return {
     cli: new CliDeliverer(),
@@ -118,4 +121,24 @@ async function deliverersFor(
     ...(slack ? { slack } : {}),
     ...(discord ? { discord } : {}),
   };
+}
+
+/** The Home tabs a Slack worker publishes again when a person's job ends. */
+function slackHome(
+  { config, keys, logger, closers, settings }: RuntimeContext,
+  connection: ReturnType<typeof createRedis>,
+): { jobEnded: SlackHome['jobEnded'] } {
+  const slack = config.slack!;
+  const home = new SlackHome(
+    createSlackClient(slack.botToken, slack.apiUrl, logger),
+    new HomeStore(connection, keys, {
+      ledger: new Ledger(connection, keys),
+      state: new GatewayStore(connection, keys),
+      budgets: config.budgets,
+      settings,
+    }),
+    { logger },
+  );
+  closers.push(() => home.close());
+  return { jobEnded: (target, ended) => home.jobEnded(target, ended) };
 }

@@ -229,6 +229,36 @@ export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>, post: StepPost): Promise<void>;
   /** Platforms that show an answer as it is generated, by editing one message. */
   streaming?: AnswerStreaming<Target>;
+  /**
+   * Platforms whose answer carries its cost and a way to rate it (Slack): used instead of `postAnswer` for a
+   * finished answer. Each piece is its own step, as with `postAnswer`.
+   */
+  postFinalAnswer?(target: Target, answer: FinalAnswer): Promise<void>;
+  /** Once per job, when it has ended: what the platform keeps of it for the person (Slack's Home tab). */
+  jobEnded?(target: Target, ended: EndedJob): Promise<void>;
+}
+
+/** A finished answer, with what a platform may show beside it. */
+export interface FinalAnswer {
+  jobId: string;
+  text: string;
+  /** The cost line, e.g. `Cost: $0.000054 (123 in + 177 out tokens)`. */
+  costText: string;
+  steps: StepRunner;
+  /** The message the answer was streamed into (`AnswerStreaming.open`), if any. */
+  streamed?: string;
+}
+
+/** A job that has ended, as a person's list of recent jobs shows it. */
+export interface EndedJob {
+  jobId: string;
+  kind: 'flux' | 'ask';
+  command: string;
+  end: 'done' | 'failed' | 'cancelled';
+  /** The cost line of a job that was charged. */
+  costText?: string;
+  /** When it ended (ms since the epoch). */
+  at: number;
 }
 
 /** What an image result says beside its images. */
@@ -248,6 +278,8 @@ export interface AnswerStreaming<Target extends DeliveryTarget> {
   open(target: Target, post: StepPost): Promise<string>;
   /** Shows the answer so far in that message. */
   preview(target: Target, messageId: string, partial: string): Promise<void>;
+  /** The least time between two previews of this message, when it differs from `editIntervalMs`. */
+  intervalFor?(messageId: string): number;
 }
 
 /**

@@ -116,6 +116,8 @@ export interface Telemetry {
   provider(kind: string, result: string, seconds: number): void;
   /** Money charged in the ledger. */
   spent(model: string, micros: number): void;
+  /** A 👍/👎 press: the vote, and whether it is a person's first on the job, a change, or the same again. */
+  feedback?(platform: string, vote: 'up' | 'down', change: 'new' | 'changed' | 'same'): void;
 }
 
 export const NO_TELEMETRY: Telemetry = {

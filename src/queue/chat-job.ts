@@ -50,7 +50,16 @@ export async function runChatJob(
     result.finishReason === 'length'
       ? `${result.text}\n\n(The answer reached the length limit.)`
       : result.text;
-  await deliverer.postAnswer(data.target, text || '(The model returned an empty answer.)', steps, streamed);
+  const answer = text || '(The model returned an empty answer.)';
+  if (deliverer.postFinalAnswer)
+    await deliverer.postFinalAnswer(data.target, {
+      jobId: id,
+      text: answer,
+      costText: cost.text,
+      steps,
+      ...(streamed ? { streamed } : {}),
+    });
+  else await deliverer.postAnswer(data.target, answer, steps, streamed);
   if (data.conversation && data.target.platform !== 'cli') {
     const ref = data.conversation;
     const aliases = [...ref.aliases, ...(streamed ? [streamed] : [])];
@@ -108,7 +117,7 @@ async function streamAnswer(
   const streaming = run.deliverer.streaming!;
   const editor = new ThrottledEditor(
     (text) => streaming.preview(data.target, messageId, text),
-    streaming.editIntervalMs,
+    streaming.intervalFor?.(messageId) ?? streaming.editIntervalMs,
     (error) =>
       services.logger.warn({ jobId: job.id, err: errorText(error) }, 'could not show the answer so far'),
   );

@@ -59,7 +59,7 @@ export async function reportCancelled(
     .catch((error: unknown) =>
       services.logger.error({ jobId: job.id, err: errorText(error) }, 'could not report the cancellation'),
     );
-  await onJobEnded(services, job, 'cancelled');
+  await onJobEnded(services, job, 'cancelled', { deliverer: run.deliverer });
 }
 
 /**
@@ -153,7 +153,7 @@ async function endFailed(
   // Given back before the thread is told, so what the requester reads next (usage, a new request) counts it.
   await services.releaseReservation(job.id!);
   await reportFailure(services, job, run);
-  await onJobEnded(services, job, 'failed');
+  await onJobEnded(services, job, 'failed', { deliverer: run.deliverer });
 }
 
 /**
@@ -165,9 +165,24 @@ export async function onJobEnded(
   services: WorkerServices,
   job: Job<JobData>,
   end: 'done' | 'failed' | 'cancelled',
+  ended?: { deliverer: Deliverer; costText?: string },
 ): Promise<void> {
   await services.journal.forJob(job.id!).once(ENDED_STEP, async () => {
     services.logger.debug({ jobId: job.id, kind: job.data.kind, end }, 'job ended');
+    const { kind, command, target } = job.data;
+    // What the platform keeps of the job for the person (Slack's Home tab); its failure never fails the job.
+    await ended?.deliverer
+      .jobEnded?.(target, {
+        jobId: job.id!,
+        kind,
+        command,
+        end,
+        at: Date.now(),
+        ...(ended.costText ? { costText: ended.costText } : {}),
+      })
+      .catch((error: unknown) =>
+        services.logger.warn({ jobId: job.id, err: errorText(error) }, 'could not record the ended job'),
+      );
   });
 }
 

@@ -213,7 +213,7 @@ export class JobWorkers {
       // Done after being handed back: the next worker owns the job and still needs the saved result.
       if (this.abandoned.has(job)) throw new WaitingError(HANDED_BACK);
       await services.settleResult(job);
-      await onJobEnded(services, job, 'done');
+      await onJobEnded(services, job, 'done', { deliverer, costText: outcome.costText });
       this.options.logger.info({ ...log, costMicros: outcome.costMicros }, 'job done');
       services.telemetry.job(data.kind, 'done', seconds());
       await services.recordDuration(data.kind, seconds());

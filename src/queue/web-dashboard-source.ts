@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { DashboardInput, DashboardJob } from '../adapters/web/dashboard-data.js';
+import type { FeedbackVotes } from '../core/feedback.js';
 import type { JobData, JobOutcome } from '../core/jobs.js';
 import type { Ledger } from './ledger.js';
 import type { WebEventLog } from './web-events.js';
@@ -8,13 +9,15 @@ const RECENT_JOBS = 50;
 
 /**
  * Reads what the dashboard shows from where it already lives: the ledger's entries and the BullMQ queues (the
- * jobs BullMQ keeps after they end), plus which web images are still kept for thumbnails.
+ * jobs BullMQ keeps after they end), plus which web images are still kept for thumbnails and the jobs' 👍/👎.
  */
 export class WebDashboardSource {
   constructor(
     private readonly queues: readonly Queue[],
     private readonly ledger: Ledger,
     private readonly events: WebEventLog,
+    /** 👍/👎 on answers, shown beside each job. */
+    private readonly feedback?: FeedbackVotes,
   ) {}
 
   async read(now: number): Promise<Omit<DashboardInput, 'budgets'>> {
@@ -48,6 +51,11 @@ export class WebDashboardSource {
       job.data.target.platform === 'web' && job.data.kind === 'flux' ? [job.data.target.messageId] : [],
     );
     const sum = (key: string) => counts.reduce((total, c) => total + (c[key] ?? 0), 0);
+    const votes = await this.feedback?.counts(jobs.map((job) => job.jobId));
+    for (const job of jobs) {
+      const count = votes?.get(job.jobId);
+      if (count) job.feedback = count;
+    }
     return {
       now,
       charges: [...older, ...current],

@@ -92,6 +92,8 @@ export interface Harness {
   say(options: SayOptions): Promise<number>;
   /** Slack posts an Events API request (e.g. one the fake Slack made: an assistant thread's events). */
   event(envelope: EventEnvelope): Promise<number>;
+  /** Slack posts this Events API event (e.g. `app_home_opened`) to the gateway, in a signed envelope. */
+  appEvent(event: Record<string, unknown>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -206,6 +208,7 @@ export async function startHarness(
     await response.text();
     return response.status;
   };
+
   return {
     together,
     slack,
@@ -364,6 +367,18 @@ export async function startHarness(
           ...(message.files ? { files: message.files } : {}),
           ...(message.userTeam ? { user_team: message.userTeam, source_team: message.userTeam } : {}),
         },
+      });
+    },
+    async appEvent(event) {
+      triggers++;
+      return deliverEvent(`${running.httpUrl}/slack/events`, SIGNING_SECRET, {
+        token: 'deprecated-verification-token',
+        team_id: slack.teamId,
+        api_app_id: 'A0LORABOT',
+        type: 'event_callback',
+        event_id: `Ev${Date.now()}${triggers}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event,
       });
     },
     async close() {

@@ -89,7 +89,9 @@ describe.each(ON_EACH_REDIS)(
 
     it('answers a user error privately in the ack and queues nothing', async () => {
       const before = await settledJobCounts();
-      const calls = h.slack.calls.length;
+      // A Home tab published again for an earlier job's end (views.publish) is not one of these commands' calls.
+      const slackCalls = () => h.slack.calls.filter((c) => c.method !== 'views.publish').length;
+      const calls = slackCalls();
       for (const text of [
         'a panda --lora tarot --lora https://huggingface.co/a/b --lora https://huggingface.co/c/d',
         'a panda --lora http://example.com/style.safetensors',
@@ -104,7 +106,7 @@ describe.each(ON_EACH_REDIS)(
       await new Promise((r) => setTimeout(r, 200));
       expect(await jobCounts()).toBe(before);
       expect(h.slack.parents('C0ERR')).toHaveLength(0);
-      expect(h.slack.calls.length).toBe(calls);
+      expect(slackCalls()).toBe(calls);
     });
 
     it('rejects a bad signature with 401 and a stale timestamp too, queueing nothing', async () => {

@@ -131,6 +131,11 @@ export interface AnswerView {
   history: string[];
   /** When each accepted edit of the message reached the platform (ms since the epoch). */
   editTimes: number[];
+  /**
+   * A platform's native stream (Slack's `chat.startStream`): the text grows by appends instead of edits with a
+   * cursor; `editTimes` are its start, each append and its stop.
+   */
+  native?: boolean;
 }
 
 export interface NoticeView {

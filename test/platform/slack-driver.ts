@@ -1,6 +1,6 @@
 import type { JobData } from '../../src/core/jobs.js';
 import type { SourceImage } from '../../src/core/requests.js';
-import type { OpenedView, SlackMessage } from '../contract/fakes/fake-slack.js';
+import type { OpenedView, SlackApiCall, SlackMessage } from '../contract/fakes/fake-slack.js';
 import { renderImage } from '../contract/fakes/test-images.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -277,6 +277,18 @@ export class SlackDriver implements PlatformDriver {
       (m) => !parseNotice(m.text, request.user.id),
     );
     if (!message) return undefined;
+    if (message.chunks) {
+      // A native stream: started in the thread, then appended to and stopped by its ts.
+      const ofMessage = (c: SlackApiCall) =>
+        c.outcome === 'ok' &&
+        c.args.channel === message.channel &&
+        (c.method === 'chat.startStream' ? c.args.thread_ts === message.thread_ts : c.args.ts === message.ts);
+      const editTimes = ['chat.startStream', 'chat.appendStream', 'chat.stopStream']
+        .flatMap((method) => this.h.slack.callsTo(method).filter(ofMessage))
+        .map((c) => c.at)
+        .sort((a, b) => a - b);
+      return { text: message.text, history: message.history, editTimes, native: true };
+    }
     const editTimes = this.h.slack
       .callsTo('chat.update')
       .filter((c) => c.args.ts === message.ts && c.outcome === 'ok')

@@ -100,7 +100,21 @@ fill(
           ),
           h('td', {}, h('code', {}, job.command)),
           h('td', {}, job.user),
-          h('td', {}, h('span', { class: `badge ${job.state}` }, job.state)),
+          h(
+            'td',
+            {},
+            h('span', { class: `badge ${job.state}` }, job.state),
+            ...(job.feedback
+              ? [
+                  ' ',
+                  h(
+                    'span',
+                    { class: 'feedback muted', title: 'Feedback on the answer' },
+                    `👍 ${job.feedback.up} · 👎 ${job.feedback.down}`,
+                  ),
+                ]
+              : []),
+          ),
           h('td', { class: 'usd' }, job.usd === null ? '–' : money(job.usd)),
           h('td', { class: 'muted' }, new Date(job.at).toLocaleString()),
         ),

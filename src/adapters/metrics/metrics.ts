@@ -3,7 +3,7 @@ import type { CommandLabels, Telemetry } from '../../core/ports.js';
 
 /**
  * Prometheus metrics for `GET /metrics`: commands by platform, entry point, kind and outcome, jobs by outcome and state,
- * job and provider latency, provider errors, and USD spent by model.
+ * job and provider latency, provider errors, USD spent by model, and feedback on answers.
  */
 export class Metrics implements Telemetry {
   readonly registry = new Registry();
@@ -46,6 +46,13 @@ export class Metrics implements Telemetry {
     registers: [this.registry],
   });
 
+  private readonly feedbackVotes = new Counter({
+    name: 'lorabot_feedback_total',
+    help: 'Feedback presses (👍 up, 👎 down) on answers, by platform and whether the vote was new, changed or the same again',
+    labelNames: ['platform', 'vote', 'change'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'lorabot_process_' });
   }
@@ -85,6 +92,10 @@ export class Metrics implements Telemetry {
 
   spent(model: string, micros: number): void {
     if (micros > 0) this.spentUsd.inc({ model }, micros / 1_000_000);
+  }
+
+  feedback(platform: string, vote: 'up' | 'down', change: 'new' | 'changed' | 'same'): void {
+    this.feedbackVotes.inc({ platform, vote, change });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

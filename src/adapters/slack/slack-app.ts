@@ -1,10 +1,15 @@
 import type { RequestListener } from 'node:http';
 import { App } from '@slack/bolt';
-import type { Logger } from '../../core/ports.js';
+import { InboundService } from '../../app/inbound-service.js';
+import type { FeedbackVotes } from '../../core/feedback.js';
+import type { HomeSource } from '../../core/home.js';
+import { type Logger, NO_TELEMETRY } from '../../core/ports.js';
 import { createSlackAssistant } from './slack-assistant.js';
 import { boltLogger, slackClientOptions } from './slack-client.js';
 import { registerSlackCommands, type SlackCommandDeps } from './slack-commands.js';
 import { envelopeKind, logSlackFailure } from './slack-envelope.js';
+import { registerSlackFeedback } from './slack-feedback.js';
+import { registerSlackHome, SlackHome } from './slack-home.js';
 import { SlackHttpReceiver, SlackSocketReceiver } from './slack-receivers.js';
 
 /** Bolt's extended error handler (`extendedErrorHandler: true`), its last `app.error` overload; not exported by name. */
@@ -16,6 +21,10 @@ export interface SlackAppOptions {
   appToken: string | undefined;
   apiUrl: string;
   logger: Logger;
+  /** Where 👍/👎 on answers are recorded; absent: the buttons are not handled. */
+  feedback?: FeedbackVotes;
+  /** The Home tab's figures; absent: no Home tab. */
+  home?: HomeSource;
 }
 
 export interface SlackGateway {
@@ -65,6 +74,16 @@ export function createSlackGateway(options: SlackAppOptions, deps: SlackCommandD
   registerSlackCommands(app, deps);
   // Global middleware: it takes the DM's threaded messages before the thread-reply listener would see them.
   app.assistant(createSlackAssistant(deps));
+  if (options.feedback)
+    registerSlackFeedback(app, {
+      votes: options.feedback,
+      logger: options.logger,
+      telemetry: deps.telemetry ?? NO_TELEMETRY,
+    });
+  if (options.home) {
+    const home = new SlackHome(app.client, options.home, { logger: options.logger });
+    registerSlackHome(app, { home, service: new InboundService(deps), deps });
+  }
   return {
     app,
     ...(http ? { httpListener: http.requestListener } : {}),

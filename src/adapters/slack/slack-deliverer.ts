@@ -3,6 +3,8 @@ import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
   Deliverer,
+  EndedJob,
+  FinalAnswer,
   JobStatus,
   JobView,
   Notice,
@@ -13,34 +15,68 @@ import type {
 import type { Logger } from '../../core/ports.js';
 import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
 import { slackClientOptions } from './slack-client.js';
-import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
+import { answerFooter } from './slack-feedback.js';
+import {
+  markdownToMrkdwn,
+  noticeText,
+  parentMessage,
+  previewText,
+  SECTION_TEXT_LIMIT,
+  splitMessage,
+} from './slack-format.js';
 import { SlackStepPosts } from './slack-step-posts.js';
+import { APPEND_INTERVAL_MS, isNativeStream, type SlackBlock, SlackStreams } from './slack-stream.js';
+
+/** A job that ended, with the first of its images Slack holds (a Home tab thumbnail), if it had any. */
+export type SlackEndedJob = EndedJob & { thumbnailFileId?: string };
+
+export interface SlackDelivererHooks {
+  /** Once per job, when it has ended (the Home tab keeps the person's last jobs). */
+  jobEnded?(target: SlackTarget, ended: SlackEndedJob): Promise<void>;
+}
+
+/** How many uploaded images' file ids are kept for thumbnails until their job ends. */
+const THUMBNAILS_KEPT = 1000;
 
 /**
  * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
- * upload flow into the thread, answers and the completion notice by `chat.postMessage` in the thread. The
- * WebClient waits out 429s (`Retry-After`) and retries with backoff.
+ * upload flow into the thread, answers and the completion notice by `chat.postMessage` in the thread. Answers
+ * stream natively (`SlackStreams`) where the workspace and channel allow it, else by editing one message; either
+ * way the finished answer ends with its cost and 👍/👎. The WebClient waits out 429s (`Retry-After`) and retries
+ * with backoff.
  */
 export class SlackDeliverer implements Deliverer<SlackTarget> {
   readonly streaming?: AnswerStreaming<SlackTarget>;
+  private readonly streams: SlackStreams;
   private readonly posts: SlackStepPosts;
+  /** `channel:thread` → the file id of a job's first image, until the job ends. */
+  private readonly thumbnails = new Map<string, string>();
 
   constructor(
     private readonly client: WebClient,
     /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
     editIntervalMs?: number,
+    private readonly hooks: SlackDelivererHooks = {},
   ) {
+    this.streams = new SlackStreams(client);
     this.posts = new SlackStepPosts(client);
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,
-        open: (target, post) =>
-          this.posts.postMessage(post, { channel: target.channelId, thread_ts: target.parentTs, text: '▍' }),
-        preview: async (target, ts, partial) => {
-          await this.client.chat.update({ channel: target.channelId, ts, text: previewText(partial) });
+        open: async (target, post) => (await this.streams.start(target)) ?? this.openEdited(target, post),
+        preview: async (target, id, partial) => {
+          if (isNativeStream(id)) return this.streams.append(target, id, partial);
+          await this.client.chat.update({ channel: target.channelId, ts: id, text: previewText(partial) });
         },
+        intervalFor: (id) =>
+          isNativeStream(id) ? Math.max(APPEND_INTERVAL_MS, editIntervalMs) : editIntervalMs,
       };
     }
+  }
+
+  /** The edit loop's message: a thread reply with a cursor, edited as the answer grows. */
+  private async openEdited(target: SlackTarget, post: StepPost): Promise<string> {
+    return this.posts.postMessage(post, { channel: target.channelId, thread_ts: target.parentTs, text: '▍' });
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.update */
@@ -62,22 +98,64 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
       filename: image.fileName,
       title: images.length > 1 ? `Image ${i + 1} of ${images.length}` : 'Image',
     }));
-    await this.posts.upload(post, { channel: target.channelId, thread_ts: target.parentTs }, files);
+    const [first] = await this.posts.upload(
+      post,
+      { channel: target.channelId, thread_ts: target.parentTs },
+      files,
+    );
+    if (first) {
+      if (this.thumbnails.size >= THUMBNAILS_KEPT)
+        this.thumbnails.delete(this.thumbnails.keys().next().value!);
+      this.thumbnails.set(`${target.channelId}:${target.parentTs}`, first);
+    }
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
   async postAnswer(target: SlackTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
-    const pieces = splitMessage(markdownToMrkdwn(text));
+    await this.deliver(target, { text, steps, ...(streamed ? { streamed } : {}) });
+  }
+
+  /** The answer, then its cost and 👍/👎 at the end of its last message. */
+  async postFinalAnswer(target: SlackTarget, answer: FinalAnswer): Promise<void> {
+    await this.deliver(target, { ...answer, footer: answerFooter(answer.jobId, answer.costText) });
+  }
+
+  /**
+   * A native stream is stopped with what of the answer it can still hold (a journaled step, whose value is what
+   * is left); the rest, or a whole answer that did not stream natively, goes in messages: the first replaces an
+   * edited message's text, each piece its own step, the footer on the last.
+   */
+  private async deliver(
+    target: SlackTarget,
+    answer: { text: string; steps: StepRunner; streamed?: string; footer?: SlackBlock[] },
+  ): Promise<void> {
+    const { steps, streamed, footer } = answer;
+    let rest = answer.text;
+    let edited = streamed;
+    if (isNativeStream(streamed)) {
+      edited = undefined;
+      rest = await steps.value('answer:stream-stop', async () => {
+        const end = await this.streams.stop(target, streamed, { text: answer.text, footer: footer ?? [] });
+        return end.rest;
+      });
+      if (!rest) return;
+    }
+    const pieces = splitMessage(markdownToMrkdwn(rest), footer ? SECTION_TEXT_LIMIT : undefined);
     for (const [i, piece] of pieces.entries()) {
+      const blocks =
+        footer && i === pieces.length - 1
+          ? { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: piece } }, ...footer] }
+          : {};
       await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
-        if (i === 0 && streamed) {
-          await this.client.chat.update({ channel: target.channelId, ts: streamed, text: piece });
+        if (i === 0 && edited) {
+          await this.client.chat.update({ channel: target.channelId, ts: edited, text: piece, ...blocks });
           return;
         }
         await this.posts.postMessage(post, {
           channel: target.channelId,
           thread_ts: target.parentTs,
           text: piece,
+          ...blocks,
           unfurl_links: false,
           unfurl_media: false,
         });
@@ -96,13 +174,30 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
       unfurl_media: false,
     });
   }
+
+  /** Hands the job, with its thumbnail, to the hooks (the Home tab). */
+  async jobEnded(target: SlackTarget, ended: EndedJob): Promise<void> {
+    const key = `${target.channelId}:${target.parentTs}`;
+    const thumbnailFileId = this.thumbnails.get(key);
+    this.thumbnails.delete(key);
+    await this.hooks.jobEnded?.(target, { ...ended, ...(thumbnailFileId ? { thumbnailFileId } : {}) });
+  }
 }
 
 export function createSlackDeliverer(
   botToken: string,
   apiUrl: string,
   logger: Logger,
-  editIntervalMs?: number,
+  options: { editIntervalMs?: number | undefined; hooks?: SlackDelivererHooks } = {},
 ): SlackDeliverer {
-  return new SlackDeliverer(new WebClient(botToken, slackClientOptions(apiUrl, logger)), editIntervalMs);
+  return new SlackDeliverer(
+    new WebClient(botToken, slackClientOptions(apiUrl, logger)),
+    options.editIntervalMs,
+    options.hooks,
+  );
+}
+
+/** A Web API client for this bot token, set up as the deliverer's. */
+export function createSlackClient(botToken: string, apiUrl: string, logger: Logger): WebClient {
+  return new WebClient(botToken, slackClientOptions(apiUrl, logger));
 }

@@ -14,6 +14,8 @@ import { escapeSlackText } from './slack-text.js';
 export const SLACK_TEXT_LIMIT = 3500;
 /** A section block's text may hold 3,000 characters. */
 const SECTION_LIMIT = 3000;
+/** An answer's last message carries its footer in blocks, so its text goes in a section: 3,000 characters. */
+export const SECTION_TEXT_LIMIT = SECTION_LIMIT;
 
 export interface SlackMessage {
   text: string;

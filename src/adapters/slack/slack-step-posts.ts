@@ -66,20 +66,21 @@ export class SlackStepPosts {
     return String(posted.ts);
   }
 
-  /** Uploads `files` into the thread once: see the class. */
-  async upload(post: StepPost, place: SlackPlace, files: readonly StepFile[]): Promise<void> {
+  /** Uploads `files` into the thread once (see the class); returns their file ids. */
+  async upload(post: StepPost, place: SlackPlace, files: readonly StepFile[]): Promise<string[]> {
     const ids = JSON.parse(
       await post.steps.value(`${post.step}:files`, async () => JSON.stringify(await this.stage(files))),
     ) as string[];
     if (post.retry) {
       const shared = (await this.recent(place)).some((m) => m.files?.some((f) => f.id && ids.includes(f.id)));
-      if (shared) return;
+      if (shared) return ids;
     }
     await this.client.files.completeUploadExternal({
       files: ids.map((id, i) => ({ id, title: files[i]!.title })) as [{ id: string; title: string }],
       channel_id: place.channel,
       ...(place.thread_ts ? { thread_ts: place.thread_ts } : {}),
     });
+    return ids;
   }
 
   /**

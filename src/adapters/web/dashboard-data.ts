@@ -1,4 +1,5 @@
 import type { Budgets } from '../../core/budget.js';
+import type { FeedbackCount } from '../../core/feedback.js';
 import type { JobData, JobOutcome } from '../../core/jobs.js';
 import type { Micros } from '../../core/money.js';
 import { webImageUrl } from './web-deliverer.js';
@@ -23,6 +24,8 @@ export interface DashboardJob {
   /** When it was queued, ms since the epoch. */
   queuedAt: number;
   outcome: JobOutcome | undefined;
+  /** 👍/👎 people gave it, when any did. */
+  feedback?: FeedbackCount;
 }
 
 export interface DashboardInput {
@@ -135,5 +138,6 @@ function recentJob(job: DashboardJob, withImages: ReadonlySet<string>): RecentJo
     costText: job.outcome?.costText ?? null,
     usd: job.outcome ? usd(job.outcome.costMicros) : null,
     thumbnail: messageId && withImages.has(messageId) ? webImageUrl(messageId, 0) : null,
+    feedback: job.feedback ?? null,
   };
 }

@@ -128,4 +128,6 @@ export interface RecentJob {
   usd: number | null;
   /** A URL of the first image while the web keeps it. */
   thumbnail: string | null;
+  /** 👍/👎 people gave the answer (Slack), or null when nobody rated it. */
+  feedback: { up: number; down: number } | null;
 }

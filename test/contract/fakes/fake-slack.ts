@@ -36,6 +36,19 @@ export interface SlackMessage {
   history: string[];
   /** The message's metadata (`event_type`, `event_payload`), returned only to `include_all_metadata`. */
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
+  /**
+   * A streamed message (`chat.startStream`): true until `chat.stopStream`; `chunks` are the chunks and
+   * `markdown_text` pieces it received, in order.
+   */
+  streaming?: boolean;
+  chunks?: Array<Record<string, unknown>>;
+}
+
+/** A Home tab published with `views.publish`. */
+export interface PublishedHome {
+  user: string;
+  view: Record<string, unknown>;
+  at: number;
 }
 
 export interface SharedFile {
@@ -136,6 +149,8 @@ export class FakeSlack {
   readonly views: OpenedView[] = [];
   /** Assistant threads by `channel ts`, opened with `openAssistantThread`. */
   readonly assistantThreads = new Map<string, AssistantThread>();
+  /** Every Home tab published, oldest first (`homeOf` gives a person's current one). */
+  readonly homes: PublishedHome[] = [];
   readonly botToken: string;
   readonly teamId = 'T0LORABOT';
   readonly botUserId = 'ULORABOT';
@@ -308,6 +323,11 @@ export class FakeSlack {
     return this.messages.filter((m) => m.channel === channel && !m.thread_ts);
   }
 
+  /** The Home tab a person sees now: the last one published for them. */
+  homeOf(user: string): Record<string, unknown> | undefined {
+    return this.homes.filter((h) => h.user === user).at(-1)?.view;
+  }
+
   thread(channel: string, ts: string): SlackMessage[] {
     return this.messages.filter((m) => m.channel === channel && m.thread_ts === ts);
   }
@@ -453,6 +473,45 @@ export class FakeSlack {
       this.views.push(opened);
       return { ok: true, view: { ...view, id: opened.id, team_id: this.teamId, state: { values: {} } } };
     },
+    // Streams are thread replies addressed to a person (outside a DM, `recipient_user_id` and
+    // `recipient_team_id` are required); `markdown_text` is at most 12,000 characters a call.
+    'chat.startStream': (args) => {
+      const channel = String(args.channel ?? '');
+      if (!channel) return { ok: false, error: 'channel_not_found' };
+      const parent = this.messageIndex.get(`${channel} ${String(args.thread_ts)}`);
+      if (!parent || parent.thread_ts) return { ok: false, error: 'thread_not_found' };
+      if (!channel.startsWith('D') && (!args.recipient_user_id || !args.recipient_team_id))
+        return { ok: false, error: 'invalid_arguments' };
+      const chunks = streamChunks(args);
+      if (chunks.length === 0) return { ok: false, error: 'invalid_arguments' };
+      const text = streamText(chunks);
+      const message: SlackMessage = {
+        channel,
+        ts: this.nextTs(),
+        thread_ts: String(args.thread_ts),
+        text,
+        history: [text],
+        streaming: true,
+        chunks,
+      };
+      this.remember(message);
+      return { ok: true, channel, ts: message.ts };
+    },
+    'chat.appendStream': (args) => this.continueStream(args, false),
+    'chat.stopStream': (args) => this.continueStream(args, true),
+    // A Home tab: a `home` view of at most 100 blocks, per person.
+    'views.publish': (args) => {
+      const view = (typeof args.view === 'string' ? JSON.parse(args.view) : args.view) as Record<
+        string,
+        unknown
+      >;
+      if (!args.user_id) return { ok: false, error: 'invalid_arguments' };
+      if (view?.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+      if (!Array.isArray(view.blocks) || view.blocks.length > 100)
+        return { ok: false, error: 'invalid_blocks' };
+      this.homes.push({ user: String(args.user_id), view, at: Date.now() });
+      return { ok: true, view: { ...view, id: `VHOME${String(args.user_id)}`, team_id: this.teamId } };
+    },
     'files.getUploadURLExternal': (args) => {
       const length = Number(args.length);
       if (!args.filename || !Number.isInteger(length) || length <= 0)
@@ -539,6 +598,26 @@ export class FakeSlack {
 
   private assistantThread(args: Record<string, unknown>): AssistantThread | undefined {
     return this.assistantThreads.get(`${String(args.channel_id)} ${String(args.thread_ts)}`);
+  }
+
+  /** `chat.appendStream` and `chat.stopStream`: only the app's own message, only while it streams. */
+  private continueStream(args: Record<string, unknown>, stop: boolean): Record<string, unknown> {
+    const message = this.messageIndex.get(`${String(args.channel)} ${String(args.ts)}`);
+    if (!message) return { ok: false, error: 'message_not_found' };
+    if (!message.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
+    const chunks = streamChunks(args);
+    if (!stop && chunks.length === 0) return { ok: false, error: 'invalid_arguments' };
+    const blocks = typeof args.blocks === 'string' ? JSON.parse(args.blocks) : args.blocks;
+    if (blocks !== undefined && (!Array.isArray(blocks) || blocks.length > 50))
+      return { ok: false, error: 'invalid_blocks' };
+    message.chunks!.push(...chunks);
+    message.text += streamText(chunks);
+    message.history.push(message.text);
+    if (stop) {
+      message.streaming = false;
+      if (blocks) message.blocks = blocks as unknown[];
+    }
+    return { ok: true, channel: message.channel, ts: message.ts };
   }
 
   /** Slack's documented limits for message text and blocks. */
@@ -684,6 +763,22 @@ export class FakeSlack {
     this.tsCounter++;
     return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
   }
+}
+
+/** A stream call's chunks in order: its `markdown_text`, then its `chunks` (JSON text in a form body). */
+function streamChunks(args: Record<string, unknown>): Array<Record<string, unknown>> {
+  const chunks = typeof args.chunks === 'string' ? JSON.parse(args.chunks) : (args.chunks ?? []);
+  return [
+    ...(typeof args.markdown_text === 'string' ? [{ type: 'markdown_text', text: args.markdown_text }] : []),
+    ...(chunks as Array<Record<string, unknown>>),
+  ];
+}
+
+function streamText(chunks: ReadonlyArray<Record<string, unknown>>): string {
+  return chunks
+    .filter((c) => c.type === 'markdown_text')
+    .map((c) => String(c.text))
+    .join('');
 }
 
 /** Errors of a call's arguments against the owned Slack schema of its method (none for a method it lacks). */
