@@ -16,6 +16,7 @@ import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
 import { SourceFiles } from '../queue/source-files.js';
+import { WatchStore } from '../queue/watch-store.js';
 import { WebDashboardSource } from '../queue/web-dashboard-source.js';
 import { WebEventLog } from '../queue/web-events.js';
 import { WebSessions } from '../queue/web-sessions.js';
@@ -66,6 +67,8 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
   );
   closers.push(async () => stopSweeping());
+  const watches = new WatchStore(connection, keys);
+  closers.push(() => watches.close());
   const intake: InboundDeps = {
     settings: context.settings,
     budgets: config.budgets,
@@ -79,6 +82,9 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     confirmAboveMicros: config.confirmAboveMicros,
     contextTokens: config.contextTokens,
     logger,
+    watches,
+    models: context.models,
+    ...(context.fineTunes ? { fineTunes: context.fineTunes } : {}),
   };
   metrics.watchQueues(async () => ({
     image: await producer.queues.image.getJobCounts(),

@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
+import type { WatchNotice, WatchView } from './finetune.js';
 import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest, SourceImage } from './requests.js';
@@ -210,6 +211,16 @@ export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   notify(target: Target, notice: Notice, via: Exclude<NotifyMode, 'off'>): Promise<void>;
   /** Platforms that show an answer as it is generated, by editing one message. */
   streaming?: AnswerStreaming<Target>;
+  /** Platforms where `/ask watch` can be used: the watch's status message and its end notice. */
+  watch?: WatchDelivery<Target>;
+}
+
+/** A watched Together job's messages: its status kept current, and one notice when it ends. */
+export interface WatchDelivery<Target extends DeliveryTarget> {
+  /** Edits the status message the gateway posted (`ChatPlatform.postWatch`). */
+  show(target: Target, view: WatchView): Promise<void>;
+  /** A new message that mentions every watcher, with Add as model when offered. */
+  announce(target: Target, notice: WatchNotice): Promise<void>;
 }
 
 export interface AnswerStreaming<Target extends DeliveryTarget> {

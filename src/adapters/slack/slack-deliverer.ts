@@ -8,10 +8,12 @@ import type {
   Notice,
   SlackTarget,
   StepRunner,
+  WatchDelivery,
 } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
 import { slackClientOptions } from './slack-client.js';
 import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage } from './slack-format.js';
+import { slackWatchDelivery } from './slack-watch.js';
 
 /**
  * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
@@ -20,12 +22,14 @@ import { markdownToMrkdwn, noticeText, parentMessage, previewText, splitMessage 
  */
 export class SlackDeliverer implements Deliverer<SlackTarget> {
   readonly streaming?: AnswerStreaming<SlackTarget>;
+  readonly watch: WatchDelivery<SlackTarget>;
 
   constructor(
     private readonly client: WebClient,
     /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
     editIntervalMs?: number,
   ) {
+    this.watch = slackWatchDelivery(client);
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,
