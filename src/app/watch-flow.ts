@@ -69,12 +69,13 @@ export async function startWatch(
 /** Watch pressed on a status message: the presser joins (the access check has run already). */
 export async function joinWatch(context: EventContext, id: string, deps: InboundDeps): Promise<void> {
   const { event, platform, count } = context;
-  const record = await deps.watches?.find(id);
-  if (!deps.watches || !record) {
-    await platform.tell('That watch is no longer kept.');
-    return count('watch', 'expired');
+  if (!deps.watches) {
+    await platform.tell(NO_WATCHES);
+    return count('watch', 'user_error');
   }
-  if (record.announced) {
+  // No record yet: the press came while the watch was being set up (its status is posted first); it counts.
+  const record = await deps.watches.find(id);
+  if (record?.announced) {
     await platform.tell(`${id} has ended already; its notice is in the channel.`);
     return count('watch', 'expired');
   }

@@ -31,7 +31,7 @@ describe('/ask watch on Slack: status, Watch, the end notice to every watcher, A
 
   it('keeps one status message current, mentions every watcher once at the end, and Add as model makes a preset /ask uses', async () => {
     const channel = 'C0WATCH';
-    h.together.fineTunes.addFineTune('ft-e2e-ok', { stepMs: 400, outputModel: TUNED });
+    h.together.fineTunes.addFineTune('ft-e2e-ok', { stepMs: 1000, outputModel: TUNED });
     const asked = await h.slash({ channel_id: channel, command: '/ask', text: 'watch ft-e2e-ok' });
     expect(asked.status).toBe(200);
     const status = await waitFor('the status message', () =>
@@ -57,7 +57,10 @@ describe('/ask watch on Slack: status, Watch, the end notice to every watcher, A
     expect(notice.text).toContain('/ask --model llama-tarot-ft');
     expect(notice.text).toContain('Total price: $4.20');
     await waitFor('the final status', () => status.text.includes('completed'));
-    expect(status.history.some((t) => t.includes('running')), status.history.join('\n')).toBe(true);
+    expect(
+      status.history.some((t) => t.includes('running')),
+      JSON.stringify(status.history),
+    ).toBe(true);
     expect(status.history.some((t) => t.includes('queue depth 3'))).toBe(true);
     // One notice, however many polls came after.
     await new Promise((r) => setTimeout(r, 600));
