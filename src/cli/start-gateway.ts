@@ -23,6 +23,13 @@ import { WebSessions } from '../queue/web-sessions.js';
 import type { CloserStack } from './closer-stack.js';
 import type { RuntimeContext } from './runtime.js';
 
+/** The watches (`/ask watch`), closed with the gateway. */
+function watchStore(connection: ReturnType<typeof createRedis>, context: RuntimeContext): WatchStore {
+  const watches = new WatchStore(connection, context.keys);
+  context.closers.push(() => watches.close());
+  return watches;
+}
+
 /** How long an image uploaded from the web playground stays usable as a source. */
 const UPLOAD_TTL_SECONDS = 3600;
 /** How often a gateway looks for budget reservations whose job has ended or is gone. */
@@ -67,8 +74,6 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
   );
   closers.push(async () => stopSweeping());
-  const watches = new WatchStore(connection, keys);
-  closers.push(() => watches.close());
   const intake: InboundDeps = {
     settings: context.settings,
     budgets: config.budgets,
@@ -82,7 +87,7 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     confirmAboveMicros: config.confirmAboveMicros,
     contextTokens: config.contextTokens,
     logger,
-    watches,
+    watches: watchStore(connection, context),
     models: context.models,
     ...(context.fineTunes ? { fineTunes: context.fineTunes } : {}),
   };
