@@ -10,6 +10,7 @@ import type {
   JobView,
   Notice,
   StepRunner,
+  WatchDelivery,
 } from '../../core/jobs.js';
 import {
   NO_MENTIONS,
@@ -20,6 +21,7 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
+import { discordWatchDelivery } from './discord-watch.js';
 
 /** "The maximum request size when sending a message is 25 MiB." */
 const REQUEST_LIMIT = 25 * 1024 * 1024;
@@ -47,11 +49,13 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly now: () => number;
   private readonly interactionTokens: InteractionTokens | undefined;
   readonly streaming?: AnswerStreaming<DiscordTarget>;
+  readonly watch: WatchDelivery<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
     this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
     this.now = options.now ?? Date.now;
     this.interactionTokens = options.interactionTokens;
+    this.watch = discordWatchDelivery(this.rest);
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,
