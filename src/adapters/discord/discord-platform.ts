@@ -133,22 +133,25 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
 
   /** The modal response: it must be the interaction's first answer. */
   async openEditor(editor: Editor): Promise<void> {
-    const interaction = this.interaction;
-    const opened =
-      'showModal' in interaction && !interaction.deferred && !interaction.replied
-        ? interaction.showModal(editorModal(editor) as APIModalInteractionResponseCallbackData)
-        : Promise.reject(new Error('this interaction cannot open a modal'));
-    await opened.catch(() => this.tell('Discord did not open the editor in time. Try again.'));
+    await this.showModal(editorModal(editor), 'Discord did not open the editor in time. Try again.');
   }
 
   /** The Add as model modal: the press's first answer. */
   async openModelForm(form: ModelForm): Promise<void> {
+    await this.showModal(
+      modelFormModal(form),
+      'Discord did not open the form in time. Press Add as model again.',
+    );
+  }
+
+  /** Shows a modal as the interaction's first answer, or tells `failure` when it can no longer be shown. */
+  private async showModal(modal: object, failure: string): Promise<void> {
     const interaction = this.interaction;
     const opened =
       'showModal' in interaction && !interaction.deferred && !interaction.replied
-        ? interaction.showModal(modelFormModal(form) as APIModalInteractionResponseCallbackData)
+        ? interaction.showModal(modal as APIModalInteractionResponseCallbackData)
         : Promise.reject(new Error('this interaction cannot open a modal'));
-    await opened.catch(() => this.tell('Discord did not open the form in time. Press Add as model again.'));
+    await opened.catch(() => this.tell(failure));
   }
 
   async postWatch(view: WatchView): Promise<DeliveryTarget> {
