@@ -49,7 +49,7 @@ export class WorkerRig {
    */
   async start(
     queue: string[],
-    options: { locks?: 'short' | 'default'; worker?: boolean } = {},
+    options: { locks?: 'short' | 'default'; worker?: boolean; configExtra?: string } = {},
   ): Promise<this> {
     const locks = options.locks === 'default' ? [] : ['lock_ms: 2000', 'stalled_interval_ms: 1000'];
     this.together = await new FakeTogether({ latencyMs: 0 }).start();
@@ -65,7 +65,7 @@ export class WorkerRig {
       SLACK_API_URL: this.slack.apiUrl,
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
-      LORABOT_CONFIG: writeTestConfig(this.prefix, '', [...locks, ...queue]),
+      LORABOT_CONFIG: writeTestConfig(this.prefix, options.configExtra ?? '', [...locks, ...queue]),
     };
     const loaded = loadConfig({ env: this.env, cwd: tmpdir() });
     if (!loaded.success) throw new Error(loaded.error.message);
