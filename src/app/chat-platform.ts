@@ -1,5 +1,6 @@
 import type { Place } from '../core/access.js';
 import type { Requester } from '../core/budget.js';
+import type { WatchView } from '../core/finetune.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob } from '../core/jobs.js';
 import type { SourceImage } from '../core/requests.js';
 
@@ -33,7 +34,18 @@ export type Entry =
  * The buttons lorabot shows: Run and Cancel on a confirmation; Cancel, Regenerate, Vary, Edit and Details on a
  * job.
  */
-export type PressAction = 'run' | 'dismiss' | 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details';
+export type PressAction =
+  | 'run'
+  | 'dismiss'
+  | 'cancel'
+  | 'regenerate'
+  | 'vary'
+  | 'edit'
+  | 'details'
+  /** 👀 Watch on a watch's status message: the id is the Together job's. */
+  | 'watch'
+  /** Add as model on a watch's end notice (admins): the id is the Together job's. */
+  | 'add-model';
 
 /** What the person typed or pressed. */
 export type InboundInput =
@@ -70,7 +82,9 @@ export type InboundInput =
    * An editor's form submitted: `draftId` is the editor's (`Editor.draftId`), which holds the images; `text` is
    * what the person wrote, read as `/flux` text (a prompt and any options).
    */
-  | { type: 'edit'; draftId: string; text: string };
+  | { type: 'edit'; draftId: string; text: string }
+  /** The Add as model form submitted: the watch whose output model it names, and what the admin wrote. */
+  | { type: 'add-model'; watchId: string; name: string; systemPrompt: string; maxTokens: string };
 
 /** One thing a person did, as the adapter translated it. */
 export interface InboundEvent {
@@ -109,6 +123,13 @@ export interface Editor {
   images: number;
 }
 
+/** The Add as model form: the watch it came from, the model id it adds, and the name it suggests. */
+export interface ModelForm {
+  watchId: string;
+  modelId: string;
+  name: string;
+}
+
 /** What a platform does for one inbound event. Methods other than `postStatus` never throw. */
 export interface ChatPlatform {
   /** Meets the platform's deadline before the service does any I/O (Slack: the empty ack); may do nothing. */
@@ -133,6 +154,13 @@ export interface ChatPlatform {
    * the web: a form under the message). Absent where there is no form to show (the command line).
    */
   openEditor?(editor: Editor): Promise<void>;
+  /**
+   * Posts a watch's status message where the event came from (`/ask watch`), with the Watch button; the poller
+   * keeps it current through the platform's `Deliverer.watch`. Absent where watches cannot be shown.
+   */
+  postWatch?(view: WatchView): Promise<DeliveryTarget>;
+  /** Opens the Add as model form (name, system prompt, max_tokens); it comes back as an `add-model` input. */
+  openModelForm?(form: ModelForm): Promise<void>;
   /** A message a person can act on for a platform error (e.g. the bot is not in the channel), if it knows one. */
   failureText?(error: unknown): string | undefined;
 }

@@ -25,6 +25,15 @@ import {
   regeneration,
 } from './intake.js';
 import { type EventContext, errorText, launch, UNAVAILABLE } from './launch.js';
+import {
+  addModel,
+  dismissFineTune,
+  joinWatch,
+  openModelForm,
+  runFineTune,
+  startFineTune,
+  startWatch,
+} from './watch-flow.js';
 
 /** Said when a confirmation is cancelled. */
 const DISMISSED = 'Cancelled. Nothing was queued or charged.';
@@ -63,12 +72,17 @@ export class InboundService {
       return;
     }
     try {
+      // Presets added at run time (Add as model, `lorabot models add`) count from this event on.
+      await this.deps.models?.refresh().catch((error: unknown) => {
+        this.deps.logger.warn({ err: errorText(error) }, 'could not read the runtime model presets');
+      });
       const input = event.input;
       if (input.type === 'line') await this.line(context, input);
       else if (input.type === 'command') await this.command(context, input);
       else if (input.type === 'follow-up') await this.followUp(context, input);
       else if (input.type === 'press') await this.press(context, input);
       else if (input.type === 'edit-message') await this.openEditor(context, input.images);
+      else if (input.type === 'add-model') await addModel(context, input, this.deps);
       else await this.submitEdit(context, input);
     } catch (error) {
       this.deps.logger.error(
@@ -175,6 +189,9 @@ export class InboundService {
       count(asked, 'help');
       return;
     }
+    if (command.kind === 'watch')
+      return startWatch(context, { id: command.id, kind: command.watched }, this.deps);
+    if (command.kind === 'finetune') return startFineTune(context, command.finetune, this.deps);
     await platform.ack();
     const requester = event.requester;
     if (command.kind === 'notify') {
@@ -226,8 +243,10 @@ export class InboundService {
     await platform.ack();
     switch (input.action) {
       case 'run':
+        if (await runFineTune(context, input.id, this.deps)) return;
         return this.run(context, input.id);
       case 'dismiss':
+        await dismissFineTune(input.id, this.deps);
         await this.deps.state.takePending(input.id);
         await platform.closeConfirmation('dismissed', DISMISSED);
         return count('dismiss', 'answered');
@@ -245,6 +264,10 @@ export class InboundService {
         }
         return this.request(context, again, { kind: 'flux', text: pendingText(again) });
       }
+      case 'watch':
+        return joinWatch(context, input.id, this.deps);
+      case 'add-model':
+        return openModelForm(context, input.id, this.deps);
       case 'edit': {
         const editing = await resultEditor(input.id, this.deps);
         if (typeof editing === 'string') {
@@ -354,6 +377,7 @@ function kindOf(input: InboundInput): string {
   if (input.type === 'follow-up') return 'ask';
   if (input.type === 'edit-message') return 'edit';
   if (input.type === 'edit') return 'flux';
+  if (input.type === 'add-model') return 'add-model';
   const kinds: Record<string, string> = { regenerate: 'flux', vary: 'flux', details: 'info' };
   return kinds[input.action] ?? input.action;
 }

@@ -32,6 +32,7 @@ import {
 import type { CoreSettings } from '../core/settings.js';
 import { imagesRefusal, maxImages, withAttachments } from '../core/vision.js';
 import { type CommandPlan, planCommand } from './command-plan.js';
+import type { FineTuneDeps, WatchDeps } from './watch-flow.js';
 
 /** What the gateways share between accepting a command and queueing it. */
 export interface IntakeDeps {
@@ -57,7 +58,7 @@ export interface InteractionDeps extends IntakeDeps {
 }
 
 /** Everything the inbound service needs, and where it logs. */
-export interface InboundDeps extends InteractionDeps {
+export interface InboundDeps extends InteractionDeps, Partial<WatchDeps>, FineTuneDeps {
   logger: Logger;
 }
 

@@ -5,6 +5,7 @@ import { createRedis } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
 import { runDoctor } from './doctor.js';
 import { configOrExit, type Io, loggerFor, resolveOrSay, USAGE } from './io.js';
+import { modelsCommand } from './models-command.js';
 import { guardProcess } from './process-guard.js';
 import { runCommand } from './run-command.js';
 import { type Running, startLorabot } from './runtime.js';
@@ -35,6 +36,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return exportUsage(rest, io);
     case 'register-commands':
       return registerDiscordCommands(rest, io);
+    case 'models':
+      return modelsCommand(rest, io);
     case undefined:
     case 'help':
     case '--help':

@@ -34,6 +34,15 @@ export function dryRun(line: string, settings: CoreSettings): { output: DryRunOu
       notices: [],
     };
   }
+  if (command.kind === 'watch' || command.kind === 'finetune') {
+    return {
+      output: {
+        ok: false,
+        error: `\`/ask ${command.kind}\` is answered in Slack, Discord and the web playground.`,
+      },
+      notices: [],
+    };
+  }
   if (command.kind === 'notify' || (command.kind === 'info' && command.topic === 'jobs')) {
     return {
       output: { ok: false, error: '`/flux notify` and `/flux jobs` are answered in Slack and Discord.' },

@@ -19,7 +19,8 @@ export const USAGE = `Usage:
   lorabot register-commands [--guild ID]
                                      register the Discord application commands
   lorabot usage --csv --month YYYY-MM
-                                     export the ledger for a month as CSV`;
+                                     export the ledger for a month as CSV
+  lorabot models list|add|remove     chat models added at run time (Redis), beside the config's`;
 
 /** The process's outside world, given to `main` (real in `main.ts`, recorded in tests). */
 export interface Io {

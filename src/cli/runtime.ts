@@ -1,11 +1,14 @@
 import type { DiscordBot } from '../adapters/discord/discord-bot.js';
 import { Metrics } from '../adapters/metrics/metrics.js';
 import type { Config } from '../config/index.js';
+import type { TogetherJobs } from '../core/finetune.js';
+import { withRuntimeModels } from '../core/finetune-models.js';
 import type { Logger } from '../core/ports.js';
 import type { ListedModel } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
 import type { JobProducer } from '../queue/job-producer.js';
 import type { JobWorkers } from '../queue/job-worker.js';
+import { ModelRegistry } from '../queue/model-registry.js';
 import { SharedPriceList } from '../queue/price-list.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
 import { RedisKeys } from '../queue/redis-keys.js';
@@ -53,8 +56,15 @@ export interface RuntimeContext {
   /** The Redis in use (resolved: a private one may have been started for it). */
   redisUrl: string;
   keys: RedisKeys;
-  /** The core settings, with Together's price list when a chat preset is priced `auto`. */
+  /**
+   * The core settings, with Together's price list when a chat preset is priced `auto`, and the chat presets added
+   * at run time merged under the config's.
+   */
   settings: CoreSettings;
+  /** The chat presets added at run time (Redis), shared by every process. */
+  models: ModelRegistry;
+  /** Together's fine-tune endpoints, in a process that runs the worker (the gateway alone never calls Together). */
+  fineTunes?: TogetherJobs;
   metrics: Metrics;
   logger: Logger;
   closers: CloserStack;
@@ -75,8 +85,19 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);
     const metrics = options.metrics ?? new Metrics();
-    const settings = await withPrices(config, { ...options, redisUrl: redis.url, keys }, closers);
-    const context: RuntimeContext = { config, redisUrl: redis.url, keys, settings, metrics, logger, closers };
+    const models = await runtimeModels(redis.url, keys, closers);
+    const priced = await withPrices(config, { ...options, redisUrl: redis.url, keys, models }, closers);
+    const settings = withRuntimeModels(priced, () => models.models());
+    const context: RuntimeContext = {
+      config,
+      redisUrl: redis.url,
+      keys,
+      settings,
+      models,
+      metrics,
+      logger,
+      closers,
+    };
     // The worker starts first, so a gateway that takes commands at once has someone to run them.
     const workers = options.worker
       ? await startWorker(context, options.afterStep ? { afterStep: options.afterStep } : {})
@@ -98,6 +119,21 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
   }
 }
 
+/** The runtime chat presets, read once now (an unreachable Redis leaves them empty until the first command). */
+async function runtimeModels(
+  redisUrl: string,
+  keys: RedisKeys,
+  closers: CloserStack,
+): Promise<ModelRegistry> {
+  const connection = createRedis(redisUrl, 'producer', 'models');
+  closers.push(async () => connection.disconnect());
+  const models = new ModelRegistry(connection, keys);
+  await waitReady(connection)
+    .then(() => models.refresh())
+    .catch(() => undefined);
+  return models;
+}
+
 /**
  * The core settings this process runs with: when a chat preset is priced `auto`, with Together's price list,
  * shared through Redis and kept current. A worker fetches the list; a gateway only reads what workers stored,
@@ -105,10 +141,12 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
  */
 async function withPrices(
   config: Config,
-  options: StartOptions & { redisUrl: string; keys: RedisKeys },
+  options: StartOptions & { redisUrl: string; keys: RedisKeys; models: ModelRegistry },
   closers: CloserStack,
 ): Promise<CoreSettings> {
-  if (!Object.values(config.core.chat.models).some((m) => m.pricing?.kind === 'auto')) return config.core;
+  // Runtime presets are priced `auto`: their rates come from the same list.
+  const auto = Object.values(config.core.chat.models).some((m) => m.pricing?.kind === 'auto');
+  if (!auto && Object.keys(options.models.models()).length === 0) return config.core;
   const connection = createRedis(options.redisUrl, 'producer', 'prices');
   closers.push(async () => connection.disconnect());
   let fetchModels: (() => Promise<ListedModel[]>) | undefined;

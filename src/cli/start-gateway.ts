@@ -18,11 +18,19 @@ import { JobProducer } from '../queue/job-producer.js';
 import { Ledger } from '../queue/ledger.js';
 import { createRedis, waitReady } from '../queue/redis-connection.js';
 import { SourceFiles } from '../queue/source-files.js';
+import { WatchStore } from '../queue/watch-store.js';
 import { WebDashboardSource } from '../queue/web-dashboard-source.js';
 import { WebEventLog } from '../queue/web-events.js';
 import { WebSessions } from '../queue/web-sessions.js';
 import type { CloserStack } from './closer-stack.js';
 import type { RuntimeContext } from './runtime.js';
+
+/** The watches (`/ask watch`), closed with the gateway. */
+function watchStore(connection: ReturnType<typeof createRedis>, context: RuntimeContext): WatchStore {
+  const watches = new WatchStore(connection, context.keys);
+  context.closers.push(() => watches.close());
+  return watches;
+}
 
 /** How long an image uploaded from the web playground stays usable as a source. */
 const UPLOAD_TTL_SECONDS = 3600;
@@ -81,6 +89,9 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     confirmAboveMicros: config.confirmAboveMicros,
     contextTokens: config.contextTokens,
     logger,
+    watches: watchStore(connection, context),
+    models: context.models,
+    ...(context.fineTunes ? { fineTunes: context.fineTunes } : {}),
   };
   metrics.watchQueues(async () => ({
     image: await producer.queues.image.getJobCounts(),

@@ -4,6 +4,7 @@ import { createSlackClient, createSlackDeliverer } from '../adapters/slack/slack
 import { createSlackFileSource } from '../adapters/slack/slack-files.js';
 import { SlackHome } from '../adapters/slack/slack-home.js';
 import { TogetherClient } from '../adapters/together/together-client.js';
+import { TogetherJobsClient } from '../adapters/together/together-jobs.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
@@ -16,6 +17,7 @@ import { createRedis } from '../queue/redis-connection.js';
 import { SourceFiles } from '../queue/source-files.js';
 import { RedisSourceResolver } from '../queue/source-resolver.js';
 import { StepJournal } from '../queue/step-journal.js';
+import { WatchPoller, type WatchPollerOptions } from '../queue/watch-poller.js';
 import { WebEventLog } from '../queue/web-events.js';
 import type { RuntimeContext } from './runtime.js';
 
@@ -37,7 +39,9 @@ export async function startWorker(
     config.queue.image.concurrency + config.queue.chat.concurrency,
   );
   closers.push(() => together.close());
+  const deliverers = await deliverersFor(context, connection);
   const workers = new JobWorkers({
+    models: context.models,
     connection,
     keys,
     settings: context.settings,
@@ -45,7 +49,7 @@ export async function startWorker(
     chat: together,
     sources: sourceResolver(context, connection),
     keepResultsSeconds: config.sources.keepResultsSeconds,
-    deliverers: await deliverersFor(context, connection),
+    deliverers,
     limits: { image: config.queue.image, chat: config.queue.chat },
     recovery: config.queue,
     telemetry: context.metrics,
@@ -54,8 +58,38 @@ export async function startWorker(
     ...hooks,
   });
   closers.push(() => workers.close());
+  startWatchPoller(context, connection, deliverers);
   logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
   return workers;
+}
+
+/**
+ * The watch poller (`/ask watch`), with its own Together client for the fine-tune and job endpoints; the gateway
+ * of this process (`lorabot start`) uses that client for `/ask finetune`.
+ */
+function startWatchPoller(
+  context: RuntimeContext,
+  connection: ReturnType<typeof createRedis>,
+  deliverers: JobWorkerOptions['deliverers'],
+): void {
+  const { config, keys, logger, closers } = context;
+  const jobs = new TogetherJobsClient({
+    baseUrl: config.together.baseUrl,
+    apiKey: config.together.apiKey,
+    userAgent: config.together.userAgent,
+  });
+  closers.push(() => jobs.close());
+  context.fineTunes = jobs;
+  const poller = new WatchPoller({
+    connection,
+    keys,
+    together: jobs,
+    deliverers: deliverers as WatchPollerOptions['deliverers'],
+    cadence: config.watch,
+    recovery: { lockMs: config.queue.lockMs, stalledIntervalMs: config.queue.stalledIntervalMs },
+    logger,
+  });
+  closers.push(() => poller.close());
 }
 
 /** The worker's source image resolver: Slack downloads with the bot token, when Slack is configured. */

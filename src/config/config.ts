@@ -2,6 +2,7 @@ import type { RetryOptions } from '../adapters/together/retry-policy.js';
 import type { TogetherTimeouts } from '../adapters/together/together-client.js';
 import type { AccessRules } from '../core/access.js';
 import type { Budgets } from '../core/budget.js';
+import type { WatchCadence } from '../core/finetune.js';
 import type { StartLimit } from '../core/rate-limit.js';
 import type { CoreSettings } from '../core/settings.js';
 
@@ -73,6 +74,8 @@ export interface Config {
   contextTokens: number;
   /** Streamed answers: whether to stream, and the least time between two edits of one message per platform. */
   stream: { enabled: boolean; slackEditIntervalMs: number; discordEditIntervalMs: number };
+  /** `/ask watch`: how often a watched job is polled while it works (`activeMs`) and while it waits. */
+  watch: WatchCadence;
   /**
    * Source images (Slack files, lorabot's own results, uploads): the download limits, how image requests carry
    * them (`link`: a `/files/<token>` link on the gateway's public address; `data_url`: inline), how long a link

@@ -61,6 +61,8 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     admins: { slack: [], discord: [] },
   },
   redis: { cluster_nodes: [] },
+  // `/ask watch`: how often a watched fine-tune or upload is polled while it works, and while it waits.
+  watch: { poll_running_ms: 30_000, poll_waiting_ms: 300_000 },
   queue: {
     prefix: '{lorabot}',
     attempts: 3,

@@ -131,6 +131,7 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
     },
     confirmAboveMicros: toMicros(f.budgets.confirm_above_usd),
     contextTokens: f.chat.context_tokens,
+    watch: { activeMs: f.watch.poll_running_ms, waitingMs: f.watch.poll_waiting_ms },
     stream: {
       enabled: f.chat.stream.enabled,
       slackEditIntervalMs: f.chat.stream.slack_edit_interval_ms,

@@ -82,6 +82,10 @@ export const fileSchema = z.strictObject({
     admins: z.strictObject({ slack: ids, discord: ids }),
   }),
   redis: z.strictObject({ cluster_nodes: z.array(clusterNode) }),
+  watch: z.strictObject({
+    poll_running_ms: z.number().int().min(100),
+    poll_waiting_ms: z.number().int().min(100),
+  }),
   queue: z.strictObject({
     prefix: z.string().regex(/^\{[\w:-]+\}$/, 'expected a Redis Cluster hash tag such as {lorabot}'),
     attempts: z.number().int().min(1).max(10),

@@ -1,6 +1,7 @@
 import type { Place } from './access.js';
 import { type FlagToken, splitWords, tokenize } from './command-tokens.js';
 import { editProblem, imageModelFor } from './edit-model.js';
+import { parseFineTune, parseWatch } from './finetune.js';
 import { sizeHint } from './image-size.js';
 import { type UserError, userError } from './lorabot-error.js';
 import { missingValue, parseAspect, parseInteger, parseLora, parseSize } from './option-values.js';
@@ -62,6 +63,16 @@ export function parseCommand(
   if (command === 'flux' && words[0]?.toLowerCase() === 'notify' && words.length <= 2)
     return parseNotify(words[1]);
   if (only && RESERVED_WORDS[command].includes(only)) return ok({ kind: 'info', topic: only as InfoTopic });
+  const first = words[0]?.toLowerCase();
+  // "watch" with one word after it is the watch command; a longer question that starts with "watch" is a question.
+  if (command === 'ask' && first === 'watch' && words.length <= 2) {
+    const watch = parseWatch(words.slice(1).join(' '));
+    return watch.success ? ok({ kind: 'watch', id: watch.data.id, watched: watch.data.kind }) : watch;
+  }
+  if (command === 'ask' && first === 'finetune') {
+    const finetune = parseFineTune(words.slice(1).join(' '));
+    return finetune.success ? ok({ kind: 'finetune', finetune: finetune.data }) : finetune;
+  }
   return command === 'flux' ? parseFlux(text, settings, place) : parseAsk(text, settings);
 }
 

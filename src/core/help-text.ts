@@ -22,6 +22,8 @@ export const ASK_HELP = [
   '• `--model <name>`: one of the configured chat models; `/ask models` lists them.',
   '• `--image <https link>`: ask about an image (repeat for several).',
   '• Reply in the thread of an answer to ask a follow-up: the thread so far goes along as context.',
+  '• `/ask watch <ft-… or job-…>`: follow a Together fine-tune or adapter upload here; everyone who presses Watch is told when it ends.',
+  '• `/ask finetune <training-file-id> --model <base> [--epochs <N>] [--lora]` (admins): shows the price estimate, then starts the fine-tune and watches it.',
   "• Attach pictures (mention lorabot with them on Discord, or add them to a reply in an answer's thread on Slack) to ask about them, with a model that reads pictures (`/ask models`).",
   '',
   'Example: `/ask how do I rotate our API keys?`',

@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
+import type { WatchNotice, WatchView } from './finetune.js';
 import type { NamedImage } from './image-files.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest, SourceImage } from './requests.js';
@@ -236,6 +237,8 @@ export interface Deliverer<Target extends DeliveryTarget = DeliveryTarget> {
   postFinalAnswer?(target: Target, answer: FinalAnswer): Promise<void>;
   /** Once per job, when it has ended: what the platform keeps of it for the person (Slack's Home tab). */
   jobEnded?(target: Target, ended: EndedJob): Promise<void>;
+  /** Platforms where `/ask watch` can be used: the watch's status message and its end notice. */
+  watch?: WatchDelivery<Target>;
 }
 
 /** A finished answer, with what a platform may show beside it. */
@@ -269,6 +272,14 @@ export interface ImageCaption {
   /** The seed, when the request fixed one. */
   seed?: number;
   costText: string;
+}
+
+/** A watched Together job's messages: its status kept current, and one notice when it ends. */
+export interface WatchDelivery<Target extends DeliveryTarget> {
+  /** Edits the status message the gateway posted (`ChatPlatform.postWatch`). */
+  show(target: Target, view: WatchView): Promise<void>;
+  /** A new message that mentions every watcher, with Add as model when offered. */
+  announce(target: Target, notice: WatchNotice): Promise<void>;
 }
 
 export interface AnswerStreaming<Target extends DeliveryTarget> {

@@ -1,3 +1,4 @@
+import type { FineTuneRequest, WatchedKind } from './finetune.js';
 /** What an accepted `/flux` or `/ask` command asks for, before it becomes a provider request body. */
 
 /** Together's limit: "You can add up to 2 LoRAs per image". */
@@ -84,7 +85,11 @@ export type ParsedCommand =
   /** `/flux presets`, `/ask models`, `/flux usage` (or `/ask usage`): answered at once, privately, never queued. */
   | { kind: 'info'; topic: InfoTopic }
   /** `/flux notify thread|dm|off` sets how completion reaches the user; without a mode it shows the current one. */
-  | { kind: 'notify'; mode: 'thread' | 'dm' | 'off' | undefined };
+  | { kind: 'notify'; mode: 'thread' | 'dm' | 'off' | undefined }
+  /** `/ask watch <ft-…|job-…>`: follow a Together fine-tune or upload job in the channel until it ends. */
+  | { kind: 'watch'; id: string; watched: WatchedKind }
+  /** `/ask finetune …` (admins): start a fine-tune after its price estimate is confirmed. */
+  | { kind: 'finetune'; finetune: FineTuneRequest };
 
 /** `/flux jobs` lists the requester's queued and running jobs. */
 export type InfoTopic = 'presets' | 'models' | 'usage' | 'jobs';

@@ -202,6 +202,7 @@ export class JobWorkers {
     try {
       const cancelled = await this.options.connection.get(this.options.keys.cancelled(id));
       if (cancelled !== null) throw new JobCancelled(cancelled);
+      if (data.kind === 'ask') await this.options.models?.refresh().catch(() => undefined);
       await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
         deliverer.updateStatus(data.target, jobView(id, data), { state: 'running' }),

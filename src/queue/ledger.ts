@@ -14,7 +14,8 @@ export interface LedgerEntry {
   workspaceId: string;
   channelId: string;
   userId: string;
-  kind: 'flux' | 'ask';
+  /** `finetune`: a fine-tune started with `/ask finetune`, charged Together's `total_price` when it ends. */
+  kind: 'flux' | 'ask' | 'finetune';
   model: string;
   micros: Micros;
   /**

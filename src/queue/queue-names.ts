@@ -9,8 +9,10 @@ export const QUEUE_NAMES = {
   image: 'image',
   /** Chat answers: fast; kept apart so a slow image queue never holds up answers. */
   chat: 'chat',
+  /** Watches of Together's fine-tunes and uploads: one delayed job per watch, polled by the workers. */
+  watch: 'watch',
 } as const;
 
-export type QueueKind = keyof typeof QUEUE_NAMES;
+export type QueueKind = Exclude<keyof typeof QUEUE_NAMES, 'watch'>;
 
-export const JOB_NAMES = { flux: 'flux', ask: 'ask' } as const;
+export const JOB_NAMES = { flux: 'flux', ask: 'ask', watch: 'watch' } as const;

@@ -136,4 +136,19 @@ export class RedisKeys {
   webSession(sessionHash: string): string {
     return `${this.prefix}:web:session:${sessionHash}`;
   }
+
+  /** Chat model presets added at run time (a hash of name → JSON), shared by every process. */
+  chatPresets(): string {
+    return `${this.prefix}:models:presets`;
+  }
+
+  /** A watched Together job (a hash: snapshot, where its status message is, who watches, what it charges). */
+  watch(togetherId: string): string {
+    return `${this.prefix}:watch:${togetherId}`;
+  }
+
+  /** The people watching a Together job (a set of `platform:userId`). */
+  watchers(togetherId: string): string {
+    return `${this.prefix}:watch:${togetherId}:watchers`;
+  }
 }

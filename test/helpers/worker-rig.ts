@@ -52,7 +52,7 @@ export class WorkerRig {
    */
   async start(
     queue: string[],
-    options: { locks?: 'short' | 'default'; worker?: boolean; discord?: boolean } = {},
+    options: { locks?: 'short' | 'default'; worker?: boolean; discord?: boolean; configExtra?: string } = {},
   ): Promise<this> {
     const locks = options.locks === 'default' ? [] : ['lock_ms: 2000', 'stalled_interval_ms: 1000'];
     this.together = await new FakeTogether({ latencyMs: 0 }).start();
@@ -69,7 +69,7 @@ export class WorkerRig {
       SLACK_API_URL: this.slack.apiUrl,
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',
-      LORABOT_CONFIG: writeTestConfig(this.prefix, '', [...locks, ...queue]),
+      LORABOT_CONFIG: writeTestConfig(this.prefix, options.configExtra ?? '', [...locks, ...queue]),
       ...(this.discord
         ? {
             DISCORD_TOKEN: this.discord.token,

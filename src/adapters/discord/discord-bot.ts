@@ -30,6 +30,7 @@ import {
   DiscordMessagePlatform,
   type StartingInteraction,
 } from './discord-platform.js';
+import { MODEL_FORM_INPUTS, parseModelFormId } from './discord-watch.js';
 import { guardPackets } from './packet-guard.js';
 import { isUserInstallOnly, USER_INSTALL_CHANNEL } from './user-install.js';
 
@@ -203,6 +204,22 @@ export class DiscordBot {
 
   /** An editor's modal submitted: its prompt, and the draft its custom_id names. */
   private async onModalSubmit(interaction: ModalSubmitInteraction): Promise<void> {
+    const watchId = parseModelFormId(interaction.customId);
+    if (watchId) {
+      const value = (id: string) => interaction.fields.getTextInputValue(id);
+      const input: InboundInput = {
+        type: 'add-model',
+        watchId,
+        name: value(MODEL_FORM_INPUTS.name),
+        systemPrompt: value(MODEL_FORM_INPUTS.system),
+        maxTokens: value(MODEL_FORM_INPUTS.maxTokens),
+      };
+      await this.service.handle(
+        this.interactionEvent(interaction, 'editor', input),
+        this.portFor(interaction),
+      );
+      return;
+    }
     const draftId = parseEditorId(interaction.customId);
     if (!draftId) return;
     const text = interaction.fields.getTextInputValue(EDITOR_INPUT);

@@ -13,6 +13,7 @@ import type {
   Notice,
   StepPost,
   StepRunner,
+  WatchDelivery,
 } from '../../core/jobs.js';
 import {
   NO_MENTIONS,
@@ -24,6 +25,7 @@ import {
   statusContent,
 } from './discord-format.js';
 import { GALLERY_LIMIT, galleryBody, isComponentsV2Refusal } from './discord-gallery.js';
+import { discordWatchDelivery } from './discord-watch.js';
 
 /** "The maximum request size when sending a message is 25 MiB." */
 const REQUEST_LIMIT = 25 * 1024 * 1024;
@@ -72,11 +74,13 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   /** DM channels opened, by user; and the status messages whose person was told their result moved there. */
   private readonly dmChannels = new Map<string, string>();
   private readonly movedToDm = new Set<string>();
+  readonly watch: WatchDelivery<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
     this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
     this.now = options.now ?? Date.now;
     this.interactionTokens = options.interactionTokens;
+    this.watch = discordWatchDelivery(this.rest);
     if (options.editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs: options.editIntervalMs,

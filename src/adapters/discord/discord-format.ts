@@ -28,14 +28,25 @@ const ICON: Record<JobStatus['state'], string> = {
 };
 
 /** Button ids: `lorabot:<action>:<job or pending id>` (a custom_id holds up to 100 characters). */
-export type ButtonAction = 'cancel' | 'regenerate' | 'vary' | 'edit' | 'details' | 'run' | 'dismiss';
+export type ButtonAction =
+  | 'cancel'
+  | 'regenerate'
+  | 'vary'
+  | 'edit'
+  | 'details'
+  | 'run'
+  | 'dismiss'
+  | 'watch'
+  | 'add-model';
 
 export function buttonId(action: ButtonAction, value: string): string {
   return `lorabot:${action}:${value}`;
 }
 
 export function parseButtonId(customId: string): { action: ButtonAction; value: string } | undefined {
-  const match = /^lorabot:(cancel|regenerate|vary|edit|details|run|dismiss):(.+)$/.exec(customId);
+  const match = /^lorabot:(cancel|regenerate|vary|edit|details|run|dismiss|watch|add-model):(.+)$/.exec(
+    customId,
+  );
   return match ? { action: match[1] as ButtonAction, value: match[2]! } : undefined;
 }
 

@@ -9,7 +9,14 @@ import {
   type MessageReplyOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type { ChatPlatform, ConfirmationEnd, Editor, PostedStatus } from '../../app/chat-platform.js';
+import type {
+  ChatPlatform,
+  ConfirmationEnd,
+  Editor,
+  ModelForm,
+  PostedStatus,
+} from '../../app/chat-platform.js';
+import type { WatchView } from '../../core/finetune.js';
 import type { DeliveryTarget, DiscordTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
 import type { DiscordDeliverer } from './discord-deliverer.js';
 import {
@@ -20,6 +27,7 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
+import { modelFormModal, watchBody } from './discord-watch.js';
 import { USER_INSTALL_CHANNEL } from './user-install.js';
 
 /**
@@ -128,12 +136,31 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
 
   /** The modal response: it must be the interaction's first answer. */
   async openEditor(editor: Editor): Promise<void> {
+    await this.showModal(editorModal(editor), 'Discord did not open the editor in time. Try again.');
+  }
+
+  /** The Add as model modal: the press's first answer. */
+  async openModelForm(form: ModelForm): Promise<void> {
+    await this.showModal(
+      modelFormModal(form),
+      'Discord did not open the form in time. Press Add as model again.',
+    );
+  }
+
+  /** Shows a modal as the interaction's first answer, or tells `failure` when it can no longer be shown. */
+  private async showModal(modal: object, failure: string): Promise<void> {
     const interaction = this.interaction;
     const opened =
       'showModal' in interaction && !interaction.deferred && !interaction.replied
-        ? interaction.showModal(editorModal(editor) as APIModalInteractionResponseCallbackData)
+        ? interaction.showModal(modal as APIModalInteractionResponseCallbackData)
         : Promise.reject(new Error('this interaction cannot open a modal'));
-    await opened.catch(() => this.tell('Discord did not open the editor in time. Try again.'));
+    await opened.catch(() => this.tell(failure));
+  }
+
+  async postWatch(view: WatchView): Promise<DeliveryTarget> {
+    const interaction = this.interaction;
+    const reply = await this.publicReply(watchBody(view));
+    return watchTarget(reply, interaction.user.id, interaction.guildId ?? '');
   }
 
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
@@ -161,7 +188,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
   }
 
   /** A message everyone in the channel sees: the interaction's response, or a follow-up after a private deferral. */
-  private async publicReply(body: ReturnType<DiscordPlatformBase['statusBody']>): Promise<Message> {
+  private async publicReply(body: PublicBody): Promise<Message> {
     const interaction = this.interaction;
     if (this.deferred === 'no') {
       if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
@@ -210,6 +237,12 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
     await this.tell(text);
   }
 
+  async postWatch(view: WatchView): Promise<DeliveryTarget> {
+    const message = this.message;
+    const reply = await message.reply(watchBody(view));
+    return watchTarget(reply, message.author.id, message.guildId ?? '');
+  }
+
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
     const message = this.message;
     const reply = await message.reply(this.statusBody(message.author.id, view, status));
@@ -237,6 +270,22 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
   protected async answer(options: DiscordAnswer): Promise<void> {
     await this.message.reply(options).catch(() => undefined);
   }
+}
+
+/** A public message's body: a job's status or a watch's. */
+type PublicBody = Pick<InteractionReplyOptions, 'content' | 'components' | 'allowedMentions'>;
+
+/** Where a watch's status message is: edited and answered in its channel with the bot token (a watch outlives tokens). */
+function watchTarget(reply: Message, userId: string, workspaceId: string): DiscordTarget {
+  return {
+    platform: 'discord',
+    workspaceId,
+    channelId: reply.channelId,
+    userId,
+    statusMessageId: reply.id,
+    resultChannelId: reply.channelId,
+    attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
+  };
 }
 
 /** The Run / Cancel question for a costly request. */

@@ -11,6 +11,7 @@ import { registerSlackEdits } from './slack-edits.js';
 import { ACTIONS } from './slack-format.js';
 import { SlackPlatform, type SlackReplies } from './slack-platform.js';
 import { unescapeSlackText } from './slack-text.js';
+import { registerSlackModelForm } from './slack-watch.js';
 
 /** What the Slack gateway needs: the inbound service's dependencies. */
 export type SlackCommandDeps = InboundDeps;
@@ -55,6 +56,7 @@ export function registerSlackCommands(app: App, deps: SlackCommandDeps): void {
   registerButtons(app, service, deps);
   registerThreadReplies(app, service, deps);
   registerSlackEdits(app, service, deps);
+  registerSlackModelForm(app, service, deps);
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   SlackTarget,
   StepPost,
   StepRunner,
+  WatchDelivery,
 } from '../../core/jobs.js';
 import type { Logger } from '../../core/ports.js';
 import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
@@ -38,6 +39,8 @@ export interface SlackDelivererHooks {
 /** How many uploaded images' file ids are kept for thumbnails until their job ends. */
 const THUMBNAILS_KEPT = 1000;
 
+import { slackWatchDelivery } from './slack-watch.js';
+
 /**
  * Delivers job results to Slack with the bot token: the parent's status by `chat.update`, images by the external
  * upload flow into the thread, answers and the completion notice by `chat.postMessage` in the thread. Answers
@@ -51,6 +54,7 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   private readonly posts: SlackStepPosts;
   /** `channel:thread` → the file id of a job's first image, until the job ends. */
   private readonly thumbnails = new Map<string, string>();
+  readonly watch: WatchDelivery<SlackTarget>;
 
   constructor(
     private readonly client: WebClient,
@@ -60,6 +64,7 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
   ) {
     this.streams = new SlackStreams(client);
     this.posts = new SlackStepPosts(client);
+    this.watch = slackWatchDelivery(client);
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,

@@ -39,6 +39,8 @@ export const ACTIONS = {
   details: 'lorabot_details',
   run: 'lorabot_run',
   dismiss: 'lorabot_dismiss',
+  watch: 'lorabot_watch',
+  'add-model': 'lorabot_add_model',
 } as const;
 
 export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger') {

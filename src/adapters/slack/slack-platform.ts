@@ -1,10 +1,18 @@
 import type { WebClient } from '@slack/web-api';
-import type { ChatPlatform, ConfirmationEnd, Editor, PostedStatus } from '../../app/chat-platform.js';
+import type {
+  ChatPlatform,
+  ConfirmationEnd,
+  Editor,
+  ModelForm,
+  PostedStatus,
+} from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
+import type { WatchView } from '../../core/finetune.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob, SlackTarget } from '../../core/jobs.js';
 import { SlackDeliverer } from './slack-deliverer.js';
 import { ACTIONS, button, editorView, parentMessage } from './slack-format.js';
 import { escapeSlackText } from './slack-text.js';
+import { modelFormView, watchMessage } from './slack-watch.js';
 
 /** A private message to the person: plain text, and Block Kit blocks when there are buttons. */
 export interface SlackPrivateMessage {
@@ -110,6 +118,33 @@ export class SlackPlatform implements ChatPlatform {
     } catch {
       await this.tell(
         'Slack did not open the editor (a form opens only just after a press). Press Edit again.',
+      );
+    }
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
+  async postWatch(view: WatchView): Promise<DeliveryTarget> {
+    const { channelId, userId, workspaceId } = this.requester;
+    const posted = await this.client.chat.postMessage({
+      channel: channelId,
+      ...watchMessage(view),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
+    return { platform: 'slack', workspaceId, channelId, userId, parentTs: String(posted.ts) };
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/views.open */
+  async openModelForm(form: ModelForm): Promise<void> {
+    try {
+      if (!this.triggerId) throw new Error('no trigger_id');
+      await this.client.views.open({
+        trigger_id: this.triggerId,
+        view: modelFormView(form, this.requester.channelId),
+      } as Parameters<WebClient['views']['open']>[0]);
+    } catch {
+      await this.tell(
+        'Slack did not open the form (it opens only just after a press). Press Add as model again.',
       );
     }
   }

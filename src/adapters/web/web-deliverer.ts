@@ -1,3 +1,4 @@
+import { watchStatusText } from '../../core/finetune.js';
 import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
@@ -6,6 +7,7 @@ import type {
   JobView,
   Notice,
   StepRunner,
+  WatchDelivery,
   WebTarget,
 } from '../../core/jobs.js';
 import { statusActions } from '../../core/status-actions.js';
@@ -50,6 +52,26 @@ export class WebDeliverer implements Deliverer<WebTarget> {
         this.send(target, { type: 'preview', messageId, text: partial }),
     };
   }
+
+  /**
+   * `/ask watch` in the playground: the status is the message's text, replaced at each look; the end is its
+   * notice. The web has one person per session and no admins, so there is no Watch or Add as model button.
+   */
+  readonly watch: WatchDelivery<WebTarget> = {
+    show: (target, view) =>
+      this.send(target, {
+        type: 'answer',
+        messageId: target.messageId,
+        text: watchStatusText(view.snapshot, view.watchers),
+      }),
+    announce: (target, notice) =>
+      this.send(target, {
+        type: 'notice',
+        messageId: target.messageId,
+        ok: notice.end === 'completed',
+        text: notice.text,
+      }),
+  };
 
   async updateStatus(target: WebTarget, view: JobView, status: JobStatus): Promise<void> {
     await this.send(target, {

@@ -7,6 +7,7 @@ import type {
   PostedStatus,
 } from '../../app/chat-platform.js';
 import type { Place } from '../../core/access.js';
+import type { WatchView } from '../../core/finetune.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob, WebTarget } from '../../core/jobs.js';
 import type { SourceImage } from '../../core/requests.js';
 import { WebDeliverer, type WebEventSink } from './web-deliverer.js';
@@ -102,16 +103,28 @@ export class WebPlatform implements ChatPlatform {
       .catch(() => undefined);
   }
 
+  /** A watch's status: the text of a new message on the page, kept current by the poller. */
+  async postWatch(view: WatchView): Promise<DeliveryTarget> {
+    const target = this.target();
+    await this.deliverer.watch.show(target, view);
+    return target;
+  }
+
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
-    const target: WebTarget = {
+    const target = this.target();
+    await this.deliverer.updateStatus(target, view, status);
+    return { target, conversationKey: `web:${this.request.requestId}`, aliases: [] };
+  }
+
+  /** This request's message in this session's page. */
+  private target(): WebTarget {
+    return {
       platform: 'web',
       sessionId: this.session.streamId,
       userId: this.session.userId,
       channelId: 'web',
       messageId: this.request.requestId,
     };
-    await this.deliverer.updateStatus(target, view, status);
-    return { target, conversationKey: `web:${this.request.requestId}`, aliases: [] };
   }
 
   async updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void> {

@@ -14,6 +14,7 @@ import {
   sourcesOf,
   sourceTint,
 } from './fake-together-edits.js';
+import { FakeFineTunes } from './fake-together-finetunes.js';
 import { readBody } from './http-body.js';
 import { togetherSpec } from './openapi-validator.js';
 import { renderImage } from './test-images.js';
@@ -158,6 +159,8 @@ export function modelInfo(
  */
 export class FakeTogether {
   readonly calls: RecordedCall[] = [];
+  /** Fine-tunes and upload jobs (fake-together-finetunes.ts). */
+  readonly fineTunes = new FakeFineTunes();
   /**
    * Every image the fake generated, in order: tests compare delivered bytes with these. An image is generated (and
    * answered 200, as Together bills it) even when the client has gone by the time it is ready.
@@ -275,6 +278,7 @@ export class FakeTogether {
     const [path = '', query = ''] = (req.url ?? '').replace(/^\/v1/, '').split('?');
     if (req.method === 'GET' && path === '/models')
       return this.listModels(req, res, new URLSearchParams(query));
+    if (this.fineTunes.handles(req.method, path)) return this.fineTunes.serve(req, res, path, this.apiKey);
     if (req.method !== 'POST' || !['/images/generations', '/chat/completions'].includes(path)) {
       return sendError(
         res,
