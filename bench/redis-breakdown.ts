@@ -40,7 +40,7 @@ const BULLMQ_SCRIPTS = new Map(
   ]),
 );
 
-/** Starts MONITOR on `redis` (a connection it takes over); `stop()` returns what it saw. */
+/** Starts MONITOR on a connection of its own to `redis`'s server; `stop()` closes it and returns what it saw. */
 export async function startMonitor(redis: Redis): Promise<{ stop(): Promise<Monitored[]> }> {
   const seen: Monitored[] = [];
   const monitor = await redis.monitor();
@@ -175,7 +175,7 @@ export async function runRedisBreakdown(options: { work: string; jobs: number })
         warm.sent.map((s) => s.channel),
         60_000,
       );
-      const monitor = await startMonitor(admin.duplicate());
+      const monitor = await startMonitor(admin);
       const started = performance.now();
       const { sent } = await openLoop(25, options.jobs, (i) => slash(stack, `BM${i}`));
       const finished = await stack.deliveries.waitFor(

@@ -123,13 +123,18 @@ async function scalePoint(options: {
       );
       const failed = sent.filter((s) => stack.deliveries.failed.has(s.channel)).length;
       const lastDone = Math.max(...sent.map((s) => stack.deliveries.done.get(s.channel) ?? 0));
-      return {
+      const point = {
         ...(await meter.stop(lastDone)),
         redis: options.redis,
         workers: options.workers,
         finished,
         failed,
       };
+      const cpu = point.cpuPercent;
+      log(
+        `   ${options.redis}, ${options.workers} workers: ${finished}/${options.jobs} finished, ${failed} failed; ${point.jobsPerSecond} jobs/s; CPU in % of a core: workers ${cpu.workers ?? '?'}, Redis ${cpu.redis}, gateway ${cpu.gateway ?? '?'}, bench and fakes ${cpu.benchAndFakes}, other processes ${cpu.others ?? '?'}`,
+      );
+      return point;
     } finally {
       for (const node of redisNodes) node.disconnect();
       await queue.close();

@@ -135,7 +135,13 @@ export async function withStack<T>(
     ),
   );
   const gatewayUrl = `http://127.0.0.1:${port}`;
-  const pool = new Pool(gatewayUrl, { connections: 128 });
+  // Idle connections are closed well before the gateway's 5 s keep-alive ends, even with this process's event loop
+  // late on a busy machine: a request sent on a connection the server is closing would be reset.
+  const pool = new Pool(gatewayUrl, {
+    connections: 128,
+    keepAliveMaxTimeout: 2000,
+    keepAliveTimeoutThreshold: 1000,
+  });
   const stack: Stack = {
     together,
     slack,
