@@ -141,7 +141,7 @@ export function linesSpec(chart: {
         type: 'nominal',
         title: null,
         scale: { domain: chart.series.map((s) => s.label), range: chart.series.map((s) => s.color) },
-        legend: { orient: 'top' },
+        legend: { orient: 'top', labelLimit: 0 },
       },
     },
   };
@@ -166,7 +166,7 @@ export function scaleSpec(
     type: 'nominal' as const,
     title: null,
     scale: { domain: Object.keys(colors), range: Object.values(colors) },
-    legend: { orient: 'top' as const },
+    legend: { orient: 'top' as const, labelLimit: 0 },
   };
   const x = {
     field: 'workers',

@@ -124,9 +124,12 @@ function location(url: string, line: number): string {
   return `${short}:${line + 1}`;
 }
 
-/** The package a frame belongs to: a dependency, lorabot itself, Node's own code, or V8 (GC, the engine). */
+/**
+ * The package a frame belongs to: a dependency, lorabot itself, Node's own JavaScript, native code (V8 builtins and
+ * Node's C++ bindings, such as writing a string to a socket), or V8 itself (GC, `(program)`).
+ */
 function packageOf(functionName: string, url: string): string {
-  if (!url) return functionName.startsWith('(') ? `V8 ${functionName}` : 'V8 builtins';
+  if (!url) return functionName.startsWith('(') ? `V8 ${functionName}` : 'native (V8 and Node.js C++)';
   if (url.startsWith('node:')) return 'Node.js';
   const modules = url.lastIndexOf('/node_modules/');
   if (modules < 0) return 'lorabot';
@@ -146,6 +149,6 @@ export function profileMarkdown(title: string, s: ProfileSummary): string[] {
     '',
     '| Function (self time) | Where | ms | % |',
     '|---|---|---|---|',
-    ...s.top.map((f) => `| \`${f.name}\` | ${f.where || '(V8)'} | ${f.ms} | ${f.percent} |`),
+    ...s.top.map((f) => `| \`${f.name}\` | ${f.where || '(native)'} | ${f.ms} | ${f.percent} |`),
   ];
 }

@@ -132,7 +132,7 @@ async function scalePoint(options: {
       };
       const cpu = point.cpuPercent;
       log(
-        `   ${options.redis}, ${options.workers} workers: ${finished}/${options.jobs} finished, ${failed} failed; ${point.jobsPerSecond} jobs/s; CPU in % of a core: workers ${cpu.workers ?? '?'}, Redis ${cpu.redis}, gateway ${cpu.gateway ?? '?'}, bench and fakes ${cpu.benchAndFakes}, other processes ${cpu.others ?? '?'}`,
+        `   ${options.redis}, ${options.workers} worker${options.workers === 1 ? '' : 's'}: ${finished}/${options.jobs} finished, ${failed} failed; ${point.jobsPerSecond} jobs/s; CPU in % of a core: workers ${cpu.workers ?? '?'}, Redis ${cpu.redis}, gateway ${cpu.gateway ?? '?'}, bench and fakes ${cpu.benchAndFakes}, other processes ${cpu.others ?? '?'}`,
       );
       return point;
     } finally {
