@@ -619,13 +619,13 @@ function replaceSection(markdown: string, heading: string, section: string): str
  */
 async function phaseAlone(phase: 'soak' | 'scale'): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
-  const redis = await resolveRedisUrl(process.env.REDIS_URL, work);
+  // The soak starts its own Redis; the scale phase runs on the machine's (and a cluster it starts).
+  const redis = phase === 'scale' ? await resolveRedisUrl(process.env.REDIS_URL, work) : undefined;
   try {
     const soak = phase === 'soak' ? await runSoak({ minutes: SOAK_MINUTES, work }) : undefined;
-    const scale =
-      phase === 'scale'
-        ? await runScale({ redisUrl: redis.url, work, jobs: SCALE_JOBS, concurrency: WORKER_CONCURRENCY })
-        : undefined;
+    const scale = redis
+      ? await runScale({ redisUrl: redis.url, work, jobs: SCALE_JOBS, concurrency: WORKER_CONCURRENCY })
+      : undefined;
     const out = QUICK || soak?.short ? join(tmpdir(), `lorabot-bench-${phase}-short`) : OUT_DIR;
     mkdirSync(out, { recursive: true });
     const jsonPath = join(out, 'results.json');
@@ -640,7 +640,7 @@ async function phaseAlone(phase: 'soak' | 'scale'): Promise<void> {
     log(`\n${section}`);
     log(`Wrote the ${phase} into results.json and results.md, and ${phase}.svg, in ${out}.`);
   } finally {
-    await redis.stop?.();
+    await redis?.stop?.();
     rmSync(work, { recursive: true, force: true });
   }
 }
