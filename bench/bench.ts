@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: how much one gateway and one worker carry on this machine. Runs bare BullMQ as a baseline, then
  * the whole pipeline (signed Slack slash commands → `lorabot gateway` → Redis → `lorabot worker` → fake Together
- * → fake Slack) at a steady 100 commands/s, at full speed, with 2 s of Together latency and 200 jobs in flight,
- * the rate limiter against a fake that refuses past 60 images a minute, and the soak (bench/soak.ts: 10 minutes
- * at 20 commands/s with faults). Prints each figure beside its target and writes bench/results.json,
- * bench/results.md, bench/results.png and bench/soak.png.
+ * → fake Slack) at a steady 100 commands/s, at full speed (the worker under `--cpu-prof`), with 2 s of Together
+ * latency and 200 jobs in flight, the rate limiter against a fake that refuses past 60 images a minute, a job's
+ * Redis commands under MONITOR (bench/redis-breakdown.ts), 1, 2 and 4 workers on one Redis and on a Redis Cluster
+ * (bench/scale.ts), and the soak (bench/soak.ts: 10 minutes at 20 commands/s with faults). Prints each figure
+ * beside its target and writes bench/results.json, bench/results.md and the charts bench/results.svg,
+ * bench/scale.svg and bench/soak.svg.
  *
- * `--only soak` runs the soak alone (its section of results.json and results.md is replaced); `--soak-minutes N`
- * shortens it (a short run writes to the temp directory, as BENCH_QUICK=1 does).
+ * `--only soak` or `--only scale` runs that phase alone (its section of results.json and results.md is
+ * replaced); `--soak-minutes N` shortens the soak (a short run writes to the temp directory, as BENCH_QUICK=1 does).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,25 +18,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Pool } from 'undici';
-import { freePort, resolveRedisUrl } from '../src/queue/redis-url.js';
-import { FakeSlack } from '../test/contract/fakes/fake-slack.js';
-import { FakeTogether } from '../test/contract/fakes/fake-together.js';
-import { fakeSlackEnv } from '../test/helpers/fake-env.js';
-import { BLUE, drawHistograms, ORANGE, RED } from './chart.js';
-import { deleteByPrefix, log, openLoop, SIGNING_SECRET, sendSlash, sleep, totalCommands } from './load.js';
-import {
-  cpuSeconds,
-  type LorabotProcess,
-  peakRssMb,
-  REPO_ROOT,
-  rssMb,
-  startLorabot,
-  stopLorabot,
-} from './processes.js';
+import { resolveRedisUrl } from '../src/queue/redis-url.js';
+import { BLUE, histogramsSpec, ORANGE, RED, renderSvg, scaleSpec } from './charts.js';
+import { profileClockUs, profileMarkdown, readProfile, summarizeProfile } from './cpu-profile.js';
+import { log, openLoop, sleep, totalCommands } from './load.js';
+import { peakRssMb, REPO_ROOT, rssMb } from './processes.js';
+import { breakdownMarkdown, type RedisBreakdown, runRedisBreakdown } from './redis-breakdown.js';
 import { type Row, rowsMarkdown } from './rows.js';
+import { CLUSTER, ONE_REDIS, runScale, type ScaleResult, scaleMarkdown } from './scale.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { SOAK_HEADING, soakChart, soakMarkdown } from './soak-report.js';
+import { cpuMeter, type Sent, type Stack, sendAtFullSpeed, slash, withStack } from './stack.js';
 import { round, type Summary, summarize } from './stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -51,6 +45,8 @@ const INFLIGHT_RATE = 110;
 const LIMITER_SECONDS = QUICK ? 20 : 180;
 const LIMIT_PER_MINUTE = 60;
 const BASELINE_JOBS = QUICK ? 2000 : 20_000;
+const BREAKDOWN_JOBS = QUICK ? 20 : 100;
+const SCALE_JOBS = QUICK ? 300 : 2000;
 const WORKER_CONCURRENCY = 32;
 const ARGS = parseArgs({ options: { only: { type: 'string' }, 'soak-minutes': { type: 'string' } } }).values;
 const SOAK_MINUTES = Number(ARGS['soak-minutes'] ?? (QUICK ? 1 : 10));
@@ -65,72 +61,10 @@ const TARGETS = {
   limiterTolerance: 0.05,
 };
 
-interface Stack {
-  together: FakeTogether;
-  slack: FakeSlack;
-  gateway: LorabotProcess;
-  worker: LorabotProcess;
-  gatewayUrl: string;
-  prefix: string;
-  pool: Pool;
-  deliveries: DeliveryWatcher;
-  close(): Promise<void>;
-}
-
-/**
- * Follows the fake Slack's calls, by channel: when the gateway posted each command's status message, when the
- * worker set it Running, and when it turned Done (or Failed).
- */
-class DeliveryWatcher {
-  readonly posted = new Map<string, number>();
-  readonly running = new Map<string, number>();
-  readonly done = new Map<string, number>();
-  readonly failed = new Map<string, number>();
-  private seen = 0;
-
-  constructor(private readonly slack: FakeSlack) {}
-
-  scan(): void {
-    const calls = this.slack.calls;
-    for (; this.seen < calls.length; this.seen++) {
-      const call = calls[this.seen]!;
-      if (call.outcome !== 'ok') continue;
-      const channel = String(call.args.channel);
-      if (call.method === 'chat.postMessage' && call.args.thread_ts === undefined) {
-        if (!this.posted.has(channel)) this.posted.set(channel, call.at);
-        continue;
-      }
-      if (call.method !== 'chat.update') continue;
-      const text = String(call.args.text ?? '');
-      if (text.includes('Running')) this.running.set(channel, call.at);
-      else if (text.includes('Done')) this.done.set(channel, call.at);
-      else if (text.includes('Failed')) this.failed.set(channel, call.at);
-    }
-  }
-
-  /** Waits until every one of `channels` has finished, or the time is up; returns how many did. */
-  async waitFor(channels: string[], timeoutMs: number): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      this.scan();
-      const finished = channels.filter((c) => this.done.has(c) || this.failed.has(c)).length;
-      if (finished === channels.length || Date.now() > deadline) return finished;
-      await sleep(200);
-    }
-  }
-}
-
-interface Sent {
-  channel: string;
-  sentAt: number;
-  ackMs: number;
-  status: number;
-}
-
 async function main(): Promise<void> {
   if (!(SOAK_MINUTES > 0)) throw new Error(`--soak-minutes must be a positive number of minutes`);
-  if (ARGS.only === 'soak') return soakAlone();
-  if (ARGS.only !== undefined) throw new Error(`--only takes one phase: soak (got ${ARGS.only})`);
+  if (ARGS.only === 'soak' || ARGS.only === 'scale') return phaseAlone(ARGS.only);
+  if (ARGS.only !== undefined) throw new Error(`--only takes one phase: soak or scale (got ${ARGS.only})`);
   const began = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
   const redis = await resolveRedisUrl(process.env.REDIS_URL, work);
@@ -146,12 +80,15 @@ async function main(): Promise<void> {
       { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
       (stack) => runSteady(stack, admin),
     );
+    const profileDir = join(work, 'worker-profile');
     const saturation = await withStack(
       redis.url,
       work,
-      { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
+      { latencyMs: 0, concurrency: WORKER_CONCURRENCY, workerProfileDir: profileDir },
       (stack) => runSaturation(stack, admin),
     );
+    // The worker wrote its profile when it stopped, at the end of withStack.
+    const workerProfile = summarizeProfile(readProfile(profileDir), saturation.window);
     const inflight = await withStack(redis.url, work, { latencyMs: 2000, concurrency: 200 }, (stack) =>
       runInflight(stack),
     );
@@ -161,6 +98,13 @@ async function main(): Promise<void> {
       { latencyMs: 1000, concurrency: 8, ratePerMinute: LIMIT_PER_MINUTE, imagesPerMinute: LIMIT_PER_MINUTE },
       (stack) => runLimiter(stack),
     );
+    const redisBreakdown = await runRedisBreakdown({ work, jobs: BREAKDOWN_JOBS });
+    const scale = await runScale({
+      redisUrl: redis.url,
+      work,
+      jobs: SCALE_JOBS,
+      concurrency: WORKER_CONCURRENCY,
+    });
     const soak = await runSoak({ minutes: SOAK_MINUTES, work });
     const results = {
       when: new Date().toISOString(),
@@ -181,10 +125,13 @@ async function main(): Promise<void> {
       },
       inflight,
       limiter,
+      redisBreakdown,
+      workerProfile,
+      scale,
       soak,
       totalSeconds: round((Date.now() - began) / 1000),
     };
-    report(results, steady);
+    await report(results, steady);
   } finally {
     admin.disconnect();
     await redis.stop?.();
@@ -285,20 +232,16 @@ async function runSaturation(stack: Stack, admin: Redis) {
   await warmUpStack(stack);
   const cpu = cpuMeter(stack);
   const commandsBefore = await totalCommands(admin);
-  const sent: Sent[] = [];
-  let next = 0;
+  const fromUs = profileClockUs();
   const started = Date.now();
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < SATURATION_COMMANDS) sent.push(await slash(stack, `CF${next++}`));
-    }),
-  );
+  const sent = await sendAtFullSpeed(stack, SATURATION_COMMANDS, 'CF');
   const finished = await stack.deliveries.waitFor(
     sent.map((s) => s.channel),
     180_000,
   );
   const redisCommandsPerJob = round(((await totalCommands(admin)) - commandsBefore) / SATURATION_COMMANDS);
   const usage = cpu.stop();
+  const window = { fromUs, toUs: profileClockUs() };
   const { lastDone, failed, acks } = outcome(stack, sent, 0);
   const seconds = (lastDone - started) / 1000;
   const jobsPerSecond = round(finished / seconds);
@@ -314,6 +257,8 @@ async function runSaturation(stack: Stack, admin: Redis) {
     ackMs: summarize(acks),
     redisCommandsPerJob,
     cpuPercentOfOneCore: usage,
+    /** When it ran, on the clock of the worker's CPU profile. */
+    window,
   };
 }
 
@@ -389,81 +334,6 @@ async function runLimiter(stack: Stack) {
   };
 }
 
-/** Fakes, a config file and one gateway and one worker process on a fresh queue prefix; removed afterwards. */
-async function withStack<T>(
-  redisUrl: string,
-  work: string,
-  options: { latencyMs: number; concurrency: number; ratePerMinute?: number; imagesPerMinute?: number },
-  run: (stack: Stack) => Promise<T>,
-): Promise<T> {
-  const together = await new FakeTogether({
-    latencyMs: options.latencyMs,
-    reuseImages: true,
-    ...(options.imagesPerMinute ? { imagesPerMinute: options.imagesPerMinute } : {}),
-  }).start();
-  const slack = await new FakeSlack().start();
-  const prefix = `{lorabot-bench-${randomUUID().slice(0, 8)}}`;
-  const configPath = join(work, `${prefix}.yaml`);
-  writeFileSync(
-    configPath,
-    [
-      'queue:',
-      `  prefix: "${prefix}"`,
-      // One sender makes every command: no per-person cap.
-      '  per_person_max_jobs: null',
-      `  image: { concurrency: ${options.concurrency}, rate_limit_per_minute: ${options.ratePerMinute ?? 100_000} }`,
-      '  chat: { concurrency: 8, rate_limit_per_minute: 100000 }',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  const env = {
-    ...fakeSlackEnv(together, slack, SIGNING_SECRET),
-    REDIS_URL: redisUrl,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LORABOT_CONFIG: configPath,
-  };
-  const gateway = await startLorabot('gateway', env);
-  const worker = await startLorabot('worker', env);
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  const pool = new Pool(gatewayUrl, { connections: 128 });
-  const stack: Stack = {
-    together,
-    slack,
-    gateway,
-    worker,
-    gatewayUrl,
-    prefix,
-    pool,
-    deliveries: new DeliveryWatcher(slack),
-    async close() {
-      await Promise.all([stopLorabot(gateway), stopLorabot(worker)]);
-      await pool.close();
-      await Promise.all([together.close(), slack.close()]);
-      const cleaner = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-      await deleteByPrefix(cleaner, prefix);
-      cleaner.disconnect();
-    },
-  };
-  try {
-    return await run(stack);
-  } finally {
-    await stack.close();
-  }
-}
-
-/** One signed `/flux` slash command into the gateway, in its own channel. */
-async function slash(stack: Stack, channel: string): Promise<Sent> {
-  const ack = await sendSlash(stack.pool, stack.slack, {
-    command: '/flux',
-    text: `a bench lighthouse ${channel} --size 256x256 --steps 4`,
-    channel,
-    user: 'U0BENCH',
-    responseUrl: stack.slack.newResponseUrl(),
-  });
-  return { channel, sentAt: ack.sentAt, ackMs: ack.ackMs, status: ack.status };
-}
-
 /** The uncounted warm-up of fresh processes; what its commands saw, to show what a cold start costs. */
 async function warmUpStack(stack: Stack) {
   const { sent } = await openLoop(STEADY_RATE, STEADY_RATE * WARM_UP_SECONDS, (i) => slash(stack, `CW${i}`));
@@ -517,27 +387,6 @@ function outcome(stack: Stack, sent: Sent[], latencyMs: number) {
   };
 }
 
-/** CPU used by the gateway, the worker and this process (fakes and load) over a phase, in % of one core. */
-function cpuMeter(stack: Stack) {
-  const started = performance.now();
-  const gateway = cpuSeconds(stack.gateway.child.pid);
-  const worker = cpuSeconds(stack.worker.child.pid);
-  const self = process.cpuUsage();
-  return {
-    stop() {
-      const seconds = (performance.now() - started) / 1000;
-      const percent = (before: number | undefined, after: number | undefined) =>
-        before === undefined || after === undefined ? null : round(((after - before) / seconds) * 100);
-      const used = process.cpuUsage(self);
-      return {
-        gateway: percent(gateway, cpuSeconds(stack.gateway.child.pid)),
-        worker: percent(worker, cpuSeconds(stack.worker.child.pid)),
-        benchAndFakes: round(((used.user + used.system) / 1e6 / seconds) * 100),
-      };
-    },
-  };
-}
-
 type Results = Record<string, unknown> & {
   quick: boolean;
   machine: { cores: number; cpu: string; memoryGiB: number; node: string; redis: string };
@@ -546,6 +395,9 @@ type Results = Record<string, unknown> & {
   saturation: Awaited<ReturnType<typeof runSaturation>> & { ratioToBaseline: number };
   inflight: Awaited<ReturnType<typeof runInflight>>;
   limiter: Awaited<ReturnType<typeof runLimiter>>;
+  redisBreakdown: RedisBreakdown;
+  workerProfile: ReturnType<typeof summarizeProfile>;
+  scale: ScaleResult;
   soak: SoakResult;
   totalSeconds: number;
 };
@@ -652,7 +504,7 @@ function stagesText(
   return `at ${at} the gateway took ${stages.gatewayMs[at]} ms (received to status posted), the job waited ${stages.queueWaitMs[at]} ms in the queue (to Running) and the worker took ${stages.workerMs[at]} ms (Running to Done)`;
 }
 
-function report(results: Results, steady: { acks: number[]; overheads: number[] }): void {
+async function report(results: Results, steady: { acks: number[]; overheads: number[] }): Promise<void> {
   const table = rows(results);
   const lines = [
     '# lorabot benchmark',
@@ -664,11 +516,14 @@ function report(results: Results, steady: { acks: number[]; overheads: number[] 
     'in its own channel; a command is delivered when its status message says Done. Each pipeline phase starts',
     `fresh processes and sends ${WARM_UP_SECONDS} s at ${STEADY_RATE} commands/s before measuring, not counted (JIT, connections and`,
     `Lua scripts warming up); in the steady phase's warm-up the overhead p99 was ${results.steady.warmUp.overheadMs.p99} ms and the ack p99 ${results.steady.warmUp.ackMs.p99} ms.`,
+    'The full-speed phase runs the worker under `node --cpu-prof` (its profile is below).',
     '',
     ...rowsMarkdown(table),
     '',
-    '![ack latency and pipeline overhead](results.png)',
+    '![ack latency and pipeline overhead](results.svg)',
     '',
+    costMarkdown(results),
+    scaleSection(results.scale, results.machine.cores),
     soakMarkdown(results.soak),
   ];
   const markdown = lines.join('\n');
@@ -679,64 +534,113 @@ function report(results: Results, steady: { acks: number[]; overheads: number[] 
     `${JSON.stringify({ ...results, steady: steadyFigures }, null, 2)}\n`,
   );
   writeFileSync(join(OUT_DIR, 'results.md'), markdown);
-  writeFileSync(
-    join(OUT_DIR, 'results.png'),
-    drawHistograms([
+  const ms = (label: string, at: number, color: string) => ({ label: `${label} ${at} ms`, at, color });
+  await writeChart(
+    'results.svg',
+    histogramsSpec([
       {
-        title: `ACK LATENCY AT ${STEADY_RATE} COMMANDS/S (${steady.acks.length} COMMANDS)`,
+        title: `Ack latency at ${STEADY_RATE} commands/s (${steady.acks.length} commands)`,
         values: steady.acks,
         marks: [
-          { label: `P50 ${results.steady.ackMs.p50} MS`, at: results.steady.ackMs.p50, color: BLUE },
-          { label: `P99 ${results.steady.ackMs.p99} MS`, at: results.steady.ackMs.p99, color: ORANGE },
-          { label: `TARGET P99 ${TARGETS.ackP99Ms} MS`, at: TARGETS.ackP99Ms, color: RED },
+          ms('p50', results.steady.ackMs.p50, BLUE),
+          ms('p99', results.steady.ackMs.p99, ORANGE),
+          ms('target p99', TARGETS.ackP99Ms, RED),
         ],
       },
       {
-        title: 'PIPELINE OVERHEAD: DELIVERED - RECEIVED - L (L = 0)',
+        title: 'Pipeline overhead: delivered − received − L (L = 0)',
         values: steady.overheads,
         marks: [
-          {
-            label: `P50 ${results.steady.overheadMs.p50} MS`,
-            at: results.steady.overheadMs.p50,
-            color: BLUE,
-          },
-          {
-            label: `P99 ${results.steady.overheadMs.p99} MS`,
-            at: results.steady.overheadMs.p99,
-            color: ORANGE,
-          },
-          { label: `TARGET P99 ${TARGETS.overheadP99Ms} MS`, at: TARGETS.overheadP99Ms, color: RED },
+          ms('p50', results.steady.overheadMs.p50, BLUE),
+          ms('p99', results.steady.overheadMs.p99, ORANGE),
+          ms('target p99', TARGETS.overheadP99Ms, RED),
         ],
       },
     ]),
   );
-  writeFileSync(join(OUT_DIR, 'soak.png'), soakChart(results.soak));
+  await writeChart('scale.svg', scaleChart(results.scale));
+  await writeChart('soak.svg', soakChart(results.soak));
   log(`\n${markdown}`);
-  log(`Wrote results.json, results.md, results.png and soak.png in ${OUT_DIR}.`);
+  log(`Wrote results.json, results.md, results.svg, scale.svg and soak.svg in ${OUT_DIR}.`);
+}
+
+const SCALE_HEADING = '## Scale';
+const COST_HEADING = "## Where a job's Redis commands and CPU go";
+
+/** The MONITOR breakdown and the worker's CPU profile: what the next reduction of a job's cost can aim at. */
+function costMarkdown(r: Results): string {
+  return [
+    COST_HEADING,
+    '',
+    ...breakdownMarkdown(r.redisBreakdown),
+    '',
+    ...profileMarkdown('The worker in the full-speed phase (`node --cpu-prof`)', r.workerProfile),
+    '',
+  ].join('\n');
+}
+
+function scaleSection(scale: ScaleResult, cores: number): string {
+  return [
+    SCALE_HEADING,
+    '',
+    ...scaleMarkdown(scale, cores),
+    '',
+    '![jobs/s against workers](scale.svg)',
+    '',
+  ].join('\n');
+}
+
+function scaleChart(scale: ScaleResult) {
+  return scaleSpec(
+    `Jobs/s against worker processes (L = 0, ${scale.jobs} jobs a point)`,
+    scale.points.map((p) => ({ redis: p.redis, workers: p.workers, jobsPerSecond: p.jobsPerSecond })),
+    { [ONE_REDIS]: BLUE, [CLUSTER]: ORANGE },
+  );
+}
+
+/** Writes a chart's SVG, and removes the PNG the bench drew before it drew SVG. */
+async function writeChart(name: string, spec: Parameters<typeof renderSvg>[0], dir = OUT_DIR): Promise<void> {
+  writeFileSync(join(dir, name), await renderSvg(spec));
+  rmSync(join(dir, name.replace(/\.svg$/, '.png')), { force: true });
+}
+
+/** `markdown` with the section under `heading` (to the next `## ` or the end) replaced by `section`. */
+function replaceSection(markdown: string, heading: string, section: string): string {
+  const start = markdown.indexOf(`${heading}\n`);
+  if (start < 0) return `${markdown.trimEnd()}\n\n${section}`;
+  const next = markdown.indexOf('\n## ', start + heading.length);
+  return markdown.slice(0, start) + section + (next < 0 ? '' : markdown.slice(next + 1));
 }
 
 /**
- * `--only soak`: the soak on its own; its section of results.json and results.md is replaced and the rest kept.
- * A short run (under 10 minutes) writes to the temp directory, so it never stands in for the real figures.
+ * `--only soak` or `--only scale`: that phase on its own; its section of results.json and results.md is replaced
+ * and the rest kept. A quick run, or a soak under 10 minutes, writes to the temp directory, so it never stands in
+ * for the real figures.
  */
-async function soakAlone(): Promise<void> {
+async function phaseAlone(phase: 'soak' | 'scale'): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
+  // The soak starts its own Redis; the scale phase runs on the machine's (and a cluster it starts).
+  const redis = phase === 'scale' ? await resolveRedisUrl(process.env.REDIS_URL, work) : undefined;
   try {
-    const soak = await runSoak({ minutes: SOAK_MINUTES, work });
-    const out = QUICK || soak.short ? join(tmpdir(), 'lorabot-bench-soak-short') : OUT_DIR;
+    const soak = phase === 'soak' ? await runSoak({ minutes: SOAK_MINUTES, work }) : undefined;
+    const scale = redis
+      ? await runScale({ redisUrl: redis.url, work, jobs: SCALE_JOBS, concurrency: WORKER_CONCURRENCY })
+      : undefined;
+    const out = QUICK || soak?.short ? join(tmpdir(), `lorabot-bench-${phase}-short`) : OUT_DIR;
     mkdirSync(out, { recursive: true });
     const jsonPath = join(out, 'results.json');
     const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as object) : {};
-    writeFileSync(jsonPath, `${JSON.stringify({ ...json, soak }, null, 2)}\n`);
+    writeFileSync(jsonPath, `${JSON.stringify({ ...json, ...(soak ? { soak } : { scale }) }, null, 2)}\n`);
     const mdPath = join(out, 'results.md');
     const md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# lorabot benchmark\n\n';
-    const kept = md.includes(SOAK_HEADING) ? md.slice(0, md.indexOf(SOAK_HEADING)) : `${md.trimEnd()}\n\n`;
-    const section = soakMarkdown(soak);
-    writeFileSync(mdPath, kept + section);
-    writeFileSync(join(out, 'soak.png'), soakChart(soak));
+    const section = soak ? soakMarkdown(soak) : scaleSection(scale!, cpus().length);
+    writeFileSync(mdPath, replaceSection(md, soak ? SOAK_HEADING : SCALE_HEADING, section));
+    if (soak) await writeChart('soak.svg', soakChart(soak), out);
+    else await writeChart('scale.svg', scaleChart(scale!), out);
     log(`\n${section}`);
-    log(`Wrote the soak into results.json and results.md, and soak.png, in ${out}.`);
+    log(`Wrote the ${phase} into results.json and results.md, and ${phase}.svg, in ${out}.`);
   } finally {
+    await redis?.stop?.();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -16,11 +16,11 @@ export interface LorabotProcess {
 export async function startLorabot(
   role: 'gateway' | 'worker',
   env: Record<string, string>,
+  profileDir?: string,
 ): Promise<LorabotProcess> {
-  // BENCH_PROFILE=<dir> writes a V8 CPU profile of each process there when it stops.
-  const profile = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-    : [];
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of each process there when it stops; `profileDir` of this one.
+  const dir = profileDir ?? process.env.BENCH_PROFILE;
+  const profile = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   const child = spawn(process.execPath, [...profile, 'dist/main.js', role], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },

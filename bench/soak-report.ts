@@ -1,5 +1,6 @@
 /** The soak's figures beside their targets, its section of results.md, and its chart of memory over time. */
-import { BLUE, drawLines, ORANGE, RED } from './chart.js';
+import type { TopLevelSpec } from 'vega-lite';
+import { BLUE, GREY, linesSpec, ORANGE, RED } from './charts.js';
 import { type Row, rowsMarkdown } from './rows.js';
 import { FAULT_RATES, SOAK_TARGETS, type SoakResult } from './soak.js';
 import { round } from './stats.js';
@@ -133,31 +134,27 @@ export function soakMarkdown(s: SoakResult): string {
     '',
     ...rowsMarkdown(table),
     '',
-    '![memory over the soak](soak.png)',
+    '![memory over the soak](soak.svg)',
     '',
   ].join('\n');
 }
 
-/** RSS of the gateway and both workers and Redis's used memory over the soak. */
-export function soakChart(s: SoakResult): Buffer {
-  const series = (
-    label: string,
-    color: [number, number, number],
-    pick: (x: SoakResult['samples'][number]) => number,
-  ) => ({
+/** RSS of the gateway and both workers and Redis's used memory over the soak, as a chart spec. */
+export function soakChart(s: SoakResult): TopLevelSpec {
+  const series = (label: string, color: string, pick: (x: SoakResult['samples'][number]) => number) => ({
     label,
     color,
     points: s.samples.map((x) => ({ x: x.seconds / 60, y: pick(x) })),
   });
-  return drawLines({
-    title: `MEMORY OVER THE SOAK (${s.commandsPerSecond} COMMANDS/S, ${s.minutes} MIN)`,
-    xUnit: 'MIN',
-    yUnit: 'MB',
+  return linesSpec({
+    title: `Memory over the soak (${s.commandsPerSecond} commands/s, ${s.minutes} min)`,
+    xTitle: 'minutes',
+    yTitle: 'MB',
     series: [
-      series('GATEWAY RSS', BLUE, (x) => x.gatewayMb),
-      series('WORKER RSS', ORANGE, (x) => x.workerMb),
-      series('KILLED WORKER RSS', [150, 150, 150], (x) => x.victimMb),
-      series('REDIS USED', RED, (x) => x.redisMb),
+      series('gateway RSS', BLUE, (x) => x.gatewayMb),
+      series('worker RSS', ORANGE, (x) => x.workerMb),
+      series('killed worker RSS', GREY, (x) => x.victimMb),
+      series('Redis used', RED, (x) => x.redisMb),
     ],
   });
 }
