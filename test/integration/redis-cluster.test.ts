@@ -66,8 +66,13 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
       withScripts.push(file.slice(SRC.length + 1));
       for (const [call, , key] of calls) expect(key!.trim(), `${file}: ${call}`).toMatch(/^KEYS\[[^\]]+\]$/);
     }
-    // The scripts the next test runs on the cluster; a script added elsewhere must be run there too.
-    expect(withScripts.sort()).toEqual(['queue/budget-reservations.ts', 'queue/ledger.ts']);
+    // The scripts the next test runs on the cluster, and the step journal's (run on the cluster by
+    // integration/step-journal.test.ts); a script added elsewhere must be run there too.
+    expect(withScripts.sort()).toEqual([
+      'queue/budget-reservations.ts',
+      'queue/ledger.ts',
+      'queue/step-journal.ts',
+    ]);
   });
 
   it('admits, charges (settling the reservation in the same script) and releases: each script runs in one slot', async () => {

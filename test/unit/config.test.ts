@@ -349,6 +349,8 @@ describe('config', () => {
         rounding: 'up',
         stepScaling: null,
       },
+      // The defaults hand images off as links and know no public address: a Slack file or an upload is refused.
+      handsOffSources: false,
     });
     const kontext = load(
       'image:\n  edit:\n    model: black-forest-labs/FLUX.1-kontext-max\n    input: image_url\n    max_images: 1\n    loras: false\n    pricing: { usd_per_image: 0.08 }',
@@ -360,7 +362,14 @@ describe('config', () => {
       maxImages: 1,
       loras: false,
       pricing: { kind: 'per-image', microsPerImage: 80_000 },
+      handsOffSources: false,
     });
+    const inline = load('sources:\n  image_as: data_url');
+    if (!inline.success) throw new Error(inline.error.message);
+    expect(inline.data.core.image.edit.handsOffSources).toBe(true);
+    const linked = load('gateway:\n  public_url: https://lorabot.example.com');
+    if (!linked.success) throw new Error(linked.error.message);
+    expect(linked.data.core.image.edit.handsOffSources).toBe(true);
     // The image model's price is untouched by the edit model's.
     expect(kontext.data.core.image.pricing).toMatchObject({
       kind: 'per-megapixel',

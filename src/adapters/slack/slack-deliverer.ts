@@ -68,7 +68,9 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,
-        open: async (target, post) => (await this.streams.start(target)) ?? this.openEdited(target, post),
+        open: async (target, post) =>
+          (await this.streams.start(target, post, () => this.threadOf(target))) ??
+          this.openEdited(target, post),
         preview: async (target, id, partial) => {
           if (isNativeStream(id)) return this.streams.append(target, id, partial);
           await this.client.chat.update({ channel: target.channelId, ts: id, text: previewText(partial) });
@@ -77,6 +79,11 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
           isNativeStream(id) ? Math.max(APPEND_INTERVAL_MS, editIntervalMs) : editIntervalMs,
       };
     }
+  }
+
+  /** The job's thread as Slack has it, with the metadata of each step's message (read only on a retry). */
+  private threadOf(target: SlackTarget) {
+    return this.posts.recent({ channel: target.channelId, thread_ts: target.parentTs });
   }
 
   /** The edit loop's message: a thread reply with a cursor, edited as the answer grows. */
@@ -139,8 +146,13 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
     let edited = streamed;
     if (isNativeStream(streamed)) {
       edited = undefined;
-      rest = await steps.value('answer:stream-stop', async () => {
-        const end = await this.streams.stop(target, streamed, { text: answer.text, footer: footer ?? [] });
+      rest = await steps.value('answer:stream-stop', async (post) => {
+        const end = await this.streams.stop(
+          target,
+          streamed,
+          { text: answer.text, footer: footer ?? [] },
+          post.retry ? { thread: () => this.threadOf(target) } : undefined,
+        );
         return end.rest;
       });
       if (!rest) return;

@@ -30,8 +30,10 @@ export interface StepFile {
   title: string;
 }
 
-interface FoundMessage {
+export interface FoundMessage {
   ts?: string;
+  text?: string;
+  blocks?: unknown[];
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
   files?: Array<{ id?: string }>;
 }
@@ -108,7 +110,7 @@ export class SlackStepPosts {
    * @see https://docs.slack.dev/reference/methods/conversations.replies
    * @see https://docs.slack.dev/reference/methods/conversations.history
    */
-  private async recent(place: SlackPlace): Promise<FoundMessage[]> {
+  async recent(place: SlackPlace): Promise<FoundMessage[]> {
     if (place.thread_ts) {
       const page = await this.client.conversations.replies({
         channel: place.channel,

@@ -1,5 +1,7 @@
 import type { WebClient } from '@slack/web-api';
-import type { SlackTarget } from '../../core/jobs.js';
+import type { SlackTarget, StepPost } from '../../core/jobs.js';
+import { FEEDBACK_ACTION } from './slack-feedback.js';
+import type { FoundMessage } from './slack-step-posts.js';
 import { escapeSlackText } from './slack-text.js';
 
 /**
@@ -76,8 +78,26 @@ export class SlackStreams {
    * Starts a stream in the job's thread, addressed to the requester (Slack needs the recipient outside a DM).
    * Returns its id, or undefined where streams are known not to work or Slack refused this one.
    */
-  async start(target: SlackTarget): Promise<string | undefined> {
+  async start(
+    target: SlackTarget,
+    post?: StepPost,
+    thread?: () => Promise<FoundMessage[]>,
+  ): Promise<string | undefined> {
     if (this.cannotStream(target)) return undefined;
+    if (post?.retry && thread) {
+      // An earlier attempt may have started a stream and stopped before the journal kept its id: a reply in the
+      // thread with no text yet and no step metadata is that stream (only a stream starts empty); it is taken
+      // over instead of a second one started.
+      const orphan = (await thread()).filter(
+        (m) => m.ts && m.ts !== target.parentTs && !m.metadata && !m.text?.trim(),
+      );
+      const ts = orphan.at(-1)?.ts;
+      if (ts) {
+        const id = `${NATIVE_PREFIX}${ts}`;
+        this.live.set(id, { shown: '', broken: false });
+        return id;
+      }
+    }
     const chat = this.client.chat as Partial<WebClient['chat']>;
     if (typeof chat.startStream !== 'function') {
       this.unsupported.set(`${target.workspaceId}:*`, 'no chat.startStream in this @slack/web-api');
@@ -143,12 +163,19 @@ export class SlackStreams {
     target: SlackTarget,
     id: string,
     end: { text: string; footer: SlackBlock[] },
+    retry?: { thread: () => Promise<FoundMessage[]> },
   ): Promise<StreamEnd> {
     const stream = this.live.get(id);
     this.live.delete(id);
     const text = showLinks(end.text);
     if (!stream || stream.broken || !text.startsWith(stream.shown)) {
-      await this.stopWithNote(target, id);
+      const stoppedNow = await this.stopWithNote(target, id);
+      // Already stopped, by an earlier attempt that did not live to journal it: if that stop carried the footer,
+      // the whole answer is in the stream and nothing is left to post.
+      if (!stoppedNow && retry) {
+        const message = (await retry.thread()).find((m) => m.ts === tsOf(id));
+        if (message && JSON.stringify(message.blocks ?? []).includes(FEEDBACK_ACTION)) return { rest: '' };
+      }
       return { rest: end.text };
     }
     const rest = text.slice(stream.shown.length);
@@ -172,8 +199,11 @@ export class SlackStreams {
     await this.stopWithNote(target, id);
   }
 
-  /** Stops a stream that will not be finished; one already stopped (an earlier attempt's) is left as it is. */
-  private async stopWithNote(target: SlackTarget, id: string): Promise<void> {
+  /**
+   * Stops a stream that will not be finished; one already stopped (an earlier attempt's) is left as it is.
+   * Returns whether it was still streaming.
+   */
+  private async stopWithNote(target: SlackTarget, id: string): Promise<boolean> {
     try {
       await this.client.chat.stopStream({
         channel: target.channelId,
@@ -183,8 +213,10 @@ export class SlackStreams {
           { ...TASK, title: 'Interrupted', status: 'error' },
         ],
       } as Parameters<WebClient['chat']['stopStream']>[0]);
+      return true;
     } catch (error) {
       if (slackErrorCode(error) !== 'message_not_in_streaming_state') throw error;
+      return false;
     }
   }
 }

@@ -754,6 +754,7 @@ export class FakeSlack {
       user: this.botUserId,
       ts: message.ts,
       text: message.text,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
       ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}),
       ...(withMetadata && message.metadata ? { metadata: message.metadata } : {}),
     };
