@@ -17,6 +17,7 @@ import {
   followUp,
   type InboundDeps,
   infoText,
+  linkRefusal,
   listJobs,
   notifySetting,
   type Planned,
@@ -109,6 +110,7 @@ export class InboundService {
     if (command.kind === 'ask' && (await this.refuseImages(context, command.request, false))) return;
     if (command.kind === 'flux' && (await this.refuseSources(context, command.request, input.images))) return;
     await platform.ack();
+    if (await this.refuseLinks(context, input.kind, data.request.images)) return;
     const attached = command.kind === 'ask' && input.images?.length ? { images: input.images } : {};
     await this.request(context, planForPlatform(command, this.deps), { kind: input.kind, text, ...attached });
   }
@@ -142,6 +144,14 @@ export class InboundService {
     return true;
   }
 
+  /** Tells why a typed `--image` link cannot be read, if one cannot; after the ack (the look may take seconds). */
+  private async refuseLinks(context: EventContext, kind: 'flux' | 'ask', typed: SourceImage[] | undefined) {
+    const refusal = await linkRefusal(typed, this.deps);
+    if (refusal) await context.platform.tell(refusal);
+    if (refusal) context.count(kind, 'user_error');
+    return refusal !== undefined;
+  }
+
   /** A typed line: the command it names (with the images sent with it), or the parser's "unknown command". */
   private async line(context: EventContext, input: Extract<InboundInput, { type: 'line' }>) {
     const { text, images } = input;
@@ -165,6 +175,7 @@ export class InboundService {
     if (data.kind === 'flux') return; // not a result of parsing as `ask`
     if (data.kind !== 'ask') return this.answer(context, data, 'ask');
     await platform.ack();
+    if (await this.refuseLinks(context, 'ask', data.request.images)) return;
     const question = data.request.question;
     const images = input.images?.length ? { images: input.images } : {};
     // The question's own pictures: links written in it (`--image`), then the files attached to the message.

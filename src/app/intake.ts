@@ -19,7 +19,7 @@ import type {
   SpendReader,
 } from '../core/jobs.js';
 import { formatUsd } from '../core/money.js';
-import type { Logger, Telemetry } from '../core/ports.js';
+import type { LinkProbe, Logger, Telemetry } from '../core/ports.js';
 import { presetsText } from '../core/presets.js';
 import { listedJobLine, NO_JOBS, recipeText } from '../core/recipe.js';
 import {
@@ -30,6 +30,7 @@ import {
   type SourceImage,
 } from '../core/requests.js';
 import type { CoreSettings } from '../core/settings.js';
+import { linkProblemText, linksToProbe } from '../core/source-link.js';
 import { imagesRefusal, maxImages, withAttachments } from '../core/vision.js';
 import { type CommandPlan, planCommand } from './command-plan.js';
 import type { FineTuneDeps, WatchDeps } from './watch-flow.js';
@@ -55,11 +56,29 @@ export interface InteractionDeps extends IntakeDeps {
   /** Earlier turns sent with a follow-up, at most (rough tokens). */
   contextTokens: number;
   random?: () => number;
+  /** Looks at typed `--image` links before queueing (`sources.probe_links`); absent: links go unchecked. */
+  linkProbe?: LinkProbe;
 }
 
 /** Everything the inbound service needs, and where it logs. */
 export interface InboundDeps extends InteractionDeps, Partial<WatchDeps>, FineTuneDeps {
   logger: Logger;
+}
+
+/**
+ * Why a typed `--image` link cannot be read (no answer in time, an error status, a web page, a private address),
+ * or undefined when each can or none is looked at: all looked at once, the first problem told.
+ */
+export async function linkRefusal(
+  typed: readonly SourceImage[] | undefined,
+  deps: InteractionDeps,
+): Promise<string | undefined> {
+  const probe = deps.linkProbe;
+  const links = linksToProbe(typed);
+  if (!probe || links.length === 0) return undefined;
+  const problems = await Promise.all(links.map((link) => probe.check(link)));
+  const index = problems.findIndex((problem) => problem !== undefined);
+  return index < 0 ? undefined : linkProblemText(links[index]!, problems[index]!);
 }
 
 /** A confirmation waits this long for Run. */

@@ -4,10 +4,12 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliPlatform, describeStatus } from '../adapters/cli/cli-platform.js';
+import { linkProbeFrom } from '../adapters/http/link-probe.js';
 import type { TogetherErrorCode } from '../adapters/together/together-error.js';
 import type { InboundEvent } from '../app/chat-platform.js';
 import { commandOfLine } from '../app/command-line.js';
 import { InboundService } from '../app/inbound-service.js';
+import type { InboundDeps } from '../app/intake.js';
 import type { Config } from '../config/index.js';
 import type { Place } from '../core/access.js';
 import { parseCommand } from '../core/command-parser.js';
@@ -78,6 +80,7 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
   const connection = createRedis(redis.url, 'worker', 'run');
   const producer = new JobProducer(connection, new RedisKeys(config.queue.prefix), config.queue);
   let worker: Running | undefined;
+  const linkProbe = linkProbeFrom(config.sources.probe);
   try {
     const kind = jobKind(line, config);
     if (kind) {
@@ -96,10 +99,12 @@ async function runThroughQueue(line: string, outDir: string, config: Config, io:
       connection,
       producer,
       redisUrl: redis.url,
+      ...(linkProbe ? { linkProbe } : {}),
     });
     if (typeof asked === 'number') return asked;
     return printResult(asked, { jobId, outDir, io });
   } finally {
+    await linkProbe?.close();
     await worker?.close();
     await producer.close();
     connection.disconnect();
@@ -142,11 +147,8 @@ async function workerIfNone(options: {
   });
 }
 
-/**
- * Hands the line to the inbound service and waits for the job it queued. An exit code when nothing was queued
- * (an answer printed on stdout, a refusal on stderr).
- */
-async function ask(options: {
+/** What `ask` needs: the line, the job id it is queued under, and the connections and config to run it with. */
+interface AskOptions extends Pick<InboundDeps, 'linkProbe'> {
   line: string;
   kind: 'flux' | 'ask' | undefined;
   jobId: string;
@@ -156,7 +158,13 @@ async function ask(options: {
   connection: ReturnType<typeof createRedis>;
   producer: JobProducer;
   redisUrl: string;
-}): Promise<WaitResult | number> {
+}
+
+/**
+ * Hands the line to the inbound service and waits for the job it queued. An exit code when nothing was queued
+ * (an answer printed on stdout, a refusal on stderr).
+ */
+async function ask(options: AskOptions): Promise<WaitResult | number> {
   const { config, io, connection, producer } = options;
   const keys = new RedisKeys(config.queue.prefix);
   const userId = safeUserName();
@@ -184,6 +192,7 @@ async function ask(options: {
     confirmAboveMicros: null,
     contextTokens: config.contextTokens,
     logger: options.logger,
+    ...(options.linkProbe ? { linkProbe: options.linkProbe } : {}),
   });
   const platform = new CliPlatform(userId, (status) => io.stderr(`${status}\n`));
   const event: InboundEvent = {

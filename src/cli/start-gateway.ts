@@ -1,5 +1,6 @@
 import type { DiscordBot } from '../adapters/discord/discord-bot.js';
 import { GatewayServer } from '../adapters/http/gateway-server.js';
+import { linkProbeFrom } from '../adapters/http/link-probe.js';
 import type { SlackGateway } from '../adapters/slack/slack-app.js';
 import { buildDashboard } from '../adapters/web/dashboard-data.js';
 import { webAccess } from '../adapters/web/web-auth.js';
@@ -76,6 +77,8 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
   );
   closers.push(async () => stopSweeping());
+  const linkProbe = linkProbeFrom(config.sources.probe);
+  if (linkProbe) closers.push(() => linkProbe.close());
   const intake: InboundDeps = {
     settings: context.settings,
     budgets: config.budgets,
@@ -92,6 +95,7 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     watches: watchStore(connection, context),
     models: context.models,
     ...(context.fineTunes ? { fineTunes: context.fineTunes } : {}),
+    ...(linkProbe ? { linkProbe } : {}),
   };
   metrics.watchQueues(async () => ({
     image: await producer.queues.image.getJobCounts(),

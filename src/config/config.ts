@@ -89,6 +89,11 @@ export interface Config {
     publicUrl: string | undefined;
     linkTtlSeconds: number;
     keepResultsSeconds: number;
+    /**
+     * `--image` links looked at before queueing (`sources.probe_*`): off, or within `timeoutMs`, refusing private
+     * and loopback addresses unless `allowPrivate`.
+     */
+    probe: { enabled: boolean; timeoutMs: number; allowPrivate: boolean };
   };
   /** The config file read, if any. */
   configPath: string | undefined;

@@ -147,6 +147,9 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
     image_as: 'link',
     link_ttl_seconds: 900,
     keep_results_hours: 6,
+    probe_links: true,
+    probe_timeout_ms: 3000,
+    probe_private_hosts: false,
   },
   loras: {
     tarot: {

@@ -144,6 +144,11 @@ function toConfig({ env: e, file: f, core, configPath }: CheckedSources): Config
       publicUrl: f.gateway.public_url?.replace(/\/+$/, '') ?? undefined,
       linkTtlSeconds: f.sources.link_ttl_seconds,
       keepResultsSeconds: f.sources.keep_results_hours * 3600,
+      probe: {
+        enabled: f.sources.probe_links,
+        timeoutMs: f.sources.probe_timeout_ms,
+        allowPrivate: f.sources.probe_private_hosts,
+      },
     },
     access: {
       slack: { ...f.access.slack },

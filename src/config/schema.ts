@@ -181,6 +181,9 @@ export const fileSchema = z.strictObject({
     image_as: z.enum(['link', 'data_url']),
     link_ttl_seconds: z.number().int().min(60).max(86_400),
     keep_results_hours: z.number().int().min(0).max(168),
+    probe_links: z.boolean(),
+    probe_timeout_ms: z.number().int().min(100).max(30_000),
+    probe_private_hosts: z.boolean(),
   }),
   loras: z.record(
     z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'preset names are letters, digits, - and _'),

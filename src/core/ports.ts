@@ -4,6 +4,7 @@
  */
 
 import type { SourceImage } from './requests.js';
+import type { LinkProblem } from './source-link.js';
 
 export interface Clock {
   now(): number;
@@ -69,6 +70,14 @@ export interface SourceImageResolver {
     sources: readonly SourceImage[],
     job: { jobId: string; kind?: 'flux' | 'ask'; signal?: AbortSignal | undefined },
   ): Promise<string[]>;
+}
+
+/**
+ * Looks at an `--image` link once before its request is queued (a HEAD, bounded in time, redirects and the
+ * addresses it may reach): undefined when Together should be able to read it, else why not.
+ */
+export interface LinkProbe {
+  check(url: string): Promise<LinkProblem | undefined>;
 }
 
 export interface CallOptions {

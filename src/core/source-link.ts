@@ -63,3 +63,57 @@ function unwrapSlackLink(raw: string): string {
   const inner = wrapped ? wrapped[1]! : raw.trim();
   return inner.replace(/&(amp|lt|gt);/g, (_, name: string) => ({ amp: '&', lt: '<', gt: '>' })[name] ?? _);
 }
+
+/**
+ * Why an `--image` link will not do, found by looking at it once before anything is queued (the link probe):
+ * Together would fail on it after the job started, so the person is told now, privately, at no cost.
+ */
+export type LinkProblem =
+  | { kind: 'timeout'; ms: number }
+  | { kind: 'status'; status: number }
+  | { kind: 'private' }
+  | { kind: 'not-image'; contentType: string }
+  | { kind: 'redirects'; max: number }
+  | { kind: 'unreachable'; reason: string };
+
+/** Hosts whose links are known to work: Discord attachments, which the platform itself handed over. */
+const KNOWN_GOOD_HOSTS = new Set(['cdn.discordapp.com', 'media.discordapp.net']);
+
+/** The `--image` links among `images` that are looked at before queueing: typed links, not Discord attachments. */
+export function linksToProbe(images: readonly SourceImage[] | undefined): string[] {
+  return (images ?? []).flatMap((source) =>
+    source.kind === 'link' && !KNOWN_GOOD_HOSTS.has(new URL(source.url).hostname) ? [source.url] : [],
+  );
+}
+
+/** The private answer for a link the probe refused; every one ends with what was (not) done. */
+export function linkProblemText(url: string, problem: LinkProblem): string {
+  const link = `The image link \`${url}\``;
+  const after = ' Nothing was queued or charged.';
+  switch (problem.kind) {
+    case 'timeout':
+      return `${link} did not answer within ${formatSeconds(problem.ms)}, so Together could not read it either. Check that it opens in a browser, or use another link.${after}`;
+    case 'status':
+      return `${link} answered with HTTP ${problem.status}${statusHint(problem.status)}. Check that it opens in a browser without logging in, or use another link.${after}`;
+    case 'private':
+      return `${link} points to a private or local address; lorabot does not fetch links to private addresses. Use a public https link to the image.${after}`;
+    case 'not-image':
+      return `${link} opens a page (${problem.contentType}), not an image. Use the link to the image itself (in a browser: right-click the image, Copy image address).${after}`;
+    case 'redirects':
+      return `${link} redirects more than ${problem.max} times. Use the link it finally leads to.${after}`;
+    case 'unreachable':
+      return `${link} could not be reached (${problem.reason}). Check the link, or use another one.${after}`;
+  }
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}
+
+function statusHint(status: number): string {
+  if (status === 404 || status === 410) return ' (not found)';
+  if (status === 401 || status === 403) return ' (it needs a login or is not public)';
+  if (status >= 500) return ' (the server failed)';
+  return '';
+}

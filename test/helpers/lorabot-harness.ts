@@ -21,6 +21,22 @@ import { waitFor } from './wait.js';
 export const SIGNING_SECRET = 'test-signing-secret-8f742231b10e';
 
 /** A test config file: a unique queue prefix, fast retries, no rate limit in the way, and a preset with a trigger. */
+/**
+ * The link probe in tests: off unless a test turns it on (the tests' `--image` links name hosts that do not
+ * resolve here), and allowed to reach 127.0.0.1, where a test's own servers listen.
+ */
+const PROBE_DEFAULTS = ['  probe_links: false', '  probe_private_hosts: true'];
+
+/** `extra` with the probe defaults added to its `sources:` block, where it has one and does not set them. */
+function withProbeDefaults(extra: string): string {
+  const lines = extra.split('\n');
+  const at = lines.indexOf('sources:');
+  if (at < 0) return extra;
+  const missing = PROBE_DEFAULTS.filter((line) => !extra.includes(line.trim().split(':')[0]!));
+  lines.splice(at + 1, 0, ...missing);
+  return lines.join('\n');
+}
+
 export function writeTestConfig(prefix: string, extra = '', queueExtra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'lorabot-e2e-'));
   const path = join(dir, 'lorabot.config.yaml');
@@ -34,7 +50,7 @@ export function writeTestConfig(prefix: string, extra = '', queueExtra: string[]
       '  image: { concurrency: 4, rate_limit_per_minute: 6000 }',
       '  chat: { concurrency: 4, rate_limit_per_minute: 6000 }',
       // Vary, Edit and Slack files reach the fake Together inline: the tests have no public https address.
-      ...(extra.includes('sources:') ? [] : ['sources:', '  image_as: data_url']),
+      ...(extra.includes('sources:') ? [] : ['sources:', '  image_as: data_url', ...PROBE_DEFAULTS]),
       'together:',
       '  retries: { max_retries: 1, base_delay_ms: 50, max_backoff_ms: 200, max_server_delay_ms: 5000 }',
       'loras:',
@@ -42,7 +58,7 @@ export function writeTestConfig(prefix: string, extra = '', queueExtra: string[]
       '    url: https://huggingface.co/multimodalart/flux-tarot-v1',
       '    trigger: in the style of TOK a trtcrd tarot style',
       '    scale: 0.9',
-      extra,
+      withProbeDefaults(extra),
     ].join('\n'),
   );
   return path;
