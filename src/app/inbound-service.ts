@@ -31,17 +31,12 @@ import {
   dismissFineTune,
   joinWatch,
   openModelForm,
+  refreshPresets,
   runFineTune,
   startFineTune,
   startWatch,
 } from './watch-flow.js';
 
-/** How long an event waits for the runtime presets to be read again before it goes on with the last copy. */
-const PRESETS_WAIT_MS = 250;
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 /** Said when a confirmation is cancelled. */
 const DISMISSED = 'Cancelled. Nothing was queued or charged.';
 
@@ -79,13 +74,8 @@ export class InboundService {
       return;
     }
     try {
-      // Presets added at run time (Add as model, `lorabot models add`) count from this event on. A slow Redis
-      // holds the event no longer than PRESETS_WAIT_MS (the platform's 3-second deadline comes first): the last
-      // copy read serves meanwhile.
-      const refreshed = this.deps.models?.refresh().catch((error: unknown) => {
-        this.deps.logger.warn({ err: errorText(error) }, 'could not read the runtime model presets');
-      });
-      if (refreshed) await Promise.race([refreshed, pause(PRESETS_WAIT_MS)]);
+      // Presets added at run time (Add as model, `lorabot models add`) count from this event on.
+      if (this.deps.models) await refreshPresets(this.deps.models, this.deps.logger);
       const input = event.input;
       if (input.type === 'line') await this.line(context, input);
       else if (input.type === 'command') await this.command(context, input);
