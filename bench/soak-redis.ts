@@ -20,7 +20,7 @@ export type Census = Record<string, { keys: number; bytes: number }>;
 export const KEPT_BY_DESIGN = [
   /^ledger:entries:/,
   /^ledger:(user|channel|workspace):/,
-  /^(image|chat):(events|id)$/,
+  /^(image|chat|watch):(events|id)$/,
   /^durations:/,
 ];
 

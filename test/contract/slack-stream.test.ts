@@ -226,6 +226,33 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     expect(slack.callsTo('chat.appendStream')).toHaveLength(1);
   });
 
+  it('a job retried on another worker before anything was shown takes the empty stream over: one message, no note', async () => {
+    const first = deliverer();
+    const t = target('C0HANDOVER');
+    const steps = memorySteps();
+    // The first attempt opened the stream, then Together refused its call: nothing was appended.
+    const id = await steps.value('answer:stream', () => first.streaming!.open(t, postOf('answer:stream')));
+
+    const other = deliverer();
+    const again = await steps.value('answer:stream', () => other.streaming!.open(t, postOf('answer:stream')));
+    expect(again).toBe(id);
+    await other.streaming!.preview(t, again, 'The retry');
+    await other.postFinalAnswer(t, {
+      jobId: 'job-5',
+      text: 'The retry writes the answer.',
+      costText: 'Cost: $0.03',
+      steps,
+      streamed: again,
+    });
+
+    expect(slack.callsTo('chat.startStream')).toHaveLength(1);
+    const thread = slack.thread('C0HANDOVER', t.parentTs);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]!.streaming).toBe(false);
+    expect(thread[0]!.text).toBe('The retry writes the answer.');
+    expect(JSON.stringify(thread[0]!.blocks)).toContain('Cost: $0.03');
+  });
+
   it('an answer longer than one streamed message goes on in messages, the footer on the last', async () => {
     const d = deliverer();
     const t = target('C0LONG');

@@ -130,7 +130,7 @@ export class SlackStreams {
 
   /** Appends what the answer gained since the last append (at most `STREAM_RAW_LIMIT` in all). */
   async append(target: SlackTarget, id: string, partial: string): Promise<void> {
-    const stream = this.live.get(id);
+    const stream = this.live.get(id) ?? (await this.adopt(target, id));
     if (!stream) return this.abandon(target, id);
     if (stream.broken) return;
     const settled = showLinks(withoutOpenLink(partial));
@@ -165,7 +165,7 @@ export class SlackStreams {
     end: { text: string; footer: SlackBlock[] },
     retry?: { thread: () => Promise<FoundMessage[]> },
   ): Promise<StreamEnd> {
-    const stream = this.live.get(id);
+    const stream = this.live.get(id) ?? (await this.adopt(target, id));
     this.live.delete(id);
     const text = showLinks(end.text);
     if (!stream || stream.broken || !text.startsWith(stream.shown)) {
@@ -191,6 +191,29 @@ export class SlackStreams {
       ...(left ? {} : { blocks: end.footer }),
     } as unknown as Parameters<WebClient['chat']['stopStream']>[0]);
     return { rest: left };
+  }
+
+  /**
+   * A stream this process did not start (the job was retried on another worker, e.g. after Together refused its
+   * first call): taken over when Slack shows it still empty, since then nothing of another attempt's answer is in
+   * it; otherwise undefined (it is stopped with a note, and the answer posted below it).
+   */
+  private async adopt(target: SlackTarget, id: string): Promise<LiveStream | undefined> {
+    const ts = tsOf(id);
+    try {
+      const page = await this.client.conversations.replies({
+        channel: target.channelId,
+        ts: target.parentTs,
+        limit: 200,
+      });
+      const message = (page.messages ?? []).find((m) => m.ts === ts);
+      if (!message || message.text?.trim()) return undefined;
+    } catch {
+      return undefined;
+    }
+    const stream = { shown: '', broken: false };
+    this.live.set(id, stream);
+    return stream;
   }
 
   /** A stream this process cannot continue: stopped with a note, and nothing appended to it again. */
