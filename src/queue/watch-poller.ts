@@ -60,6 +60,9 @@ export class WatchPoller {
   }
 
   async close(): Promise<void> {
+    // A worker closed while its connections are still being set up leaves their first commands to fail with
+    // "Connection is closed" where nothing awaits them: let it finish starting (or fail to) first.
+    await this.worker.waitUntilReady().catch(() => undefined);
     await this.worker.close();
     await this.store.close();
   }
