@@ -44,7 +44,8 @@ describe('a watch survives its worker', () => {
     const after = rig.together.fineTunes.readsOf(id).length;
     const notice = await waitFor(
       'the end notice',
-      () => rig.slack.parents(channel).find((m) => m.text.includes('completed')),
+      // The status message says "completed" too once it is updated: the notice is the other message.
+      () => rig.slack.parents(channel).find((m) => m.ts !== parentTs && m.text.includes('completed')),
       30_000,
     );
     expect(rig.together.fineTunes.readsOf(id).length).toBeGreaterThan(after);
