@@ -87,6 +87,17 @@ export interface CallOptions {
    * fix name it.
    */
   modelSetting?: string;
+  /** Told around each wait between attempts, so a call is marked in flight only while a request may be at Together. */
+  attempts?: AttemptHooks;
+}
+
+/**
+ * A retried call's pauses: `waiting` after an attempt failed and before the wait for the next (nothing is at the
+ * provider then), `resuming` after the wait and before the next request is sent.
+ */
+export interface AttemptHooks {
+  waiting(): Promise<void>;
+  resuming(): Promise<void>;
 }
 
 /** Generates images from a provider request body. */

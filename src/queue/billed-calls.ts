@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { JobData } from '../core/jobs.js';
+import type { AttemptHooks } from '../core/ports.js';
 import { callCostWithoutResult, savedResultCost } from './job-costs.js';
 import type { WorkerServices } from './worker-services.js';
 
-/** One Together call of a job: the call itself, and what of its result the journal keeps. */
+/**
+ * One Together call of a job: the call itself (given the hooks that keep the journal's mark to the time a request
+ * may be at Together), and what of its result the journal keeps.
+ */
 export interface JournaledCall<Result, Saved> {
-  run: () => Promise<Result>;
+  run: (attempts: AttemptHooks) => Promise<Result>;
   save: (result: Result) => Saved;
 }
 
@@ -15,7 +19,8 @@ export interface JournaledCall<Result, Saved> {
  * result saved (clearing the mark) after. A mark an earlier attempt left means its worker stopped during the
  * call: Together may have done and billed that work, so it gets its own ledger entry (once, keyed by that
  * attempt) before the call is made again, and the requester still gets a result. A call that returns an error
- * clears its mark: the job's failure path decides what that error costs.
+ * clears its mark (the job's failure path decides what that error costs), and so does each failed attempt the
+ * client waits to retry: each attempt is marked apart.
  */
 export async function callTogether<Result, Saved>(
   services: WorkerServices,
@@ -25,10 +30,14 @@ export async function callTogether<Result, Saved>(
   const id = job.id!;
   // Charge the lost call before the mark is overwritten: a crash in between finds the same mark again.
   await chargeLostCall(services, job);
-  await services.journal.startCall(id, { attemptId: randomUUID(), at: Date.now() });
+  const mark = () => services.journal.startCall(id, { attemptId: randomUUID(), at: Date.now() });
+  await mark();
+  // Between attempts nothing is at Together (a 429 or 5xx came back): a worker stopped while waiting to try again
+  // left no call Together may have billed.
+  const attempts: AttemptHooks = { waiting: () => services.journal.endCall(id), resuming: mark };
   let result: Result;
   try {
-    result = await call.run();
+    result = await call.run(attempts);
   } catch (error) {
     await services.journal.endCall(id);
     throw error;

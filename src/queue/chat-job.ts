@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { ChatJobData, Deliverer, JobOutcome } from '../core/jobs.js';
 import { isProviderFailure, type ProviderFailure } from '../core/lorabot-error.js';
-import type { ChatResult, ChatUsage } from '../core/ports.js';
+import type { AttemptHooks, ChatResult, ChatUsage } from '../core/ports.js';
 import { ThrottledEditor } from '../core/throttled-editor.js';
 import { callTogether } from './billed-calls.js';
 import { chatCost } from './job-costs.js';
@@ -92,10 +92,12 @@ async function askTogether(
 ): Promise<ChatResult> {
   const body = await services.togetherBody(job, run.signal);
   return callTogether(services, job, {
-    run: () =>
+    run: (attempts) =>
       streamed
-        ? streamAnswer(services, job, run, { messageId: streamed, body })
-        : services.timed('chat', () => services.deps.chat.chat(body, callOptions(job.data, run.signal))),
+        ? streamAnswer(services, job, run, { messageId: streamed, body, attempts })
+        : services.timed('chat', () =>
+            services.deps.chat.chat(body, { ...callOptions(job.data, run.signal), attempts }),
+          ),
     save: (result) => result,
   });
 }
@@ -110,7 +112,7 @@ async function streamAnswer(
   services: WorkerServices,
   job: Job<ChatJobData>,
   run: ChatRun,
-  stream: { messageId: string; body: Record<string, unknown> },
+  stream: { messageId: string; body: Record<string, unknown>; attempts: AttemptHooks },
 ): Promise<ChatResult> {
   const { messageId } = stream;
   const data = job.data;
@@ -126,6 +128,7 @@ async function streamAnswer(
     const result = await services.timed('chat', () =>
       services.deps.chat.streamChat(stream.body, {
         ...callOptions(data, run.signal),
+        attempts: stream.attempts,
         onDelta: (delta) => {
           partial += delta;
           editor.offer(partial);

@@ -73,8 +73,10 @@ async function generate(
 ): Promise<ImageCheckpoint> {
   const body = await services.togetherBody(job, signal);
   return callTogether(services, job, {
-    run: () =>
-      services.timed('image', () => services.deps.images.generateImages(body, callOptions(job.data, signal))),
+    run: (attempts) =>
+      services.timed('image', () =>
+        services.deps.images.generateImages(body, { ...callOptions(job.data, signal), attempts }),
+      ),
     save: (result): ImageCheckpoint => ({
       images: result.images.map((image) => ({
         mimeType: image.mimeType,

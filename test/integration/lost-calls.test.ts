@@ -88,4 +88,36 @@ describe('Together calls lost with a killed worker (SIGKILL during the call)', (
         `(${JOBS} charged, ${lost.length} possibly billed), ledger $${usd / 1e6} = served $${(served * PRICE) / 1e6}`,
     );
   }, 150_000);
+
+  it('charges nothing for a call Together refused (429) when the worker is killed while waiting to try again', async () => {
+    const { together, slack } = rig;
+    const refused = () => together.callsTo('/images/generations').filter((c) => c.fault === 'status').length;
+    // Two 429s that ask for a 30 s pause: the worker is killed during the pause, with no request at Together.
+    together.inject(
+      '/images/generations',
+      { kind: 'status', status: 429, headers: { 'retry-after': '30' } },
+      2,
+    );
+    const jobs = await Promise.all(
+      [0, 1].map((i) =>
+        rig.enqueue(`refused call ${i} --size 256x256`, { channel: `C0WAIT${i}`, userId: `U0WAIT${i}` }),
+      ),
+    );
+    await waitFor('2 calls refused with 429', () => refused() === 2, 20_000);
+    // Give each worker a moment to clear its mark before the wait (one Redis round trip).
+    await new Promise((r) => setTimeout(r, 300));
+    await rig.killAndRestart();
+    for (const job of jobs) {
+      await waitFor(`job ${job.channel} done`, () => rig.status(job).includes('Done'), 60_000);
+    }
+    const calls = together
+      .callsTo('/images/generations')
+      .filter((c) => (c.body as { prompt: string }).prompt.startsWith('refused call'));
+    expect(calls.map((c) => c.fault ?? 'served')).toEqual(['status', 'status', 'served', 'served']);
+    const served = calls.filter((c) => c.served).length;
+    const entries = (await Promise.all(jobs.map((job) => rig.entriesOf(job)))).flat();
+    expect(entries.map((e) => e.status)).toEqual(['charged', 'charged']);
+    expect(entries.reduce((sum, e) => sum + e.micros, 0)).toBe(served * PRICE);
+    for (const job of jobs) expect(slack.files.filter((f) => f.thread_ts === job.parentTs)).toHaveLength(1);
+  }, 90_000);
 });

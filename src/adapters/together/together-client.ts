@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
+  AttemptHooks,
   CallOptions,
   ChatProvider,
   ChatResult,
@@ -65,6 +66,8 @@ interface Attempt<T> {
   run(signal: AbortSignal): Promise<T>;
   /** For streams: whether a token arrived in the attempt that failed. */
   started?: () => boolean;
+  /** The caller's hooks around each wait between attempts. */
+  hooks?: AttemptHooks | undefined;
 }
 
 /**
@@ -111,6 +114,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
   async generateImages(body: Record<string, unknown>, options: CallOptions = {}): Promise<ImageResult> {
     const model = String(body.model);
     return this.withRetries('image', options.signal, {
+      hooks: options.attempts,
       run: async (signal) => {
         const response = await this.post('/images/generations', body, {
           kind: 'image',
@@ -137,6 +141,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
   async chat(body: Record<string, unknown>, options: CallOptions = {}): Promise<ChatResult> {
     const model = String(body.model);
     return this.withRetries('chat', options.signal, {
+      hooks: options.attempts,
       run: async (signal) => {
         const response = await this.post(
           '/chat/completions',
@@ -178,6 +183,7 @@ export class TogetherClient implements ImageProvider, ChatProvider {
     let started = false;
     return this.withRetries('stream', options.signal, {
       started: () => started,
+      hooks: options.attempts,
       run: async (signal) => {
         started = false;
         const response = await this.post(
@@ -299,11 +305,13 @@ export class TogetherClient implements ImageProvider, ChatProvider {
           error.message,
         );
         if (!decision.retry) throw error;
+        await attempt.hooks?.waiting();
         try {
           await this.sleep(decision.delayMs, outer);
         } catch {
           throw this.toTogetherError(outer?.reason ?? caught, kind, outer);
         }
+        await attempt.hooks?.resuming();
       }
     }
   }
