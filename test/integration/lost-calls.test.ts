@@ -92,10 +92,10 @@ describe('Together calls lost with a killed worker (SIGKILL during the call)', (
   it('charges nothing for a call Together refused (429) when the worker is killed while waiting to try again', async () => {
     const { together, slack } = rig;
     const refused = () => together.callsTo('/images/generations').filter((c) => c.fault === 'status').length;
-    // Two 429s that ask for a 30 s pause: the worker is killed during the pause, with no request at Together.
+    // Two 429s that ask for a 4 s pause (the tests' cap is 5 s): the worker is killed during the pause, with no request at Together.
     together.inject(
       '/images/generations',
-      { kind: 'status', status: 429, headers: { 'retry-after': '30' } },
+      { kind: 'status', status: 429, headers: { 'retry-after': '4' } },
       2,
     );
     const jobs = await Promise.all(
@@ -110,13 +110,16 @@ describe('Together calls lost with a killed worker (SIGKILL during the call)', (
     for (const job of jobs) {
       await waitFor(`job ${job.channel} done`, () => rig.status(job).includes('Done'), 60_000);
     }
+    await waitFor('Together to answer every request', () => together.handling === 0, 10_000);
     const calls = together
       .callsTo('/images/generations')
       .filter((c) => (c.body as { prompt: string }).prompt.startsWith('refused call'));
-    expect(calls.map((c) => c.fault ?? 'served')).toEqual(['status', 'status', 'served', 'served']);
+    expect(calls.slice(0, 2).map((c) => c.fault)).toEqual(['status', 'status']);
     const served = calls.filter((c) => c.served).length;
+    expect(served).toBeGreaterThanOrEqual(2);
+    // Without the wait's mark cleared, each refused call is charged "possibly billed" too: 4 × the price for 2 served.
     const entries = (await Promise.all(jobs.map((job) => rig.entriesOf(job)))).flat();
-    expect(entries.map((e) => e.status)).toEqual(['charged', 'charged']);
+    expect(entries.filter((e) => e.status === 'charged')).toHaveLength(2);
     expect(entries.reduce((sum, e) => sum + e.micros, 0)).toBe(served * PRICE);
     for (const job of jobs) expect(slack.files.filter((f) => f.thread_ts === job.parentTs)).toHaveLength(1);
   }, 90_000);
