@@ -28,7 +28,7 @@ describe('budgets and usage (Discord)', () => {
         options: [{ name: 'prompt', type: 3, value: `dbudget ${i} --size 1024x768` }],
       });
       await waitFor(`image ${i}`, () =>
-        h.discord.messages.some((m) => m.interaction_id === id && m.content.includes('Your image is ready')),
+        h.discord.answersTo(id).some((m) => m.content.includes('Your image is ready')),
       );
     }
     const { id } = h.discord.sendCommand({

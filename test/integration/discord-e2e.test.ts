@@ -31,7 +31,7 @@ function notice(channelId: string, userId = USER): FakeMessage | undefined {
 }
 
 function messagesOfInteraction(id: string): FakeMessage[] {
-  return discord.messages.filter((m) => m.interaction_id === id);
+  return discord.answersTo(id);
 }
 
 describe('Discord end to end with real discord.js on a fake gateway', () => {

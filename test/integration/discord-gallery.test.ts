@@ -26,7 +26,7 @@ async function fluxDone(prompt: string): Promise<{ id: string; messages: FakeMes
     options: [{ name: 'prompt', type: 3, value: prompt }],
   });
   await waitFor('the final status', () => discord.publicReply(id)?.content.includes('Done'), 30_000);
-  return { id, messages: discord.messages.filter((m) => m.interaction_id === id) };
+  return { id, messages: discord.answersTo(id) };
 }
 
 function buttons(jobId: string) {
@@ -40,13 +40,17 @@ function buttons(jobId: string) {
 
 describe('Discord image results as a Components V2 gallery', () => {
   it('posts 4 images as one message: a container with the gallery, the prompt, seed and cost, and the buttons', async () => {
-    const { messages } = await fluxDone('four <@&123> @everyone lanterns `x` --n 4 --seed 7 --size 256x256');
+    const { id, messages } = await fluxDone(
+      'four <@&123> @everyone lanterns `x` --n 4 --seed 7 --size 256x256',
+    );
     const galleries = messages.filter((m) => m.attachments.length > 0);
     expect(galleries).toHaveLength(1);
     const gallery = galleries[0]!;
     expect(gallery.flags & COMPONENTS_V2_FLAG).toBe(COMPONENTS_V2_FLAG);
     expect(gallery.content).toBe('');
-    expect(gallery.via).toBe('webhook');
+    // With the bot token, a reply to the status (the channel takes the bot's messages).
+    expect(gallery.via).toBe('bot');
+    expect(gallery.reply_to).toBe(discord.publicReply(id)!.id);
     const names = gallery.attachments.map((a) => a.filename);
     expect(names).toEqual(
       [1, 2, 3, 4].map((i) => expect.stringMatching(new RegExp(`^lorabot-7-${i}\\.jpg$`))),
@@ -84,13 +88,15 @@ describe('Discord image results as a Components V2 gallery', () => {
     expect(post.files.map((f) => f.name)).toEqual(names);
   }, 40_000);
 
-  it('falls back to plain attachments when Discord refuses the V2 flag', async () => {
-    discord.inject(/^POST \/webhooks\//, { kind: 'refuse-v2' });
+  it('falls back to plain attachments when Discord refuses the V2 flag, and remembers the refusal there', async () => {
+    discord.inject(/^POST \/channels\//, { kind: 'refuse-v2' });
+    const since = discord.calls.length;
     const { messages } = await fluxDone('a refused gallery --n 2 --seed 9 --size 256x256');
-    const refused = discord.calls.filter(
-      (c) => c.status === 400 && (((c.body as { flags?: number }).flags ?? 0) & COMPONENTS_V2_FLAG) !== 0,
-    );
-    expect(refused).toHaveLength(1);
+    const withFlag = () =>
+      discord.calls
+        .slice(since)
+        .filter((c) => (((c.body as { flags?: number } | undefined)?.flags ?? 0) & COMPONENTS_V2_FLAG) !== 0);
+    expect(withFlag().map((c) => c.status)).toEqual([400]);
     const withImages = messages.filter((m) => m.attachments.length > 0);
     expect(withImages).toHaveLength(1);
     const plain = withImages[0]!;
@@ -107,6 +113,11 @@ describe('Discord image results as a Components V2 gallery', () => {
       'edit',
       'details',
     ]);
+    // The next job in that channel sends plain attachments at once: no second refused V2 call.
+    const next = await fluxDone('a second refused gallery --seed 10 --size 256x256');
+    const images = next.messages.filter((m) => m.attachments.length > 0);
+    expect(images.map((m) => m.flags & COMPONENTS_V2_FLAG)).toEqual([0]);
+    expect(withFlag().map((c) => c.status)).toEqual([400]);
   }, 40_000);
 
   it('sends a gallery in a mention thread with the bot token, and its Regenerate button starts a new job', async () => {

@@ -56,10 +56,7 @@ describe('Redis down when a Discord command arrives', () => {
     });
     await waitFor(
       'the answer after recovery',
-      () =>
-        h.discord.messages.some(
-          (m) => m.interaction_id === again.id && m.content.includes('Your answer is ready'),
-        ),
+      () => h.discord.answersTo(again.id).some((m) => m.content.includes('Your answer is ready')),
       20_000,
     );
   });

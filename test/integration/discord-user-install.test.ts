@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDOFF_LINE, MOVED_TO_DM } from '../../src/adapters/discord/discord-deliverer.js';
+import { HANDOFF_LINE } from '../../src/adapters/discord/discord-deliverer.js';
+import { MOVED_TO_DM } from '../../src/adapters/discord/discord-messages.js';
 import { main } from '../../src/cli/cli.js';
 import { COMPONENTS_V2_FLAG, type FakeDiscord } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';

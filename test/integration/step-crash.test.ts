@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobData, planCommand } from '../../src/app/command-plan.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import type { DeliveryTarget } from '../../src/core/jobs.js';
+import type { FakeDiscord } from '../contract/fakes/fake-discord.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkerProcess, stopWorkerProcess, workerOutput } from '../helpers/worker-process.js';
 import { WorkerRig } from '../helpers/worker-rig.js';
@@ -114,6 +115,43 @@ function discordStatus() {
   return { discord, statusMessageId, target: { ...target, attachmentLimit: 10 * 1024 * 1024 } };
 }
 
+/**
+ * A slash command's status (a follow-up through its interaction's webhook, as the gateway posts it) and the target of
+ * a job whose interaction token lives: its results go with the bot token, its status through the webhook.
+ */
+async function discordCommandStatus(name: 'flux' | 'ask') {
+  const discord = rig.discord!;
+  const { token } = discord.sendCommand({ name, options: [], userId: USER });
+  const response = await fetch(`${discord.apiUrl}/v10/webhooks/${discord.applicationId}/${token}?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content: 'status', allowed_mentions: { parse: [] } }),
+  });
+  const statusMessageId = ((await response.json()) as { id: string }).id;
+  const interaction = { applicationId: discord.applicationId, token, expiresAt: Date.now() + 14 * 60_000 };
+  const where = { channelId: discord.channelId, resultChannelId: discord.channelId, statusMessageId };
+  const target = { platform: 'discord' as const, workspaceId: discord.guildId, userId: USER, ...where };
+  return { discord, token, statusMessageId, target: { ...target, interaction, attachmentLimit: 10 << 20 } };
+}
+
+/** Counts from the fake Discord for a job of a slash command: its replies, and the worker's posts by route. */
+function commandPosts(discord: FakeDiscord, token: string, statusMessageId: string) {
+  const replies = discord.messages.filter((m) => m.reply_to === statusMessageId);
+  const posts = discord.calls.filter(
+    (c) => c.method === 'POST' && c.path === `/channels/${discord.channelId}/messages` && c.status === 200,
+  );
+  const nonces = posts
+    .filter(
+      (c) =>
+        (c.body as { message_reference?: { message_id: string } }).message_reference?.message_id ===
+        statusMessageId,
+    )
+    .map((c) => (c.body as { nonce?: string }).nonce);
+  // The status was the one follow-up: every result went by Create Message.
+  const followUps = discord.calls.filter((c) => c.method === 'POST' && c.path.endsWith(`/${token}`));
+  return { replies, nonces, followUps };
+}
+
 describe('a worker killed after each platform call, before the journal', () => {
   it('Slack, an image job: one upload, one notice, one charge', async () => {
     const { channel, parentTs, target } = slackThread('C0STEPCRASH1');
@@ -187,6 +225,50 @@ describe('a worker killed after each platform call, before the journal', () => {
     expect(after.filter((m) => m.content.includes('Your answer is ready'))).toHaveLength(1);
     expect(after).toHaveLength(2);
     expect(discord.messages.find((m) => m.id === statusMessageId)?.content).toContain('Done');
+    expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+
+  it('Discord, an image job of a slash command with its token alive: one gallery, one notice, one charge', async () => {
+    const { discord, token, statusMessageId, target } = await discordCommandStatus('flux');
+    const jobId = await enqueue('flux', 'a crash-proof lantern --size 256x256', target);
+    expect(await runThroughCrashes('flux', jobId)).toEqual(
+      STEPS.flux.filter((s) => s !== 'images:files').sort(),
+    );
+    const { replies, nonces, followUps } = commandPosts(discord, token, statusMessageId);
+    expect(replies.filter((m) => m.attachments.length > 0)).toHaveLength(1);
+    expect(replies.filter((m) => m.content.includes('Your image is ready'))).toHaveLength(1);
+    expect(replies).toHaveLength(2);
+    // Each message sent twice (before and after its kill) with one nonce, and made once.
+    expect(nonces).toHaveLength(4);
+    expect(new Set(nonces).size).toBe(2);
+    expect(followUps).toHaveLength(1);
+    const status = discord.messages.find((m) => m.id === statusMessageId)!;
+    expect(status.content).toContain('Done');
+    expect(status.via).toBe('webhook');
+    const entries = (await rig.ledger.entries(new Date().toISOString().slice(0, 7))).filter(
+      (e) => e.jobId === jobId,
+    );
+    expect(entries.map((e) => e.status)).toEqual(['charged']);
+    expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  }, 600_000);
+
+  it('Discord, a streamed answer of a slash command with its token alive: one answer message, one notice', async () => {
+    const { discord, token, statusMessageId, target } = await discordCommandStatus('ask');
+    const jobId = await enqueue('ask', 'what survives a crash with a live token?', target);
+    expect(await runThroughCrashes('ask', jobId)).toEqual([...STEPS.askEdited].sort());
+    const { replies, nonces, followUps } = commandPosts(discord, token, statusMessageId);
+    expect(replies.filter((m) => m.content.includes('Your answer is ready'))).toHaveLength(1);
+    expect(replies.filter((m) => m.content.includes('You asked'))).toHaveLength(1);
+    expect(replies).toHaveLength(2);
+    // The answer's message (opened once, then finished by its edit) and the notice, each sent twice.
+    expect(nonces).toHaveLength(4);
+    expect(new Set(nonces).size).toBe(2);
+    expect(followUps).toHaveLength(1);
+    expect(discord.messages.find((m) => m.id === statusMessageId)?.content).toContain('Done');
+    const entries = (await rig.ledger.entries(new Date().toISOString().slice(0, 7))).filter(
+      (e) => e.jobId === jobId,
+    );
+    expect(entries.map((e) => e.status)).toEqual(['charged']);
     expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
   }, 600_000);
 });

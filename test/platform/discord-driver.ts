@@ -330,10 +330,11 @@ export class DiscordDriver implements PlatformDriver {
   private placeMessages(request: DiscordRequest): FakeMessage[] {
     const status = this.statusMessage(request);
     if (!status) return [];
+    const answers = request.interactionId
+      ? new Set(this.discord.answersTo(request.interactionId))
+      : undefined;
     const place = (m: FakeMessage) =>
-      request.interactionId
-        ? m.interaction_id === request.interactionId
-        : m.channel_id === status.id || m.channel_id === status.channel_id;
+      answers ? answers.has(m) : m.channel_id === status.id || m.channel_id === status.channel_id;
     return this.discord.messages
       .slice(request.since)
       .filter(

@@ -55,6 +55,8 @@ export interface FakeMessage {
   /** Message flags (64: ephemeral). */
   flags: number;
   interaction_id?: string;
+  /** The message this one replies to (Create Message's `message_reference`). */
+  reply_to?: string;
 }
 
 export type DiscordFault =
@@ -64,7 +66,9 @@ export type DiscordFault =
    * A message with the IS_COMPONENTS_V2 flag refused as Discord refuses it where V2 is not accepted: its
    * top-level components read as legacy ones, only action rows (type 1). Calls without the flag pass.
    */
-  | { kind: 'refuse-v2' };
+  | { kind: 'refuse-v2' }
+  /** The bot lacks a permission in the channel (Send Messages, Attach Files…): 403, code 50013. */
+  | { kind: 'missing-permissions' };
 
 /**
  * Where a user-install interaction comes from: a DM between people (context 2) or the bot's DM (1), or a server the
@@ -135,6 +139,10 @@ export class FakeDiscord {
   readonly otherChannelId = snowflake();
   readonly calls: DiscordCall[] = [];
   readonly messages: FakeMessage[] = [];
+  /** The test guild's channels besides `channelId`: those its members used (commands, messages). */
+  private readonly guildChannels = new Set<string>();
+  /** Messages people sent (`sendMessage`), by id: their channel, for replies to them. */
+  private readonly sentByPeople = new Map<string, string>();
   /** Enforced nonces of created messages, by channel: the message and when. */
   private readonly nonces = new Map<string, { id: string; at: number }>();
   readonly threads: Array<{ id: string; parentId: string; name: string }> = [];
@@ -217,6 +225,8 @@ export class FakeDiscord {
     const id = snowflake(this.now());
     const author = this.user(options.userId ?? '111111111111111111');
     const channelId = options.dm ? this.dmChannelId : (options.channelId ?? this.channelId);
+    this.sentByPeople.set(id, channelId);
+    if (!options.dm) this.guildChannels.add(channelId);
     // @see https://discord.com/developers/docs/resources/message#attachment-object
     const attachments = (options.attachments ?? []).map((file, i) => {
       const url =
@@ -421,6 +431,15 @@ export class FakeDiscord {
     return this.messages.find((m) => m.interaction_id === interactionId && (m.flags & EPHEMERAL_FLAG) === 0);
   }
 
+  /**
+   * What answered an interaction in public and private: its response and follow-ups, and the bot's replies to them
+   * (results posted with the bot token reply to the command's status).
+   */
+  answersTo(interactionId: string): FakeMessage[] {
+    const own = new Set(this.messages.filter((m) => m.interaction_id === interactionId).map((m) => m.id));
+    return this.messages.filter((m) => own.has(m.id) || (m.reply_to !== undefined && own.has(m.reply_to)));
+  }
+
   /** Sends an autocomplete interaction for one focused option; returns its id. */
   sendAutocomplete(options: { name: string; option: string; typed: string; channelId?: string }): string {
     return this.sendInteraction({
@@ -453,6 +472,7 @@ export class FakeDiscord {
     const origin = options.userInstall;
     const channelId = options.channelId ?? (origin ? this.userInstallChannel(origin) : this.channelId);
     const userId = options.userId ?? '111111111111111111';
+    if (!origin) this.guildChannels.add(channelId);
     if (!this.interactions.has(id)) {
       this.interactions.set(id, {
         id,
@@ -740,6 +760,8 @@ export class FakeDiscord {
           },
         });
       }
+      if (fault.kind === 'missing-permissions')
+        return send(403, { message: 'Missing Permissions', code: 50013 });
       if (fault.kind === 'rate-limited') {
         return send(
           429,
@@ -865,7 +887,10 @@ export class FakeDiscord {
       }
       const id = m[3] === '@original' ? interaction.originalId : m[3];
       if (method === 'PATCH' || method === 'DELETE') {
-        const message = this.messages.find((x) => x.id === id);
+        // An interaction's webhook reaches its own messages (and, after a button's update, the pressed message).
+        const message = this.messages.find(
+          (x) => x.id === id && (x.interaction_id === interaction.id || x.id === interaction.originalId),
+        );
         if (!message) return send(404, { message: 'Unknown Message', code: 10008 });
         if (message.id === interaction.originalId) interaction.thinking = false;
         if (method === 'DELETE') {
@@ -898,12 +923,20 @@ export class FakeDiscord {
     }
     m = /^\/channels\/(\d+)\/messages$/.exec(path);
     if (m && method === 'POST') {
-      if (m[1] !== this.channelId && !this.threads.some((t) => t.id === m![1]) && !this.isDm(m[1]!)) {
+      if (!this.knownChannel(m[1]!)) {
         return send(404, { message: 'Unknown Channel', code: 10003 });
       }
       const repeated = this.repeatedNonce(m[1]!, body);
       if (repeated) return send(200, this.messageObject(repeated));
+      const reference = this.referenced(m[1]!, body);
+      if (reference === false)
+        return send(400, {
+          message: 'Invalid Form Body',
+          code: 50035,
+          errors: 'message_reference: Unknown message',
+        });
       const created = this.createMessage(m[1]!, body, call.files, 'bot');
+      if (reference) created.reply_to = reference;
       if (body.enforce_nonce === true && body.nonce !== undefined) {
         this.nonces.set(`${m[1]} ${String(body.nonce)}`, { id: created.id, at: this.now() });
       }
@@ -954,9 +987,37 @@ export class FakeDiscord {
     return this.messages.find((x) => x.id === seen.id);
   }
 
+  /**
+   * The message a Create Message replies to: its id, undefined for no reply (or, with `fail_if_not_exists: false`,
+   * a reply to a message that is not in the channel), false when Discord refuses the reply.
+   * @see https://discord.com/developers/docs/resources/message#message-reference-structure
+   */
+  private referenced(channelId: string, body: Record<string, unknown>): string | undefined | false {
+    const reference = body.message_reference as
+      | { message_id: string; channel_id?: string; fail_if_not_exists?: boolean }
+      | undefined;
+    if (!reference) return undefined;
+    const where = reference.channel_id ?? channelId;
+    const found =
+      this.sentByPeople.get(reference.message_id) === where ||
+      this.messages.some((x) => x.id === reference.message_id && x.channel_id === where);
+    if (found) return reference.message_id;
+    return reference.fail_if_not_exists === false ? undefined : false;
+  }
+
   /** A message the bot already posted in `channelId` (as if the gateway had): a status for jobs a test enqueues. */
   seedMessage(channelId: string, content: string): string {
     return this.createMessage(channelId, { content }, [], 'bot').id;
+  }
+
+  /** A channel the bot can post in: the test guild's (its threads too) or its DM. */
+  private knownChannel(channelId: string): boolean {
+    return (
+      channelId === this.channelId ||
+      this.guildChannels.has(channelId) ||
+      this.threads.some((t) => t.id === channelId) ||
+      this.isDm(channelId)
+    );
   }
 
   private isDm(channelId: string): boolean {
@@ -1028,9 +1089,15 @@ export class FakeDiscord {
       })),
       embeds: [],
       pinned: false,
-      type: 0,
+      // A reply (type 19) or a default message.
+      type: message.reply_to ? 19 : 0,
       flags: message.flags,
       components: message.components,
+      ...(message.reply_to
+        ? {
+            message_reference: { type: 0, message_id: message.reply_to, channel_id: message.channel_id },
+          }
+        : {}),
       ...(message.via === 'webhook'
         ? { webhook_id: this.applicationId, application_id: this.applicationId }
         : {}),

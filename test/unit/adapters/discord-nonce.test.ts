@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nonceOf } from '../../../src/adapters/discord/discord-deliverer.js';
+import { nonceOf } from '../../../src/adapters/discord/discord-messages.js';
 import type { StepPost, StepRunner } from '../../../src/core/jobs.js';
 
 const steps: StepRunner = {

@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import { DiscordAPIError, type RawFile, type REST, Routes } from 'discord.js';
+import type { DiscordInteractionRef, DiscordTarget, InteractionTokens, StepPost } from '../../core/jobs.js';
+import { NO_MENTIONS } from './discord-format.js';
+import { RecentKeys } from './recent-keys.js';
+
+/** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
+const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
+/** Missing Access, Missing Permissions: the bot cannot post (or read) in that channel. */
+const NO_ACCESS_CODES = new Set([50001, 50013]);
+/** A token this close to its expiry is not used: a request started just before expiry may arrive after it. */
+export const TOKEN_MARGIN_MS = 60_000;
+/** How long a channel the bot was refused in gets the interaction's webhook without trying the bot token first. */
+const REFUSED_CHANNEL_MS = 10 * 60_000;
+/** Discord's limit on a message nonce's length. */
+const NONCE_LENGTH = 25;
+/** Said in the person's DM before the first result that could not go where they asked (a user install). */
+export const MOVED_TO_DM =
+  'Discord gives lorabot 15 minutes to answer where you asked; this took longer, so the result is here.';
+
+/**
+ * How a job's messages reach Discord: which token, which route, and the guard that makes a new message
+ * idempotent across a worker crash.
+ *
+ * - Where the bot can post in the result channel (a server that installed it, or its own DM: not a user install),
+ *   every new message is a Create Message with the bot token and a nonce made from the job and step, with
+ *   `enforce_nonce`: a retry after a crash gets back the message already made instead of a second. A result for
+ *   an application command is a reply to its status, where the interaction's follow-up used to stand.
+ * - The interaction's webhook keeps what only it can do: the status it posted is edited through it while the
+ *   token lives, and it posts where the bot cannot (a user install, or a channel that answered 403 Missing Access
+ *   or Missing Permissions, remembered for `REFUSED_CHANNEL_MS`). Execute Webhook takes no nonce: there a post
+ *   has no such guard.
+ * - Past the token, a user install's results go to the person's DM with the bot (nonce-guarded as well).
+ * @see https://discord.com/developers/docs/resources/message#create-message
+ * @see https://discord.com/developers/docs/resources/webhook#execute-webhook
+ */
+export class DiscordMessages {
+  /** Result channels where the bot token was refused, for a while. */
+  private readonly refusedChannels: RecentKeys;
+  /** DM channels opened, by user; and the status messages whose person was told their result moved there. */
+  private readonly dmChannels = new Map<string, string>();
+  private readonly movedToDm = new Set<string>();
+
+  constructor(
+    private readonly rest: REST,
+    private readonly interactionTokens: InteractionTokens | undefined,
+    private readonly now: () => number,
+  ) {
+    this.refusedChannels = new RecentKeys(REFUSED_CHANNEL_MS, now);
+  }
+
+  /** A new message with results; returns its id. */
+  async send(
+    target: DiscordTarget,
+    body: Record<string, unknown>,
+    options: { files?: RawFile[] | undefined; post?: StepPost | undefined } = {},
+  ): Promise<string> {
+    const { files, post } = options;
+    const inChannel = await this.botFirst(target, () => this.postInChannel(target, body, files, post));
+    if (inChannel) return inChannel.value.id;
+    const message = (await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.post(Routes.webhook(i.applicationId, i.token), {
+          body,
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+          ...(files ? { files } : {}),
+        }),
+      () => this.postOutside(target, body, files, post),
+    )) as { id: string };
+    return message.id;
+  }
+
+  /** Edits a message lorabot posted with results, the way it was posted. */
+  async edit(target: DiscordTarget, messageId: string, body: Record<string, unknown>): Promise<void> {
+    const patchInChannel = () =>
+      this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body });
+    if (await this.botFirst(target, patchInChannel)) return;
+    await this.viaInteraction(
+      target,
+      (i) =>
+        this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
+      () => (target.userInstall ? this.postOutside(target, body) : patchInChannel()),
+    );
+  }
+
+  /**
+   * Runs a bot-token call in the result channel where the bot can post; undefined where it cannot: a user install,
+   * or a channel that refused the bot (403 Missing Access or Missing Permissions, remembered for a while) while
+   * the interaction's webhook can still take the message.
+   */
+  private async botFirst<T>(
+    target: DiscordTarget,
+    call: () => Promise<T>,
+  ): Promise<{ value: T } | undefined> {
+    if (target.userInstall || this.refusedChannels.has(target.resultChannelId)) return undefined;
+    try {
+      return { value: await call() };
+    } catch (error) {
+      if (!isNoAccess(error)) throw error;
+      this.refusedChannels.remember(target.resultChannelId);
+      if (!this.isLive(target)) throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * Create Message in the result channel with the step's nonce; an application command's result replies to its
+   * status (left as a plain message if the status is gone).
+   */
+  private async postInChannel(
+    target: DiscordTarget,
+    body: Record<string, unknown>,
+    files?: RawFile[],
+    post?: StepPost,
+  ): Promise<{ id: string }> {
+    const reply =
+      target.interaction && target.resultChannelId === target.channelId
+        ? { message_reference: { message_id: target.statusMessageId, fail_if_not_exists: false } }
+        : {};
+    return (await this.rest.post(Routes.channelMessages(target.resultChannelId), {
+      body: { ...body, ...reply, ...nonceOf(post) },
+      ...(files ? { files } : {}),
+    })) as { id: string };
+  }
+
+  /**
+   * A new message where the interaction's webhook cannot take it: the result channel, or for a user install the
+   * person's DM with the bot (told once why it is there).
+   */
+  private async postOutside(
+    target: DiscordTarget,
+    body: Record<string, unknown>,
+    files?: RawFile[],
+    post?: StepPost,
+  ): Promise<unknown> {
+    if (!target.userInstall) return this.postInChannel(target, body, files, post);
+    const channelId = await this.dmChannel(target.userId);
+    if (!this.movedToDm.has(target.statusMessageId)) {
+      remember(this.movedToDm, target.statusMessageId);
+      await this.rest.post(Routes.channelMessages(channelId), {
+        body: { content: MOVED_TO_DM, allowed_mentions: NO_MENTIONS },
+      });
+    }
+    return this.rest.post(Routes.channelMessages(channelId), {
+      body: { ...body, ...nonceOf(post) },
+      ...(files ? { files } : {}),
+    });
+  }
+
+  /**
+   * The bot's DM channel with a person, opened once (the bot may DM whoever installed it to their account).
+   * @see https://discord.com/developers/docs/resources/user#create-dm
+   */
+  async dmChannel(userId: string): Promise<string> {
+    const known = this.dmChannels.get(userId);
+    if (known) return known;
+    const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as {
+      id: string;
+    };
+    this.dmChannels.set(userId, dm.id);
+    if (this.dmChannels.size > 1000) this.dmChannels.delete(this.dmChannels.keys().next().value!);
+    return dm.id;
+  }
+
+  isLive(target: DiscordTarget): boolean {
+    const interaction = target.interaction;
+    return interaction !== undefined && this.now() < interaction.expiresAt - TOKEN_MARGIN_MS;
+  }
+
+  /** Through the interaction's webhook while its token lives and Discord takes it, else `withBot`. */
+  async viaInteraction(
+    target: DiscordTarget,
+    withToken: (interaction: { applicationId: string; token: string }) => Promise<unknown>,
+    withBot: () => Promise<unknown>,
+  ): Promise<unknown> {
+    const interaction = target.interaction;
+    const token = interaction && this.isLive(target) ? await this.tokenOf(interaction) : undefined;
+    if (interaction && token !== undefined) {
+      try {
+        return await withToken({ applicationId: interaction.applicationId, token });
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError && EXPIRED_TOKEN_CODES.has(Number(error.code)))) throw error;
+      }
+    }
+    return withBot();
+  }
+
+  /** The interaction's token: the target's own (in the gateway), else the one kept apart from the job's data. */
+  async tokenOf(interaction: DiscordInteractionRef): Promise<string | undefined> {
+    if (interaction.token !== undefined) return interaction.token;
+    if (interaction.tokenRef === undefined || !this.interactionTokens) return undefined;
+    return this.interactionTokens.get(interaction.tokenRef);
+  }
+}
+
+/** Discord refused the bot in a channel: 403 Missing Access (not a member, cannot see it) or Missing Permissions. */
+function isNoAccess(error: unknown): boolean {
+  return error instanceof DiscordAPIError && error.status === 403 && NO_ACCESS_CODES.has(Number(error.code));
+}
+
+/** A step's nonce: deterministic from its job and step, at most 25 characters, enforced. */
+export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_nonce?: true } {
+  if (!post) return {};
+  const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
+  return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };
+}
+
+/** Adds to a set of recent ids, forgetting the oldest past 1,000. */
+function remember(ids: Set<string>, id: string): void {
+  ids.add(id);
+  if (ids.size > 1000) ids.delete(ids.values().next().value!);
+}
