@@ -31,7 +31,6 @@ import {
   dismissFineTune,
   joinWatch,
   openModelForm,
-  refreshPresets,
   runFineTune,
   startFineTune,
   startWatch,
@@ -74,8 +73,6 @@ export class InboundService {
       return;
     }
     try {
-      // Presets added at run time (Add as model, `lorabot models add`) count from this event on.
-      if (this.deps.models) await refreshPresets(this.deps.models, this.deps.logger);
       const input = event.input;
       if (input.type === 'line') await this.line(context, input);
       else if (input.type === 'command') await this.command(context, input);
