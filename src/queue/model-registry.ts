@@ -73,8 +73,10 @@ export class ModelRegistry {
 
   /**
    * Keeps this copy current until the returned function is called: subscribes on a connection of its own (a
-   * subscribed connection can do nothing else), reads the hash in full on each message, on each (re)subscription
-   * and every `backstopMs`; a read that fails is tried again every 500 ms until one succeeds.
+   * subscribed connection can do nothing else), reads the hash in full on each message, each time that connection
+   * is ready again (on a cluster also when a node leaves: the subscription moves) and every `backstopMs`, which
+   * also covers a cluster moving a dropped subscription by itself (ioredis says nothing then); a read that fails is
+   * tried again every 500 ms until one succeeds.
    */
   follow(logger: Logger, backstopMs = BACKSTOP_MS): () => void {
     const channel = this.keys.presetsChannel();
