@@ -6,19 +6,14 @@
  * shown twice, that the ledger charged what Together served, that the processes' memory stayed flat and that
  * Redis gives its memory back once the run's keys expire.
  */
-import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { Ledger } from '../src/queue/ledger.js';
 import { RedisKeys } from '../src/queue/redis-keys.js';
-import { freePort } from '../src/queue/redis-url.js';
 import { FakeSlack } from '../test/contract/fakes/fake-slack.js';
 import { FakeTogether } from '../test/contract/fakes/fake-together.js';
-import { fakeSlackEnv } from '../test/helpers/fake-env.js';
 import { PrivateRedis } from '../test/helpers/private-redis.js';
-import { log, openLoop, SIGNING_SECRET, sendSlash, sleep } from './load.js';
+import { log, openLoop, sendSlash, sleep } from './load.js';
 import { type LorabotProcess, rssMb, startLorabot, stopLorabot } from './processes.js';
 import { audit, ledgerAgainstServed, type SentCommand, SOAK_PRICES, tagOf } from './soak-audit.js';
 import {
@@ -30,6 +25,7 @@ import {
   settledMemory,
   usedMemory,
 } from './soak-redis.js';
+import { stackEnv } from './stack.js';
 import { round, slope } from './stats.js';
 
 export const SOAK_RATE = 20;
@@ -151,13 +147,11 @@ async function startStack(work: string): Promise<SoakStack> {
   const redis = await new PrivateRedis().start();
   const together = await new FakeTogether({ reuseImages: true }).start();
   const slack = await new FakeSlack().start();
-  const prefix = `{lorabot-soak-${randomUUID().slice(0, 8)}}`;
-  const configPath = join(work, `${prefix}.yaml`);
-  writeFileSync(
-    configPath,
+  const { prefix, port, env } = await stackEnv(
+    work,
+    'soak',
+    { together, slack, redisUrl: redis.url },
     [
-      'queue:',
-      `  prefix: "${prefix}"`,
       // A killed worker's jobs go back to the queue within lock + stall interval (15 s), not a minute.
       '  lock_ms: 10000',
       '  stalled_interval_ms: 5000',
@@ -165,6 +159,8 @@ async function startStack(work: string): Promise<SoakStack> {
       '  per_person_max_jobs: null',
       '  image: { concurrency: 16, rate_limit_per_minute: 100000 }',
       '  chat: { concurrency: 16, rate_limit_per_minute: 100000 }',
+    ],
+    [
       'image:',
       `  pricing: { usd_per_megapixel: ${SOAK_PRICES.usdPerMegapixel} }`,
       'chat:',
@@ -173,16 +169,8 @@ async function startStack(work: string): Promise<SoakStack> {
       `      id: ${together.models.find((m) => m.type === 'chat')!.id}`,
       '      max_tokens: 256',
       `      pricing: { input_usd_per_m_tokens: ${SOAK_PRICES.chatUsdPerMTokens}, output_usd_per_m_tokens: ${SOAK_PRICES.chatUsdPerMTokens} }`,
-    ].join('\n'),
+    ],
   );
-  const port = await freePort();
-  const env = {
-    ...fakeSlackEnv(together, slack, SIGNING_SECRET),
-    REDIS_URL: redis.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LORABOT_CONFIG: configPath,
-  };
   const [gateway, steady, victim] = await Promise.all([
     startLorabot('gateway', env),
     startLorabot('worker', env),

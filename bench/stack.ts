@@ -93,6 +93,39 @@ export class DeliveryWatcher {
   }
 }
 
+/** Where the processes of one run listen and what they start with. */
+export interface StackEnv {
+  prefix: string;
+  port: number;
+  env: Record<string, string>;
+}
+
+/**
+ * A config file in `work` on a fresh queue prefix (`{lorabot-<label>-…}`), with `queue` lines under its `queue:`
+ * and `rest` after it, and the environment that starts a gateway or a worker on it against the fakes.
+ */
+export async function stackEnv(
+  work: string,
+  label: string,
+  fakes: { together: FakeTogether; slack: FakeSlack; redisUrl: string; clusterNodes?: string },
+  queue: readonly string[],
+  rest: readonly string[] = [],
+): Promise<StackEnv> {
+  const prefix = `{lorabot-${label}-${randomUUID().slice(0, 8)}}`;
+  const configPath = join(work, `${prefix}.yaml`);
+  writeFileSync(configPath, ['queue:', `  prefix: "${prefix}"`, ...queue, ...rest].join('\n'));
+  const port = await freePort();
+  const env = {
+    ...fakeSlackEnv(fakes.together, fakes.slack, SIGNING_SECRET),
+    REDIS_URL: fakes.redisUrl,
+    ...(fakes.clusterNodes ? { REDIS_CLUSTER_NODES: fakes.clusterNodes } : {}),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LORABOT_CONFIG: configPath,
+  };
+  return { prefix, port, env };
+}
+
 /** Fakes, a config file, a gateway and the workers on a fresh queue prefix; removed afterwards. */
 export async function withStack<T>(
   redisUrl: string,
@@ -106,28 +139,17 @@ export async function withStack<T>(
     ...(options.imagesPerMinute ? { imagesPerMinute: options.imagesPerMinute } : {}),
   }).start();
   const slack = await new FakeSlack().start();
-  const prefix = `{lorabot-bench-${randomUUID().slice(0, 8)}}`;
-  const configPath = join(work, `${prefix}.yaml`);
-  writeFileSync(
-    configPath,
+  const { prefix, port, env } = await stackEnv(
+    work,
+    'bench',
+    { together, slack, redisUrl, ...(options.clusterNodes ? { clusterNodes: options.clusterNodes } : {}) },
     [
-      'queue:',
-      `  prefix: "${prefix}"`,
       // One sender makes every command: no per-person cap.
       '  per_person_max_jobs: null',
       `  image: { concurrency: ${options.concurrency}, rate_limit_per_minute: ${options.ratePerMinute ?? 100_000} }`,
       '  chat: { concurrency: 8, rate_limit_per_minute: 100000 }',
-    ].join('\n'),
+    ],
   );
-  const port = await freePort();
-  const env = {
-    ...fakeSlackEnv(together, slack, SIGNING_SECRET),
-    REDIS_URL: redisUrl,
-    ...(options.clusterNodes ? { REDIS_CLUSTER_NODES: options.clusterNodes } : {}),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LORABOT_CONFIG: configPath,
-  };
   const gateway = await startLorabot('gateway', env);
   const workers = await Promise.all(
     Array.from({ length: options.workers ?? 1 }, (_, i) =>

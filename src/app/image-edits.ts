@@ -5,6 +5,8 @@ import { parseCommand } from '../core/command-parser.js';
 import { handOffRefusal } from '../core/edit-model.js';
 import type { PendingCommand } from '../core/jobs.js';
 import type { SourceImage } from '../core/requests.js';
+import type { CoreSettings } from '../core/settings.js';
+import { filesRefusal } from '../core/vision.js';
 import type { Editor } from './chat-platform.js';
 import {
   CONFIRM_TTL_SECONDS,
@@ -12,6 +14,7 @@ import {
   newSeed,
   type Planned,
   planForPlatform,
+  regeneration,
 } from './intake.js';
 
 /**
@@ -42,20 +45,50 @@ function firstImageOf(jobId: string): SourceImage {
   return { kind: 'result', jobId, index: 0 };
 }
 
+/** A request that cannot run: what the person is told, and its outcome in `lorabot_commands_total`. */
+export interface Refusal {
+  refusal: string;
+  /** `no_source`: this bot has no way to hand a source image to Together (`handOffRefusal`). */
+  outcome: 'expired' | 'no_source' | 'user_error';
+}
+
+/**
+ * Why an image request cannot start from these source images, if it cannot: a file no edit takes (not a picture,
+ * too large: the person's to fix), or an image this bot has no way to hand to Together (the admin's).
+ */
+export function sourcesRefusal(images: readonly SourceImage[], settings: CoreSettings): Refusal | undefined {
+  const files = filesRefusal(images, settings);
+  if (files) return { refusal: files, outcome: 'user_error' };
+  const handOff = handOffRefusal(images, settings.image);
+  return handOff ? { refusal: handOff, outcome: 'no_source' } : undefined;
+}
+
 /** Vary on a result: the same prompt, LoRAs and size, its first image as the reference, a new seed. */
-export async function variation(
+async function variation(
   jobId: string,
   deps: Pick<InteractionDeps, 'queue' | 'settings' | 'random'>,
-): Promise<Planned | string> {
+): Promise<Planned | Refusal> {
   const found = await deps.queue.find(jobId);
-  if (!found) return 'That result is too old to vary: its recipe is no longer kept.';
+  if (!found)
+    return { refusal: 'That result is too old to vary: its recipe is no longer kept.', outcome: 'expired' };
   const data = found.data;
-  if (data.kind !== 'flux') return 'Only images can be varied.';
+  if (data.kind !== 'flux') return { refusal: 'Only images can be varied.', outcome: 'expired' };
   const images = [firstImageOf(jobId)];
-  const refusal = handOffRefusal(images, deps.settings.image);
-  if (refusal) return refusal;
+  const refused = sourcesRefusal(images, deps.settings);
+  if (refused) return refused;
   const request = { ...data.request, images, seed: newSeed(deps.random) };
   return planForPlatform({ kind: 'flux', request, notices: [] }, deps);
+}
+
+/** Regenerate or Vary pressed on a result; a regeneration that cannot run (its recipe is gone) counts as expired. */
+export async function pressedAgain(
+  action: 'regenerate' | 'vary',
+  jobId: string,
+  deps: Pick<InteractionDeps, 'queue' | 'settings' | 'random'>,
+): Promise<Planned | Refusal> {
+  if (action === 'vary') return variation(jobId, deps);
+  const again = await regeneration(jobId, deps);
+  return typeof again === 'string' ? { refusal: again, outcome: 'expired' } : again;
 }
 
 /** Edit on a result: the editor opens on its first image with its recipe (without the seed) as the text. */

@@ -1,13 +1,21 @@
 import { isAllowed, NOT_ENABLED_HERE } from '../core/access.js';
 import { parseCommand, parseCommandLine } from '../core/command-parser.js';
-import { editProblem, handOffRefusal } from '../core/edit-model.js';
+import { editProblem } from '../core/edit-model.js';
 import { ASK_HELP, FLUX_HELP } from '../core/help-text.js';
 import { jobView, type PendingCommand } from '../core/jobs.js';
 import type { ChatRequest, ImageRequest, ParsedCommand, SourceImage } from '../core/requests.js';
-import { DEFAULT_IMAGE_QUESTION, filesRefusal, imagesRefusal, withAttachments } from '../core/vision.js';
+import { DEFAULT_IMAGE_QUESTION, imagesRefusal, withAttachments } from '../core/vision.js';
 import type { ChatPlatform, InboundEvent, InboundInput } from './chat-platform.js';
 import { commandOfLine } from './command-line.js';
-import { draftEditor, NO_EDITOR, NO_IMAGE, resultEditor, submittedEdit, variation } from './image-edits.js';
+import {
+  draftEditor,
+  NO_EDITOR,
+  NO_IMAGE,
+  pressedAgain,
+  resultEditor,
+  sourcesRefusal,
+  submittedEdit,
+} from './image-edits.js';
 import {
   budgetRefusal,
   CONFIRM_TTL_SECONDS,
@@ -23,7 +31,6 @@ import {
   type Planned,
   pendingRun,
   planForPlatform,
-  regeneration,
 } from './intake.js';
 import { type EventContext, errorText, launch, UNAVAILABLE } from './launch.js';
 import {
@@ -31,7 +38,6 @@ import {
   dismissFineTune,
   joinWatch,
   openModelForm,
-  refreshPresets,
   runFineTune,
   startFineTune,
   startWatch,
@@ -74,8 +80,6 @@ export class InboundService {
       return;
     }
     try {
-      // Presets added at run time (Add as model, `lorabot models add`) count from this event on.
-      if (this.deps.models) await refreshPresets(this.deps.models, this.deps.logger);
       const input = event.input;
       if (input.type === 'line') await this.line(context, input);
       else if (input.type === 'command') await this.command(context, input);
@@ -133,13 +137,13 @@ export class InboundService {
     attached: readonly SourceImage[] | undefined,
   ) {
     if (!attached?.length) return false;
-    const refusal =
-      filesRefusal(attached, this.deps.settings) ??
-      handOffRefusal(attached, this.deps.settings.image) ??
-      editProblem(request, this.deps.settings.image)?.message;
-    if (!refusal) return false;
-    await context.platform.tell(refusal);
-    context.count('flux', 'user_error');
+    const problem = editProblem(request, this.deps.settings.image)?.message;
+    const refused =
+      sourcesRefusal(attached, this.deps.settings) ??
+      (problem ? { refusal: problem, outcome: 'user_error' } : undefined);
+    if (!refused) return false;
+    await context.platform.tell(refused.refusal);
+    context.count('flux', refused.outcome);
     return true;
   }
 
@@ -267,10 +271,10 @@ export class InboundService {
         return this.cancel(context, input.id);
       case 'regenerate':
       case 'vary': {
-        const again = await (input.action === 'vary' ? variation : regeneration)(input.id, this.deps);
-        if (typeof again === 'string') {
-          await platform.tell(again);
-          return count('flux', 'expired');
+        const again = await pressedAgain(input.action, input.id, this.deps);
+        if ('refusal' in again) {
+          await platform.tell(again.refusal);
+          return count('flux', again.outcome);
         }
         return this.request(context, again, { kind: 'flux', text: pendingText(again) });
       }
@@ -297,11 +301,10 @@ export class InboundService {
       return count('edit', 'user_error');
     }
     // Someone's message may carry a file no edit can start from (too large, a type Together reads not).
-    const refusal =
-      filesRefusal(images, this.deps.settings) ?? handOffRefusal(images, this.deps.settings.image);
-    if (refusal) {
-      await platform.tell(refusal);
-      return count('edit', 'user_error');
+    const refused = sourcesRefusal(images, this.deps.settings);
+    if (refused) {
+      await platform.tell(refused.refusal);
+      return count('edit', refused.outcome);
     }
     if (!platform.openEditor) {
       await platform.tell(NO_EDITOR);

@@ -9,35 +9,16 @@ import {
 } from '../core/finetune.js';
 import { presetFromDraft } from '../core/finetune-models.js';
 import { formatUsd } from '../core/money.js';
-import type { Logger } from '../core/ports.js';
 import type { ModelRegistry } from '../queue/model-registry.js';
 import type { WatchStore } from '../queue/watch-store.js';
 import type { InboundInput } from './chat-platform.js';
 import type { InboundDeps } from './intake.js';
-import { type EventContext, errorText } from './launch.js';
+import type { EventContext } from './launch.js';
 
 /** What `/ask watch`, Watch and Add as model need: the watches and the runtime presets, in Redis. */
 export interface WatchDeps {
   watches: WatchStore;
   models: ModelRegistry;
-}
-
-/** How long an event waits for the runtime presets to be read again before it goes on with the last copy. */
-const PRESETS_WAIT_MS = 250;
-
-/**
- * Reads the runtime presets again. A slow Redis holds the event no longer than `PRESETS_WAIT_MS` (the platform's
- * 3-second deadline comes first): the last copy read serves meanwhile.
- */
-export async function refreshPresets(models: ModelRegistry, logger: Logger): Promise<void> {
-  const refreshed = models.refresh().then(
-    () => undefined,
-    (error: unknown) => logger.warn({ err: errorText(error) }, 'could not read the runtime model presets'),
-  );
-  await Promise.race([
-    refreshed,
-    new Promise<void>((resolve) => setTimeout(resolve, PRESETS_WAIT_MS).unref()),
-  ]);
 }
 
 const NO_WATCHES = '`/ask watch` is not available here: this gateway has no watch queue.';

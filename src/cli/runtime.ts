@@ -85,7 +85,7 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     logger.info({ source: redis.source }, 'using Redis');
     const keys = new RedisKeys(config.queue.prefix);
     const metrics = options.metrics ?? new Metrics();
-    const models = await runtimeModels(redis.url, keys, closers);
+    const models = await runtimeModels(redis.url, keys, closers, logger);
     const priced = await withPrices(config, { ...options, redisUrl: redis.url, keys, models }, closers);
     const settings = withRuntimeModels(priced, () => models.models());
     const context: RuntimeContext = {
@@ -119,15 +119,21 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
   }
 }
 
-/** The runtime chat presets, read once now (an unreachable Redis leaves them empty until the first command). */
+/**
+ * The runtime chat presets, read once now and then kept current in this process (an unreachable Redis leaves
+ * them empty until it answers).
+ */
 async function runtimeModels(
   redisUrl: string,
   keys: RedisKeys,
   closers: CloserStack,
+  logger: Logger,
 ): Promise<ModelRegistry> {
   const connection = createRedis(redisUrl, 'producer', 'models');
   closers.push(async () => connection.disconnect());
   const models = new ModelRegistry(connection, keys);
+  const unfollow = models.follow(logger);
+  closers.push(async () => unfollow());
   await waitReady(connection)
     .then(() => models.refresh())
     .catch(() => undefined);

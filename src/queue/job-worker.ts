@@ -202,7 +202,9 @@ export class JobWorkers {
     try {
       const cancelled = await this.options.connection.get(this.options.keys.cancelled(id));
       if (cancelled !== null) throw new JobCancelled(cancelled);
-      if (data.kind === 'ask') await this.options.models?.refresh().catch(() => undefined);
+      // A preset added a moment ago that this process has not heard of yet: read the presets once more.
+      if (data.kind === 'ask' && !this.options.settings.chat.models[data.request.model])
+        await this.options.models?.refresh().catch(() => undefined);
       await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
         deliverer.updateStatus(data.target, jobView(id, data), { state: 'running' }),

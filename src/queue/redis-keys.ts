@@ -142,6 +142,11 @@ export class RedisKeys {
     return `${this.prefix}:models:presets`;
   }
 
+  /** The pub/sub channel on which a preset's name is published when it is added or removed. */
+  presetsChannel(): string {
+    return `${this.prefix}:models:changed`;
+  }
+
   /** A watched Together job (a hash: snapshot, where its status message is, who watches, what it charges). */
   watch(togetherId: string): string {
     return `${this.prefix}:watch:${togetherId}`;

@@ -46,7 +46,7 @@ export interface WorkerDependencies {
   logger: Logger;
   /** Turns a job's source images into what Together reads, just before the call. */
   sources?: SourceImageResolver;
-  /** The chat presets added at run time: read again before each chat job, so a new preset prices right. */
+  /** The chat presets added at run time: read again before a chat job whose preset this process does not know. */
   models?: { refresh(): Promise<unknown> };
   /** How long an image job's images are kept after delivery, for Vary and Edit (seconds; 0 or absent: not kept). */
   keepResultsSeconds?: number;

@@ -1,19 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Redis } from 'ioredis';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/queue/ledger.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
-import { buildWeb } from '../../web/build.js';
 import { sourceTint } from '../contract/fakes/fake-together-edits.js';
 import { renderImage } from '../contract/fakes/test-images.js';
-import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
-import { deleteByPrefix } from '../helpers/redis.js';
+import type { Harness } from '../helpers/lorabot-harness.js';
 import { eyesBody, pictureTurn, VISION_CHAT_MODELS, VISION_TOGETHER } from '../helpers/vision.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserAvailable, launchChromium, offlineContext } from './chromium.js';
+import { browserAvailable } from './chromium.js';
+import { type PlaygroundRig, startPlaygroundRig } from './playground-rig.js';
 import { screenshot } from './screenshots.js';
 
 /**
@@ -26,35 +25,25 @@ const PHOTO = renderImage({ width: 64, height: 48, seed: 11, format: 'png' });
 const PHOTO_DATA_URL = `data:image/png;base64,${PHOTO.toString('base64')}`;
 
 describe.skipIf(!browserAvailable())('attaching images in the web playground (Chromium)', () => {
+  let rig: PlaygroundRig;
   let harness: Harness;
-  let browser: Browser;
   let page: Page;
   let redis: Redis;
   let dir: string;
   let offMachine: string[];
 
   beforeAll(async () => {
-    await buildWeb();
-    harness = await startHarness({ configExtra: CONFIG, together: VISION_TOGETHER });
+    rig = await startPlaygroundRig({ configExtra: CONFIG, together: VISION_TOGETHER });
+    ({ harness, page, redis, offMachine } = rig);
     // What Together bills for the picture: 64×48 is one 560-pixel tile.
     harness.together.imageSizes.set(PHOTO_DATA_URL, { width: 64, height: 48 });
-    redis = new Redis(harness.redisUrl);
     dir = mkdtempSync(join(tmpdir(), 'lorabot-attach-'));
-    browser = await launchChromium();
-    const offline = await offlineContext(browser);
-    offMachine = offline.offMachine;
-    page = await offline.context.newPage();
     await page.goto(`${harness.running.httpUrl}/`);
     await page.waitForSelector('body[data-ready="true"]');
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await harness?.close();
-    if (redis) {
-      await deleteByPrefix(redis, harness.prefix);
-      redis.disconnect();
-    }
+    await rig?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,14 +1,13 @@
-import { Redis } from 'ioredis';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Redis } from 'ioredis';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/core/money.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { WebSessions } from '../../src/queue/web-sessions.js';
-import { buildWeb } from '../../web/build.js';
-import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
-import { deleteByPrefix } from '../helpers/redis.js';
+import type { Harness } from '../helpers/lorabot-harness.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserAvailable, launchChromium, offlineContext } from './chromium.js';
+import { browserAvailable } from './chromium.js';
+import { type PlaygroundRig, startPlaygroundRig } from './playground-rig.js';
 import { screenshot } from './screenshots.js';
 
 /** Runs in the page: whether an `<img>` has loaded (self-contained, since Playwright sends its source). */
@@ -21,8 +20,8 @@ const imageLoaded = (img: unknown): boolean => {
 const CONFIRM_ABOVE = 'budgets:\n  confirm_above_usd: 0.1';
 
 describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromium', () => {
+  let rig: PlaygroundRig;
   let harness: Harness;
-  let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let redis: Redis;
@@ -30,21 +29,12 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
   let offMachine: string[];
 
   beforeAll(async () => {
-    await buildWeb();
-    harness = await startHarness({ configExtra: CONFIRM_ABOVE });
-    redis = new Redis(harness.redisUrl);
-    browser = await launchChromium();
-    ({ context, offMachine } = await offlineContext(browser));
-    page = await context.newPage();
+    rig = await startPlaygroundRig({ configExtra: CONFIRM_ABOVE });
+    ({ harness, context, page, redis, offMachine } = rig);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await harness?.close();
-    if (redis) {
-      await deleteByPrefix(redis, harness.prefix);
-      redis.disconnect();
-    }
+    await rig?.close();
   });
 
   /** The web session this browser has: the gateway keeps it in Redis under the cookie's hash. */

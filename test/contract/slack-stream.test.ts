@@ -31,6 +31,16 @@ function postOf(step: string, steps: StepRunner = memorySteps()): StepPost {
   return { job: 'job-stream', step, retry: false, steps };
 }
 
+/** The job's last delivery: the whole answer after the stream `streamed`, with its cost and 👍/👎. */
+function finish(
+  d: SlackDeliverer,
+  t: SlackTarget,
+  streamed: string,
+  answer: { jobId: string; text: string; costText: string; steps?: StepRunner },
+): Promise<void> {
+  return d.postFinalAnswer(t, { steps: memorySteps(), ...answer, streamed });
+}
+
 let slack: FakeSlack;
 let client: WebClient;
 
@@ -73,12 +83,10 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     expect(id).toMatch(/^stream:/);
     const answer = 'Pandas eat **bamboo**. <!channel> & <@U0BOSS> are not pinged.';
     for (const cut of [7, 20, 40, answer.length]) await d.streaming!.preview(t, id, answer.slice(0, cut));
-    await d.postFinalAnswer(t, {
+    await finish(d, t, id, {
       jobId: 'job-1',
       text: answer,
       costText: 'Cost: $0.000054 (123 in + 177 out tokens)',
-      steps: memorySteps(),
-      streamed: id,
     });
 
     const [start] = slack.callsTo('chat.startStream');
@@ -129,13 +137,7 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     const answer = 'See [the docs](https://evil.example/x) and ![a cat](https://img.example/c.png).';
     for (const cut of [10, 25, 45, 60, answer.length])
       await d.streaming!.preview(t, id, answer.slice(0, cut));
-    await d.postFinalAnswer(t, {
-      jobId: 'job-5',
-      text: answer,
-      costText: 'Cost: $0.01',
-      steps: memorySteps(),
-      streamed: id,
-    });
+    await finish(d, t, id, { jobId: 'job-5', text: answer, costText: 'Cost: $0.01' });
     const message = streamedMessage(t);
     expect(message.text).toBe('See the docs (https://evil.example/x) and a cat (https://img.example/c.png).');
     // Every text it showed went on from the one before: nothing streamed was rewritten.
@@ -150,13 +152,7 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     const id = await d.streaming!.open(first, postOf('answer:stream'));
     expect(id).not.toMatch(/^stream:/);
     await d.streaming!.preview(first, id, 'half an answer');
-    await d.postFinalAnswer(first, {
-      jobId: 'job-2',
-      text: 'a whole answer',
-      costText: 'Cost: $0.01',
-      steps: memorySteps(),
-      streamed: id,
-    });
+    await finish(d, first, id, { jobId: 'job-2', text: 'a whole answer', costText: 'Cost: $0.01' });
     const edited = slack.thread('C0PLAIN1', first.parentTs)[0]!;
     expect(edited.history).toEqual(['▍', 'half an answer ▍', 'a whole answer']);
     expect(JSON.stringify(edited.blocks)).toContain('feedback_buttons');
@@ -198,20 +194,18 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     expect(again).toBe(id);
     await retried.streaming!.preview(t, again, 'The second attempt');
     await retried.streaming!.preview(t, again, 'The second attempt writes on');
-    await retried.postFinalAnswer(t, {
+    await finish(retried, t, again, {
       jobId: 'job-3',
       text: 'The second attempt writes on and ends.',
       costText: 'Cost: $0.02',
       steps,
-      streamed: again,
     });
     // …and a third try after that (the journal has the delivery) posts nothing more.
-    await deliverer().postFinalAnswer(t, {
+    await finish(deliverer(), t, again, {
       jobId: 'job-3',
       text: 'The second attempt writes on and ends.',
       costText: 'Cost: $0.02',
       steps,
-      streamed: again,
     });
 
     expect(slack.callsTo('chat.startStream')).toHaveLength(1);
@@ -237,12 +231,11 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     const again = await steps.value('answer:stream', () => other.streaming!.open(t, postOf('answer:stream')));
     expect(again).toBe(id);
     await other.streaming!.preview(t, again, 'The retry');
-    await other.postFinalAnswer(t, {
+    await finish(other, t, again, {
       jobId: 'job-5',
       text: 'The retry writes the answer.',
       costText: 'Cost: $0.03',
       steps,
-      streamed: again,
     });
 
     expect(slack.callsTo('chat.startStream')).toHaveLength(1);
@@ -253,6 +246,35 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     expect(JSON.stringify(thread[0]!.blocks)).toContain('Cost: $0.03');
   });
 
+  it('reads a thread longer than a page to its end: a retry finds the stream it left, another worker takes it over', async () => {
+    const t = target('C0LONGTHREAD');
+    // A conversation of 250 follow-ups before this answer: its stream is on the thread's second page.
+    for (let i = 0; i < 250; i++) slack.seedMessage(t.channelId, `follow-up ${i}`, t.parentTs);
+    const id = await deliverer().streaming!.open(t, postOf('answer:stream'));
+    // The first attempt stopped before the journal kept the stream's id: its retry looks in the thread.
+    const again = await deliverer().streaming!.open(t, { ...postOf('answer:stream'), retry: true });
+    expect(again).toBe(id);
+    // A worker that neither started nor took the stream over finds it still empty and writes the answer in it.
+    const other = deliverer();
+    await other.streaming!.preview(t, id, 'Read to');
+    await finish(other, t, id, { jobId: 'job-6', text: 'Read to the end.', costText: 'Cost: $0.01' });
+
+    expect(slack.callsTo('chat.startStream')).toHaveLength(1);
+    expect(streamedMessage(t)).toMatchObject({ streaming: false, text: 'Read to the end.' });
+    // Both reads (the retry's and the takeover's) the same way: two pages of 200, with metadata, each accepted.
+    const reads = slack.callsTo('conversations.replies');
+    expect(
+      reads.map((r) => [r.args.limit, r.args.include_all_metadata, r.args.cursor !== undefined]),
+    ).toEqual([
+      ['200', 'true', false],
+      ['200', 'true', true],
+      ['200', 'true', false],
+      ['200', 'true', true],
+    ]);
+    expect(reads.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(reads.flatMap((r) => r.schemaErrors ?? [])).toEqual([]);
+  });
+
   it('an answer longer than one streamed message goes on in messages, the footer on the last', async () => {
     const d = deliverer();
     const t = target('C0LONG');
@@ -261,13 +283,7 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
     const answer = paragraph.repeat(Math.ceil((STREAM_RAW_LIMIT * 1.5) / paragraph.length));
     await d.streaming!.preview(t, id, answer.slice(0, 3000));
     await d.streaming!.preview(t, id, answer);
-    await d.postFinalAnswer(t, {
-      jobId: 'job-4',
-      text: answer,
-      costText: 'Cost: $0.05',
-      steps: memorySteps(),
-      streamed: id,
-    });
+    await finish(d, t, id, { jobId: 'job-4', text: answer, costText: 'Cost: $0.05' });
     const stream = streamedMessage(t);
     expect(stream.text.length).toBeLessThanOrEqual(STREAM_RAW_LIMIT);
     expect(stream.blocks).toBeUndefined();

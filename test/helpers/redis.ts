@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import {
   clusterAddress,
   createRedis,
   type RedisClient,
   waitReady,
 } from '../../src/queue/redis-connection.js';
+import { RedisKeys } from '../../src/queue/redis-keys.js';
 
 /** The two kinds of Redis the suite runs lorabot on: one server, and a 3-master Redis Cluster. */
 export const REDIS_KINDS = ['single', 'cluster'] as const;
@@ -50,12 +51,12 @@ export function redisAddress(kind: RedisKind): string {
 /**
  * On a cluster the prefix is a hash tag (`{…}:`), as lorabot's own keys are, so that one script's keys share a slot.
  */
-export async function createTestRedis(label: string, kind: RedisKind = 'single'): Promise<TestRedis> {
+export async function createTestRedis(
+  label: string,
+  kind: RedisKind = 'single',
+  prefix = testPrefix(label, kind),
+): Promise<TestRedis> {
   const url = redisAddress(kind);
-  const prefix =
-    kind === 'cluster'
-      ? `{lorabot-test:${label}:${randomUUID()}}:`
-      : `lorabot-test:${label}:${randomUUID()}:`;
   const client =
     kind === 'cluster'
       ? createRedis(url, 'worker', `test-${label}`)
@@ -71,6 +72,37 @@ export async function createTestRedis(label: string, kind: RedisKind = 'single')
       client.disconnect();
     },
   };
+}
+
+function testPrefix(label: string, kind: RedisKind): string {
+  return kind === 'cluster'
+    ? `{lorabot-test:${label}:${randomUUID()}}:`
+    : `lorabot-test:${label}:${randomUUID()}:`;
+}
+
+/** A test Redis for the tests of one `describe`, and lorabot's keys under its prefix. */
+export interface SuiteRedis {
+  /** Set once the tests run. */
+  client: RedisClient;
+  keys: RedisKeys;
+}
+
+/**
+ * For the tests of the enclosing `describe`: lorabot's keys under a prefix of their own at once, and a
+ * `createTestRedis` of `kind` with that prefix made before the tests and its keys deleted after them.
+ */
+export function suiteRedis(label: string, kind: RedisKind = 'single'): SuiteRedis {
+  const prefix = testPrefix(label, kind);
+  const suite = { keys: new RedisKeys(prefix.slice(0, -1)) } as SuiteRedis;
+  let redis: TestRedis | undefined;
+  beforeAll(async () => {
+    redis = await createTestRedis(label, kind, prefix);
+    suite.client = redis.client;
+  });
+  afterAll(async () => {
+    await redis?.cleanup();
+  });
+  return suite;
 }
 
 /** Deletes every key under `prefix`; on a cluster, on each master, one key at a time (they may hash apart). */

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger, type LedgerEntry } from '../../src/queue/ledger.js';
-import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { StepJournal } from '../../src/queue/step-journal.js';
-import { createTestRedis, ON_EACH_REDIS, type TestRedis } from '../helpers/redis.js';
+import { ON_EACH_REDIS, suiteRedis } from '../helpers/redis.js';
 
 const entry = (jobId: string, micros: number, at = '2026-11-23T10:00:00.000Z'): LedgerEntry => ({
   jobId,
@@ -19,17 +18,8 @@ const entry = (jobId: string, micros: number, at = '2026-11-23T10:00:00.000Z'): 
 });
 
 describe.each(ON_EACH_REDIS)('on $where', ({ kind }) => {
-  let redis: TestRedis;
-  let keys: RedisKeys;
-
-  beforeAll(async () => {
-    redis = await createTestRedis('ledger', kind);
-    keys = new RedisKeys(redis.prefix.slice(0, -1));
-  });
-
-  afterAll(async () => {
-    await redis.cleanup();
-  });
+  const redis = suiteRedis('ledger', kind);
+  const { keys } = redis;
 
   describe('the ledger', () => {
     it('charges a job exactly once, however often it is asked', async () => {

@@ -320,6 +320,28 @@ describe('without gateway.public_url', () => {
     await bare?.close();
   });
 
+  /** The private answer at `responseUrl` says what an admin sets, and that nothing was queued. */
+  async function toldNoPublicUrl(responseUrl: string): Promise<void> {
+    const id = responseUrl.split('/').pop();
+    const answer = await waitFor('the private answer', () => bare.slack.responses.find((r) => r.id === id));
+    expect(answer.body.text).toContain(
+      'An admin can set gateway.public_url (the https address of the gateway)',
+    );
+    expect(answer.body.text).toContain('Nothing was queued.');
+  }
+
+  /** How many Slack events of this entry and kind `lorabot_commands_total` counted with `outcome`. */
+  async function counted(entry: string, kind: string, outcome: string): Promise<number> {
+    const metrics = await (await fetch(`${bare.running.httpUrl}/metrics`)).text();
+    const labels = `platform="slack",entry="${entry}",kind="${kind}",outcome="${outcome}"`;
+    return Number(
+      metrics
+        .split('\n')
+        .find((line) => line.startsWith(`lorabot_commands_total{${labels}} `))
+        ?.split(' ')[1] ?? 0,
+    );
+  }
+
   it('a Slack image for an image request fails before any download or cost, saying what to set', async () => {
     const file = bare.slack.hostFile(PHOTO);
     const job = await queue('flux', [{ kind: 'slack-file', url: file.url_private }], bare);
@@ -347,14 +369,21 @@ describe('without gateway.public_url', () => {
       ],
     });
     expect(shortcut.status).toBe(200);
-    const id = shortcut.responseUrl.split('/').pop();
-    const answer = await waitFor('the private answer', () => bare.slack.responses.find((r) => r.id === id));
-    expect(answer.body.text).toContain(
-      'An admin can set gateway.public_url (the https address of the gateway)',
-    );
-    expect(answer.body.text).toContain('Nothing was queued.');
+    await toldNoPublicUrl(shortcut.responseUrl);
     expect(bare.slack.views.length).toBe(views);
     expect(bare.slack.fileDownloads).toEqual([]);
+    expect(await counted('message-action', 'edit', 'no_source')).toBe(1);
+  }, 30_000);
+
+  it('Vary on a result is refused privately and counted as no_source, not expired; nothing queued', async () => {
+    const job = await queue('flux', [], bare);
+    await waitFor('the result', () => status(job, bare).includes('Done'), 20_000);
+    const calls = bare.together.calls.length;
+    const pressed = await bare.press({ actionId: 'lorabot_vary', value: job.jobId, channelId: job.channel });
+    await toldNoPublicUrl(pressed.responseUrl);
+    expect(bare.together.calls.length).toBe(calls);
+    expect(await counted('button', 'flux', 'no_source')).toBe(1);
+    expect(await counted('button', 'flux', 'expired')).toBe(0);
   }, 30_000);
 
   it('a vision question still works: its image goes inline', async () => {

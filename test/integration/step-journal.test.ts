@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StepPost } from '../../src/core/jobs.js';
-import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { StepJournal } from '../../src/queue/step-journal.js';
-import { createTestRedis, ON_EACH_REDIS, type TestRedis } from '../helpers/redis.js';
+import { ON_EACH_REDIS, suiteRedis } from '../helpers/redis.js';
 
 describe.each(ON_EACH_REDIS)('the step journal on $where', ({ kind }) => {
-  let redis: TestRedis;
-  let keys: RedisKeys;
-
-  beforeAll(async () => {
-    redis = await createTestRedis('step-journal', kind);
-    keys = new RedisKeys(redis.prefix.slice(0, -1));
-  });
-
-  afterAll(async () => {
-    await redis.cleanup();
-  });
+  const redis = suiteRedis('step-journal', kind);
+  const { keys } = redis;
 
   it('tells a step that an earlier attempt began it (a retry), and only then', async () => {
     const journal = new StepJournal(redis.client, keys);

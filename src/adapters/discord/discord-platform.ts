@@ -9,13 +9,7 @@ import {
   type MessageReplyOptions,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import type {
-  ChatPlatform,
-  ConfirmationEnd,
-  Editor,
-  ModelForm,
-  PostedStatus,
-} from '../../app/chat-platform.js';
+import type * as Port from '../../app/chat-platform.js';
 import type { WatchView } from '../../core/finetune.js';
 import type { DeliveryTarget, DiscordTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
 import type { DiscordDeliverer } from './discord-deliverer.js';
@@ -54,15 +48,15 @@ const QUEUED = 'Queued.';
 const TOKEN_LIFETIME_MS = 15 * 60_000;
 
 /** What both Discord ports share: status edits through the deliverer, and the status message's body. */
-abstract class DiscordPlatformBase implements ChatPlatform {
+abstract class DiscordPlatformBase implements Port.ChatPlatform {
   constructor(protected readonly deliverer: DiscordDeliverer) {}
 
   async ack(): Promise<void> {
     // Interactions are answered (or deferred) by their first reply; messages have no deadline.
   }
 
-  abstract closeConfirmation(end: ConfirmationEnd, text: string): Promise<void>;
-  abstract postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus>;
+  abstract closeConfirmation(end: Port.ConfirmationEnd, text: string): Promise<void>;
+  abstract postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<Port.PostedStatus>;
   /** Answers the person as privately as this entry point allows; never throws. */
   protected abstract answer(options: DiscordAnswer): Promise<void>;
 
@@ -123,7 +117,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     this.deferred = 'thinking';
   }
 
-  async closeConfirmation(end: ConfirmationEnd, text: string): Promise<void> {
+  async closeConfirmation(end: Port.ConfirmationEnd, text: string): Promise<void> {
     // Run: the status reply that follows is the answer. Cancel: the question turns into the answer.
     if (end === 'running') return;
     const interaction = this.interaction;
@@ -135,12 +129,12 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
   }
 
   /** The modal response: it must be the interaction's first answer. */
-  async openEditor(editor: Editor): Promise<void> {
+  async openEditor(editor: Port.Editor): Promise<void> {
     await this.showModal(editorModal(editor), 'Discord did not open the editor in time. Try again.');
   }
 
   /** The Add as model modal: the press's first answer. */
-  async openModelForm(form: ModelForm): Promise<void> {
+  async openModelForm(form: Port.ModelForm): Promise<void> {
     await this.showModal(
       modelFormModal(form),
       'Discord did not open the form in time. Press Add as model again.',
@@ -163,7 +157,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     return watchTarget(reply, interaction.user.id, interaction.guildId ?? '');
   }
 
-  async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
+  async postStatus(view: JobView, status: JobStatus): Promise<Port.PostedStatus> {
     const interaction = this.interaction;
     const reply = await this.publicReply(this.statusBody(interaction.user.id, view, status));
     const channelId = interaction.channelId ?? '';
@@ -233,7 +227,7 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
     super(deliverer);
   }
 
-  async closeConfirmation(_end: ConfirmationEnd, text: string): Promise<void> {
+  async closeConfirmation(_end: Port.ConfirmationEnd, text: string): Promise<void> {
     await this.tell(text);
   }
 
@@ -243,7 +237,7 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
     return watchTarget(reply, message.author.id, message.guildId ?? '');
   }
 
-  async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
+  async postStatus(view: JobView, status: JobStatus): Promise<Port.PostedStatus> {
     const message = this.message;
     const reply = await message.reply(this.statusBody(message.author.id, view, status));
     let resultChannelId = message.channelId;

@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, RespondFn, SlashCommand, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { InboundEvent, PressAction } from '../../app/chat-platform.js';
 import { InboundService } from '../../app/inbound-service.js';
@@ -286,6 +286,50 @@ export function interactionEvent(
     entry: from.entry,
     input: from.input,
   };
+}
+
+/** What a modal's `private_metadata` carried (lorabot writes JSON naming at least the channel). */
+export type ViewMetadata = Record<string, unknown> & { channel: string };
+
+/**
+ * A lorabot modal's submission (`view_submission`): acked at once, closing the modal, then handed on as an event
+ * from the channel its metadata names, with the input `read` makes of the metadata and the submitted values
+ * (undefined: not a submission of ours, dropped). Answers are ephemeral in that channel.
+ * @see https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload#view_submission
+ */
+export function onViewSubmission(
+  app: App,
+  callbackId: string,
+  handler: { service: InboundService; deps: SlackCommandDeps },
+  read: (
+    metadata: ViewMetadata,
+    values: ViewSubmitAction['view']['state']['values'],
+  ) => InboundEvent['input'] | undefined,
+): void {
+  app.view<ViewSubmitAction>(callbackId, async ({ ack, body, view, client }) => {
+    await ack();
+    const metadata = viewMetadata(view.private_metadata);
+    const input = metadata && read(metadata, view.state.values);
+    if (!metadata || !input) return;
+    const event = interactionEvent(handler.deps, {
+      workspaceId: body.team?.id ?? body.user.team_id ?? '',
+      channelId: metadata.channel,
+      userId: body.user.id,
+      triggerId: view.id,
+      entry: 'editor',
+      input,
+    });
+    await handler.service.handle(event, ephemeralPlatform(client, event.requester));
+  });
+}
+
+function viewMetadata(text: string): ViewMetadata | undefined {
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown> | null;
+    return typeof parsed?.channel === 'string' ? (parsed as ViewMetadata) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function slackRequestKey(command: Pick<SlashCommand, 'team_id' | 'trigger_id'>): string {

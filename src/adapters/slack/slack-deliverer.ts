@@ -27,6 +27,7 @@ import {
 } from './slack-format.js';
 import { SlackStepPosts } from './slack-step-posts.js';
 import { APPEND_INTERVAL_MS, isNativeStream, type SlackBlock, SlackStreams } from './slack-stream.js';
+import { SlackThreadReader } from './slack-thread.js';
 
 /** A job that ended, with the first of its images Slack holds (a Home tab thumbnail), if it had any. */
 export type SlackEndedJob = EndedJob & { thumbnailFileId?: string };
@@ -62,15 +63,16 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
     editIntervalMs?: number,
     private readonly hooks: SlackDelivererHooks = {},
   ) {
-    this.streams = new SlackStreams(client);
-    this.posts = new SlackStepPosts(client);
+    // One reader of the job's thread for every retried step and the stream taken over from another worker.
+    const thread = new SlackThreadReader(client);
+    this.streams = new SlackStreams(client, thread);
+    this.posts = new SlackStepPosts(client, thread);
     this.watch = slackWatchDelivery(client);
     if (editIntervalMs !== undefined) {
       this.streaming = {
         editIntervalMs,
         open: async (target, post) =>
-          (await this.streams.start(target, post, () => this.threadOf(target))) ??
-          this.openEdited(target, post),
+          (await this.streams.start(target, post)) ?? this.openEdited(target, post),
         preview: async (target, id, partial) => {
           if (isNativeStream(id)) return this.streams.append(target, id, partial);
           await this.client.chat.update({ channel: target.channelId, ts: id, text: previewText(partial) });
@@ -79,11 +81,6 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
           isNativeStream(id) ? Math.max(APPEND_INTERVAL_MS, editIntervalMs) : editIntervalMs,
       };
     }
-  }
-
-  /** The job's thread as Slack has it, with the metadata of each step's message (read only on a retry). */
-  private threadOf(target: SlackTarget) {
-    return this.posts.recent({ channel: target.channelId, thread_ts: target.parentTs });
   }
 
   /** The edit loop's message: a thread reply with a cursor, edited as the answer grows. */
@@ -151,7 +148,7 @@ export class SlackDeliverer implements Deliverer<SlackTarget> {
           target,
           streamed,
           { text: answer.text, footer: footer ?? [] },
-          post.retry ? { thread: () => this.threadOf(target) } : undefined,
+          post.retry,
         );
         return end.rest;
       });

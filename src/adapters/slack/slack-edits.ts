@@ -1,13 +1,13 @@
-import type { App, MessageShortcut, ViewSubmitAction } from '@slack/bolt';
+import type { App, MessageShortcut } from '@slack/bolt';
 import type { InboundService } from '../../app/inbound-service.js';
 import type { SourceImage } from '../../core/requests.js';
 import {
-  ephemeralPlatform,
   interactionEvent,
+  onViewSubmission,
   respondReplies,
   type SlackCommandDeps,
 } from './slack-commands.js';
-import { EDIT_SHORTCUT, EDITOR_CALLBACK, type EditorMetadata } from './slack-format.js';
+import { EDIT_SHORTCUT, EDITOR_CALLBACK } from './slack-format.js';
 import { SlackPlatform } from './slack-platform.js';
 
 /** A file of a Slack message, as far as lorabot reads it. @see https://docs.slack.dev/reference/objects/file-object */
@@ -48,20 +48,11 @@ export function registerSlackEdits(app: App, service: InboundService, deps: Slac
       await service.handle(event, platform);
     },
   );
-  app.view<ViewSubmitAction>(EDITOR_CALLBACK, async ({ ack, body, view, client }) => {
-    await ack();
-    const metadata = readMetadata(view.private_metadata);
-    if (!metadata) return;
-    const event = interactionEvent(deps, {
-      workspaceId: body.team?.id ?? body.user.team_id ?? '',
-      channelId: metadata.channel,
-      userId: body.user.id,
-      triggerId: view.id,
-      entry: 'editor',
-      input: { type: 'edit', draftId: metadata.draft, text: view.state.values.prompt?.text?.value ?? '' },
-    });
-    await service.handle(event, ephemeralPlatform(client, event.requester));
-  });
+  onViewSubmission(app, EDITOR_CALLBACK, { service, deps }, (metadata, values) =>
+    typeof metadata.draft === 'string'
+      ? { type: 'edit', draftId: metadata.draft, text: values.prompt?.text?.value ?? '' }
+      : undefined,
+  );
 }
 
 /** A message's image files as sources; files of other types are left out. */
@@ -76,15 +67,4 @@ export function slackImages(files: unknown): SourceImage[] {
       mimetype: file.mimetype!,
       ...(file.size !== undefined ? { bytes: file.size } : {}),
     }));
-}
-
-function readMetadata(text: string): EditorMetadata | undefined {
-  try {
-    const parsed = JSON.parse(text) as Partial<EditorMetadata>;
-    return typeof parsed.draft === 'string' && typeof parsed.channel === 'string'
-      ? { draft: parsed.draft, channel: parsed.channel }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,11 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type {
-  ChatPlatform,
-  ConfirmationEnd,
-  Editor,
-  ModelForm,
-  PostedStatus,
-} from '../../app/chat-platform.js';
+import type * as Port from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
 import type { WatchView } from '../../core/finetune.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob, SlackTarget } from '../../core/jobs.js';
@@ -34,7 +28,7 @@ export interface SlackReplies {
  * thread of a follow-up); private answers go back the way `replies` says. Text is escaped here.
  * @see https://docs.slack.dev/interactivity/handling-user-interaction#message_responses
  */
-export class SlackPlatform implements ChatPlatform {
+export class SlackPlatform implements Port.ChatPlatform {
   private acked = false;
 
   constructor(
@@ -59,13 +53,13 @@ export class SlackPlatform implements ChatPlatform {
     await this.private(confirmMessage(question, command, pendingId));
   }
 
-  async closeConfirmation(_end: ConfirmationEnd, text: string): Promise<void> {
+  async closeConfirmation(_end: Port.ConfirmationEnd, text: string): Promise<void> {
     if (!this.replies.replace) return this.tell(text);
     await this.replies.replace(escapeSlackText(text)).catch(() => undefined);
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
-  async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus> {
+  async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<Port.PostedStatus> {
     const { channelId, userId, workspaceId } = this.requester;
     const posted = await this.client.chat.postMessage({
       channel: channelId,
@@ -107,7 +101,7 @@ export class SlackPlatform implements ChatPlatform {
   }
 
   /** @see https://docs.slack.dev/reference/methods/views.open */
-  async openEditor(editor: Editor): Promise<void> {
+  async openEditor(editor: Port.Editor): Promise<void> {
     const metadata = { draft: editor.draftId, channel: this.requester.channelId };
     try {
       if (!this.triggerId) throw new Error('no trigger_id');
@@ -135,7 +129,7 @@ export class SlackPlatform implements ChatPlatform {
   }
 
   /** @see https://docs.slack.dev/reference/methods/views.open */
-  async openModelForm(form: ModelForm): Promise<void> {
+  async openModelForm(form: Port.ModelForm): Promise<void> {
     try {
       if (!this.triggerId) throw new Error('no trigger_id');
       await this.client.views.open({

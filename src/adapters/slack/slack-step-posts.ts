@@ -1,20 +1,9 @@
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
 import type { StepPost } from '../../core/jobs.js';
+import type { FoundMessage, SlackPlace, SlackThreadReader } from './slack-thread.js';
 
 /** The `event_type` of the metadata on every message a job step posts. */
 export const STEP_EVENT = 'lorabot_step';
-/** A job's thread holds its status, results and notice: a page this long reaches every message of it. */
-const THREAD_PAGE = 200;
-/** A DM's last messages, where a notice just posted is. */
-const DM_PAGE = 50;
-
-/** Where a step posts: a channel (a thread in it), or a DM with `user`. */
-export interface SlackPlace {
-  channel: string;
-  thread_ts?: string;
-  /** A DM: `channel` is the user's id, which `chat.postMessage` accepts and `conversations.history` does not. */
-  dm?: boolean;
-}
 
 /** A message a step posts. */
 export type StepMessage = SlackPlace & {
@@ -30,14 +19,6 @@ export interface StepFile {
   title: string;
 }
 
-export interface FoundMessage {
-  ts?: string;
-  text?: string;
-  blocks?: unknown[];
-  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
-  files?: Array<{ id?: string }>;
-}
-
 /**
  * Posts of a job's steps that a worker crash cannot double. Each message carries metadata naming its job and step
  * (`event_type: lorabot_step`); only when the journal says an earlier attempt began the step (`post.retry`) is the
@@ -51,6 +32,8 @@ export interface FoundMessage {
 export class SlackStepPosts {
   constructor(
     private readonly client: WebClient,
+    /** The thread reader the job's native stream uses too. */
+    private readonly thread: SlackThreadReader,
     private readonly send: typeof fetch = fetch,
   ) {}
 
@@ -60,7 +43,7 @@ export class SlackStepPosts {
     if (post?.retry) {
       // A lookup Slack refuses (a workspace that never granted `im:history`) posts anyway: a notice twice
       // rather than none.
-      const found = (await this.recent(message).catch(() => [])).find((m) => isStepMessage(m, post));
+      const found = (await this.thread.read(message).catch(() => [])).find((m) => isStepMessage(m, post));
       if (found?.ts) return found.ts;
     }
     const metadata = post ? { metadata: { event_type: STEP_EVENT, event_payload: stepPayload(post) } } : {};
@@ -74,7 +57,9 @@ export class SlackStepPosts {
       await post.steps.value(`${post.step}:files`, async () => JSON.stringify(await this.stage(files))),
     ) as string[];
     if (post.retry) {
-      const shared = (await this.recent(place)).some((m) => m.files?.some((f) => f.id && ids.includes(f.id)));
+      const shared = (await this.thread.read(place)).some((m) =>
+        m.files?.some((f) => f.id && ids.includes(f.id)),
+      );
       if (shared) return ids;
     }
     await this.client.files.completeUploadExternal({
@@ -103,33 +88,6 @@ export class SlackStepPosts {
       ids.push(String(file_id));
     }
     return ids;
-  }
-
-  /**
-   * The messages where a step posts, with their metadata: a thread's replies, or a DM's last messages.
-   * @see https://docs.slack.dev/reference/methods/conversations.replies
-   * @see https://docs.slack.dev/reference/methods/conversations.history
-   */
-  async recent(place: SlackPlace): Promise<FoundMessage[]> {
-    if (place.thread_ts) {
-      const page = await this.client.conversations.replies({
-        channel: place.channel,
-        ts: place.thread_ts,
-        include_all_metadata: true,
-        limit: THREAD_PAGE,
-      });
-      return (page.messages ?? []) as FoundMessage[];
-    }
-    const channel = place.dm
-      ? (await this.client.conversations.open({ users: place.channel })).channel?.id
-      : place.channel;
-    if (!channel) return [];
-    const page = await this.client.conversations.history({
-      channel,
-      include_all_metadata: true,
-      limit: DM_PAGE,
-    });
-    return (page.messages ?? []) as FoundMessage[];
   }
 }
 

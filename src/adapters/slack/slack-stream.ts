@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { SlackTarget, StepPost } from '../../core/jobs.js';
 import { FEEDBACK_ACTION } from './slack-feedback.js';
-import type { FoundMessage } from './slack-step-posts.js';
 import { escapeSlackText } from './slack-text.js';
+import type { FoundMessage, SlackThreadReader } from './slack-thread.js';
 
 /**
  * Slack's native text streaming: an answer grows in one thread reply by `chat.startStream`, `chat.appendStream`
@@ -72,23 +72,23 @@ export class SlackStreams {
   private readonly unsupported = new Map<string, string>();
   private readonly live = new Map<string, LiveStream>();
 
-  constructor(private readonly client: WebClient) {}
+  constructor(
+    private readonly client: WebClient,
+    /** The job thread's reader, the one its retried steps use. */
+    private readonly reader: SlackThreadReader,
+  ) {}
 
   /**
    * Starts a stream in the job's thread, addressed to the requester (Slack needs the recipient outside a DM).
    * Returns its id, or undefined where streams are known not to work or Slack refused this one.
    */
-  async start(
-    target: SlackTarget,
-    post?: StepPost,
-    thread?: () => Promise<FoundMessage[]>,
-  ): Promise<string | undefined> {
+  async start(target: SlackTarget, post?: StepPost): Promise<string | undefined> {
     if (this.cannotStream(target)) return undefined;
-    if (post?.retry && thread) {
+    if (post?.retry) {
       // An earlier attempt may have started a stream and stopped before the journal kept its id: a reply in the
       // thread with no text yet and no step metadata is that stream (only a stream starts empty); it is taken
       // over instead of a second one started.
-      const orphan = (await thread()).filter(
+      const orphan = (await this.thread(target)).filter(
         (m) => m.ts && m.ts !== target.parentTs && !m.metadata && !m.text?.trim(),
       );
       const ts = orphan.at(-1)?.ts;
@@ -163,7 +163,7 @@ export class SlackStreams {
     target: SlackTarget,
     id: string,
     end: { text: string; footer: SlackBlock[] },
-    retry?: { thread: () => Promise<FoundMessage[]> },
+    retry = false,
   ): Promise<StreamEnd> {
     const stream = this.live.get(id) ?? (await this.adopt(target, id));
     this.live.delete(id);
@@ -173,7 +173,7 @@ export class SlackStreams {
       // Already stopped, by an earlier attempt that did not live to journal it: if that stop carried the footer,
       // the whole answer is in the stream and nothing is left to post.
       if (!stoppedNow && retry) {
-        const message = (await retry.thread()).find((m) => m.ts === tsOf(id));
+        const message = (await this.thread(target)).find((m) => m.ts === tsOf(id));
         if (message && JSON.stringify(message.blocks ?? []).includes(FEEDBACK_ACTION)) return { rest: '' };
       }
       return { rest: end.text };
@@ -196,24 +196,22 @@ export class SlackStreams {
   /**
    * A stream this process did not start (the job was retried on another worker, e.g. after Together refused its
    * first call): taken over when Slack shows it still empty, since then nothing of another attempt's answer is in
-   * it; otherwise undefined (it is stopped with a note, and the answer posted below it).
+   * it; otherwise undefined (it is stopped with a note, and the answer posted below it). A thread that cannot be
+   * read leaves it undefined too: nothing is written over what may be another attempt's answer.
    */
   private async adopt(target: SlackTarget, id: string): Promise<LiveStream | undefined> {
     const ts = tsOf(id);
-    try {
-      const page = await this.client.conversations.replies({
-        channel: target.channelId,
-        ts: target.parentTs,
-        limit: 200,
-      });
-      const message = (page.messages ?? []).find((m) => m.ts === ts);
-      if (!message || message.text?.trim()) return undefined;
-    } catch {
-      return undefined;
-    }
+    const thread = await this.thread(target).catch(() => []);
+    const message = thread.find((m) => m.ts === ts);
+    if (!message || message.text?.trim()) return undefined;
     const stream = { shown: '', broken: false };
     this.live.set(id, stream);
     return stream;
+  }
+
+  /** The job's thread as Slack has it, with the metadata of each step's message (read only on a retry). */
+  private thread(target: SlackTarget): Promise<FoundMessage[]> {
+    return this.reader.read({ channel: target.channelId, thread_ts: target.parentTs });
   }
 
   /** A stream this process cannot continue: stopped with a note, and nothing appended to it again. */

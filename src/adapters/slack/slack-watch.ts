@@ -1,10 +1,10 @@
-import type { App, ViewSubmitAction } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { ModelForm } from '../../app/chat-platform.js';
 import type { InboundService } from '../../app/inbound-service.js';
 import { type WatchNotice, type WatchView, watchStatusText } from '../../core/finetune.js';
 import type { SlackTarget, WatchDelivery } from '../../core/jobs.js';
-import { ephemeralPlatform, interactionEvent, type SlackCommandDeps } from './slack-commands.js';
+import { onViewSubmission, type SlackCommandDeps } from './slack-commands.js';
 import { ACTIONS, button, type SlackMessage } from './slack-format.js';
 import { escapeSlackText } from './slack-text.js';
 
@@ -87,30 +87,15 @@ export function modelFormView(form: ModelForm, channel: string) {
 
 /** The Add as model modal's submission, handed to the inbound service (which checks the admin again). */
 export function registerSlackModelForm(app: App, service: InboundService, deps: SlackCommandDeps): void {
-  app.view<ViewSubmitAction>(MODEL_FORM_CALLBACK, async ({ ack, body, view, client }) => {
-    await ack();
-    let metadata: { watch?: unknown; channel?: unknown };
-    try {
-      metadata = JSON.parse(view.private_metadata) as typeof metadata;
-    } catch {
-      return;
-    }
-    if (typeof metadata.watch !== 'string' || typeof metadata.channel !== 'string') return;
-    const value = (block: string) => view.state.values[block]?.value?.value ?? '';
-    const event = interactionEvent(deps, {
-      workspaceId: body.team?.id ?? body.user.team_id ?? '',
-      channelId: metadata.channel,
-      userId: body.user.id,
-      triggerId: view.id,
-      entry: 'editor',
-      input: {
-        type: 'add-model',
-        watchId: metadata.watch,
-        name: value('name'),
-        systemPrompt: value('system'),
-        maxTokens: value('max_tokens'),
-      },
-    });
-    await service.handle(event, ephemeralPlatform(client, event.requester));
+  onViewSubmission(app, MODEL_FORM_CALLBACK, { service, deps }, (metadata, values) => {
+    if (typeof metadata.watch !== 'string') return undefined;
+    const value = (block: string) => values[block]?.value?.value ?? '';
+    return {
+      type: 'add-model',
+      watchId: metadata.watch,
+      name: value('name'),
+      systemPrompt: value('system'),
+      maxTokens: value('max_tokens'),
+    };
   });
 }

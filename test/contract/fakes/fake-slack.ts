@@ -216,10 +216,13 @@ export class FakeSlack {
     this.messageIndex.set(`${message.channel} ${message.ts}`, message);
   }
 
-  /** A message already in a channel (as if the gateway had posted it): a parent for jobs a test enqueues. */
-  seedMessage(channel: string, text: string): string {
+  /**
+   * A message already in a channel (as if the gateway had posted it): a parent for jobs a test enqueues, or a
+   * reply in the thread `threadTs`.
+   */
+  seedMessage(channel: string, text: string, threadTs?: string): string {
     const ts = this.nextTs();
-    this.remember({ channel, ts, text, history: [text] });
+    this.remember({ channel, ts, text, history: [text], ...(threadTs ? { thread_ts: threadTs } : {}) });
     return ts;
   }
 
@@ -568,14 +571,28 @@ export class FakeSlack {
       thread.title = String(args.title);
       return { ok: true };
     },
-    // A thread: its parent, then its replies (files shared into it among them), oldest first.
+    // A thread: its parent, then its replies (files shared into it among them), oldest first, `limit` (default
+    // 1000) a page; `response_metadata.next_cursor` leads to the next page, empty on the last.
     'conversations.replies': (args) => {
       const channel = String(args.channel);
       const ts = String(args.ts);
       const parent = this.messageIndex.get(`${channel} ${ts}`);
       if (!parent) return { ok: false, error: 'thread_not_found' };
       const replies = this.conversation(channel, ts, isTrue(args.include_all_metadata));
-      return { ok: true, messages: [this.messageObject(parent, false), ...replies], has_more: false };
+      const all = [this.messageObject(parent, false), ...replies];
+      const from =
+        args.cursor === undefined ? 0 : Number(Buffer.from(String(args.cursor), 'base64').toString());
+      if (!Number.isInteger(from) || from < 0 || from > all.length)
+        return { ok: false, error: 'invalid_cursor' };
+      const limit = args.limit === undefined ? 1000 : Number(args.limit);
+      const more = from + limit < all.length;
+      const next = more ? Buffer.from(String(from + limit)).toString('base64') : '';
+      return {
+        ok: true,
+        messages: all.slice(from, from + limit),
+        has_more: more,
+        response_metadata: { next_cursor: next },
+      };
     },
     // A channel's (or DM's) top-level messages, newest first.
     'conversations.history': (args) => {
