@@ -17,7 +17,7 @@ export interface CostInputs {
   redisBreakdown: RedisBreakdown;
   workerProfile: ProfileSummary;
   steady: {
-    commands: number;
+    finished: number;
     commandsPerSecondOffered: number;
     overheadMs: { p99: number };
     cpuPercentOfOneCore: { workerMs: number | null };
@@ -32,7 +32,7 @@ function msPerJob(workerMs: number | null, jobs: number): number | null {
 
 export function costRows(r: CostInputs): Row[] {
   const b = r.redisBreakdown;
-  const steadyMs = msPerJob(r.steady.cpuPercentOfOneCore.workerMs, r.steady.commands);
+  const steadyMs = msPerJob(r.steady.cpuPercentOfOneCore.workerMs, r.steady.finished);
   const fullMs = msPerJob(r.saturation.cpuPercentOfOneCore.workerMs, r.saturation.finished);
   const sentMet = b.sentPerJob <= COST_TARGETS.commandsSentPerJob;
   const cpuMet = steadyMs === null ? null : steadyMs <= COST_TARGETS.workerCpuMsPerJob;
