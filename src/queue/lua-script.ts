@@ -29,3 +29,26 @@ export class LuaScript {
   }
 }
 
+/**
+ * Pushes a value onto the head of a list, keeps the newest `max`, and renews the list's TTL when one is given, in
+ * one command. KEYS[1]: the list; ARGV: the value, `max`, the TTL in seconds (0: none).
+ */
+const PUSH_CAPPED = new LuaScript(
+  'lorabotPushCapped',
+  `
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 1
+`,
+);
+
+/** A short list of the newest entries (the Home tab's last jobs, the durations ETAs average). */
+export async function pushCapped(
+  redis: RedisClient,
+  key: string,
+  value: string,
+  limits: { max: number; ttlSeconds?: number },
+): Promise<void> {
+  await PUSH_CAPPED.run(redis, [key], [value, limits.max, limits.ttlSeconds ?? 0]);
+}

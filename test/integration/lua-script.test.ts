@@ -1,7 +1,32 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LuaScript } from '../../src/queue/lua-script.js';
+import { LuaScript, pushCapped } from '../../src/queue/lua-script.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
+import { createTestRedis, ON_EACH_REDIS, type TestRedis } from '../helpers/redis.js';
+
+describe.each(ON_EACH_REDIS)('a capped list on $where', ({ kind }) => {
+  let redis: TestRedis;
+
+  beforeAll(async () => {
+    redis = await createTestRedis('lua-script', kind);
+  });
+
+  afterAll(async () => {
+    await redis.cleanup();
+  });
+
+  it('keeps the newest entries, newest first, and renews its TTL only when given one', async () => {
+    const kept = `${redis.prefix}kept`;
+    for (const value of ['1', '2', '3', '4']) {
+      await pushCapped(redis.client, kept, value, { max: 3, ttlSeconds: 600 });
+    }
+    expect(await redis.client.lrange(kept, 0, -1)).toEqual(['4', '3', '2']);
+    expect(await redis.client.ttl(kept)).toBeGreaterThan(590);
+    const forever = `${redis.prefix}forever`;
+    await pushCapped(redis.client, forever, 'a', { max: 2 });
+    expect(await redis.client.ttl(forever)).toBe(-1);
+  });
+});
 
 describe('a Lua script run by its SHA1', () => {
   const server = new PrivateRedis();

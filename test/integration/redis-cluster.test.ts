@@ -66,11 +66,12 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
       withScripts.push(file.slice(SRC.length + 1));
       for (const [call, , key] of calls) expect(key!.trim(), `${file}: ${call}`).toMatch(/^KEYS\[[^\]]+\]$/);
     }
-    // The scripts the next test runs on the cluster, and the step journal's (run on the cluster by
-    // integration/step-journal.test.ts); a script added elsewhere must be run there too.
+    // The scripts the next test runs on the cluster, the step journal's and the capped list's (run on the cluster
+    // by integration/step-journal.test.ts and lua-script.test.ts); a script added elsewhere must be run there too.
     expect(withScripts.sort()).toEqual([
       'queue/budget-reservations.ts',
       'queue/ledger.ts',
+      'queue/lua-script.ts',
       'queue/step-journal.ts',
     ]);
   });
