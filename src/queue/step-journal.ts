@@ -2,6 +2,7 @@ import type { StepPost, StepRunner } from '../core/jobs.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
+import { decodeSaved, encodeSaved } from './saved-result.js';
 
 /** Runs a named step of a job at most once to completion, remembered in Redis across retries and restarts. */
 export type Steps = StepRunner;
@@ -158,15 +159,18 @@ export class StepJournal {
     await this.redis.hdel(this.keys.steps(jobId), CALL_FIELD);
   }
 
-  /** Saves the provider's result and clears the call's mark, in one script (atomic, like a transaction). */
+  /**
+   * Saves the provider's result and clears the call's mark, in one script (atomic, like a transaction). Bytes in
+   * the result (Buffers) are stored as bytes, not base64 (`encodeSaved`).
+   */
   async saveCheckpoint(jobId: string, value: unknown): Promise<void> {
     const keys = [this.keys.checkpoint(jobId), this.keys.steps(jobId)];
-    await SAVE_RESULT.run(this.redis, keys, [JSON.stringify(value), DAY_SECONDS, CALL_FIELD]);
+    await SAVE_RESULT.run(this.redis, keys, [encodeSaved(value), DAY_SECONDS, CALL_FIELD]);
   }
 
   async loadCheckpoint<T>(jobId: string): Promise<T | undefined> {
-    const text = await this.redis.get(this.keys.checkpoint(jobId));
-    return text === null ? undefined : (JSON.parse(text) as T);
+    const raw = await this.redis.getBuffer(this.keys.checkpoint(jobId));
+    return raw === null ? undefined : (decodeSaved(raw) as T);
   }
 
   /**
