@@ -203,7 +203,8 @@ export class JobWorkers {
       const cancelled = await this.options.connection.get(this.options.keys.cancelled(id));
       if (cancelled !== null) throw new JobCancelled(cancelled);
       if (data.kind === 'ask') await this.options.models?.refresh().catch(() => undefined);
-      await job.updateProgress({ state: 'running' });
+      // Only `lorabot run` follows a job's progress (job-waiter.ts); a chat platform is shown its status message.
+      if (data.target.platform === 'cli') await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
         deliverer.updateStatus(data.target, jobView(id, data), { state: 'running' }),
       );
