@@ -8,8 +8,9 @@
  * beside its target and writes bench/results.json, bench/results.md and the charts bench/results.svg,
  * bench/scale.svg and bench/soak.svg.
  *
- * `--only soak` or `--only scale` runs that phase alone (its section of results.json and results.md is
+ * `--only soak`, `--only scale` or `--only cost` runs that phase alone (its section of results.json and results.md is
  * replaced); `--soak-minutes N` shortens the soak (a short run writes to the temp directory, as BENCH_QUICK=1 does).
+ * `cost` is the MONITOR breakdown, the steady phase and the full-speed phase with the worker's CPU profile.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,10 +21,11 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resolveRedisUrl } from '../src/queue/redis-url.js';
 import { BLUE, histogramsSpec, ORANGE, RED, renderSvg, scaleSpec } from './charts.js';
-import { profileClockUs, profileMarkdown, readProfile, summarizeProfile } from './cpu-profile.js';
+import { COST_HEADING, costMarkdown } from './cost.js';
+import { profileClockUs, readProfile, summarizeProfile } from './cpu-profile.js';
 import { log, openLoop, sleep, totalCommands } from './load.js';
 import { peakRssMb, REPO_ROOT, rssMb } from './processes.js';
-import { breakdownMarkdown, type RedisBreakdown, runRedisBreakdown } from './redis-breakdown.js';
+import { type RedisBreakdown, runRedisBreakdown } from './redis-breakdown.js';
 import { type Row, rowsMarkdown } from './rows.js';
 import { CLUSTER, ONE_REDIS, runScale, type ScaleResult, scaleMarkdown } from './scale.js';
 import { runSoak, type SoakResult } from './soak.js';
@@ -63,8 +65,9 @@ const TARGETS = {
 
 async function main(): Promise<void> {
   if (!(SOAK_MINUTES > 0)) throw new Error(`--soak-minutes must be a positive number of minutes`);
-  if (ARGS.only === 'soak' || ARGS.only === 'scale') return phaseAlone(ARGS.only);
-  if (ARGS.only !== undefined) throw new Error(`--only takes one phase: soak or scale (got ${ARGS.only})`);
+  if (ARGS.only === 'soak' || ARGS.only === 'scale' || ARGS.only === 'cost') return phaseAlone(ARGS.only);
+  if (ARGS.only !== undefined)
+    throw new Error(`--only takes one phase: soak, scale or cost (got ${ARGS.only})`);
   const began = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
   const redis = await resolveRedisUrl(process.env.REDIS_URL, work);
@@ -80,15 +83,7 @@ async function main(): Promise<void> {
       { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
       (stack) => runSteady(stack, admin),
     );
-    const profileDir = join(work, 'worker-profile');
-    const saturation = await withStack(
-      redis.url,
-      work,
-      { latencyMs: 0, concurrency: WORKER_CONCURRENCY, workerProfileDir: profileDir },
-      (stack) => runSaturation(stack, admin),
-    );
-    // The worker wrote its profile when it stopped, at the end of withStack.
-    const workerProfile = summarizeProfile(readProfile(profileDir), saturation.window);
+    const { saturation, workerProfile } = await runProfiledSaturation(redis.url, work, admin);
     const inflight = await withStack(redis.url, work, { latencyMs: 2000, concurrency: 200 }, (stack) =>
       runInflight(stack),
     );
@@ -260,6 +255,19 @@ async function runSaturation(stack: Stack, admin: Redis) {
     /** When it ran, on the clock of the worker's CPU profile. */
     window,
   };
+}
+
+/** The full-speed phase with the worker under `--cpu-prof`, and its profile over the measured window. */
+async function runProfiledSaturation(redisUrl: string, work: string, admin: Redis) {
+  const profileDir = join(work, 'worker-profile');
+  const saturation = await withStack(
+    redisUrl,
+    work,
+    { latencyMs: 0, concurrency: WORKER_CONCURRENCY, workerProfileDir: profileDir },
+    (stack) => runSaturation(stack, admin),
+  );
+  // The worker wrote its profile when it stopped, at the end of withStack.
+  return { saturation, workerProfile: summarizeProfile(readProfile(profileDir), saturation.window) };
 }
 
 /** Together takes 2 s per image and the worker may run 200 at once: jobs/s and the worker's peak memory. */
@@ -565,19 +573,6 @@ async function report(results: Results, steady: { acks: number[]; overheads: num
 }
 
 const SCALE_HEADING = '## Scale';
-const COST_HEADING = "## Where a job's Redis commands and CPU go";
-
-/** The MONITOR breakdown and the worker's CPU profile: what the next reduction of a job's cost can aim at. */
-function costMarkdown(r: Results): string {
-  return [
-    COST_HEADING,
-    '',
-    ...breakdownMarkdown(r.redisBreakdown),
-    '',
-    ...profileMarkdown('The worker in the full-speed phase (`node --cpu-prof`)', r.workerProfile),
-    '',
-  ].join('\n');
-}
 
 function scaleSection(scale: ScaleResult, cores: number): string {
   return [
@@ -613,35 +608,73 @@ function replaceSection(markdown: string, heading: string, section: string): str
 }
 
 /**
- * `--only soak` or `--only scale`: that phase on its own; its section of results.json and results.md is replaced
- * and the rest kept. A quick run, or a soak under 10 minutes, writes to the temp directory, so it never stands in
- * for the real figures.
+ * `--only soak`, `--only scale` or `--only cost`: that phase on its own; its section of results.json and results.md
+ * is replaced and the rest kept. A quick run, or a soak under 10 minutes, writes to the temp directory, so it never
+ * stands in for the real figures.
  */
-async function phaseAlone(phase: 'soak' | 'scale'): Promise<void> {
+async function phaseAlone(phase: 'soak' | 'scale' | 'cost'): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'lorabot-bench-'));
-  // The soak starts its own Redis; the scale phase runs on the machine's (and a cluster it starts).
-  const redis = phase === 'scale' ? await resolveRedisUrl(process.env.REDIS_URL, work) : undefined;
+  // The soak starts its own Redis; the other phases run on the machine's (and scale on a cluster it starts).
+  const redis = phase === 'soak' ? undefined : await resolveRedisUrl(process.env.REDIS_URL, work);
   try {
-    const soak = phase === 'soak' ? await runSoak({ minutes: SOAK_MINUTES, work }) : undefined;
-    const scale = redis
-      ? await runScale({ redisUrl: redis.url, work, jobs: SCALE_JOBS, concurrency: WORKER_CONCURRENCY })
-      : undefined;
-    const out = QUICK || soak?.short ? join(tmpdir(), `lorabot-bench-${phase}-short`) : OUT_DIR;
+    const ran = await runAlone(phase, work, redis?.url);
+    const out = QUICK || ran.short ? join(tmpdir(), `lorabot-bench-${phase}-short`) : OUT_DIR;
     mkdirSync(out, { recursive: true });
     const jsonPath = join(out, 'results.json');
     const json = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as object) : {};
-    writeFileSync(jsonPath, `${JSON.stringify({ ...json, ...(soak ? { soak } : { scale }) }, null, 2)}\n`);
+    writeFileSync(jsonPath, `${JSON.stringify({ ...json, ...ran.json }, null, 2)}\n`);
     const mdPath = join(out, 'results.md');
     const md = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : '# lorabot benchmark\n\n';
-    const section = soak ? soakMarkdown(soak) : scaleSection(scale!, cpus().length);
-    writeFileSync(mdPath, replaceSection(md, soak ? SOAK_HEADING : SCALE_HEADING, section));
-    if (soak) await writeChart('soak.svg', soakChart(soak), out);
-    else await writeChart('scale.svg', scaleChart(scale!), out);
-    log(`\n${section}`);
-    log(`Wrote the ${phase} into results.json and results.md, and ${phase}.svg, in ${out}.`);
+    writeFileSync(mdPath, replaceSection(md, ran.heading, ran.section));
+    await ran.chart?.(out);
+    log(`\n${ran.section}`);
+    log(`Wrote the ${phase} phase into results.json and results.md in ${out}.`);
   } finally {
     await redis?.stop?.();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** One phase run alone: what it adds to results.json, its Markdown section, and its chart if it has one. */
+async function runAlone(phase: 'soak' | 'scale' | 'cost', work: string, redisUrl: string | undefined) {
+  if (phase === 'soak') {
+    const soak = await runSoak({ minutes: SOAK_MINUTES, work });
+    const chart = (out: string) => writeChart('soak.svg', soakChart(soak), out);
+    return { short: soak.short, json: { soak }, heading: SOAK_HEADING, section: soakMarkdown(soak), chart };
+  }
+  if (phase === 'scale') {
+    const scale = await runScale({
+      redisUrl: redisUrl!,
+      work,
+      jobs: SCALE_JOBS,
+      concurrency: WORKER_CONCURRENCY,
+    });
+    const chart = (out: string) => writeChart('scale.svg', scaleChart(scale), out);
+    const section = scaleSection(scale, cpus().length);
+    return { short: false, json: { scale }, heading: SCALE_HEADING, section, chart };
+  }
+  const admin = new Redis(redisUrl!, { maxRetriesPerRequest: 1 });
+  try {
+    const redisBreakdown = await runRedisBreakdown({ work, jobs: BREAKDOWN_JOBS });
+    const steady = await withStack(
+      redisUrl!,
+      work,
+      { latencyMs: 0, concurrency: WORKER_CONCURRENCY },
+      (stack) => runSteady(stack, admin),
+    );
+    const { saturation, workerProfile } = await runProfiledSaturation(redisUrl!, work, admin);
+    const { acks: _a, overheads: _o, ...steadyFigures } = steady;
+    const cost = {
+      redisBreakdown,
+      workerProfile,
+      steady: { ...steadyFigures, overheadMs: summarize(steady.overheads) },
+      saturation,
+    };
+    // The breakdown and the profile where a whole run keeps them; this run's steady and full-speed figures apart.
+    const json = { redisBreakdown, workerProfile, costRun: { steady: cost.steady, saturation } };
+    return { short: false, json, heading: COST_HEADING, section: costMarkdown(cost) };
+  } finally {
+    admin.disconnect();
   }
 }
 

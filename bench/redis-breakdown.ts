@@ -135,8 +135,11 @@ export function breakdown(
 }
 
 function callName(command: string, args: readonly string[], key: string | undefined, prefix: string): string {
-  if (command === 'EVALSHA') return `EVALSHA ${BULLMQ_SCRIPTS.get(args[1] ?? '') ?? 'unknown script'}`;
-  if (command === 'EVAL') return `EVAL (a script on ${keyFamily(key, prefix)})`;
+  const bullmq = command === 'EVALSHA' ? BULLMQ_SCRIPTS.get(args[1] ?? '') : undefined;
+  if (bullmq) return `EVALSHA ${bullmq}`;
+  // lorabot's own scripts (LuaScript: EVAL once on a connection, then EVALSHA), by the keys they touch.
+  if (command === 'EVAL' || command === 'EVALSHA')
+    return `${command} (a script on ${keyFamily(key, prefix)})`;
   return `${command} ${keyFamily(key, prefix)}`;
 }
 

@@ -221,7 +221,10 @@ export async function sendAtFullSpeed(
   return sent;
 }
 
-/** CPU used by the gateway, the workers (together) and this process (fakes and load) over a phase, in % of one core. */
+/**
+ * CPU used by the gateway, the workers (together) and this process (fakes and load) over a phase, in % of one core,
+ * and the workers' CPU time in milliseconds (what a job costs them: divide by the jobs the phase ran).
+ */
 export function cpuMeter(stack: Stack) {
   const started = performance.now();
   const processes = [stack.gateway, ...stack.workers];
@@ -236,10 +239,15 @@ export function cpuMeter(stack: Stack) {
         return b === undefined || a === undefined ? null : round(((a - b) / seconds) * 100);
       };
       const workers = stack.workers.map((_, i) => percent(i + 1));
+      const workerMs = stack.workers.map((_, i) => {
+        const [b, a] = [before[i + 1], after[i + 1]];
+        return b === undefined || a === undefined ? null : (a - b) * 1000;
+      });
       const used = process.cpuUsage(self);
       return {
         gateway: percent(0),
         worker: workers.includes(null) ? null : round(workers.reduce((s, w) => s! + w!, 0)!),
+        workerMs: workerMs.includes(null) ? null : round(workerMs.reduce((s, w) => s! + w!, 0)!),
         benchAndFakes: round(((used.user + used.system) / 1e6 / seconds) * 100),
       };
     },

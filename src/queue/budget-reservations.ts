@@ -9,6 +9,7 @@ import {
 } from '../core/budget.js';
 import type { Admission, JobAdmission, JobData } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -33,7 +34,9 @@ const SCOPES: readonly BudgetScope[] = ['user', 'channel', 'workspace'];
  * job id, now (ms), the three scope ids, the job's kind. Checks the cap, then each budget (spent + waiting +
  * estimate ≤ limit); only when all pass does it reserve in all. A job admitted already gets its first answer.
  */
-const ADMIT_SCRIPT = `
+const ADMIT = new LuaScript(
+  'lorabotAdmit',
+  `
 local held = redis.call('HGET', KEYS[1], 'priority')
 if held then return {1, tonumber(held)} end
 local jobs = redis.call('SCARD', KEYS[2])
@@ -54,7 +57,8 @@ redis.call('SADD', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
 redis.call('HSET', KEYS[1], 'micros', ARGV[1], 'priority', priority, 'kind', ARGV[11],
   'user', ARGV[8], 'channel', ARGV[9], 'workspace', ARGV[10])
-return {1, priority}`;
+return {1, priority}`,
+);
 
 /**
  * A Lua function that gives back a job's reservation, once: KEYS[first] is its record, then its person's set,
@@ -74,8 +78,11 @@ local function releaseReservation(first, jobId)
   return 1
 end`;
 
-const RELEASE_SCRIPT = `${RELEASE_FUNCTION}
-return releaseReservation(1, ARGV[1])`;
+const RELEASE = new LuaScript(
+  'lorabotRelease',
+  `${RELEASE_FUNCTION}
+return releaseReservation(1, ARGV[1])`,
+);
 
 /** A job's reservation as the release function takes it: its id and its six keys. */
 export interface HeldReservation {
@@ -116,20 +123,20 @@ export class BudgetReservations implements JobAdmission {
       this.keys.ledgerTotal('workspace', ids.workspace, 'month', at.slice(0, 7)),
     ];
     const limits = budgetLimits(this.limits.budgets);
-    const answer = (await this.redis.eval(
-      ADMIT_SCRIPT,
-      9,
-      ...this.recordKeys(jobId, ids),
-      ...spent,
-      String(estimate),
-      ...SCOPES.map((scope) => String(limits[scope] ?? -1)),
-      String(this.limits.perPersonMaxJobs ?? -1),
-      jobId,
-      String(now),
-      ids.user,
-      ids.channel,
-      ids.workspace,
-      request.kind,
+    const answer = (await ADMIT.run(
+      this.redis,
+      [...this.recordKeys(jobId, ids), ...spent],
+      [
+        String(estimate),
+        ...SCOPES.map((scope) => String(limits[scope] ?? -1)),
+        String(this.limits.perPersonMaxJobs ?? -1),
+        jobId,
+        String(now),
+        ids.user,
+        ids.channel,
+        ids.workspace,
+        request.kind,
+      ],
     )) as [number, ...Array<string | number>];
     if (answer[0] === 1) return { ok: true, priority: Number(answer[1]) };
     if (answer[1] === 'cap') {
@@ -163,7 +170,7 @@ export class BudgetReservations implements JobAdmission {
 
   async release(jobId: string): Promise<void> {
     const held = await this.held(jobId);
-    if (held) await this.redis.eval(RELEASE_SCRIPT, held.keys.length, ...held.keys, jobId);
+    if (held) await RELEASE.run(this.redis, held.keys, [jobId]);
   }
 
   async waiting(requester: Requester): Promise<Waiting> {

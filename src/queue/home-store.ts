@@ -3,6 +3,7 @@ import { HOME_JOBS, type HomeData, type HomeJob, type HomePerson, type HomeSourc
 import type { GatewayState } from '../core/jobs.js';
 import type { CoreSettings } from '../core/settings.js';
 import type { Ledger } from './ledger.js';
+import { pushCapped } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -31,13 +32,10 @@ export class HomeStore implements HomeSource {
   }
 
   async record(person: HomePerson, job: HomeJob): Promise<void> {
-    const key = this.key(person);
-    await this.redis
-      .multi()
-      .lpush(key, JSON.stringify(job))
-      .ltrim(key, 0, HOME_JOBS - 1)
-      .expire(key, JOBS_TTL_SECONDS)
-      .exec();
+    await pushCapped(this.redis, this.key(person), JSON.stringify(job), {
+      max: HOME_JOBS,
+      ttlSeconds: JOBS_TTL_SECONDS,
+    });
   }
 
   async read(person: HomePerson, now: number): Promise<HomeData> {

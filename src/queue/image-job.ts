@@ -12,10 +12,18 @@ import { imageCost } from './job-costs.js';
 import type { Steps } from './step-journal.js';
 import { callOptions, type WorkerServices } from './worker-services.js';
 
-/** Together's images, saved before any delivery so that a retried job never generates (and pays) twice. */
+/**
+ * Together's images, saved before any delivery so that a retried job never generates (and pays) twice. Their bytes
+ * are kept as bytes; a result saved before they were (base64 text) still reads.
+ */
 export interface ImageCheckpoint {
-  images: Array<{ mimeType: string; base64: string }>;
+  images: Array<{ mimeType: string; bytes?: Buffer; base64?: string }>;
   requestId: string | undefined;
+}
+
+/** A saved image's bytes, whichever way it was saved. */
+export function savedImageBytes(image: ImageCheckpoint['images'][number]): Buffer {
+  return image.bytes ?? Buffer.from(image.base64 ?? '', 'base64');
 }
 
 /**
@@ -33,8 +41,8 @@ export async function runImageJob(
   const checkpoint =
     (await services.journal.loadCheckpoint<ImageCheckpoint>(id)) ??
     (await generate(services, job, run.signal));
-  const named = checkpoint.images.map((image, index) => ({
-    ...image,
+  const images = checkpoint.images.map((image, index) => ({
+    mimeType: image.mimeType,
     fileName: imageFileName({
       mimeType: image.mimeType,
       seed: data.request.seed,
@@ -42,11 +50,7 @@ export async function runImageJob(
       index,
       count: checkpoint.images.length,
     }),
-  }));
-  const images = named.map(({ mimeType, fileName, base64 }) => ({
-    mimeType,
-    fileName,
-    bytes: Buffer.from(base64, 'base64'),
+    bytes: savedImageBytes(image),
   }));
   const cost = imageCost(services, data);
   const caption: ImageCaption = {
@@ -58,7 +62,13 @@ export async function runImageJob(
   await run.steps.once('images', (post) => run.deliverer.postImages(data.target, images, post, caption));
   await services.finish(job, run.deliverer, run.steps, cost);
   const outcome: JobOutcome = { kind: 'flux', costMicros: cost.micros, costText: cost.text };
-  if (data.target.platform === 'cli') outcome.images = named;
+  if (data.target.platform === 'cli') {
+    outcome.images = images.map(({ mimeType, fileName, bytes }) => ({
+      mimeType,
+      fileName,
+      base64: bytes.toString('base64'),
+    }));
+  }
   return outcome;
 }
 
@@ -80,7 +90,7 @@ async function generate(
     save: (result): ImageCheckpoint => ({
       images: result.images.map((image) => ({
         mimeType: image.mimeType,
-        base64: Buffer.from(image.bytes).toString('base64'),
+        bytes: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength),
       })),
       requestId: result.requestId,
     }),

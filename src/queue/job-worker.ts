@@ -205,7 +205,8 @@ export class JobWorkers {
       // A preset added a moment ago that this process has not heard of yet: read the presets once more.
       if (data.kind === 'ask' && !this.options.settings.chat.models[data.request.model])
         await this.options.models?.refresh().catch(() => undefined);
-      await job.updateProgress({ state: 'running' });
+      // Only `lorabot run` follows a job's progress (job-waiter.ts); a chat platform is shown its status message.
+      if (data.target.platform === 'cli') await job.updateProgress({ state: 'running' });
       await steps.once('status:running', () =>
         deliverer.updateStatus(data.target, jobView(id, data), { state: 'running' }),
       );

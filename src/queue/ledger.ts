@@ -2,6 +2,7 @@ import { type Requester, type Spend, scopeIds } from '../core/budget.js';
 import type { SpendReader } from '../core/jobs.js';
 import type { Micros } from '../core/money.js';
 import { type HeldReservation, RELEASE_FUNCTION } from './budget-reservations.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -43,7 +44,9 @@ export interface PossiblyBilled {
 // (optional) the job's budget reservation, settled here whether or not this call charges. ARGV: micros, the entry,
 // the lifetime of the marker, entries and tallies, the two counts, the job id whose reservation is settled, then
 // each total's lifetime in the order of KEYS.
-const CHARGE_SCRIPT = `${RELEASE_FUNCTION}
+const CHARGE = new LuaScript(
+  'lorabotCharge',
+  `${RELEASE_FUNCTION}
 local totals = tonumber(ARGV[4])
 local entries = totals + 2
 local charge = entries + tonumber(ARGV[5])
@@ -62,7 +65,8 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
   end
   return 1
 end
-return 0`;
+return 0`,
+);
 
 /** A day's totals serve daily budgets and the dashboard's 30-day chart: kept 40 days after the day's last charge. */
 const DAY_TTL_SECONDS = 40 * 86_400;
@@ -109,18 +113,18 @@ export class Ledger implements SpendReader {
     const marker = this.keys.charged(entry.callId ? `${entry.jobId}:call:${entry.callId}` : entry.jobId);
     const keys = [marker, ...totals.map(([key]) => key), this.keys.ledgerEntries(month), ...tallies];
     const settled = settles?.keys ?? [];
-    const result = await this.redis.eval(
-      CHARGE_SCRIPT,
-      keys.length + settled.length,
-      ...keys,
-      ...settled,
-      String(entry.micros),
-      JSON.stringify(entry),
-      String(MONTH_TTL_SECONDS),
-      String(totals.length),
-      String(tallies.length),
-      settles?.jobId ?? '',
-      ...totals.map(([, ttl]) => String(ttl)),
+    const result = await CHARGE.run(
+      this.redis,
+      [...keys, ...settled],
+      [
+        String(entry.micros),
+        JSON.stringify(entry),
+        String(MONTH_TTL_SECONDS),
+        String(totals.length),
+        String(tallies.length),
+        settles?.jobId ?? '',
+        ...totals.map(([, ttl]) => String(ttl)),
+      ],
     );
     return result === 1;
   }

@@ -7,7 +7,7 @@ import {
   sniffImageType,
   sourceImageError,
 } from '../core/source-images.js';
-import type { ImageCheckpoint } from './image-job.js';
+import { type ImageCheckpoint, savedImageBytes } from './image-job.js';
 import type { SourceFiles } from './source-files.js';
 import type { StepJournal } from './step-journal.js';
 
@@ -87,7 +87,7 @@ export class RedisSourceResolver implements SourceImageResolver {
   private async resultImage(jobId: string, index: number): Promise<SourceBytes> {
     const saved = await this.options.journal.loadCheckpoint<ImageCheckpoint>(jobId);
     const image = saved?.images?.[index];
-    const bytes = image ? Buffer.from(image.base64, 'base64') : undefined;
+    const bytes = image ? savedImageBytes(image) : undefined;
     const mimeType = bytes ? sniffImageType(bytes) : undefined;
     if (!bytes || !mimeType) {
       throw sourceImageError('result_gone', `job ${jobId} image ${index}: no kept result`);

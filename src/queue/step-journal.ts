@@ -1,6 +1,8 @@
 import type { StepPost, StepRunner } from '../core/jobs.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
+import { decodeSaved, encodeSaved } from './saved-result.js';
 
 /** Runs a named step of a job at most once to completion, remembered in Redis across retries and restarts. */
 export type Steps = StepRunner;
@@ -15,13 +17,42 @@ const CALL_FIELD = 'call:started';
  * and returns whether an earlier attempt had marked it (`[0, 1|0]`). KEYS[1]: the job's step hash; ARGV: the
  * step's record field, its started field, the mark, the hash's TTL.
  */
-const BEGIN_SCRIPT = `
+const BEGIN = new LuaScript(
+  'lorabotStepBegin',
+  `
 local done = redis.call('HGET', KEYS[1], ARGV[1])
 if done then return {1, done} end
 local earlier = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 if earlier == 1 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return {0, 1 - earlier}
-`;
+`,
+);
+
+/**
+ * Writes a field of a job's step hash and renews the hash's TTL, in one command (a step's record, a call's started
+ * mark). KEYS[1]: the hash; ARGV: the field, its value, the TTL.
+ */
+const RECORD = new LuaScript(
+  'lorabotStepRecord',
+  `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+`,
+);
+
+/**
+ * Saves a provider's result and clears its call's started mark, in one command. KEYS: the result, the step hash;
+ * ARGV: the result, its TTL, the mark's field.
+ */
+const SAVE_RESULT = new LuaScript(
+  'lorabotSaveResult',
+  `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1
+`,
+);
 
 /**
  * Called after a step's platform call returned and before the journal records it: the instant a crash test stops
@@ -79,20 +110,16 @@ export class StepJournal {
   ): Promise<string> {
     const key = this.keys.steps(jobId);
     const ttl = this.ttl;
-    const [done, found] = (await this.redis.eval(
-      BEGIN_SCRIPT,
-      1,
-      key,
-      at.field,
-      `started:${at.step}`,
-      String(Date.now()),
-      ttl,
+    const [done, found] = (await BEGIN.run(
+      this.redis,
+      [key],
+      [at.field, `started:${at.step}`, String(Date.now()), ttl],
     )) as [number, string | number];
     if (done === 1) return String(found);
     const steps = this.forJob(jobId);
     const value = await run({ job: jobId, step: at.step, retry: found === 1, steps });
     await this.options.afterRun?.(jobId, at.step);
-    await this.redis.multi().hset(key, at.field, value).expire(key, ttl).exec();
+    await RECORD.run(this.redis, [key], [at.field, value, ttl]);
     return value;
   }
 
@@ -124,8 +151,7 @@ export class StepJournal {
 
   /** Marks a provider call as begun, before its request is sent. */
   async startCall(jobId: string, start: CallStart): Promise<void> {
-    const key = this.keys.steps(jobId);
-    await this.redis.multi().hset(key, CALL_FIELD, JSON.stringify(start)).expire(key, this.ttl).exec();
+    await RECORD.run(this.redis, [this.keys.steps(jobId)], [CALL_FIELD, JSON.stringify(start), this.ttl]);
   }
 
   /** Clears the mark of a call that returned without a result (an error the job's failure path handles). */
@@ -133,18 +159,18 @@ export class StepJournal {
     await this.redis.hdel(this.keys.steps(jobId), CALL_FIELD);
   }
 
-  /** Saves the provider's result and clears the call's mark, in one transaction. */
+  /**
+   * Saves the provider's result and clears the call's mark, in one script (atomic, like a transaction). Bytes in
+   * the result (Buffers) are stored as bytes, not base64 (`encodeSaved`).
+   */
   async saveCheckpoint(jobId: string, value: unknown): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.checkpoint(jobId), JSON.stringify(value), 'EX', DAY_SECONDS)
-      .hdel(this.keys.steps(jobId), CALL_FIELD)
-      .exec();
+    const keys = [this.keys.checkpoint(jobId), this.keys.steps(jobId)];
+    await SAVE_RESULT.run(this.redis, keys, [encodeSaved(value), DAY_SECONDS, CALL_FIELD]);
   }
 
   async loadCheckpoint<T>(jobId: string): Promise<T | undefined> {
-    const text = await this.redis.get(this.keys.checkpoint(jobId));
-    return text === null ? undefined : (JSON.parse(text) as T);
+    const raw = await this.redis.getBuffer(this.keys.checkpoint(jobId));
+    return raw === null ? undefined : (decodeSaved(raw) as T);
   }
 
   /**

@@ -23,6 +23,7 @@ import type { CoreSettings } from '../core/settings.js';
 import { BudgetReservations } from './budget-reservations.js';
 import { GatewayStore } from './gateway-store.js';
 import { Ledger, type LedgerEntry } from './ledger.js';
+import { pushCapped } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 import { type StepHook, StepJournal, type Steps } from './step-journal.js';
@@ -143,13 +144,9 @@ export class WorkerServices {
 
   /** Keeps the last few durations of a kind of job, for the ETAs the gateway shows. */
   async recordDuration(kind: string, seconds: number): Promise<void> {
-    const key = this.deps.keys.durations(kind);
-    await this.deps.connection
-      .multi()
-      .lpush(key, seconds.toFixed(3))
-      .ltrim(key, 0, DURATION_SAMPLES - 1)
-      .exec()
-      .catch(() => undefined);
+    await pushCapped(this.deps.connection, this.deps.keys.durations(kind), seconds.toFixed(3), {
+      max: DURATION_SAMPLES,
+    }).catch(() => undefined);
   }
 
   /** Times a provider call for the metrics, success or failure. */

@@ -66,11 +66,12 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
       withScripts.push(file.slice(SRC.length + 1));
       for (const [call, , key] of calls) expect(key!.trim(), `${file}: ${call}`).toMatch(/^KEYS\[[^\]]+\]$/);
     }
-    // The scripts the next test runs on the cluster, and the step journal's (run on the cluster by
-    // integration/step-journal.test.ts); a script added elsewhere must be run there too.
+    // The scripts the next test runs on the cluster, the step journal's and the capped list's (run on the cluster
+    // by integration/step-journal.test.ts and lua-script.test.ts); a script added elsewhere must be run there too.
     expect(withScripts.sort()).toEqual([
       'queue/budget-reservations.ts',
       'queue/ledger.ts',
+      'queue/lua-script.ts',
       'queue/step-journal.ts',
     ]);
   });
@@ -81,7 +82,7 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
     const admission = new BudgetReservations(redis.client, keys, { budgets, perPersonMaxJobs: 2 });
     const ledger = new Ledger(redis.client, keys);
     const now = Date.now();
-    // ADMIT_SCRIPT: the cap, then the budget against the ledger's day total, then a reservation.
+    // ADMIT: the cap, then the budget against the ledger's day total, then a reservation.
     expect(await admission.admit('job-a', { requester, kind: 'flux', estimate: 35_000, now })).toEqual({
       ok: true,
       priority: 1,
@@ -93,10 +94,10 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
     const capped = await admission.admit('job-c', { requester, kind: 'flux', estimate: 35_000, now });
     expect(capped).toMatchObject({ ok: false, refusal: { reason: 'cap', jobs: 2 } });
     expect((await admission.waiting(requester)).user).toBe(70_000);
-    // CHARGE_SCRIPT with RELEASE_FUNCTION: the real cost replaces job-a's estimate atomically.
+    // CHARGE with RELEASE_FUNCTION: the real cost replaces job-a's estimate atomically.
     expect(await ledger.charge(charge('job-a', 30_000), await admission.held('job-a'))).toBe(true);
     expect(await ledger.charge(charge('job-a', 30_000), await admission.held('job-a'))).toBe(false);
-    // RELEASE_SCRIPT: job-b will never run.
+    // RELEASE: job-b will never run.
     await admission.release('job-b');
     expect(await admission.waiting(requester)).toEqual({ user: 0, channel: 0, workspace: 0 });
     expect((await ledger.spend(requester, Date.now())).userDay).toBe(30_000);

@@ -64,4 +64,16 @@ describe.each(ON_EACH_REDIS)('the step journal on $where', ({ kind }) => {
     expect(ids).toBe('["F1"]');
     expect((await journal.doneSteps('job-4')).sort()).toEqual(['value:images', 'value:images:files']);
   });
+
+  it('marks a provider call begun, then saves its result and clears the mark in one step, each with a TTL', async () => {
+    const journal = new StepJournal(redis.client, keys, { ttlSeconds: 600 });
+    await journal.startCall('job-5', { attemptId: 'attempt-1', at: 1_700_000_000_000 });
+    expect(await journal.startedCall('job-5')).toEqual({ attemptId: 'attempt-1', at: 1_700_000_000_000 });
+    expect(await redis.client.ttl(keys.steps('job-5'))).toBeGreaterThan(590);
+    await journal.saveCheckpoint('job-5', { images: ['a'] });
+    expect(await journal.startedCall('job-5')).toBeUndefined();
+    expect(await journal.loadCheckpoint('job-5')).toEqual({ images: ['a'] });
+    expect(await redis.client.ttl(keys.checkpoint('job-5'))).toBeGreaterThan(86_000);
+    expect(await journal.doneSteps('job-5')).toEqual([]);
+  });
 });

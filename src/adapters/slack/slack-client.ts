@@ -30,8 +30,12 @@ export function boltLogger(logger: Logger, secrets: readonly string[] = []): Sla
     (fn: (obj: Record<string, unknown>, msg?: string) => void) =>
     (...msg: unknown[]) =>
       fn.call(logger, { component: 'slack' }, redactText(msg.map(describe).join(' '), secrets));
+  const debug = write(logger.debug);
   return {
-    debug: write(logger.debug),
+    // The Web API client logs several debug lines a call (bodies and results as JSON): not redacted for nothing.
+    debug: (...msg: unknown[]) => {
+      if (debugEnabled(logger)) debug(...msg);
+    },
     info: write(logger.info),
     warn: write(logger.warn),
     error: write(logger.error),
@@ -41,6 +45,12 @@ export function boltLogger(logger: Logger, secrets: readonly string[] = []): Sla
     getLevel: () => level,
     setName: () => {},
   };
+}
+
+/** Whether `logger` writes debug lines (pino's `isLevelEnabled`); a logger that cannot tell is taken to. */
+function debugEnabled(logger: Logger): boolean {
+  const check = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return check ? check.call(logger, 'debug') : true;
 }
 
 function describe(part: unknown): string {

@@ -12,9 +12,11 @@ describe("the bench's Redis breakdown", () => {
     const worker = '127.0.0.1:5001';
     const gateway = '127.0.0.1:5002';
     const seen = [
-      // Two jobs: each a journal write and a BullMQ completion running two commands inside.
+      // Two jobs: each a journal write (one of lorabot's scripts, by SHA1) and a BullMQ completion running two
+      // commands inside.
       ...[1, 2].flatMap((job) => [
-        { args: ['hset', `${P}:steps:${job}`, 'posted', '1'], source: worker },
+        { args: ['evalsha', 'f'.repeat(40), '1', `${P}:steps:${job}`, 'posted', '1'], source: worker },
+        { args: ['hset', `${P}:steps:${job}`, 'posted', '1'], source: 'lua' },
         { args: ['evalsha', sha, '14', `${P}:image:wait`, `${P}:image:active`], source: worker },
         { args: ['lrem', `${P}:image:active`, '-1', String(job)], source: 'lua' },
         { args: ['zadd', `${P}:image:completed`, '1', String(job)], source: 'lua' },
@@ -28,17 +30,17 @@ describe("the bench's Redis breakdown", () => {
     ]);
     const b = breakdown(seen, { prefix: P, jobs: 2, seconds: 1, names });
     expect(b.sentPerJob).toBe(3);
-    expect(b.inScriptsPerJob).toBe(2);
+    expect(b.inScriptsPerJob).toBe(3);
     expect(b.calls).toEqual([
       { name: 'EVALSHA moveToFinished', who: 'lorabot:worker', perJob: 1, insidePerJob: 2 },
-      { name: 'HSET journal', who: 'lorabot:worker', perJob: 1, insidePerJob: 0 },
+      { name: 'EVALSHA (a script on journal)', who: 'lorabot:worker', perJob: 1, insidePerJob: 1 },
       { name: 'SET dedupe (request claims)', who: 'lorabot:gateway', perJob: 0.5, insidePerJob: 0 },
       { name: 'PING (no key)', who: 'lorabot:gateway', perJob: 0.5, insidePerJob: 0 },
     ]);
     expect(b.byCommand).toContainEqual({ name: 'LREM', perJob: 1 });
     expect(b.byFamily).toEqual([
       { name: 'queue (BullMQ)', perJob: 3 },
-      { name: 'journal', perJob: 1 },
+      { name: 'journal', perJob: 2 },
       { name: 'dedupe (request claims)', perJob: 0.5 },
       { name: '(no key)', perJob: 0.5 },
     ]);
