@@ -343,7 +343,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
 }
 
 /** A step's nonce: deterministic from its job and step, at most 25 characters, enforced. */
-export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_nonce?: true } {
+export function nonceOf(post: StepPost | { job: string; step: string } | undefined): {
+  nonce?: string;
+  enforce_nonce?: true;
+} {
   if (!post) return {};
   const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
   return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };

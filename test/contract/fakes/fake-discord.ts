@@ -917,6 +917,10 @@ export class FakeDiscord {
     }
     m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path);
     if (m && method === 'POST') {
+      // "A thread has already been created for this message" (a thread started from a message has its id).
+      if (this.threads.some((t) => t.id === m![2])) {
+        return send(400, { message: 'A thread has already been created for this message', code: 160004 });
+      }
       const threadObject = this.addThread(
         { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') },
         this.botId,

@@ -1,0 +1,131 @@
+import { DiscordAPIError, REST, Routes } from 'discord.js';
+import {
+  type DiscordInteractionOrigin,
+  type DiscordMessageOrigin,
+  type PostedStatus,
+  STATUS_STEP,
+  type StatusOrigin,
+  type StatusRecovery,
+} from '../../core/intake.js';
+import type { DiscordTarget, InteractionTokens, JobStatus, JobView } from '../../core/jobs.js';
+import { discordRestOptions, nonceOf } from './discord-deliverer.js';
+import { NO_MENTIONS, statusComponents, statusContent } from './discord-format.js';
+
+/** "A thread has already been created for this message": its id is the message's. */
+const THREAD_EXISTS = 160004;
+/** Discord's default upload limit, where the interaction does not say. */
+const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+
+/** A status message's job target and conversation: a reply to the status continues it. */
+export function discordPosted(target: DiscordTarget): PostedStatus {
+  const id = target.statusMessageId;
+  return { target, conversationKey: `discord:${id}`, aliases: [id] };
+}
+
+/** The target of a job whose status replied to a mention or DM. */
+export function messageTarget(
+  origin: DiscordMessageOrigin,
+  statusMessageId: string,
+  resultChannelId: string,
+): DiscordTarget {
+  return {
+    platform: 'discord',
+    workspaceId: origin.workspaceId,
+    channelId: origin.channelId,
+    userId: origin.userId,
+    statusMessageId,
+    resultChannelId,
+    attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
+  };
+}
+
+/** A thread name from the command: Discord allows 100 characters. */
+export function threadName(command: string): string {
+  const name = command.replace(/\s+/g, ' ').trim();
+  return name.length > 90 ? `${name.slice(0, 89)}…` : name;
+}
+
+/**
+ * A worker's recovery of a Discord job whose gateway stopped before queueing it. A mention's status is a reply
+ * made with the nonce the gateway used (`enforce_nonce`): Discord gives back the reply the gateway made, if it
+ * did, instead of a second one; its thread, if made already, is found by Discord's refusal to make another. An
+ * interaction's status is its original response, edited (the same edit however often it is made); where that
+ * cannot be (the token expired, the response is gone), a message in the channel with a nonce.
+ * @see https://discord.com/developers/docs/resources/message#create-message
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#edit-original-interaction-response
+ */
+export class DiscordStatusRecovery implements StatusRecovery {
+  private readonly rest: REST;
+  private readonly tokens: InteractionTokens;
+
+  constructor(options: { token: string; apiUrl: string; interactionTokens: InteractionTokens }) {
+    this.rest = new REST(discordRestOptions(options.apiUrl)).setToken(options.token);
+    this.tokens = options.interactionTokens;
+  }
+
+  async post(origin: StatusOrigin, view: JobView, status: JobStatus): Promise<PostedStatus> {
+    if (origin.platform !== 'discord') throw new Error(`not a Discord origin: ${origin.platform}`);
+    return origin.via === 'message'
+      ? this.reply(origin, view, status)
+      : this.interactionStatus(origin, view, status);
+  }
+
+  private async reply(origin: DiscordMessageOrigin, view: JobView, status: JobStatus): Promise<PostedStatus> {
+    const body = {
+      ...statusBody(origin.userId, view, status),
+      message_reference: { message_id: origin.messageId, fail_if_not_exists: false },
+      ...nonceOf({ job: view.jobId, step: STATUS_STEP }),
+    };
+    const reply = (await this.rest.post(Routes.channelMessages(origin.channelId), { body })) as {
+      id: string;
+    };
+    let resultChannelId = origin.channelId;
+    if (origin.thread) {
+      try {
+        const thread = (await this.rest.post(Routes.threads(origin.channelId, reply.id), {
+          body: { name: origin.threadName, auto_archive_duration: 1440 },
+        })) as { id: string };
+        resultChannelId = thread.id;
+      } catch (error) {
+        // Made already (by the gateway): a thread started from a message has the message's id.
+        if (error instanceof DiscordAPIError && Number(error.code) === THREAD_EXISTS)
+          resultChannelId = reply.id;
+      }
+    }
+    return discordPosted(messageTarget(origin, reply.id, resultChannelId));
+  }
+
+  private async interactionStatus(
+    origin: DiscordInteractionOrigin,
+    view: JobView,
+    status: JobStatus,
+  ): Promise<PostedStatus> {
+    const { interaction, ...rest } = origin.target;
+    const body = statusBody(origin.target.userId, view, status);
+    const token = interaction?.tokenRef ? await this.tokens.get(interaction.tokenRef) : undefined;
+    if (interaction && token) {
+      try {
+        const original = (await this.rest.patch(
+          Routes.webhookMessage(interaction.applicationId, token, '@original'),
+          { body, auth: false },
+        )) as { id: string };
+        return discordPosted({ ...origin.target, statusMessageId: original.id });
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError)) throw error;
+      }
+    }
+    // Delivered with the bot token from here on: in the channel where the command was used.
+    const made = (await this.rest.post(Routes.channelMessages(rest.resultChannelId), {
+      body: { ...body, ...nonceOf({ job: view.jobId, step: STATUS_STEP }) },
+    })) as { id: string };
+    return discordPosted({ ...rest, statusMessageId: made.id });
+  }
+}
+
+function statusBody(userId: string, view: JobView, status: JobStatus) {
+  return {
+    content: statusContent(userId, view, status),
+    components: statusComponents(view, status),
+    allowed_mentions: NO_MENTIONS,
+  };
+}
