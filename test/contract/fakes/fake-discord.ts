@@ -213,8 +213,10 @@ export class FakeDiscord {
     replyTo?: string;
     /** Files attached to the message, as Discord's attachment objects describe them (the bytes are not served). */
     attachments?: SentAttachment[];
+    /** The message's id: a message delivered again (Discord redelivers an event after a gateway resume). */
+    id?: string;
   }): string {
-    const id = snowflake(this.now());
+    const id = options.id ?? snowflake(this.now());
     const author = this.user(options.userId ?? '111111111111111111');
     const channelId = options.dm ? this.dmChannelId : (options.channelId ?? this.channelId);
     // @see https://discord.com/developers/docs/resources/message#attachment-object
