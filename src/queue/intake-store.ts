@@ -77,9 +77,20 @@ export class IntakeStore {
     await this.redis.eval(CLEAR_SCRIPT, keys.length, ...keys, requestKey);
   }
 
-  /** Request keys claimed at or before `before` (ms) whose records are still there, oldest first. */
-  async claimedBefore(before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.intakeIndex(), '-inf', before, 'LIMIT', 0, limit);
+  /** Requests claimed at or before `before` (ms) whose records are still there, oldest first, with when. */
+  async claimedBefore(before: number, limit: number): Promise<Array<{ requestKey: string; at: number }>> {
+    const flat = await this.redis.zrangebyscore(
+      this.keys.intakeIndex(),
+      '-inf',
+      before,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const claimed: Array<{ requestKey: string; at: number }> = [];
+    for (let i = 0; i < flat.length; i += 2) claimed.push({ requestKey: flat[i]!, at: Number(flat[i + 1]) });
+    return claimed;
   }
 
   /** A request's record, or undefined when it is gone (cleared, or expired with its claim). */

@@ -9,6 +9,8 @@ import type { JobProducer } from './job-producer.js';
 const SWEEP_EVERY_MS = 5_000;
 /** The lease outlasts a sweep of a batch; it is given back when the sweep ends. */
 const LEASE_MS = 60_000;
+/** A request whose recovery has failed since this long after its claim is dropped. */
+const GIVE_UP_MS = 60 * 60_000;
 /** The sweep looks at this many of the oldest due records each time. */
 const BATCH = 50;
 
@@ -61,13 +63,12 @@ export class IntakeSweeper {
     let settled = 0;
     try {
       const due = await intake.claimedBefore(this.now() - (this.options.afterMs ?? RECOVER_AFTER_MS), BATCH);
-      for (const requestKey of due) {
+      for (const { requestKey, at } of due) {
         try {
           await this.recover(requestKey);
           settled++;
         } catch (error) {
-          // Left for the next sweep (a platform or Redis that failed for a moment).
-          this.options.logger.warn({ requestKey, err: message(error) }, 'could not recover a request');
+          await this.failed(requestKey, this.now() - at, error);
         }
       }
     } finally {
@@ -96,6 +97,21 @@ export class IntakeSweeper {
       'request recovered from a stopped gateway',
     );
     return outcome;
+  }
+
+  /**
+   * A recovery that failed is tried again at the next sweep (a platform or Redis that failed for a moment), for
+   * `GIVE_UP_MS`; then the request is dropped (its reservation given back, its claim kept) and said in the log.
+   */
+  private async failed(requestKey: string, ageMs: number, error: unknown): Promise<void> {
+    const { logger, intake, admission } = this.options;
+    if (ageMs < GIVE_UP_MS) {
+      logger.warn({ requestKey, err: message(error) }, 'could not recover a request; trying again');
+      return;
+    }
+    await admission.release(requestKey);
+    await intake.clear(requestKey);
+    logger.error({ requestKey, err: message(error) }, 'could not recover a request for an hour; dropped');
   }
 
   private async launch(record: IntakeRecord): Promise<'queued' | 'refused'> {

@@ -130,7 +130,9 @@ function discordCase(point: Case['point']): Case {
   const id = discord.sendMessage({ content, mention: true, userId: USER });
   const statuses = () =>
     discord.messages
-      .filter((m) => m.content.includes('ran `/flux') && m.content.includes(`a gateway that died at ${point} `))
+      .filter(
+        (m) => m.content.includes('ran `/flux') && m.content.includes(`a gateway that died at ${point} `),
+      )
       .map((m) => ({ id: m.id, text: m.content }));
   return {
     platform: 'discord',
@@ -249,8 +251,23 @@ describe('a gateway killed between the claim and the queue', () => {
       }
       expect(rig.slack.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
       expect(rig.discord!.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+      // The worker looked for a Slack status before posting one: in the 3 channels where it had to post (or find).
+      const lookups = rig.slack.callsTo('conversations.history');
+      expect(lookups.map((c) => c.args.channel).sort()).toEqual(
+        ['C0INTAKECLAIMED', 'C0INTAKEADMITTED', 'C0INTAKEPOSTED'].sort(),
+      );
+      // Discord replies with the status nonce: the gateway's (killed after it, and at the enqueue) and the worker's.
+      const replies = rig.discord!.calls.filter(
+        (c) =>
+          c.method === 'POST' && (c.body as { enforce_nonce?: boolean } | undefined)?.enforce_nonce === true,
+      );
+      const threadRefusals = rig.discord!.calls.filter(
+        (c) => c.path.endsWith('/threads') && c.status === 400,
+      );
       console.info(
-        `intake-crash: ${cases.length} requests recovered ${recovered} ms after the worker started`,
+        `intake-crash: ${cases.length} requests recovered ${recovered} ms after the worker started; ` +
+          `Slack status lookups ${lookups.length}; Discord Create Message calls with a nonce ${replies.length} ` +
+          `(statuses and results), threads refused as made already ${threadRefusals.length}`,
       );
     } finally {
       await stopWorkerProcess(worker, 'SIGTERM');

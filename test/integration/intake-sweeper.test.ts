@@ -147,4 +147,20 @@ describe("the worker's recovery of requests a gateway left", () => {
     await producer.queueFor('flux').remove('req-leased');
     await admission.release('req-leased');
   });
+
+  it('tries a recovery that fails again at each sweep, and drops it an hour after the claim', async () => {
+    const record = await claimed('req-nowhere', 'a reef --size 1024x1024');
+    // A Slack request, swept by a worker that does not deliver to Slack: each recovery fails.
+    const origin = { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'U1' } as const;
+    await redis.client.set(keys.intake('req-nowhere'), JSON.stringify({ ...record, origin }));
+    const estimate = record.job.estimateMicros;
+    await admission.admit('req-nowhere', { requester, kind: 'flux', estimate, now: T0 });
+    expect(await sweeper('w1', DUE).sweep()).toBe(0);
+    expect(await producer.intake.record('req-nowhere')).toBeDefined();
+    expect(await sweeper('w1', T0 + 60 * 60_000 + 1).sweep()).toBe(0);
+    expect(await producer.intake.record('req-nowhere')).toBeUndefined();
+    expect(await redis.client.zcard(keys.intakeIndex())).toBe(0);
+    expect((await admission.waiting(requester)).user).toBe(0);
+    expect(await producer.claim('req-nowhere')).toBe(false);
+  });
 });

@@ -121,7 +121,7 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
     const token = { key: keys.interactionToken('req-1'), token: 'tok', lifeMs: 60_000 };
     expect(await intake.claim('req-1', record, token)).toBe(true);
     expect(await intake.claim('req-1', record, token)).toBe(false);
-    expect(await intake.claimedBefore(2_000, 10)).toEqual(['req-1']);
+    expect(await intake.claimedBefore(2_000, 10)).toEqual([{ requestKey: 'req-1', at: 1_000 }]);
     expect(await intake.record('req-1')).toEqual(record);
     expect(await redis.client.get(token.key)).toBe('tok');
     await intake.clear('req-1');
