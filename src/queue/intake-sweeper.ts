@@ -7,7 +7,10 @@ import type { JobProducer } from './job-producer.js';
 
 /** How often each worker tries to sweep (one of them does, under the lease). */
 const SWEEP_EVERY_MS = 5_000;
-/** The lease outlasts a sweep of a batch; it is given back when the sweep ends. */
+/**
+ * The lease outlasts a sweep of a batch; it is given back when the sweep ends. A record another sweep settled while
+ * this one waited for the lease is found gone or queued.
+ */
 const LEASE_MS = 60_000;
 /** A request whose recovery has failed since this long after its claim is dropped. */
 const GIVE_UP_MS = 60 * 60_000;
@@ -59,10 +62,11 @@ export class IntakeSweeper {
   /** One sweep, if this worker gets the lease; returns how many records it settled. */
   async sweep(): Promise<number> {
     const { intake, holder } = this.options;
-    if (!(await intake.takeLease(holder, LEASE_MS))) return 0;
+    // One read while nothing is due (nearly always): the lease is taken only when there is work.
+    const due = await intake.claimedBefore(this.now() - (this.options.afterMs ?? RECOVER_AFTER_MS), BATCH);
+    if (due.length === 0 || !(await intake.takeLease(holder, LEASE_MS))) return 0;
     let settled = 0;
     try {
-      const due = await intake.claimedBefore(this.now() - (this.options.afterMs ?? RECOVER_AFTER_MS), BATCH);
       for (const { requestKey, at } of due) {
         try {
           await this.recover(requestKey);
