@@ -119,6 +119,7 @@ async function startIntakeSweeper(
   const slack = config.slack
     ? new SlackStatusRecovery(createSlackClient(config.slack.botToken, config.slack.apiUrl, logger))
     : undefined;
+  const webEvents = new WebEventLog(connection, keys);
   const sweeper = new IntakeSweeper({
     intake: producer.intake,
     producer,
@@ -127,7 +128,7 @@ async function startIntakeSweeper(
       perPersonMaxJobs: config.queue.perPersonMaxJobs,
     }),
     recovery: {
-      web: new WebStatusRecovery(new WebDeliverer(new WebEventLog(connection, keys))),
+      web: new WebStatusRecovery(new WebDeliverer(webEvents), webEvents),
       ...(slack ? { slack } : {}),
       ...(discord ? { discord } : {}),
     },

@@ -103,6 +103,8 @@ export function jobWithStatus(job: PendingJob, posted: PostedStatus, followUpKey
  */
 export interface StatusRecovery {
   post(origin: StatusOrigin, view: JobView, status: JobStatus): Promise<PostedStatus>;
+  /** Tells the requester as privately as the platform allows (a refusal); never throws. */
+  tell(origin: StatusOrigin, text: string): Promise<void>;
 }
 
 /** The metadata step (Slack) and nonce step (Discord) of a job's status message. */

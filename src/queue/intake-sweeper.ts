@@ -40,7 +40,7 @@ export interface IntakeSweeperOptions {
  * the queue. One worker at a time (a short lease in Redis) looks at records older than `RECOVER_AFTER_MS` (a
  * gateway gives up its own launch well before: the two never act on one request). A record whose job exists is
  * cleared. Otherwise the request is admitted again (the same script: a reservation the gateway made is kept, not
- * made twice), its status posted by the platform's `StatusRecovery` (which finds the status the gateway may have
+ * made twice; a refusal is told privately), its status posted by the platform's `StatusRecovery` (which finds the status the gateway may have
  * posted), its job queued under the request's id (BullMQ adds a job id once), and the record cleared.
  */
 export class IntakeSweeper {
@@ -130,8 +130,8 @@ export class IntakeSweeper {
       now: this.now(),
     });
     if (!admitted.ok) {
-      // Admitted requests get their status before they are queued; this one never had one: it says why here.
-      await recovery.post(origin, view, { state: 'failed', reason: refusalText(admitted.refusal) });
+      // Never admitted, so never given a status: told privately, as the gateway tells a refusal.
+      await recovery.tell(origin, refusalText(admitted.refusal));
       return 'refused';
     }
     const { priority } = admitted;

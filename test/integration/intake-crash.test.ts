@@ -152,7 +152,7 @@ function discordCase(point: Case['point']): Case {
 /**
  * `/flux` as a Discord application command: deferred privately at once; its public status is a follow-up, which
  * the worker's recovery cannot find again (Execute Webhook takes no nonce): a gateway killed right after posting
- * it is not among these cases. The recovery edits the interaction's original response into the status.
+ * it is not among these cases. The recovery posts the public status as the gateway does.
  */
 function discordSlashCase(point: Case['point']): Case {
   const discord = rig.discord!;
@@ -172,7 +172,8 @@ function discordSlashCase(point: Case['point']): Case {
     },
     statuses: () =>
       answers()
-        .filter((m) => m.content.includes('ran `/flux'))
+        // Public: a status everyone in the channel sees.
+        .filter((m) => m.content.includes('ran `/flux') && (m.flags & 64) === 0)
         .map((m) => ({ id: m.id, text: m.content })),
     images: () => answers().filter((m) => m.attachments.length > 0).length,
     notices: () => answers().filter((m) => m.content.includes('Your image is ready')).length,

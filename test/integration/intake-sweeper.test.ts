@@ -47,7 +47,8 @@ afterAll(async () => {
 });
 
 function sweeper(holder: string, now: number): IntakeSweeper {
-  const recovery = new WebStatusRecovery(new WebDeliverer(new WebEventLog(redis.client, keys)));
+  const events = new WebEventLog(redis.client, keys);
+  const recovery = new WebStatusRecovery(new WebDeliverer(events), events);
   return new IntakeSweeper({
     intake: producer.intake,
     producer,
@@ -83,10 +84,15 @@ async function claimed(requestKey: string, text: string): Promise<IntakeRecord> 
   return record;
 }
 
-/** The status events the page of a request got. */
-async function statuses(requestKey: string): Promise<Array<{ status: { state: string; reason?: string } }>> {
+/** The events of a type the page of a request got. */
+async function eventsOf(requestKey: string, type: string) {
   const entries = await redis.client.xrange(keys.webEvents(`session-${requestKey}`), '-', '+');
-  return entries.map(([, fields]) => JSON.parse(fields[1]!)).filter((event) => event.type === 'status');
+  return entries.map(([, fields]) => JSON.parse(fields[1]!)).filter((event) => event.type === type);
+}
+
+/** The status events the page of a request got. */
+async function statuses(requestKey: string): Promise<Array<{ status: { state: string } }>> {
+  return eventsOf(requestKey, 'status');
 }
 
 describe("the worker's recovery of requests a gateway left", () => {
@@ -112,15 +118,17 @@ describe("the worker's recovery of requests a gateway left", () => {
     await admission.release('req-admitted');
   });
 
-  it('admits a request its gateway never admitted, and says in its status why one over budget will not run', async () => {
+  it('admits a request its gateway never admitted, and tells privately why one over budget will not run', async () => {
     const { job } = await claimed('req-fits', 'a harbour --size 1024x1024');
     await claimed('req-over', 'a second harbour --size 1024x1024');
     expect(await sweeper('w1', DUE).sweep()).toBe(2);
     expect(await producer.queueFor('flux').getJobState('req-fits')).toBe('prioritized');
     expect(await producer.queueFor('flux').getJobState('req-over')).toBe('unknown');
-    const refused = await statuses('req-over');
-    expect(refused.map((e) => e.status.state)).toEqual(['failed']);
-    expect(refused[0]!.status.reason).toMatch(/budget/i);
+    // Told privately, as the gateway tells a refusal; no status.
+    expect(await statuses('req-over')).toEqual([]);
+    const told = await eventsOf('req-over', 'private');
+    expect(told).toHaveLength(1);
+    expect(told[0].text).toMatch(/budget/i);
     expect((await admission.waiting(requester)).user).toBe(job.estimateMicros);
     expect(await redis.client.zcard(keys.intakeIndex())).toBe(0);
     await producer.queueFor('flux').remove('req-fits');

@@ -49,10 +49,11 @@ export function threadName(command: string): string {
  * A worker's recovery of a Discord job whose gateway stopped before queueing it. A mention's status is a reply
  * made with the nonce the gateway used (`enforce_nonce`): Discord gives back the reply the gateway made, if it
  * did, instead of a second one; its thread, if made already, is found by Discord's refusal to make another. An
- * interaction's status is its original response, edited (the same edit however often it is made); where that
- * cannot be (the token expired, the response is gone), a message in the channel with a nonce.
+ * interaction's status is a public follow-up, made as the gateway makes it: its private deferred response filled
+ * first, then removed; where its token no longer works or its response is gone, a message in the channel with a
+ * nonce. Execute Webhook takes no nonce: a status follow-up the gateway made just before it stopped is not found.
  * @see https://discord.com/developers/docs/resources/message#create-message
- * @see https://discord.com/developers/docs/interactions/receiving-and-responding#edit-original-interaction-response
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
  */
 export class DiscordStatusRecovery implements StatusRecovery {
   private readonly rest: REST;
@@ -68,6 +69,30 @@ export class DiscordStatusRecovery implements StatusRecovery {
     return origin.via === 'message'
       ? this.reply(origin, view, status)
       : this.interactionStatus(origin, view, status);
+  }
+
+  /**
+   * A mention is answered by a reply (a message cannot be answered privately), an interaction in its private
+   * deferred response.
+   */
+  async tell(origin: StatusOrigin, text: string): Promise<void> {
+    if (origin.platform !== 'discord') return;
+    const body = { content: text, allowed_mentions: NO_MENTIONS };
+    if (origin.via === 'message') {
+      const reference = { message_reference: { message_id: origin.messageId, fail_if_not_exists: false } };
+      await this.rest
+        .post(Routes.channelMessages(origin.channelId), { body: { ...body, ...reference } })
+        .catch(() => undefined);
+      return;
+    }
+    const interaction = origin.target.interaction;
+    const token = interaction?.tokenRef
+      ? await this.tokens.get(interaction.tokenRef).catch(() => undefined)
+      : undefined;
+    if (!interaction || !token) return;
+    await this.rest
+      .patch(Routes.webhookMessage(interaction.applicationId, token, '@original'), { body, auth: false })
+      .catch(() => undefined);
   }
 
   private async reply(origin: DiscordMessageOrigin, view: JobView, status: JobStatus): Promise<PostedStatus> {
@@ -104,12 +129,23 @@ export class DiscordStatusRecovery implements StatusRecovery {
     const body = statusBody(origin.target.userId, view, status);
     const token = interaction?.tokenRef ? await this.tokens.get(interaction.tokenRef) : undefined;
     if (interaction && token) {
+      const app = interaction.applicationId;
       try {
-        const original = (await this.rest.patch(
-          Routes.webhookMessage(interaction.applicationId, token, '@original'),
-          { body, auth: false },
-        )) as { id: string };
-        return discordPosted({ ...origin.target, statusMessageId: original.id });
+        // As the gateway does: the private deferred response is filled (the first follow-up after a deferral
+        // would take its place and turn private), the public status follows, and the placeholder goes.
+        await this.rest.patch(Routes.webhookMessage(app, token, '@original'), {
+          body: { content: 'Queued.', allowed_mentions: NO_MENTIONS },
+          auth: false,
+        });
+        const status = (await this.rest.post(Routes.webhook(app, token), {
+          body,
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+        })) as { id: string };
+        await this.rest
+          .delete(Routes.webhookMessage(app, token, '@original'), { auth: false })
+          .catch(() => {});
+        return discordPosted({ ...origin.target, statusMessageId: status.id });
       } catch (error) {
         if (!(error instanceof DiscordAPIError)) throw error;
       }

@@ -9,6 +9,7 @@ import {
 import type { JobStatus, JobView, SlackTarget } from '../../core/jobs.js';
 import { parentMessage } from './slack-format.js';
 import { SlackStepPosts, STEP_EVENT } from './slack-step-posts.js';
+import { escapeSlackText } from './slack-text.js';
 
 /**
  * Posts a job's status message, with metadata naming its job (`event_type: lorabot_step`), so that a worker
@@ -80,5 +81,18 @@ export class SlackStatusRecovery implements StatusRecovery {
     });
     if (found?.ts) return slackPosted(origin, found.ts);
     return postSlackStatus(this.client, origin, view, status);
+  }
+
+  /** @see https://docs.slack.dev/reference/methods/chat.postEphemeral */
+  async tell(origin: StatusOrigin, text: string): Promise<void> {
+    if (origin.platform !== 'slack') return;
+    await this.client.chat
+      .postEphemeral({
+        channel: origin.channelId,
+        user: origin.userId,
+        text: escapeSlackText(text),
+        ...(origin.threadTs ? { thread_ts: origin.threadTs } : {}),
+      })
+      .catch(() => undefined);
   }
 }
