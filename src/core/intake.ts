@@ -52,6 +52,8 @@ export interface DiscordMessageOrigin {
 export interface DiscordInteractionOrigin {
   platform: 'discord';
   via: 'interaction';
+  /** The interaction's id: its public follow-ups carry it (`interaction_metadata.id`). */
+  interactionId: string;
   target: Omit<DiscordTarget, 'statusMessageId'>;
 }
 

@@ -20,6 +20,8 @@ const rig = new WorkerRig();
 const POINTS = ['claimed', 'admitted', 'posted', 'queued'] as const;
 const SECRET = 'intake-crash-signing-secret';
 const USER = '804861202740658196';
+/** Slash commands come from another person: each person may have 5 jobs waiting (`queue.per_person_max_jobs`). */
+const SLASH_USER = '804861202740658197';
 
 beforeAll(async () => {
   await rig.start([], { worker: false, discord: true });
@@ -160,7 +162,7 @@ function discordSlashCase(point: Case['point']): Case {
     { name: 'prompt', type: 3, value: `a slash command whose gateway died at ${point}` },
     { name: 'size', type: 3, value: '256x256' },
   ];
-  const sent = discord.sendCommand({ name: 'flux', userId: USER, options });
+  const sent = discord.sendCommand({ name: 'flux', userId: SLASH_USER, options });
   const answers = () => discord.messages.filter((m) => m.interaction_id === sent.id);
   return {
     platform: 'discord-slash',
@@ -168,7 +170,7 @@ function discordSlashCase(point: Case['point']): Case {
     requestId: sent.id,
     requestKey: '',
     again: async () => {
-      discord.sendCommand({ name: 'flux', userId: USER, options, id: sent.id, token: sent.token });
+      discord.sendCommand({ name: 'flux', userId: SLASH_USER, options, id: sent.id, token: sent.token });
     },
     statuses: () =>
       answers()
@@ -189,7 +191,12 @@ async function killedAt(platform: Case['platform'], point: Case['point']): Promi
       : platform === 'discord'
         ? discordCase(point)
         : discordSlashCase(point);
-  await waitFor(`the gateway to die at ${point}`, () => gateway.child.signalCode === 'SIGKILL', 30_000);
+  await waitFor(`the gateway to die at ${point}`, () => gateway.child.signalCode === 'SIGKILL', 30_000).catch(
+    (error: Error) => {
+      gateway.child.kill('SIGKILL');
+      throw new Error(`${platform}: ${error.message}\n${gateway.output()}`);
+    },
+  );
   const killed = new RegExp(`test gateway killed at ${point}: (\\S+)`).exec(gateway.output());
   expect(killed?.[1], gateway.output()).toContain(made.requestId);
   made.requestKey = killed![1]!;
@@ -207,7 +214,7 @@ describe('a gateway killed between the claim and the queue', () => {
     for (const point of POINTS) {
       cases.push(await killedAt('slack', point));
       cases.push(await killedAt('discord', point));
-      if (point !== 'posted') cases.push(await killedAt('discord-slash', point));
+      cases.push(await killedAt('discord-slash', point));
     }
     const keys = new RedisKeys(rig.prefix);
     const left = await rig.connection.zrange(keys.intakeIndex(), 0, -1);

@@ -178,6 +178,7 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     return {
       platform: 'discord',
       via: 'interaction',
+      interactionId: interaction.id,
       target: {
         platform: 'discord',
         workspaceId: interaction.guildId ?? '',

@@ -13,6 +13,8 @@ import { NO_MENTIONS, statusComponents, statusContent } from './discord-format.j
 
 /** "A thread has already been created for this message": its id is the message's. */
 const THREAD_EXISTS = 160004;
+/** Discord's EPHEMERAL message flag (1 << 6). */
+const EPHEMERAL = 64;
 /** Discord's default upload limit, where the interaction does not say. */
 const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 
@@ -51,7 +53,8 @@ export function threadName(command: string): string {
  * did, instead of a second one; its thread, if made already, is found by Discord's refusal to make another. An
  * interaction's status is a public follow-up, made as the gateway makes it: its private deferred response filled
  * first, then removed; where its token no longer works or its response is gone, a message in the channel with a
- * nonce. Execute Webhook takes no nonce: a status follow-up the gateway made just before it stopped is not found.
+ * nonce. Execute Webhook takes no nonce: a status follow-up the gateway made just before it stopped is found among
+ * the channel's messages by its interaction's id (not where the bot is no member: a user install).
  * @see https://discord.com/developers/docs/resources/message#create-message
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
  */
@@ -126,6 +129,8 @@ export class DiscordStatusRecovery implements StatusRecovery {
     status: JobStatus,
   ): Promise<PostedStatus> {
     const { interaction, ...rest } = origin.target;
+    const made = rest.userInstall ? undefined : await this.followUpOf(origin);
+    if (made) return discordPosted({ ...origin.target, statusMessageId: made });
     const body = statusBody(origin.target.userId, view, status);
     const token = interaction?.tokenRef ? await this.tokens.get(interaction.tokenRef) : undefined;
     if (interaction && token) {
@@ -151,10 +156,27 @@ export class DiscordStatusRecovery implements StatusRecovery {
       }
     }
     // Delivered with the bot token from here on: in the channel where the command was used.
-    const made = (await this.rest.post(Routes.channelMessages(rest.resultChannelId), {
+    const posted = (await this.rest.post(Routes.channelMessages(rest.resultChannelId), {
       body: { ...body, ...nonceOf({ job: view.jobId, step: STATUS_STEP }) },
     })) as { id: string };
-    return discordPosted({ ...rest, statusMessageId: made.id });
+    return discordPosted({ ...rest, statusMessageId: posted.id });
+  }
+
+  /**
+   * The public follow-up the gateway made for the interaction, if it did: the job never ran, so its only public
+   * message is its status. Read with the bot token among the channel's last 50 messages (where the bot may read).
+   * @see https://discord.com/developers/docs/resources/message#get-channel-messages
+   */
+  private async followUpOf(origin: DiscordInteractionOrigin): Promise<string | undefined> {
+    const listed = (await this.rest
+      .get(Routes.channelMessages(origin.target.resultChannelId), {
+        query: new URLSearchParams({ limit: '50' }),
+      })
+      .catch(() => [])) as Array<{ id: string; flags?: number; interaction_metadata?: { id?: string } }>;
+    const found = listed.find(
+      (m) => m.interaction_metadata?.id === origin.interactionId && ((m.flags ?? 0) & EPHEMERAL) === 0,
+    );
+    return found?.id;
   }
 }
 

@@ -27,6 +27,8 @@ export interface DiscordCall {
   method: string;
   /** The route with ids, e.g. `/channels/123/messages`. */
   path: string;
+  /** The query string, if any (e.g. `?limit=50`). */
+  query?: string;
   /** The OpenAPI path template it matched. */
   template: string | undefined;
   auth: string | undefined;
@@ -703,6 +705,7 @@ export class FakeDiscord {
     const call: DiscordCall = {
       method: req.method ?? 'GET',
       path,
+      query: url.search,
       template,
       auth: req.headers.authorization,
       body,
@@ -899,6 +902,18 @@ export class FakeDiscord {
       return send(403, { message: 'Missing Access', code: 50001 });
     }
     m = /^\/channels\/(\d+)\/messages$/.exec(path);
+    if (m && method === 'GET') {
+      // List Messages: newest first, `limit` of them (default 50); ephemeral messages are nobody's to list.
+      const limit = Number(new URLSearchParams(call.query).get('limit') ?? 50);
+      const listed = this.messagesIn(m[1]!).filter((x) => (x.flags & EPHEMERAL_FLAG) === 0);
+      return send(
+        200,
+        listed
+          .reverse()
+          .slice(0, limit)
+          .map((x) => this.messageObject(x)),
+      );
+    }
     if (m && method === 'POST') {
       if (m[1] !== this.channelId && !this.threads.some((t) => t.id === m![1]) && !this.isDm(m[1]!)) {
         return send(404, { message: 'Unknown Channel', code: 10003 });
@@ -1039,6 +1054,17 @@ export class FakeDiscord {
       components: message.components,
       ...(message.via === 'webhook'
         ? { webhook_id: this.applicationId, application_id: this.applicationId }
+        : {}),
+      // "Sent if the message is sent as a result of an interaction" (responses and follow-ups).
+      ...(message.interaction_id
+        ? {
+            interaction_metadata: {
+              id: message.interaction_id,
+              type: 2,
+              user: this.user(this.interactions.get(message.interaction_id)?.userId ?? ''),
+              authorizing_integration_owners: { '0': this.guildId },
+            },
+          }
         : {}),
     };
   }
