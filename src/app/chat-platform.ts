@@ -1,6 +1,7 @@
 import type { Place } from '../core/access.js';
 import type { Requester } from '../core/budget.js';
 import type { WatchView } from '../core/finetune.js';
+import type { PostedStatus, StatusOrigin } from '../core/intake.js';
 import type { DeliveryTarget, JobStatus, JobView, ListedJob } from '../core/jobs.js';
 import type { SourceImage } from '../core/requests.js';
 
@@ -100,15 +101,7 @@ export interface InboundEvent {
   input: InboundInput;
 }
 
-/** The status message of a queued job, as posted. */
-export interface PostedStatus {
-  /** Where the job's status and results go. */
-  target: DeliveryTarget;
-  /** The key a conversation started by this job (a new `/ask`) is kept under. */
-  conversationKey: string;
-  /** Other message ids a reply may point at to continue the conversation (Discord), besides its key. */
-  aliases: string[];
-}
+export type { PostedStatus } from '../core/intake.js';
 
 /** How a confirmation ended: Run pressed (the job follows), Cancel pressed, or it was no longer there. */
 export type ConfirmationEnd = 'running' | 'dismissed' | 'expired';
@@ -145,6 +138,11 @@ export interface ChatPlatform {
    * where the event came from. Throws when the platform refuses; `failureText` may say why.
    */
   postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus>;
+  /**
+   * Where `postStatus` would post, for the claim's intake record: a worker posts the status from it when the
+   * gateway stops before queueing the job. Absent where nobody else can answer (the command line waits in-process).
+   */
+  statusOrigin?(view: JobView, threadId?: string): StatusOrigin;
   /** Sets the status of a job this platform posted (a failed launch, a job cancelled while queued). */
   updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void>;
   /** `/flux jobs`: the person's jobs, each line with a Cancel button. */

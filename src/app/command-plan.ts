@@ -1,5 +1,6 @@
 import { formatChatCommand, formatImageCommand } from '../core/command-format.js';
 import { imageModelFor } from '../core/edit-model.js';
+import type { PendingJob } from '../core/intake.js';
 import type { DeliveryTarget, JobData } from '../core/jobs.js';
 import type { ChatMessage } from '../core/ports.js';
 import { chatRates, estimateChat, priceImage } from '../core/pricing.js';
@@ -62,11 +63,21 @@ export function jobData(
   target: DeliveryTarget,
   receivedAt: number,
 ): JobData {
+  return { ...pendingJob(command, plan, receivedAt), target } as JobData;
+}
+
+/** The job for a planned command before its status is posted (which says where it goes). */
+export function pendingJob(
+  command: AcceptedCommand,
+  plan: CommandPlan,
+  receivedAt: number,
+  context?: string,
+): PendingJob {
   const common = {
     command: plan.command,
+    ...(context ? { context } : {}),
     body: plan.body,
     estimateMicros: plan.estimate.micros,
-    target,
     receivedAt,
   };
   return command.kind === 'flux'

@@ -9,6 +9,7 @@ import {
 } from '../core/budget.js';
 import { parseCommand } from '../core/command-parser.js';
 import { historyWithImages, trimHistory } from '../core/conversation.js';
+import type { IntakeHook } from '../core/intake.js';
 import type {
   GatewayState,
   JobAdmission,
@@ -63,6 +64,8 @@ export interface InteractionDeps extends IntakeDeps {
 /** Everything the inbound service needs, and where it logs. */
 export interface InboundDeps extends InteractionDeps, Partial<WatchDeps>, FineTuneDeps {
   logger: Logger;
+  /** For crash tests only: runs at each point of a launch between the claim and the cleared record. */
+  afterIntake?: IntakeHook;
 }
 
 /**

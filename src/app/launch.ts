@@ -1,6 +1,8 @@
 import { refusalText } from '../core/budget.js';
+import { type IntakePoint, type IntakeRecord, jobWithStatus, LAUNCH_DEADLINE_MS } from '../core/intake.js';
+import type { JobView } from '../core/jobs.js';
 import type { ChatPlatform, InboundEvent, PostedStatus } from './chat-platform.js';
-import { jobData } from './command-plan.js';
+import { pendingJob } from './command-plan.js';
 import type { InboundDeps, Planned } from './intake.js';
 
 /** What the service tells when the queue (or the platform) cannot take a request. */
@@ -18,11 +20,13 @@ export interface EventContext {
 }
 
 /**
- * Claims the request (a redelivery stops here), admits it (its estimate reserved against every budget, and the
- * requester under the per-person cap, in one atomic step; a refusal is told privately), posts its status message,
- * and queues the job with a priority that lets other people's jobs pass the tail of this person's. Leaves nothing
- * half done: on failure the reservation and the claim are released, a posted status says it failed, and the
- * person is told why.
+ * Claims the request (a redelivery stops here) and writes its intake record in the same step, admits it (its
+ * estimate reserved against every budget, and the requester under the per-person cap, in one atomic step; a
+ * refusal is told privately), posts its status message, queues the job with a priority that lets other people's
+ * jobs pass the tail of this person's, and clears the record. A gateway that stops anywhere in between leaves the
+ * record to a worker's recovery sweep, which finishes the launch; so does this one past `LAUNCH_DEADLINE_MS`
+ * before it posts the status (the sweep then owns the request). Leaves nothing half done: on failure the
+ * reservation, the claim and the record are released, a posted status says it failed, and the person is told why.
  */
 export async function launch(
   deps: InboundDeps,
@@ -40,50 +44,53 @@ export async function launch(
     team: requester.workspaceId,
     channel: requester.channelId,
   };
-  const view = {
-    jobId: requestKey,
-    kind: plan.kind,
-    command: plan.command,
-    ...(followUp ? { context: followUp.note } : {}),
-  };
+  const view: JobView = { jobId: requestKey, kind: plan.kind, command: plan.command };
+  if (followUp) view.context = followUp.note;
+  const job = pendingJob(command, plan, event.receivedAt, followUp?.note);
+  const record = intakeRecord(deps, context, { requestKey, view, job, followUp });
+  const reached = (point: IntakePoint) => deps.afterIntake?.(requestKey, point);
   let claimed = false;
   let admitted = false;
   let posted: PostedStatus | undefined;
   try {
-    claimed = await deps.queue.claim(requestKey);
+    claimed = await deps.queue.claim(requestKey, record);
     if (!claimed) {
       deps.logger.info(log, 'duplicate request ignored');
       count(plan.kind, 'duplicate');
       return;
     }
-    const estimate = plan.estimate.micros;
+    await reached('claimed');
     const admission = await deps.admission.admit(requestKey, {
       requester,
       kind: plan.kind,
-      estimate,
+      estimate: plan.estimate.micros,
       now: deps.now(),
     });
     if (!admission.ok) {
       const { reason } = admission.refusal;
       deps.logger.info({ ...log, reason }, 'request not admitted');
       count(plan.kind, reason === 'cap' ? 'over_cap' : 'over_budget');
+      await deps.queue.settle(requestKey).catch(() => undefined);
       await platform.tell(refusalText(admission.refusal));
       return;
     }
     admitted = true;
+    await reached('admitted');
+    if (record && deps.now() - record.at > LAUNCH_DEADLINE_MS) {
+      deps.logger.warn(log, 'launch took too long: a worker will post the status and queue the job');
+      count(plan.kind, 'queued');
+      return;
+    }
     const { priority } = admission;
     const position = await deps.queue.position(plan.kind, priority);
     posted = await platform.postStatus(view, { state: 'queued', position }, followUp?.threadId);
-    const data = jobData(command, plan, posted.target, event.receivedAt);
-    if (followUp) data.context = followUp.note;
-    if (data.kind === 'ask') {
-      data.conversation = followUp
-        ? { key: followUp.conversationKey, aliases: posted.aliases }
-        : { key: posted.conversationKey, aliases: [] };
-    }
-    await deps.queue.enqueue(requestKey, data, { priority });
+    await reached('posted');
+    await deps.queue.enqueue(requestKey, jobWithStatus(job, posted, followUp?.conversationKey), { priority });
     deps.logger.info({ ...log, jobId: requestKey }, 'job queued');
     count(plan.kind, 'queued');
+    await reached('queued');
+    // Queued already: a record left behind is cleared by the sweep, which finds the job.
+    await deps.queue.settle(requestKey).catch(() => undefined);
     // Queued already: telling the notices cannot undo that (tell never throws).
     if (command.notices.length > 0) await platform.tell(command.notices.join('\n'));
   } catch (error) {
@@ -97,6 +104,26 @@ export async function launch(
     }
     await platform.tell(reason);
   }
+}
+
+/** What the claim keeps of a request, where the platform can say where its status goes (not the command line). */
+function intakeRecord(
+  deps: InboundDeps,
+  context: EventContext,
+  parts: Pick<IntakeRecord, 'requestKey' | 'view' | 'job'> & { followUp: Planned['followUp'] },
+): IntakeRecord | undefined {
+  const { requestKey, view, job, followUp } = parts;
+  const origin = context.platform.statusOrigin?.(view, followUp?.threadId);
+  if (!origin) return undefined;
+  return {
+    requestKey,
+    at: deps.now(),
+    origin,
+    view,
+    job,
+    requester: context.event.requester,
+    ...(followUp ? { followUpKey: followUp.conversationKey } : {}),
+  };
 }
 
 /** An error's message for the log (never a token: platform errors carry codes, not requests). */

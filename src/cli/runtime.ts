@@ -3,6 +3,7 @@ import { Metrics } from '../adapters/metrics/metrics.js';
 import type { Config } from '../config/index.js';
 import type { TogetherJobs } from '../core/finetune.js';
 import { withRuntimeModels } from '../core/finetune-models.js';
+import type { IntakeHook } from '../core/intake.js';
 import type { Logger } from '../core/ports.js';
 import type { ListedModel } from '../core/pricing.js';
 import type { CoreSettings } from '../core/settings.js';
@@ -48,6 +49,8 @@ export interface StartOptions {
   redis?: ResolvedRedis;
   /** For crash tests: runs between each job step's platform call and its journal record (no config sets it). */
   afterStep?: StepHook;
+  /** For crash tests: runs at each point of a gateway's launch between the claim and the queue (no config sets it). */
+  afterIntake?: IntakeHook;
 }
 
 /** What the gateway and the worker of one process share; both put what they open on the one stack of closers. */
@@ -102,7 +105,9 @@ export async function startLorabot(config: Config, options: StartOptions): Promi
     const workers = options.worker
       ? await startWorker(context, options.afterStep ? { afterStep: options.afterStep } : {})
       : undefined;
-    const gateway = options.gateway ? await startGateway(context) : undefined;
+    const gateway = options.gateway
+      ? await startGateway(context, options.afterIntake ? { afterIntake: options.afterIntake } : {})
+      : undefined;
     return {
       // The worker starts its grace period at once, while the gateway closes; the closers then wait for it.
       close: async () => {

@@ -52,7 +52,10 @@ export interface Gateway {
  * Starts the gateway: the job producer, the HTTP server (Slack events, health, metrics, the queue board, the web
  * pages), then Slack and Discord. Everything it opens goes onto the context's closers, in start order.
  */
-export async function startGateway(context: RuntimeContext): Promise<Gateway> {
+export async function startGateway(
+  context: RuntimeContext,
+  hooks: Pick<InboundDeps, 'afterIntake'> = {},
+): Promise<Gateway> {
   const { config, keys, logger, closers, metrics } = context;
   const sizeWarning = defaultSizeWarning(config.core.image);
   if (sizeWarning) logger.warn({ key: 'image.defaults' }, sizeWarning);
@@ -70,13 +73,7 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     budgets: config.budgets,
     perPersonMaxJobs: config.queue.perPersonMaxJobs,
   });
-  // Releases what jobs that ended without lorabot's failure path, or never got queued, still hold.
-  const stopSweeping = admission.sweepEvery(
-    SWEEP_EVERY_MS,
-    (jobId, kind) => producer.jobEnded(jobId, kind),
-    (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
-  );
-  closers.push(async () => stopSweeping());
+  sweepReservations(context, admission, producer);
   const linkProbe = linkProbeFrom(config.sources.probe);
   if (linkProbe) closers.push(() => linkProbe.close());
   const intake: InboundDeps = {
@@ -96,6 +93,7 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     models: context.models,
     ...(context.fineTunes ? { fineTunes: context.fineTunes } : {}),
     ...(linkProbe ? { linkProbe } : {}),
+    ...hooks,
   };
   metrics.watchQueues(async () => ({
     image: await producer.queues.image.getJobCounts(),
@@ -131,6 +129,20 @@ export async function startGateway(context: RuntimeContext): Promise<Gateway> {
     listening: { host: config.http.host, port: address.port },
     ...(discord ? { discord } : {}),
   };
+}
+
+/** Releases what jobs that ended without lorabot's failure path, or never got queued, still hold. */
+function sweepReservations(
+  { logger, closers }: RuntimeContext,
+  admission: BudgetReservations,
+  producer: JobProducer,
+): void {
+  const stopSweeping = admission.sweepEvery(
+    SWEEP_EVERY_MS,
+    (jobId, kind) => producer.jobEnded(jobId, kind),
+    (error) => logger.warn({ err: errorText(error) }, 'could not sweep budget reservations'),
+  );
+  closers.push(async () => stopSweeping());
 }
 
 /** The Slack app, with 👍/👎 on answers recorded and the Home tab. Bolt loads only where Slack runs. */

@@ -3,14 +3,19 @@ import { CliDeliverer } from '../adapters/cli/cli-deliverer.js';
 import { createSlackClient, createSlackDeliverer } from '../adapters/slack/slack-deliverer.js';
 import { createSlackFileSource } from '../adapters/slack/slack-files.js';
 import { SlackHome } from '../adapters/slack/slack-home.js';
+import { SlackStatusRecovery } from '../adapters/slack/slack-status.js';
 import { TogetherClient } from '../adapters/together/together-client.js';
 import { TogetherJobsClient } from '../adapters/together/together-jobs.js';
 import { WebDeliverer } from '../adapters/web/web-deliverer.js';
+import { WebStatusRecovery } from '../adapters/web/web-status.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/ports.js';
+import { BudgetReservations } from '../queue/budget-reservations.js';
 import { GatewayStore } from '../queue/gateway-store.js';
 import { HomeStore } from '../queue/home-store.js';
+import { IntakeSweeper } from '../queue/intake-sweeper.js';
 import { InteractionTokenStore } from '../queue/interaction-tokens.js';
+import { JobProducer } from '../queue/job-producer.js';
 import { type JobWorkerOptions, JobWorkers } from '../queue/job-worker.js';
 import { Ledger } from '../queue/ledger.js';
 import { createRedis } from '../queue/redis-connection.js';
@@ -59,6 +64,7 @@ export async function startWorker(
   });
   closers.push(() => workers.close());
   startWatchPoller(context, connection, deliverers);
+  await startIntakeSweeper(context, connection);
   logger.info({ slack: Boolean(config.slack), discord: Boolean(config.discord) }, 'worker started');
   return workers;
 }
@@ -90,6 +96,47 @@ function startWatchPoller(
     logger,
   });
   closers.push(() => poller.close());
+}
+
+/**
+ * The recovery of requests whose gateway stopped between the claim and the queue (see `IntakeSweeper`): it admits
+ * as the gateway does and posts statuses on each platform this worker delivers to.
+ */
+async function startIntakeSweeper(
+  context: RuntimeContext,
+  connection: ReturnType<typeof createRedis>,
+): Promise<void> {
+  const { config, keys, logger, closers } = context;
+  const producer = new JobProducer(connection, keys, config.queue);
+  closers.push(() => producer.close());
+  const discord = config.discord
+    ? new (await import('../adapters/discord/discord-status.js')).DiscordStatusRecovery({
+        token: config.discord.token,
+        apiUrl: config.discord.apiUrl,
+        interactionTokens: producer.interactionTokens,
+      })
+    : undefined;
+  const slack = config.slack
+    ? new SlackStatusRecovery(createSlackClient(config.slack.botToken, config.slack.apiUrl, logger))
+    : undefined;
+  const webEvents = new WebEventLog(connection, keys);
+  const sweeper = new IntakeSweeper({
+    intake: producer.intake,
+    producer,
+    admission: new BudgetReservations(connection, keys, {
+      budgets: config.budgets,
+      perPersonMaxJobs: config.queue.perPersonMaxJobs,
+    }),
+    recovery: {
+      web: new WebStatusRecovery(new WebDeliverer(webEvents), webEvents),
+      ...(slack ? { slack } : {}),
+      ...(discord ? { discord } : {}),
+    },
+    logger,
+    holder: `${hostname()}:${process.pid}`,
+  });
+  const stop = sweeper.start();
+  closers.push(async () => stop());
 }
 
 /** The worker's source image resolver: Slack downloads with the bot token, when Slack is configured. */

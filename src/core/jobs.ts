@@ -1,5 +1,6 @@
 import type { Place } from './access.js';
 import type { AdmissionRefusal, Requester, Spend, Waiting } from './budget.js';
+import type { IntakeRecord } from './intake.js';
 import type { Micros } from './money.js';
 import type { ChatRequest, ImageRequest, SourceImage } from './requests.js';
 
@@ -216,8 +217,14 @@ export type {
 
 /** The gateway's view of the queue: claim a platform request once, see the line, add the job. */
 export interface JobQueue {
-  /** True the first time a platform request id is seen; false for a redelivery. */
-  claim(requestKey: string): Promise<boolean>;
+  /**
+   * True the first time a platform request id is seen; false for a redelivery. The first claim writes the intake
+   * record, if given, in the same step: what a worker queues the job from if the gateway stops before it does.
+   */
+  claim(requestKey: string, record?: IntakeRecord): Promise<boolean>;
+  /** The job is queued, or the request was refused: the intake record goes, the claim stays. */
+  settle(requestKey: string): Promise<void>;
+  /** The request could not be queued: the claim and the record go, so it may be tried again. */
   release(requestKey: string): Promise<void>;
   /** The place a new job of `priority` (BullMQ's: 1 first; none: plain FIFO) would take in its queue (1: next). */
   position(kind: JobData['kind'], priority?: number): Promise<number>;

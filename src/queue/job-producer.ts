@@ -1,5 +1,6 @@
 import { type Job, Queue } from 'bullmq';
 import type { Requester } from '../core/budget.js';
+import type { IntakeRecord } from '../core/intake.js';
 import {
   type CancelOutcome,
   type FoundJob,
@@ -8,6 +9,7 @@ import {
   type ListedJob,
   requesterOf,
 } from '../core/jobs.js';
+import { IntakeStore, type KeptToken } from './intake-store.js';
 import { InteractionTokenStore } from './interaction-tokens.js';
 import { JOB_NAMES, QUEUE_NAMES, type QueueKind } from './queue-names.js';
 import type { RedisClient } from './redis-connection.js';
@@ -37,6 +39,8 @@ export class JobProducer implements JobQueue {
   readonly queues: Record<QueueKind, Queue>;
   /** Where the interaction tokens of the jobs it adds are kept (never in job data). */
   readonly interactionTokens: InteractionTokenStore;
+  /** Claims and the intake records written with them. */
+  readonly intake: IntakeStore;
   private closed = false;
 
   constructor(
@@ -47,16 +51,26 @@ export class JobProducer implements JobQueue {
     const common = { connection: redis, prefix: keys.prefix };
     this.queues = { image: new Queue(QUEUE_NAMES.image, common), chat: new Queue(QUEUE_NAMES.chat, common) };
     this.interactionTokens = new InteractionTokenStore(redis, keys);
+    this.intake = new IntakeStore(redis, keys);
   }
 
-  /** True the first time a platform request is seen (for a day); false for a redelivery. */
-  async claim(requestKey: string): Promise<boolean> {
-    return (await this.redis.set(this.keys.claim(requestKey), '1', 'EX', 86_400, 'NX')) === 'OK';
+  /**
+   * True the first time a platform request is seen (for a day); false for a redelivery. With a record, the claim
+   * writes it in the same step (a Discord interaction's token apart from it, until it expires).
+   */
+  async claim(requestKey: string, record?: IntakeRecord): Promise<boolean> {
+    const kept = record ? keepToken(record, this.keys.interactionToken(requestKey), Date.now()) : undefined;
+    return this.intake.claim(requestKey, kept?.record, kept?.token);
+  }
+
+  /** The request's job is queued (or it was refused): its intake record goes, its claim stays. */
+  async settle(requestKey: string): Promise<void> {
+    await this.intake.clear(requestKey);
   }
 
   /** Lets a request be tried again after it could not be queued. */
   async release(requestKey: string): Promise<void> {
-    await this.redis.del(this.keys.claim(requestKey));
+    await this.intake.release(requestKey);
   }
 
   /**
@@ -201,4 +215,23 @@ export class JobProducer implements JobQueue {
     this.closed = true;
     await Promise.all([this.queues.image.close(), this.queues.chat.close()]);
   }
+}
+
+/** The record without a Discord interaction's token, which is kept under `key` (as the job's is) until it expires. */
+function keepToken(
+  record: IntakeRecord,
+  key: string,
+  now: number,
+): { record: IntakeRecord; token?: KeptToken } {
+  const origin = record.origin;
+  const interaction =
+    origin.platform === 'discord' && origin.via === 'interaction' && origin.target.interaction;
+  if (!interaction || interaction.token === undefined) return { record };
+  const { token, ...kept } = interaction;
+  const lifeMs = kept.expiresAt - now;
+  const target = { ...origin.target, interaction: { ...kept, tokenRef: record.requestKey } };
+  return {
+    record: { ...record, origin: { ...origin, target } },
+    ...(lifeMs > 0 ? { token: { key, token, lifeMs } } : {}),
+  };
 }

@@ -7,6 +7,21 @@ export class RedisKeys {
     return `${this.prefix}:claim:${requestKey}`;
   }
 
+  /** A claimed request's intake record (JSON), until its job is queued: what the recovery sweep queues it from. */
+  intake(requestKey: string): string {
+    return `${this.prefix}:intake:${requestKey}`;
+  }
+
+  /** Every intake record by the time it was claimed (a sorted set of request keys), for the recovery sweep. */
+  intakeIndex(): string {
+    return `${this.prefix}:intake-index`;
+  }
+
+  /** Held by the one worker sweeping intake records, for a short while. */
+  intakeSweep(): string {
+    return `${this.prefix}:intake-sweep`;
+  }
+
   /** The provider's result for a job, kept until delivery is done, so a retried job does not call Together again. */
   checkpoint(jobId: string): string {
     return `${this.prefix}:checkpoint:${jobId}`;

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Requester } from '../../src/core/budget.js';
+import type { IntakeRecord } from '../../src/core/intake.js';
 import { BudgetReservations } from '../../src/queue/budget-reservations.js';
+import { IntakeStore } from '../../src/queue/intake-store.js';
 import { Ledger, type LedgerEntry } from '../../src/queue/ledger.js';
 import { createRedis } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
@@ -70,6 +72,7 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
     // by integration/step-journal.test.ts and lua-script.test.ts); a script added elsewhere must be run there too.
     expect(withScripts.sort()).toEqual([
       'queue/budget-reservations.ts',
+      'queue/intake-store.ts',
       'queue/ledger.ts',
       'queue/lua-script.ts',
       'queue/step-journal.ts',
@@ -103,6 +106,36 @@ describe("lorabot's Lua scripts on a 3-master Redis Cluster", () => {
     expect((await ledger.spend(requester, Date.now())).userDay).toBe(30_000);
     const over = await admission.admit('job-d', { requester, kind: 'flux', estimate: 80_000, now });
     expect(over).toMatchObject({ ok: false, refusal: { reason: 'budget', scope: 'user', spent: 30_000 } });
+  });
+
+  it('claims with an intake record, clears it, releases a claim and holds the sweep lease: each script in one slot', async () => {
+    const keys = new RedisKeys(redis.prefix.slice(0, -1));
+    const intake = new IntakeStore(redis.client, keys);
+    const record = {
+      requestKey: 'req-1',
+      at: 1_000,
+      origin: { platform: 'web', sessionId: 's', userId: 'web:u', channelId: 'web', messageId: 'm' },
+      view: { jobId: 'req-1', kind: 'flux', command: '/flux a' },
+      job: { kind: 'flux', command: '/flux a', body: {}, estimateMicros: 1, receivedAt: 1_000, request: {} },
+      requester,
+    } as unknown as IntakeRecord;
+    const token = { key: keys.interactionToken('req-1'), token: 'tok', lifeMs: 60_000 };
+    expect(await intake.claim('req-1', record, token)).toBe(true);
+    expect(await intake.claim('req-1', record, token)).toBe(false);
+    expect(await intake.claimedBefore(2_000, 10)).toEqual([{ requestKey: 'req-1', at: 1_000 }]);
+    expect(await intake.record('req-1')).toEqual(record);
+    expect(await redis.client.get(token.key)).toBe('tok');
+    await intake.clear('req-1');
+    expect(await intake.claimedBefore(2_000, 10)).toEqual([]);
+    expect(await intake.claim('req-1')).toBe(false);
+    await intake.release('req-1');
+    expect(await intake.claim('req-1')).toBe(true);
+    expect(await intake.takeLease('a', 10_000)).toBe(true);
+    expect(await intake.takeLease('b', 10_000)).toBe(false);
+    await intake.returnLease('b');
+    expect(await intake.takeLease('b', 10_000)).toBe(false);
+    await intake.returnLease('a');
+    expect(await intake.takeLease('b', 10_000)).toBe(true);
   });
 
   it('refuses a script whose keys hash to two slots (CROSSSLOT): what the run above would have met', async () => {

@@ -201,7 +201,10 @@ function isNoAccess(error: unknown): boolean {
 }
 
 /** A step's nonce: deterministic from its job and step, at most 25 characters, enforced. */
-export function nonceOf(post: StepPost | undefined): { nonce?: string; enforce_nonce?: true } {
+export function nonceOf(post: (Pick<StepPost, 'job' | 'step'> & Partial<StepPost>) | undefined): {
+  nonce?: string;
+  enforce_nonce?: true;
+} {
   if (!post) return {};
   const digest = createHash('sha256').update(`${post.job}\u0000${post.step}`).digest('base64url');
   return { nonce: digest.slice(0, NONCE_LENGTH), enforce_nonce: true };

@@ -11,6 +11,7 @@ import {
 } from 'discord.js';
 import type * as Port from '../../app/chat-platform.js';
 import type { WatchView } from '../../core/finetune.js';
+import { type DiscordInteractionOrigin, type DiscordMessageOrigin, STATUS_STEP } from '../../core/intake.js';
 import type { DeliveryTarget, DiscordTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
 import type { DiscordDeliverer } from './discord-deliverer.js';
 import {
@@ -21,6 +22,8 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
+import { nonceOf } from './discord-messages.js';
+import { discordPosted, messageTarget, threadName } from './discord-status.js';
 import { modelFormModal, watchBody } from './discord-watch.js';
 import { USER_INSTALL_CHANNEL } from './user-install.js';
 
@@ -160,25 +163,33 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
   async postStatus(view: JobView, status: JobStatus): Promise<Port.PostedStatus> {
     const interaction = this.interaction;
     const reply = await this.publicReply(this.statusBody(interaction.user.id, view, status));
+    return discordPosted({ ...this.statusOrigin().target, statusMessageId: reply.id });
+  }
+
+  statusOrigin(): DiscordInteractionOrigin {
+    const interaction = this.interaction;
     const channelId = interaction.channelId ?? '';
     const userInstall = this.where.userInstall;
-    const target: DiscordTarget = {
+    return {
       platform: 'discord',
-      workspaceId: interaction.guildId ?? '',
-      // A user install is recorded (budgets, ledger) under its own channel: the bot is in none there.
-      channelId: userInstall ? USER_INSTALL_CHANNEL : channelId,
-      userId: interaction.user.id,
-      statusMessageId: reply.id,
-      resultChannelId: channelId,
-      interaction: {
-        applicationId: interaction.applicationId,
-        token: interaction.token,
-        expiresAt: interaction.createdTimestamp + TOKEN_LIFETIME_MS,
+      via: 'interaction',
+      interactionId: interaction.id,
+      target: {
+        platform: 'discord',
+        workspaceId: interaction.guildId ?? '',
+        // A user install is recorded (budgets, ledger) under its own channel: the bot is in none there.
+        channelId: userInstall ? USER_INSTALL_CHANNEL : channelId,
+        userId: interaction.user.id,
+        resultChannelId: channelId,
+        interaction: {
+          applicationId: interaction.applicationId,
+          token: interaction.token,
+          expiresAt: interaction.createdTimestamp + TOKEN_LIFETIME_MS,
+        },
+        attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
+        ...(userInstall ? { userInstall } : {}),
       },
-      attachmentLimit: interaction.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
-      ...(userInstall ? { userInstall } : {}),
     };
-    return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
   }
 
   /** A message everyone in the channel sees: the interaction's response, or a follow-up after a private deferral. */
@@ -237,28 +248,36 @@ export class DiscordMessagePlatform extends DiscordPlatformBase {
     return watchTarget(reply, message.author.id, message.guildId ?? '');
   }
 
+  /** A reply to the message, with a nonce from its job (`enforce_nonce`): a worker recovering the job gets it back. */
   async postStatus(view: JobView, status: JobStatus): Promise<Port.PostedStatus> {
-    const message = this.message;
-    const reply = await message.reply(this.statusBody(message.author.id, view, status));
-    let resultChannelId = message.channelId;
-    if (message.guildId !== null && reply.channel.isTextBased() && !reply.channel.isThread()) {
+    const origin = this.statusOrigin(view);
+    const { nonce } = nonceOf({ job: view.jobId, step: STATUS_STEP });
+    const body = { ...this.statusBody(origin.userId, view, status), nonce: nonce!, enforceNonce: true };
+    const reply = await this.message.reply(body);
+    let resultChannelId = origin.channelId;
+    if (origin.thread && reply.channel.isTextBased() && !reply.channel.isThread()) {
       try {
-        const thread = await reply.startThread({ name: threadName(view.command), autoArchiveDuration: 1440 });
+        const thread = await reply.startThread({ name: origin.threadName, autoArchiveDuration: 1440 });
         resultChannelId = thread.id;
       } catch {
         // No permission to make threads here: the results go into the channel instead.
       }
     }
-    const target: DiscordTarget = {
+    return discordPosted(messageTarget(origin, reply.id, resultChannelId));
+  }
+
+  statusOrigin(view: JobView): DiscordMessageOrigin {
+    const message = this.message;
+    return {
       platform: 'discord',
+      via: 'message',
       workspaceId: message.guildId ?? '',
       channelId: message.channelId,
       userId: message.author.id,
-      statusMessageId: reply.id,
-      resultChannelId,
-      attachmentLimit: DEFAULT_ATTACHMENT_LIMIT,
+      messageId: message.id,
+      thread: message.guildId !== null && !message.channel.isThread(),
+      threadName: threadName(view.command),
     };
-    return { target, conversationKey: `discord:${reply.id}`, aliases: [reply.id] };
   }
 
   protected async answer(options: DiscordAnswer): Promise<void> {
@@ -306,10 +325,4 @@ function jobsReply(jobs: readonly ListedJob[], lines: readonly string[]) {
     ),
     allowedMentions: NO_MENTIONS,
   };
-}
-
-/** A thread name from the command: Discord allows 100 characters. */
-function threadName(command: string): string {
-  const name = command.replace(/\s+/g, ' ').trim();
-  return name.length > 90 ? `${name.slice(0, 89)}…` : name;
 }

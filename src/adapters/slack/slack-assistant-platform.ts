@@ -2,6 +2,7 @@ import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { PostedStatus } from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
+import type { SlackOrigin } from '../../core/intake.js';
 import type { GatewayState, JobStatus, JobView, SlackTarget } from '../../core/jobs.js';
 import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
 import { SlackPlatform, type SlackPrivateMessage } from './slack-platform.js';
@@ -42,8 +43,8 @@ export class SlackAssistantPlatform extends SlackPlatform {
    * @see https://docs.slack.dev/reference/methods/assistant.threads.setTitle
    */
   override async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus> {
-    const posted = await super.postStatus(view, status, threadId ?? this.thread.threadTs);
-    const target: SlackTarget = { ...(posted.target as SlackTarget), assistant: true };
+    const posted = await super.postStatus(view, status, threadId);
+    const target = posted.target as SlackTarget;
     if (!threadId) {
       // Cosmetic: the request goes ahead under the thread's old title if Slack refuses it.
       await this.web.assistant.threads
@@ -52,7 +53,11 @@ export class SlackAssistantPlatform extends SlackPlatform {
     }
     // Set after the status message is posted: Slack clears the loading status when lorabot posts in the thread.
     await setAssistantStatus(this.web, target, assistantStatusText(view, status));
-    return { ...posted, target };
+    return posted;
+  }
+
+  override statusOrigin(view: JobView, threadId?: string): SlackOrigin {
+    return { ...super.statusOrigin(view, threadId ?? this.thread.threadTs), assistant: true };
   }
 }
 

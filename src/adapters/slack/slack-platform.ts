@@ -2,9 +2,11 @@ import type { WebClient } from '@slack/web-api';
 import type * as Port from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
 import type { WatchView } from '../../core/finetune.js';
-import type { DeliveryTarget, JobStatus, JobView, ListedJob, SlackTarget } from '../../core/jobs.js';
+import type { SlackOrigin } from '../../core/intake.js';
+import type { DeliveryTarget, JobStatus, JobView, ListedJob } from '../../core/jobs.js';
 import { SlackDeliverer } from './slack-deliverer.js';
-import { ACTIONS, button, editorView, parentMessage } from './slack-format.js';
+import { ACTIONS, button, editorView } from './slack-format.js';
+import { postSlackStatus } from './slack-status.js';
 import { escapeSlackText } from './slack-text.js';
 import { modelFormView, watchMessage } from './slack-watch.js';
 
@@ -58,28 +60,14 @@ export class SlackPlatform implements Port.ChatPlatform {
     await this.replies.replace(escapeSlackText(text)).catch(() => undefined);
   }
 
-  /** @see https://docs.slack.dev/reference/methods/chat.postMessage */
+  /** The status message, in the channel or in the thread of a follow-up (see `postSlackStatus`). */
   async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<Port.PostedStatus> {
+    return postSlackStatus(this.client, this.statusOrigin(view, threadId), view, status);
+  }
+
+  statusOrigin(_view: JobView, threadId?: string): SlackOrigin {
     const { channelId, userId, workspaceId } = this.requester;
-    const posted = await this.client.chat.postMessage({
-      channel: channelId,
-      ...(threadId ? { thread_ts: threadId } : {}),
-      ...parentMessage(userId, view, status),
-      unfurl_links: false,
-      unfurl_media: false,
-    });
-    const statusTs = String(posted.ts);
-    const parentTs = threadId ?? statusTs;
-    const target: SlackTarget = {
-      platform: 'slack',
-      workspaceId,
-      channelId,
-      userId,
-      parentTs,
-      ...(threadId ? { statusTs } : {}),
-    };
-    // Keyed by channel and thread, not by team: a Slack Connect partner's reply finds the same conversation.
-    return { target, conversationKey: slackConversationKey(channelId, parentTs), aliases: [] };
+    return { platform: 'slack', workspaceId, channelId, userId, ...(threadId ? { threadTs: threadId } : {}) };
   }
 
   async updateStatus(target: DeliveryTarget, view: JobView, status: JobStatus): Promise<void> {
@@ -156,11 +144,6 @@ export class SlackPlatform implements Port.ChatPlatform {
     if (!this.acked && this.replies.ack) return this.ack(message).catch(() => undefined);
     await this.replies.send(message).catch(() => undefined);
   }
-}
-
-/** The conversation an `/ask` thread holds: by channel and thread (Slack channel ids are shared across orgs). */
-export function slackConversationKey(channelId: string, threadTs: string): string {
-  return `slack:${channelId}:${threadTs}`;
 }
 
 /** The Run / Cancel question for a costly request. */

@@ -21,13 +21,13 @@ export interface FoundMessage {
 const THREAD_PAGE = 200;
 /** The most pages read of one thread (1,000 messages): a conversation that long is read no further. */
 const THREAD_PAGES = 5;
-/** A DM's last messages, where a notice just posted is. */
+/** A DM's or channel's last messages, where a notice or a status just posted is. */
 const DM_PAGE = 50;
 
 /**
  * The one reader of what Slack shows where a job posts, used by every retried step (a message's metadata, shared
  * files) and by a native stream taken over from another worker. A thread is read whole, oldest first, page by page
- * (`response_metadata.next_cursor`), each message once; a DM's last messages newest first. Slack's refusals and
+ * (`response_metadata.next_cursor`), each message once; a DM's or channel's last messages newest first. Slack's refusals and
  * network failures are thrown as the Web API client gives them (it has waited out 429s and retried 5xx already):
  * each caller says what a read that failed means for it.
  * @see https://docs.slack.dev/reference/methods/conversations.replies

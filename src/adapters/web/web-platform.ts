@@ -12,6 +12,7 @@ import type { DeliveryTarget, JobStatus, JobView, ListedJob, WebTarget } from '.
 import type { SourceImage } from '../../core/requests.js';
 import { WebDeliverer, type WebEventSink } from './web-deliverer.js';
 import type { WebActionName, WebButton } from './web-protocol.js';
+import { webPosted } from './web-status.js';
 
 /** The browser session a request came from, as the port needs it. */
 export interface WebRequester {
@@ -113,7 +114,12 @@ export class WebPlatform implements ChatPlatform {
   async postStatus(view: JobView, status: JobStatus): Promise<PostedStatus> {
     const target = this.target();
     await this.deliverer.updateStatus(target, view, status);
-    return { target, conversationKey: `web:${this.request.requestId}`, aliases: [] };
+    return webPosted(target);
+  }
+
+  /** The status is an event that sets this request's message: the same event however often it is sent. */
+  statusOrigin(): WebTarget {
+    return this.target();
   }
 
   /** This request's message in this session's page. */

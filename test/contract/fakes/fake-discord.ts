@@ -27,6 +27,8 @@ export interface DiscordCall {
   method: string;
   /** The route with ids, e.g. `/channels/123/messages`. */
   path: string;
+  /** The query string, if any (e.g. `?limit=50`). */
+  query?: string;
   /** The OpenAPI path template it matched. */
   template: string | undefined;
   auth: string | undefined;
@@ -221,8 +223,10 @@ export class FakeDiscord {
     replyTo?: string;
     /** Files attached to the message, as Discord's attachment objects describe them (the bytes are not served). */
     attachments?: SentAttachment[];
+    /** The message's id: a message delivered again (Discord redelivers an event after a gateway resume). */
+    id?: string;
   }): string {
-    const id = snowflake(this.now());
+    const id = options.id ?? snowflake(this.now());
     const author = this.user(options.userId ?? '111111111111111111');
     const channelId = options.dm ? this.dmChannelId : (options.channelId ?? this.channelId);
     this.sentByPeople.set(id, channelId);
@@ -721,6 +725,7 @@ export class FakeDiscord {
     const call: DiscordCall = {
       method: req.method ?? 'GET',
       path,
+      query: url.search,
       template,
       auth: req.headers.authorization,
       body,
@@ -922,6 +927,18 @@ export class FakeDiscord {
       return send(403, { message: 'Missing Access', code: 50001 });
     }
     m = /^\/channels\/(\d+)\/messages$/.exec(path);
+    if (m && method === 'GET') {
+      // List Messages: newest first, `limit` of them (default 50); ephemeral messages are nobody's to list.
+      const limit = Number(new URLSearchParams(call.query).get('limit') ?? 50);
+      const listed = this.messagesIn(m[1]!).filter((x) => (x.flags & EPHEMERAL_FLAG) === 0);
+      return send(
+        200,
+        listed
+          .reverse()
+          .slice(0, limit)
+          .map((x) => this.messageObject(x)),
+      );
+    }
     if (m && method === 'POST') {
       if (!this.knownChannel(m[1]!)) {
         return send(404, { message: 'Unknown Channel', code: 10003 });
@@ -950,6 +967,10 @@ export class FakeDiscord {
     }
     m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path);
     if (m && method === 'POST') {
+      // "A thread has already been created for this message" (a thread started from a message has its id).
+      if (this.threads.some((t) => t.id === m![2])) {
+        return send(400, { message: 'A thread has already been created for this message', code: 160004 });
+      }
       const threadObject = this.addThread(
         { id: m[2]!, parentId: m[1]!, name: String(body.name ?? '') },
         this.botId,
@@ -1100,6 +1121,17 @@ export class FakeDiscord {
         : {}),
       ...(message.via === 'webhook'
         ? { webhook_id: this.applicationId, application_id: this.applicationId }
+        : {}),
+      // "Sent if the message is sent as a result of an interaction" (responses and follow-ups).
+      ...(message.interaction_id
+        ? {
+            interaction_metadata: {
+              id: message.interaction_id,
+              type: 2,
+              user: this.user(this.interactions.get(message.interaction_id)?.userId ?? ''),
+              authorizing_integration_owners: { '0': this.guildId },
+            },
+          }
         : {}),
     };
   }
