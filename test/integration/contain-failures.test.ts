@@ -104,7 +104,7 @@ describe('a failure in one adapter is contained', () => {
     );
     await waitFor(
       'its image',
-      () => discord.calls.some((c) => c.path.includes(next.token) && c.files.length > 0),
+      () => discord.answersTo(next.id).some((m) => m.attachments.length > 0),
       30_000,
     );
 
@@ -159,7 +159,7 @@ describe('a failure in one adapter is contained', () => {
     });
     await waitFor(
       'its image',
-      () => discord.calls.some((c) => c.path.includes(next.token) && c.files.length > 0),
+      () => discord.answersTo(next.id).some((m) => m.attachments.length > 0),
       30_000,
     );
 

@@ -163,7 +163,8 @@ function discordSlashCase(point: Case['point']): Case {
     { name: 'size', type: 3, value: '256x256' },
   ];
   const sent = discord.sendCommand({ name: 'flux', userId: SLASH_USER, options });
-  const answers = () => discord.messages.filter((m) => m.interaction_id === sent.id);
+  // The interaction's own messages (its status) and the bot's replies to them (the results).
+  const answers = () => discord.answersTo(sent.id);
   return {
     platform: 'discord-slash',
     point,
