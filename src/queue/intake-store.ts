@@ -1,4 +1,5 @@
 import type { IntakeRecord } from '../core/intake.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -10,26 +11,35 @@ const CLAIM_SECONDS = 86_400;
  * its token's key. ARGV: the claim's seconds, the record, the time (ms), the request key, the token, its life (ms).
  * Claims the request; only the first claim writes the record, indexes it by time and keeps the token apart.
  */
-const CLAIM_SCRIPT = `
+const CLAIM_SCRIPT = new LuaScript(
+  'lorabotIntakeClaim',
+  `
 if not redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then return 0 end
 if #KEYS >= 3 then
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[1])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 end
 if #KEYS >= 4 then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6]) end
-return 1`;
+return 1`,
+);
 
 /** KEYS: the record, the index, then the claim when it is given back. ARGV: the request key. */
-const CLEAR_SCRIPT = `
+const CLEAR_SCRIPT = new LuaScript(
+  'lorabotIntakeClear',
+  `
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if #KEYS >= 3 then redis.call('DEL', KEYS[3]) end
-return 1`;
+return 1`,
+);
 
 /** KEYS: the lease. ARGV: its holder. Gives the lease back only if it is still this holder's. */
-const LEASE_RETURN_SCRIPT = `
+const LEASE_RETURN_SCRIPT = new LuaScript(
+  'lorabotIntakeLeaseReturn',
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`,
+);
 
 /** A Discord interaction's token, kept with the claim under its own key until it expires. */
 export interface KeptToken {
@@ -62,19 +72,19 @@ export class IntakeStore {
       token?.token ?? '',
       String(token?.lifeMs ?? 0),
     ];
-    return (await this.redis.eval(CLAIM_SCRIPT, keys.length, ...keys, ...argv)) === 1;
+    return (await CLAIM_SCRIPT.run(this.redis, keys, argv)) === 1;
   }
 
   /** Drops the record (the job is queued, or the request was refused); the claim stays. */
   async clear(requestKey: string): Promise<void> {
     const keys = [this.keys.intake(requestKey), this.keys.intakeIndex()];
-    await this.redis.eval(CLEAR_SCRIPT, keys.length, ...keys, requestKey);
+    await CLEAR_SCRIPT.run(this.redis, keys, [requestKey]);
   }
 
   /** Drops the record and the claim: the request may be tried again. */
   async release(requestKey: string): Promise<void> {
     const keys = [this.keys.intake(requestKey), this.keys.intakeIndex(), this.keys.claim(requestKey)];
-    await this.redis.eval(CLEAR_SCRIPT, keys.length, ...keys, requestKey);
+    await CLEAR_SCRIPT.run(this.redis, keys, [requestKey]);
   }
 
   /** Requests claimed at or before `before` (ms) whose records are still there, oldest first, with when. */
@@ -105,6 +115,6 @@ export class IntakeStore {
   }
 
   async returnLease(holder: string): Promise<void> {
-    await this.redis.eval(LEASE_RETURN_SCRIPT, 1, this.keys.intakeSweep(), holder);
+    await LEASE_RETURN_SCRIPT.run(this.redis, [this.keys.intakeSweep()], [holder]);
   }
 }
