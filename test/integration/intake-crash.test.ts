@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECOVER_AFTER_MS } from '../../src/core/intake.js';
 import type { LedgerEntry } from '../../src/queue/ledger.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { signSlackRequest } from '../contract/fakes/fake-slack.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { spawnTsx } from '../helpers/tsx-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkerProcess, stopWorkerProcess, workerOutput } from '../helpers/worker-process.js';
 import { WorkerRig } from '../helpers/worker-rig.js';
@@ -36,27 +36,19 @@ afterAll(async () => {
 async function startGateway(
   crashAt: string,
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/crashing-gateway.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...rig.env, LORABOT_TEST_CRASH_AT: crashAt },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+  const { child, output } = spawnTsx('test/helpers/crashing-gateway.ts', [], {
+    ...rig.env,
+    LORABOT_TEST_CRASH_AT: crashAt,
   });
   const url = await waitFor(
     'the gateway to take requests',
     () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited: ${output}`);
-      return /test gateway ready (\S+)/.exec(output)?.[1];
+      if (child.exitCode !== null) throw new Error(`gateway exited: ${output()}`);
+      return /test gateway ready (\S+)/.exec(output())?.[1];
     },
     60_000,
   );
-  return { child, url, output: () => output };
+  return { child, url, output };
 }
 
 /** A signed `/flux` slash command to a gateway; a gateway killed while answering it answers nothing. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +6,9 @@ import { ModelRegistry, type StoredPreset } from '../../src/queue/model-registry
 import { createRedis, type RedisClient, waitReady } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { type Harness, startHarness } from '../helpers/lorabot-harness.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { ON_EACH_REDIS, redisAddress } from '../helpers/redis.js';
+import { spawnTsx } from '../helpers/tsx-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TUNED = 'lorabot-team/llama-tarot-ft';
@@ -21,20 +20,9 @@ function modelsProcess(
   env: Record<string, string>,
 ): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'models', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const { child, output } = spawnTsx('src/main.ts', ['models', ...args], env);
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, output }));
+    child.once('exit', (code) => resolve({ code: code ?? -1, output: output() }));
   });
 }
 
