@@ -356,7 +356,9 @@ describe.skipIf(!browserAvailable())('the web playground and dashboard in Chromi
     const variedJob = await harness.running.producer!.find((await varied.getAttribute('data-message'))!);
     expect(variedJob?.data.request).toMatchObject({ images: [{ kind: 'result', jobId: heronId, index: 0 }] });
 
-    await heron.locator('button[data-action="edit"]').click();
+    // By its message id: the variation's command starts the same, and its seed may begin with 21 too.
+    const original = page.locator(`article.bot[data-message="${heronId}"]`);
+    await original.locator('button[data-action="edit"]').click();
     const form = page.locator('form.edit-form');
     await form.waitFor();
     await expect(form.locator('textarea').inputValue()).resolves.toBe('a heron at dawn --size 256x256');
