@@ -125,8 +125,12 @@ export interface ModelForm {
 
 /** What a platform does for one inbound event. Methods other than `postStatus` never throw. */
 export interface ChatPlatform {
-  /** Meets the platform's deadline before the service does any I/O (Slack: the empty ack); may do nothing. */
-  ack(): Promise<void>;
+  /**
+   * Meets the platform's deadline before the service does any I/O (Slack: the empty ack); may do nothing.
+   * `private`: only a private answer follows (nothing public), for a platform that fixes the privacy of what it
+   * shows while the service works (a Discord user install's deferral is public, its status taking its place).
+   */
+  ack(expected?: 'private'): Promise<void>;
   /** Tells the person privately (or as privately as the platform allows). */
   tell(text: string): Promise<void>;
   /** Asks Run / Cancel before a costly request; the buttons carry `pendingId`. */

@@ -206,7 +206,7 @@ export class InboundService {
     if (command.kind === 'watch')
       return startWatch(context, { id: command.id, kind: command.watched }, this.deps);
     if (command.kind === 'finetune') return startFineTune(context, command.finetune, this.deps);
-    await platform.ack();
+    await platform.ack('private');
     const requester = event.requester;
     if (command.kind === 'notify') {
       await platform.tell(await notifySetting(command.mode, requester, this.deps));

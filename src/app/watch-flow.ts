@@ -115,7 +115,7 @@ export async function addModel(
   deps: InboundDeps,
 ): Promise<void> {
   const { event, platform, count } = context;
-  await platform.ack();
+  await platform.ack('private');
   if (!isAdmin(event.requester, deps)) {
     await platform.tell(ADMINS_ONLY);
     return count('add-model', 'refused');
@@ -173,7 +173,7 @@ export async function startFineTune(
     );
     return count('finetune', 'user_error');
   }
-  await platform.ack();
+  await platform.ack('private');
   const body = fineTuneBody(request);
   const estimate = await deps.fineTunes.estimate(body).catch((error: unknown) => error as Error);
   if (estimate instanceof Error) {

@@ -3,8 +3,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HANDOFF_LINE } from '../../src/adapters/discord/discord-deliverer.js';
 import { MOVED_TO_DM } from '../../src/adapters/discord/discord-messages.js';
+import { ANSWERED_PRIVATELY, DiscordStatusRecovery } from '../../src/adapters/discord/discord-status.js';
 import { main } from '../../src/cli/cli.js';
-import { COMPONENTS_V2_FLAG, type FakeDiscord } from '../contract/fakes/fake-discord.js';
+import type { DiscordInteractionOrigin } from '../../src/core/intake.js';
+import { COMPONENTS_V2_FLAG, FakeDiscord } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
 import { waitFor } from '../helpers/wait.js';
@@ -31,6 +33,13 @@ function callsOf(token: string) {
   return discord.calls.filter((c) => c.path.includes(`/${token}`));
 }
 
+/** The flags an interaction was deferred with (64: privately). */
+function deferralFlags(token: string, fake = discord): number | undefined {
+  const callback = fake.calls.find((c) => c.path.endsWith(`/${token}/callback`));
+  const body = callback?.body as { type?: number; data?: { flags?: number } } | undefined;
+  return body?.type === 5 ? (body.data?.flags ?? 0) : undefined;
+}
+
 function channelCalls() {
   return discord.calls.filter((c) => c.path.startsWith('/channels/'));
 }
@@ -47,7 +56,7 @@ async function queuedTarget(prompt: string): Promise<Record<string, unknown>> {
 }
 
 describe('Discord user installs: lorabot where the bot is not a member', () => {
-  it('answers /flux in a DM between people through the interaction webhook only: status edits, the result as a follow-up', async () => {
+  it('answers /flux in a DM between people through the interaction webhook only: the status is the response, the result a follow-up', async () => {
     const channelsBefore = channelCalls().length;
     const { id, token } = discord.sendCommand({
       name: 'flux',
@@ -59,6 +68,15 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
     expect(status.channel_id).toBe(discord.privateChannelId);
     await waitFor('the final status', () => status.content.includes('Done'), 30_000);
     expect(status.via).toBe('webhook');
+    // Deferred publicly, and the status is that response filled (Discord makes it once per interaction): no
+    // follow-up carries a status.
+    expect(status.id).toBe(discord.interaction(id)?.originalId);
+    expect(deferralFlags(token)).toBe(0);
+    expect(status.history[0]).toBe('');
+    const statusPosts = callsOf(token).filter(
+      (c) => c.method === 'POST' && String((c.body as { content?: string }).content).includes('ran `/flux'),
+    );
+    expect(statusPosts).toEqual([]);
     expect(status.history.some((c) => c.includes('Running'))).toBe(true);
     const followUps = discord.messages.filter((m) => m.interaction_id === id && m.id !== status.id);
     const gallery = followUps.find((m) => m.attachments.length === 1)!;
@@ -201,4 +219,181 @@ describe('Discord user installs turned off', () => {
       await off.close();
     }
   }, 60_000);
+});
+
+describe('Discord user installs: private answers after the public deferral', () => {
+  let c: DiscordHarness;
+  beforeAll(async () => {
+    c = await startDiscordHarness({ configExtra: 'budgets:\n  confirm_above_usd: 0.05' });
+  });
+  afterAll(async () => {
+    await c.close();
+  });
+
+  /** `/flux` through a person's own install, in a DM between people. */
+  const inDm = (prompt: string) =>
+    c.discord.sendCommand({
+      name: 'flux',
+      userId: USER,
+      userInstall: { context: 2 },
+      options: [{ name: 'prompt', type: 3, value: prompt }],
+    });
+
+  /** The private answer with some text to an interaction. */
+  const privateAnswer = (interactionId: string) =>
+    c.discord.messages.find((m) => m.interaction_id === interactionId && m.flags === 64 && m.content !== '');
+
+  it('asks to confirm privately (the public deferral removed first); Run makes the public status the press’s response', async () => {
+    const { id, token } = inDm('a costly kite --n 2 --size 512x512');
+    const question = await waitFor('the question', () => privateAnswer(id));
+    expect(deferralFlags(token, c.discord)).toBe(0);
+    // The deferral went before the follow-up: a follow-up to a deferral still "thinking" would take its place, public.
+    const calls = c.discord.calls.filter((call) => call.path.includes(`/${token}`));
+    expect(calls.map((call) => `${call.method} ${call.template} ${call.status}`)).toEqual([
+      'POST /interactions/{interaction_id}/{interaction_token}/callback 204',
+      'DELETE /webhooks/{webhook_id}/{webhook_token}/messages/@original 204',
+      'POST /webhooks/{webhook_id}/{webhook_token} 200',
+    ]);
+    expect(c.discord.messages.filter((m) => m.interaction_id === id)).toEqual([question]);
+    const run = c.discord.buttonsOf(question.id).find((b) => b.startsWith('lorabot:run:'))!;
+    const pressed = c.discord.pressButton({
+      messageId: question.id,
+      customId: run,
+      userId: USER,
+      userInstall: { context: 2 },
+    });
+    const status = await waitFor(
+      'the final status',
+      () => {
+        const original = c.discord.interaction(pressed.id)?.originalId;
+        return c.discord.messages.find((m) => m.id === original && m.content.includes('Done'));
+      },
+      30_000,
+    );
+    expect(status.flags & 64).toBe(0);
+    expect(status.channel_id).toBe(c.discord.privateChannelId);
+    expect(
+      c.discord.messages.filter((m) => m.interaction_id === pressed.id && m.content.includes('ran `/flux')),
+    ).toEqual([status]);
+  }, 60_000);
+
+  it('fills the public deferral with a neutral line where Discord will not remove it, and still answers privately', async () => {
+    c.discord.inject(/^DELETE \/webhooks\/\d+\/[^/]+\/messages\/@original$/, { kind: 'http', status: 404 });
+    const { id } = inDm('a stubborn kite --n 2 --size 512x512');
+    const question = await waitFor('the question', () => privateAnswer(id));
+    const original = c.discord.messages.find((m) => m.id === c.discord.interaction(id)?.originalId)!;
+    expect(original.id).not.toBe(question.id);
+    expect(original.flags & 64).toBe(0);
+    expect(original.history).toEqual(['', ANSWERED_PRIVATELY]);
+    expect(question.content).toContain('a stubborn kite');
+  }, 30_000);
+
+  it('defers privately what only answers privately (usage)', async () => {
+    const { id, token } = inDm('usage');
+    const answer = await waitFor('the usage', () => privateAnswer(id));
+    expect(deferralFlags(token, c.discord)).toBe(64);
+    expect(answer.id).toBe(c.discord.interaction(id)?.originalId);
+    expect(c.discord.publicReply(id)).toBeUndefined();
+  }, 30_000);
+});
+
+describe("a worker's recovery of a user install's status", () => {
+  let fake: FakeDiscord;
+  let recovery: DiscordStatusRecovery;
+  /** Interaction tokens as the worker finds them: by reference, until they expire. */
+  const tokens = new Map<string, string>();
+  const view = { jobId: 'intake-user-install-1', kind: 'flux' as const, command: '/flux a found boat' };
+  const queued = { state: 'queued' as const, position: 0 };
+
+  beforeAll(async () => {
+    fake = await new FakeDiscord().start();
+    recovery = new DiscordStatusRecovery({
+      token: fake.token,
+      apiUrl: fake.apiUrl,
+      interactionTokens: { get: async (ref) => tokens.get(ref) },
+    });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  /** A user-install slash command in a DM between people, deferred publicly as the gateway defers it (or not at all). */
+  async function command(deferred: boolean) {
+    const sent = fake.sendCommand({
+      name: 'flux',
+      userId: USER,
+      userInstall: { context: 2 },
+      options: [{ name: 'prompt', type: 3, value: 'a found boat' }],
+    });
+    if (deferred) {
+      const response = await fetch(`${fake.apiUrl}/v10/interactions/${sent.id}/${sent.token}/callback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 5, data: { flags: 0 } }),
+      });
+      expect(response.status).toBe(204);
+    }
+    tokens.set(`ref-${sent.id}`, sent.token);
+    const origin: DiscordInteractionOrigin = {
+      platform: 'discord',
+      via: 'interaction',
+      interactionId: sent.id,
+      target: {
+        platform: 'discord',
+        workspaceId: '',
+        channelId: 'user-install',
+        userId: USER,
+        resultChannelId: fake.privateChannelId,
+        interaction: {
+          applicationId: fake.applicationId,
+          tokenRef: `ref-${sent.id}`,
+          expiresAt: Date.now() + 900_000,
+        },
+        attachmentLimit: 10 * 1024 * 1024,
+        userInstall: true,
+      },
+    };
+    return { ...sent, origin };
+  }
+
+  it('makes the deferred response the status, and a second recovery edits the same message', async () => {
+    const { id, origin } = await command(true);
+    const first = await recovery.post(origin, view, queued);
+    const again = await recovery.post(origin, view, { state: 'queued', position: 1 });
+    const original = fake.interaction(id)?.originalId;
+    expect(first.target).toMatchObject({ statusMessageId: original, userInstall: true });
+    expect(again.target).toEqual(first.target);
+    const statuses = fake.messages.filter((m) => m.content.includes('ran `/flux'));
+    expect(statuses.map((m) => [m.id, m.flags, m.channel_id])).toEqual([
+      [original, 0, fake.privateChannelId],
+    ]);
+    // Nothing read or posted with the bot token where the bot is no member.
+    expect(fake.calls.filter((c) => c.path.startsWith('/channels/'))).toEqual([]);
+  });
+
+  it('posts the status in the person’s DM with its nonce where the interaction was never answered', async () => {
+    const { origin } = await command(false);
+    const first = await recovery.post(origin, view, queued);
+    const again = await recovery.post(origin, view, queued);
+    expect(again.target).toEqual(first.target);
+    const inDm = fake.messagesIn(fake.dmChannelId).filter((m) => m.content.includes('ran `/flux'));
+    expect(inDm.map((m) => m.id)).toEqual([
+      first.target.platform === 'discord' ? first.target.statusMessageId : '',
+    ]);
+    expect(fake.dmRecipients.get(fake.dmChannelId)).toBe(USER);
+    // Without the token: what follows goes to the DM too.
+    expect(first.target).not.toHaveProperty('interaction');
+  });
+
+  it('posts in the DM once the token no longer works, and tells a refusal privately', async () => {
+    const expired = await command(true);
+    tokens.delete(`ref-${expired.id}`);
+    const before = fake.messagesIn(fake.dmChannelId).length;
+    await recovery.post(expired.origin, { ...view, jobId: 'intake-user-install-2' }, queued);
+    expect(fake.messagesIn(fake.dmChannelId)).toHaveLength(before + 1);
+    const refused = await command(true);
+    await recovery.tell(refused.origin, 'Over budget.');
+    const answers = fake.messages.filter((m) => m.interaction_id === refused.id);
+    expect(answers.map((m) => [m.content, m.flags])).toEqual([['Over budget.', 64]]);
+  });
 });

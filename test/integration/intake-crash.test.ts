@@ -12,7 +12,8 @@ import { WorkerRig } from '../helpers/worker-rig.js';
 
 /**
  * A gateway killed (SIGKILL) at each point between claiming a request and clearing its intake record (after the
- * claim, after admission, after the status post, after the enqueue), on Slack (`/flux`) and Discord (a mention):
+ * claim, after admission, after the status post, after the enqueue), on Slack (`/flux`) and Discord (a mention, a
+ * slash command in a server that installed the bot, and one through a person's own install):
  * a real `lorabot gateway` process with the crash hook of test/helpers/crashing-gateway.ts, then a real
  * `lorabot worker`, whose recovery sweep finishes each launch. Counted from the fakes and the ledger.
  */
@@ -22,6 +23,8 @@ const SECRET = 'intake-crash-signing-secret';
 const USER = '804861202740658196';
 /** Slash commands come from another person: each person may have 5 jobs waiting (`queue.per_person_max_jobs`). */
 const SLASH_USER = '804861202740658197';
+/** And user-install commands from a third. */
+const INSTALL_USER = '804861202740658198';
 
 beforeAll(async () => {
   await rig.start([], { worker: false, discord: true });
@@ -81,7 +84,7 @@ function slashBody(channel: string, triggerId: string): string {
 
 /** One request per platform and point: what was sent, and where to look. */
 interface Case {
-  platform: 'slack' | 'discord' | 'discord-slash';
+  platform: 'slack' | 'discord' | 'discord-slash' | 'discord-user-install';
   point: (typeof POINTS)[number];
   /** The platform's id of the request. */
   requestId: string;
@@ -144,26 +147,31 @@ function discordCase(point: Case['point']): Case {
 }
 
 /**
- * `/flux` as a Discord application command: deferred privately at once; its public status is a follow-up, which
- * the worker's recovery cannot find again (Execute Webhook takes no nonce): a gateway killed right after posting
- * it is not among these cases. The recovery posts the public status as the gateway does.
+ * `/flux` as a Discord application command. In a server that installed the bot it is deferred privately at once;
+ * its public status is a follow-up, which the worker's recovery finds among the channel's messages by the
+ * interaction's id, or posts as the gateway does. Through a person's own install (a DM between people, where the
+ * bot can read nothing) it is deferred publicly and its status is that response, which the recovery edits: Discord
+ * makes one response per interaction, so there is never a second status.
  */
-function discordSlashCase(point: Case['point']): Case {
+function discordSlashCase(point: Case['point'], userInstall: boolean): Case {
   const discord = rig.discord!;
+  const userId = userInstall ? INSTALL_USER : SLASH_USER;
+  const where = userInstall ? 'a user install' : 'a slash command';
   const options = [
-    { name: 'prompt', type: 3, value: `a slash command whose gateway died at ${point}` },
+    { name: 'prompt', type: 3, value: `${where} whose gateway died at ${point}` },
     { name: 'size', type: 3, value: '256x256' },
   ];
-  const sent = discord.sendCommand({ name: 'flux', userId: SLASH_USER, options });
-  // The interaction's own messages (its status) and the bot's replies to them (the results).
+  const origin = userInstall ? { userInstall: { context: 2 as const } } : {};
+  const sent = discord.sendCommand({ name: 'flux', userId, options, ...origin });
+  // The interaction's own messages (its status, and a user install's results) and the bot's replies to them.
   const answers = () => discord.answersTo(sent.id);
   return {
-    platform: 'discord-slash',
+    platform: userInstall ? 'discord-user-install' : 'discord-slash',
     point,
     requestId: sent.id,
     requestKey: '',
     again: async () => {
-      discord.sendCommand({ name: 'flux', userId: SLASH_USER, options, id: sent.id, token: sent.token });
+      discord.sendCommand({ name: 'flux', userId, options, id: sent.id, token: sent.token, ...origin });
     },
     statuses: () =>
       answers()
@@ -183,7 +191,7 @@ async function killedAt(platform: Case['platform'], point: Case['point']): Promi
       ? await slackCase(point, gateway.url)
       : platform === 'discord'
         ? discordCase(point)
-        : discordSlashCase(point);
+        : discordSlashCase(point, platform === 'discord-user-install');
   await waitFor(`the gateway to die at ${point}`, () => gateway.child.signalCode === 'SIGKILL', 30_000).catch(
     (error: Error) => {
       gateway.child.kill('SIGKILL');
@@ -208,6 +216,7 @@ describe('a gateway killed between the claim and the queue', () => {
       cases.push(await killedAt('slack', point));
       cases.push(await killedAt('discord', point));
       cases.push(await killedAt('discord-slash', point));
+      cases.push(await killedAt('discord-user-install', point));
     }
     const keys = new RedisKeys(rig.prefix);
     const left = await rig.connection.zrange(keys.intakeIndex(), 0, -1);
@@ -236,13 +245,16 @@ describe('a gateway killed between the claim and the queue', () => {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       await stopWorkerProcess(gateway.child, 'SIGTERM');
       // An interaction is answered once: Discord refuses a second deferral of it, before any claim is tried.
-      const claimed = cases.filter((made) => made.platform !== 'discord-slash');
+      const claimed = cases.filter((made) => !made.platform.startsWith('discord-'));
       expect(gateway.output().match(/duplicate request ignored/g)).toHaveLength(claimed.length);
       for (const made of cases) {
         const label = `${made.platform} killed at ${made.point}`;
         const statuses = made.statuses();
         expect(statuses, label).toHaveLength(1);
         expect(statuses[0]!.text, label).toContain('Done');
+        // A user install's status is its interaction's one response, made by the gateway or the recovery.
+        if (made.platform === 'discord-user-install')
+          expect(statuses[0]!.id, label).toBe(rig.discord!.interaction(made.requestId)?.originalId);
         expect(made.images(statuses[0]!.id), label).toBe(1);
         expect(made.notices(statuses[0]!.id), label).toBe(1);
         expect(

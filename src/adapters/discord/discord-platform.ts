@@ -23,7 +23,7 @@ import {
   statusContent,
 } from './discord-format.js';
 import { nonceOf } from './discord-messages.js';
-import { discordPosted, messageTarget, threadName } from './discord-status.js';
+import { ANSWERED_PRIVATELY, discordPosted, messageTarget, threadName } from './discord-status.js';
 import { modelFormModal, watchBody } from './discord-watch.js';
 import { USER_INSTALL_CHANNEL } from './user-install.js';
 
@@ -89,18 +89,24 @@ abstract class DiscordPlatformBase implements Port.ChatPlatform {
 }
 
 /**
- * The inbound port for an interaction. A slash command (or a submitted modal) is deferred privately in `ack()`, before any
+ * The inbound port for an interaction. A slash command (or a submitted modal) is deferred in `ack()`, before any
  * I/O, so Discord's 3-second deadline is met however slow budgets, claims and the queue are. Discord fixes a
- * response's privacy when it is deferred, and most early answers (errors, budgets, Run / Cancel, usage, jobs) are
- * private; so a private answer takes the deferred response's place, and a job's public status is a follow-up:
- * the deferred response is filled first (the first follow-up after a deferral would otherwise replace it and turn
- * private), the status posted, and the private response removed. A button is answered by its first reply, as
- * before. The job keeps the interaction's token to deliver through its webhook for 15 minutes.
- * @see https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
+ * response's privacy when it is deferred, and a follow-up sent while the deferral still "thinks" takes its place
+ * and its privacy. Where the bot is in the channel, most early answers (errors, budgets, Run / Cancel, usage,
+ * jobs) are private, so the deferral is private and a private answer takes its place; a job's public status is a
+ * follow-up: the deferred response is filled first, the status posted, and the private response removed (a
+ * worker's recovery finds that status among the channel's messages). A user install's channel cannot be read, so
+ * there the deferral of what may start a job is public and the status is the deferred response itself, which
+ * Discord makes once per interaction and which is edited in place: a recovery edits it again instead of posting a
+ * second status. A private answer there removes the public deferral first, then follows up privately. A button
+ * is answered by its first reply, as before. The job keeps the interaction's token to deliver through its webhook
+ * for 15 minutes.
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#create-followup-message
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#delete-original-interaction-response
  */
 export class DiscordInteractionPlatform extends DiscordPlatformBase {
-  /** A slash command's private deferred response: not made, waiting for its content, or used. */
-  private deferred: 'no' | 'thinking' | 'used' = 'no';
+  /** A slash command's deferred response: not made, "thinking" privately or publicly, or used. */
+  private deferred: 'no' | 'private' | 'public' | 'used' = 'no';
 
   /** `userInstall`: used through a person's own install where the bot is not a member (see `DiscordTarget`). */
   constructor(
@@ -111,13 +117,18 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     super(deliverer);
   }
 
-  override async ack(): Promise<void> {
+  override async ack(expected?: 'private'): Promise<void> {
     const interaction = this.interaction;
     // Buttons and message commands are answered by their first reply, which may be a modal (never after a deferral).
     if (!(interaction.isChatInputCommand() || interaction.isModalSubmit())) return;
     if (interaction.deferred || interaction.replied) return;
+    if (this.where.userInstall && expected !== 'private') {
+      await interaction.deferReply();
+      this.deferred = 'public';
+      return;
+    }
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-    this.deferred = 'thinking';
+    this.deferred = 'private';
   }
 
   async closeConfirmation(end: Port.ConfirmationEnd, text: string): Promise<void> {
@@ -192,14 +203,18 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     };
   }
 
-  /** A message everyone in the channel sees: the interaction's response, or a follow-up after a private deferral. */
+  /**
+   * A message everyone in the channel sees: the interaction's response (a public deferral's, filled), or a
+   * follow-up after a private deferral.
+   */
   private async publicReply(body: PublicBody): Promise<Message> {
     const interaction = this.interaction;
-    if (this.deferred === 'no') {
+    if (this.deferred === 'no' || this.deferred === 'public') {
       if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
+      this.deferred = 'used';
       return interaction.editReply(body);
     }
-    const placeholder = this.deferred === 'thinking';
+    const placeholder = this.deferred === 'private';
     if (placeholder) {
       await interaction.editReply({ content: QUEUED, allowedMentions: NO_MENTIONS });
       this.deferred = 'used';
@@ -214,15 +229,34 @@ export class DiscordInteractionPlatform extends DiscordPlatformBase {
     const interaction = this.interaction;
     const reply = { ...options, flags: MessageFlags.Ephemeral } as const;
     let sent: Promise<unknown>;
-    if (this.deferred === 'thinking') {
+    if (this.deferred === 'private') {
       // The private deferred response becomes the answer.
       this.deferred = 'used';
       sent = interaction.editReply(options);
+    } else if (this.deferred === 'public') {
+      this.deferred = 'used';
+      sent = this.answerAfterPublicDeferral(reply);
     } else {
       sent =
         interaction.replied || interaction.deferred ? interaction.followUp(reply) : interaction.reply(reply);
     }
     await sent.catch(() => undefined);
+  }
+
+  /**
+   * A private answer where the deferral is public (a user install): the deferral is resolved first, removed (or,
+   * if Discord will not remove it, filled with a neutral line), since a follow-up to a deferral that still thinks
+   * takes its place and stays public whatever its flags; then the answer follows up privately. Should Discord
+   * still make it public, it is removed at once.
+   * @see https://github.com/discord/discord-api-docs/issues/2739
+   */
+  private async answerAfterPublicDeferral(reply: DiscordAnswer & { flags: MessageFlags.Ephemeral }) {
+    const interaction = this.interaction;
+    await interaction
+      .deleteReply()
+      .catch(() => interaction.editReply({ content: ANSWERED_PRIVATELY, allowedMentions: NO_MENTIONS }));
+    const sent = await interaction.followUp(reply);
+    if (!sent.flags.has(MessageFlags.Ephemeral)) await interaction.deleteReply(sent);
   }
 }
 

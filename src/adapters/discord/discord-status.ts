@@ -14,6 +14,13 @@ import { nonceOf } from './discord-messages.js';
 
 /** "A thread has already been created for this message": its id is the message's. */
 const THREAD_EXISTS = 160004;
+/** What a user install's public deferral says where Discord would not remove it before a private answer. */
+export const ANSWERED_PRIVATELY = 'Answered privately.';
+/**
+ * An interaction with no response to edit, or whose token no longer works: Unknown Message, Unknown Webhook,
+ * Invalid Webhook Token, Unknown interaction.
+ */
+const NO_RESPONSE_CODES = new Set([10008, 10015, 50027, 10062]);
 /** Discord's EPHEMERAL message flag (1 << 6). */
 const EPHEMERAL = 64;
 /** Discord's default upload limit, where the interaction does not say. */
@@ -51,13 +58,20 @@ export function threadName(command: string): string {
 /**
  * A worker's recovery of a Discord job whose gateway stopped before queueing it. A mention's status is a reply
  * made with the nonce the gateway used (`enforce_nonce`): Discord gives back the reply the gateway made, if it
- * did, instead of a second one; its thread, if made already, is found by Discord's refusal to make another. An
- * interaction's status is a public follow-up, made as the gateway makes it: its private deferred response filled
- * first, then removed; where its token no longer works or its response is gone, a message in the channel with a
- * nonce. Execute Webhook takes no nonce: a status follow-up the gateway made just before it stopped is found among
- * the channel's messages by its interaction's id (not where the bot is no member: a user install).
+ * did, instead of a second one; its thread, if made already, is found by Discord's refusal to make another.
+ *
+ * An interaction in a channel the bot can read has a public follow-up for its status, made as the gateway makes it:
+ * its private deferred response filled first, then removed; where its token no longer works or its response is
+ * gone, a message in the channel with a nonce. Execute Webhook takes no nonce: a status follow-up the gateway made
+ * just before it stopped is found among the channel's messages by its interaction's id.
+ *
+ * A user install's status is the interaction's response (the gateway defers it publicly), which Discord makes once
+ * per interaction: the recovery edits it (Edit Original Interaction Response), whatever the gateway left there
+ * ("thinking", or the status already), and the id Discord returns is the status's. Where the interaction was never
+ * answered or its token no longer works, the status goes to the person's DM with the bot, with the status nonce.
  * @see https://discord.com/developers/docs/resources/message#create-message
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
+ * @see https://discord.com/developers/docs/interactions/receiving-and-responding#edit-original-interaction-response
  */
 export class DiscordStatusRecovery implements StatusRecovery {
   private readonly rest: REST;
@@ -77,7 +91,7 @@ export class DiscordStatusRecovery implements StatusRecovery {
 
   /**
    * A mention is answered by a reply (a message cannot be answered privately), an interaction in its private
-   * deferred response.
+   * deferred response; a user install's public deferral is removed and the answer follows up privately.
    */
   async tell(origin: StatusOrigin, text: string): Promise<void> {
     if (origin.platform !== 'discord') return;
@@ -89,14 +103,42 @@ export class DiscordStatusRecovery implements StatusRecovery {
         .catch(() => undefined);
       return;
     }
-    const interaction = origin.target.interaction;
-    const token = interaction?.tokenRef
-      ? await this.tokens.get(interaction.tokenRef).catch(() => undefined)
-      : undefined;
-    if (!interaction || !token) return;
+    const webhook = await this.webhookOf(origin).catch(() => undefined);
+    if (!webhook) return;
+    const original = Routes.webhookMessage(webhook.app, webhook.token, '@original');
+    if (!origin.target.userInstall) {
+      await this.rest.patch(original, { body, auth: false }).catch(() => undefined);
+      return;
+    }
+    // As the gateway answers privately after a public deferral (see `DiscordInteractionPlatform`).
     await this.rest
-      .patch(Routes.webhookMessage(interaction.applicationId, token, '@original'), { body, auth: false })
+      .delete(original, { auth: false })
+      .catch(() =>
+        this.rest.patch(original, {
+          body: { content: ANSWERED_PRIVATELY, allowed_mentions: NO_MENTIONS },
+          auth: false,
+        }),
+      )
+      .then(async () => {
+        const sent = (await this.rest.post(Routes.webhook(webhook.app, webhook.token), {
+          body: { ...body, flags: EPHEMERAL },
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+        })) as { id: string; flags?: number };
+        if (((sent.flags ?? 0) & EPHEMERAL) === 0)
+          await this.rest.delete(Routes.webhookMessage(webhook.app, webhook.token, sent.id), { auth: false });
+      })
       .catch(() => undefined);
+  }
+
+  /**
+   * The interaction's webhook while its token is kept (until it expires). Throws when the tokens cannot be read
+   * (Redis away): a recovery is then tried again rather than taking the token for gone.
+   */
+  private async webhookOf(origin: DiscordInteractionOrigin) {
+    const interaction = origin.target.interaction;
+    const token = interaction?.tokenRef ? await this.tokens.get(interaction.tokenRef) : undefined;
+    return interaction && token ? { app: interaction.applicationId, token } : undefined;
   }
 
   private async reply(origin: DiscordMessageOrigin, view: JobView, status: JobStatus): Promise<PostedStatus> {
@@ -129,8 +171,9 @@ export class DiscordStatusRecovery implements StatusRecovery {
     view: JobView,
     status: JobStatus,
   ): Promise<PostedStatus> {
+    if (origin.target.userInstall) return this.userInstallStatus(origin, view, status);
     const { interaction, ...rest } = origin.target;
-    const made = rest.userInstall ? undefined : await this.followUpOf(origin);
+    const made = await this.followUpOf(origin);
     if (made) return discordPosted({ ...origin.target, statusMessageId: made });
     const body = statusBody(origin.target.userId, view, status);
     const token = interaction?.tokenRef ? await this.tokens.get(interaction.tokenRef) : undefined;
@@ -158,6 +201,41 @@ export class DiscordStatusRecovery implements StatusRecovery {
     }
     // Delivered with the bot token from here on: in the channel where the command was used.
     const posted = (await this.rest.post(Routes.channelMessages(rest.resultChannelId), {
+      body: { ...body, ...nonceOf({ job: view.jobId, step: STATUS_STEP }) },
+    })) as { id: string };
+    return discordPosted({ ...rest, statusMessageId: posted.id });
+  }
+
+  /**
+   * A user install's status: its interaction's response, edited (idempotent: a second recovery edits the same
+   * message). Where the interaction was never answered or its token is gone, the status is a message in the
+   * person's DM with the bot, with the status nonce (a second recovery gets the same message back); the job's
+   * target then has no token, so what follows goes to that DM too.
+   * @see https://discord.com/developers/docs/resources/user#create-dm
+   */
+  private async userInstallStatus(
+    origin: DiscordInteractionOrigin,
+    view: JobView,
+    status: JobStatus,
+  ): Promise<PostedStatus> {
+    const body = statusBody(origin.target.userId, view, status);
+    const webhook = await this.webhookOf(origin);
+    if (webhook) {
+      try {
+        const edited = (await this.rest.patch(
+          Routes.webhookMessage(webhook.app, webhook.token, '@original'),
+          { body, auth: false },
+        )) as { id: string };
+        return discordPosted({ ...origin.target, statusMessageId: edited.id });
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError && NO_RESPONSE_CODES.has(Number(error.code)))) throw error;
+      }
+    }
+    const { interaction: _gone, ...rest } = origin.target;
+    const dm = (await this.rest.post(Routes.userChannels(), { body: { recipient_id: rest.userId } })) as {
+      id: string;
+    };
+    const posted = (await this.rest.post(Routes.channelMessages(dm.id), {
       body: { ...body, ...nonceOf({ job: view.jobId, step: STATUS_STEP }) },
     })) as { id: string };
     return discordPosted({ ...rest, statusMessageId: posted.id });

@@ -41,7 +41,12 @@ export class SlackPlatform implements Port.ChatPlatform {
     private readonly triggerId?: string,
   ) {}
 
-  async ack(message?: SlackPrivateMessage): Promise<void> {
+  async ack(): Promise<void> {
+    await this.acknowledge();
+  }
+
+  /** Slack's ack, once: empty, or carrying the first private answer. */
+  private async acknowledge(message?: SlackPrivateMessage): Promise<void> {
     if (this.acked || !this.replies.ack) return;
     this.acked = true;
     await this.replies.ack(message);
@@ -141,7 +146,7 @@ export class SlackPlatform implements Port.ChatPlatform {
 
   /** The first private answer to a slash command rides on its ack; later ones go by `replies.send`. */
   private async private(message: SlackPrivateMessage): Promise<void> {
-    if (!this.acked && this.replies.ack) return this.ack(message).catch(() => undefined);
+    if (!this.acked && this.replies.ack) return this.acknowledge(message).catch(() => undefined);
     await this.replies.send(message).catch(() => undefined);
   }
 }

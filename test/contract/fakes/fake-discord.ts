@@ -273,8 +273,16 @@ export class FakeDiscord {
     return id;
   }
 
-  /** A user presses a button (`custom_id`) on one of the bot's messages. */
-  pressButton(options: { messageId: string; customId: string; userId?: string }): {
+  /**
+   * A user presses a button (`custom_id`) on one of the bot's messages; `userInstall`: where the bot is no member
+   * (the message is one of a user install's).
+   */
+  pressButton(options: {
+    messageId: string;
+    customId: string;
+    userId?: string;
+    userInstall?: UserInstallOrigin;
+  }): {
     id: string;
     token: string;
   } {
@@ -286,6 +294,7 @@ export class FakeDiscord {
       message: this.messageObject(message),
       channelId: message.channel_id,
       ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.userInstall ? { userInstall: options.userInstall } : {}),
     });
   }
 
