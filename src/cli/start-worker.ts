@@ -187,6 +187,7 @@ async function deliverersFor(
         token: config.discord.token,
         apiUrl: config.discord.apiUrl,
         interactionTokens: new InteractionTokenStore(connection, keys),
+        logger,
         ...(config.stream.enabled ? { editIntervalMs: config.stream.discordEditIntervalMs } : {}),
       })
     : undefined;

@@ -5,8 +5,8 @@ import { waitFor } from '../helpers/wait.js';
 
 /**
  * Where a slash command's results go while its interaction token lives: new messages with the bot token (each
- * with its step's nonce, a reply to the status) where the bot can post; the interaction's webhook where the
- * channel refuses the bot, remembered for the next jobs there.
+ * with its step's nonce, a reply to the status) where the bot can post; where the channel refuses the bot
+ * (remembered for the next jobs there), onto the status through the interaction's webhook, and the notice by DM.
  */
 const USER = '333333333333333333';
 let h: DiscordHarness;
@@ -23,6 +23,15 @@ afterAll(async () => {
 
 /** Sends a command and waits for its status to say Done; returns the status and what answered it besides. */
 async function done(name: 'flux' | 'ask', text: string, channelId?: string) {
+  const { id, status } = await finished(name, text, channelId);
+  const notice = await waitFor('the notice', () =>
+    discord.answersTo(id).find((m) => m.content.includes('is ready')),
+  );
+  return { id, status, notice, results: discord.answersTo(id).filter((m) => m.id !== status.id) };
+}
+
+/** Sends a command and waits for its status to say Done. */
+async function finished(name: 'flux' | 'ask', text: string, channelId?: string) {
   const option = name === 'flux' ? 'prompt' : 'question';
   const { id } = discord.sendCommand({
     name,
@@ -38,10 +47,7 @@ async function done(name: 'flux' | 'ask', text: string, channelId?: string) {
     },
     30_000,
   );
-  const notice = await waitFor('the notice', () =>
-    discord.answersTo(id).find((m) => m.content.includes('is ready')),
-  );
-  return { id, status, notice, results: discord.answersTo(id).filter((m) => m.id !== status.id) };
+  return { id, status };
 }
 
 /** The Create Message calls lorabot made in a channel. */
@@ -86,17 +92,31 @@ describe('Discord results of a slash command while its token lives', () => {
     expect(edits.every((c) => c.path === `/channels/${discord.channelId}/messages/${answer.id}`)).toBe(true);
   }, 40_000);
 
-  it('a channel that refuses the bot (403 Missing Permissions) gets follow-ups, and is not asked again for the next job', async () => {
+  it('a channel that refuses the bot (403 Missing Permissions): the results on the status, the notice by DM, and the channel not asked again for the next job', async () => {
     const thread = discord.openThread({ name: 'no send messages here' });
     discord.inject(new RegExp(`^POST /channels/${thread}/messages$`), { kind: 'missing-permissions' });
-    const first = await done('flux', 'a refused kite --size 256x256', thread);
-    const second = await done('flux', 'another refused kite --size 256x256', thread);
-    for (const { results } of [first, second]) {
-      expect(results.filter((m) => m.attachments.length > 0)).toHaveLength(1);
-      expect(results).toHaveLength(2);
-      expect(results.every((m) => m.via === 'webhook')).toBe(true);
+    const dmsBefore = discord.messagesIn(discord.dmChannelId).length;
+    const image = await finished('flux', 'a refused kite --size 256x256', thread);
+    const answer = await finished('ask', 'where does a refused answer go?', thread);
+    // Each status carries its result; nothing else answered either interaction (no follow-up to lose on a crash).
+    expect(image.status.attachments).toHaveLength(1);
+    expect(answer.status.embeds).toEqual([
+      { description: expect.stringContaining('You asked: where does a refused answer go?') },
+    ]);
+    for (const { id, status } of [image, answer]) {
+      expect(status.via).toBe('webhook');
+      expect(discord.answersTo(id).map((m) => m.id)).toEqual([status.id]);
     }
-    // One refused call in all: the first job's gallery; its notice and the second job went to the webhook at once.
+    const notices = await waitFor('both notices in the DM', () => {
+      const dms = discord.messagesIn(discord.dmChannelId).slice(dmsBefore);
+      return dms.length === 2 ? dms : undefined;
+    });
+    expect(notices.map((m) => m.content)).toEqual([
+      expect.stringMatching(new RegExp(`^<@${USER}> Your image is ready\\..* \\(in <#${thread}>\\)$`)),
+      expect.stringMatching(new RegExp(`^<@${USER}> Your answer is ready\\..* \\(in <#${thread}>\\)$`)),
+    ]);
+    // One refused call in all: the first job's gallery; its notice and the second job went the webhook's way at once.
     expect(channelPosts(thread).map((c) => c.status)).toEqual([403]);
+    expect(discord.messagesIn(thread).map((m) => m.id)).toEqual([image.status.id, answer.status.id]);
   }, 60_000);
 });

@@ -28,7 +28,7 @@ afterAll(async () => {
   await h.close();
 });
 
-/** The calls made with an interaction's token, and every call to a channel route. */
+/** The calls made with an interaction's token, and every call to a channel route but the bot's DM. */
 function callsOf(token: string) {
   return discord.calls.filter((c) => c.path.includes(`/${token}`));
 }
@@ -41,7 +41,34 @@ function deferralFlags(token: string, fake = discord): number | undefined {
 }
 
 function channelCalls() {
-  return discord.calls.filter((c) => c.path.startsWith('/channels/'));
+  return discord.calls.filter(
+    (c) => c.path.startsWith('/channels/') && !c.path.startsWith(`/channels/${discord.dmChannelId}/`),
+  );
+}
+
+/** The bot's messages in the DM with the person, from the `from`th on. */
+function dmsFrom(from: number) {
+  return discord.messagesIn(discord.dmChannelId).slice(from);
+}
+
+/** Sends a command through a person's own install and waits until its status says Done. */
+async function doneThroughUserInstall(
+  name: 'flux' | 'ask',
+  context: 0 | 2,
+  option: { name: string; value: string },
+) {
+  const { id, token } = discord.sendCommand({
+    name,
+    userId: USER,
+    userInstall: { context },
+    options: [{ ...option, type: 3 }],
+  });
+  const status = await waitFor(
+    'the final status',
+    () => (discord.publicReply(id)?.content.includes('Done') ? discord.publicReply(id) : undefined),
+    30_000,
+  );
+  return { id, token, status };
 }
 
 /** The target the job was queued with, as Redis keeps it. */
@@ -56,8 +83,9 @@ async function queuedTarget(prompt: string): Promise<Record<string, unknown>> {
 }
 
 describe('Discord user installs: lorabot where the bot is not a member', () => {
-  it('answers /flux in a DM between people through the interaction webhook only: the status is the response, the result a follow-up', async () => {
+  it('answers /flux in a DM between people through the interaction webhook only: the status is the response, the image on it, the notice by DM', async () => {
     const channelsBefore = channelCalls().length;
+    const dmsBefore = dmsFrom(0).length;
     const { id, token } = discord.sendCommand({
       name: 'flux',
       userId: USER,
@@ -78,16 +106,29 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
     );
     expect(statusPosts).toEqual([]);
     expect(status.history.some((c) => c.includes('Running'))).toBe(true);
-    const followUps = discord.messages.filter((m) => m.interaction_id === id && m.id !== status.id);
-    const gallery = followUps.find((m) => m.attachments.length === 1)!;
-    expect(gallery.via).toBe('webhook');
-    expect(gallery.flags & COMPONENTS_V2_FLAG).toBe(COMPONENTS_V2_FLAG);
-    expect(Buffer.compare(gallery.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
-    const notice = followUps.find((m) => m.content.startsWith(`<@${USER}> Your image is ready`));
-    expect(notice?.via).toBe('webhook');
-    // Status edits (running, done) by PATCH on the webhook; no channel post, no thread, no DM.
+    // The image is a plain attachment of the status, which kept its status line and buttons through the edits.
+    expect(status.attachments.map((a) => a.filename)).toEqual(['lorabot-11.jpg']);
+    expect(Buffer.compare(status.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
+    expect(status.flags & COMPONENTS_V2_FLAG).toBe(0);
+    expect(discord.buttonsOf(status.id).map((b) => b.split(':')[1])).toEqual([
+      'regenerate',
+      'vary',
+      'edit',
+      'details',
+    ]);
+    // Nothing public was made through the webhook besides the status: no follow-up to lose on a crash.
+    const publicOnes = discord.messages.filter((m) => m.interaction_id === id && (m.flags & 64) === 0);
+    expect(publicOnes.map((m) => m.id)).toEqual([status.id]);
+    const notice = await waitFor('the notice in the DM', () =>
+      dmsFrom(dmsBefore).find((m) => m.content.startsWith(`<@${USER}> Your image is ready`)),
+    );
+    expect(notice.via).toBe('bot');
+    expect(dmsFrom(dmsBefore)).toHaveLength(1);
+    expect(discord.dmRecipients.get(discord.dmChannelId)).toBe(USER);
+    // Status edits (running, the image, done) by PATCH on the webhook; no channel post, no thread.
     const patches = callsOf(token).filter((c) => c.method === 'PATCH' && c.path.includes('/messages/'));
-    expect(patches.length).toBeGreaterThanOrEqual(2);
+    expect(patches.length).toBeGreaterThanOrEqual(3);
+    expect(patches.every((c) => c.schemaErrors.length === 0)).toBe(true);
     expect(channelCalls().slice(channelsBefore)).toEqual([]);
     expect(discord.threads.some((t) => t.id === status.id)).toBe(false);
     expect(
@@ -103,20 +144,35 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
     });
   }, 40_000);
 
+  it('answers /ask in a DM between people in an embed of its status, and the notice by DM', async () => {
+    const dmsBefore = dmsFrom(0).length;
+    const { id, token, status } = await doneThroughUserInstall('ask', 2, {
+      name: 'question',
+      value: 'where does the answer go?',
+    });
+    expect(status.embeds).toEqual([
+      { description: expect.stringContaining('You asked: where does the answer go?') },
+    ]);
+    // The status line stays the status line; the answer grew in the embed (its first edit held the cursor).
+    expect(status.content).toContain('ran `/ask');
+    const embedEdits = callsOf(token).filter((c) => c.method === 'PATCH' && c.body && 'embeds' in c.body);
+    expect((embedEdits[0]!.body as { embeds: unknown }).embeds).toEqual([{ description: '▍' }]);
+    expect(embedEdits.length).toBeGreaterThanOrEqual(2);
+    const publicOnes = discord.messages.filter((m) => m.interaction_id === id && (m.flags & 64) === 0);
+    expect(publicOnes.map((m) => m.id)).toEqual([status.id]);
+    await waitFor('the notice in the DM', () =>
+      dmsFrom(dmsBefore).find((m) => m.content.startsWith(`<@${USER}> Your answer is ready`)),
+    );
+  }, 40_000);
+
   it('answers in a server the bot has not joined the same way, with the server as the workspace', async () => {
     const channelsBefore = channelCalls().length;
-    const { id } = discord.sendCommand({
-      name: 'flux',
-      userId: USER,
-      userInstall: { context: 0 },
-      options: [{ name: 'prompt', type: 3, value: 'a guest lantern --size 256x256' }],
+    const { status } = await doneThroughUserInstall('flux', 0, {
+      name: 'prompt',
+      value: 'a guest lantern --size 256x256',
     });
-    const status = await waitFor(
-      'the final status',
-      () => (discord.publicReply(id)?.content.includes('Done') ? discord.publicReply(id) : undefined),
-      30_000,
-    );
-    expect(status!.channel_id).toBe(discord.otherChannelId);
+    expect(status.channel_id).toBe(discord.otherChannelId);
+    expect(status.attachments).toHaveLength(1);
     expect(channelCalls().slice(channelsBefore)).toEqual([]);
     expect(await queuedTarget('a guest lantern')).toMatchObject({
       workspaceId: discord.otherGuildId,
@@ -126,6 +182,7 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
   }, 40_000);
 
   it('says before the token runs out that the result will arrive by DM, and delivers it there', async () => {
+    const dmsBefore = dmsFrom(0).length;
     // Made 14 min 52 s ago: the webhook has 8 s left before its last minute, and the image takes 12 s.
     const issuedAt = Date.now() - 15 * 60_000 + 68_000;
     together.inject('/images/generations', { kind: 'delay', ms: 12_000 });
@@ -150,15 +207,11 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
     expect(dm.via).toBe('bot');
     expect(Buffer.compare(dm.attachments[0]!.bytes, together.generated.at(-1)!)).toBe(0);
     expect(discord.dmRecipients.get(discord.dmChannelId)).toBe(USER);
-    const inDm = discord.messagesIn(discord.dmChannelId);
+    const inDm = dmsFrom(dmsBefore);
     expect(inDm.filter((m) => m.content === MOVED_TO_DM)).toHaveLength(1);
     expect(inDm.indexOf(inDm.find((m) => m.content === MOVED_TO_DM)!)).toBeLessThan(inDm.indexOf(dm));
     await waitFor('the notice in the DM', () =>
-      inDm.length > 0
-        ? discord
-            .messagesIn(discord.dmChannelId)
-            .find((m) => m.content.startsWith(`<@${USER}> Your image is ready`))
-        : undefined,
+      dmsFrom(dmsBefore).find((m) => m.content.startsWith(`<@${USER}> Your image is ready`)),
     );
     // Nothing was posted with the bot token where the command was used, and nothing after the handoff by webhook.
     expect(

@@ -8,13 +8,15 @@ import { jobData, planCommand } from '../../src/app/command-plan.js';
 import { parseCommand } from '../../src/core/command-parser.js';
 import type { DeliveryTarget } from '../../src/core/jobs.js';
 import type { FakeDiscord } from '../contract/fakes/fake-discord.js';
+import { answerPublicly } from '../helpers/discord-status.js';
 import { waitFor } from '../helpers/wait.js';
 import { startWorkerProcess, stopWorkerProcess, workerOutput } from '../helpers/worker-process.js';
 import { WorkerRig } from '../helpers/worker-rig.js';
 
 /**
  * A worker killed (SIGKILL) in the instant after each step's platform call returned and before the journal recorded
- * the step, for every step of an image job and of a streamed answer, on Slack and on Discord: one job, restarted
+ * the step, for every step of an image job and of a streamed answer, on Slack and on Discord (where the bot posts,
+ * and where only the interaction's webhook can: a user install, a channel that refuses the bot): one job, restarted
  * after each kill, is cut after every step it has (test/helpers/crashing-worker.ts). Counted from the fakes'
  * recorded calls: every message and upload once.
  */
@@ -152,6 +154,63 @@ function commandPosts(discord: FakeDiscord, token: string, statusMessageId: stri
   return { replies, nonces, followUps };
 }
 
+/**
+ * A slash command where only its interaction's webhook can post, and the target of its job with the token alive: a
+ * user install in a DM between people, or a server thread that refuses the bot token (403 Missing Permissions on
+ * every Create Message there). Its status is the interaction's public response.
+ */
+async function webhookOnlyStatus(name: 'flux' | 'ask', where: 'user-install' | 'refused') {
+  const discord = rig.discord!;
+  const thread = where === 'refused' ? discord.openThread({ name: 'refuses the bot' }) : undefined;
+  const { id, token } = discord.sendCommand({
+    name,
+    options: [],
+    userId: USER,
+    ...(thread ? { channelId: thread } : { userInstall: { context: 2 } }),
+  });
+  const statusMessageId = await answerPublicly(discord, { id, token }, 'status');
+  if (thread) {
+    // Every worker process tries the bot token once (the refusal is remembered in memory only).
+    discord.inject(new RegExp(`^POST /channels/${thread}/messages$`), { kind: 'missing-permissions' }, 40);
+  }
+  const interaction = { applicationId: discord.applicationId, token, expiresAt: Date.now() + 14 * 60_000 };
+  const target = {
+    platform: 'discord' as const,
+    workspaceId: thread ? discord.guildId : '',
+    userId: USER,
+    channelId: thread ?? 'user-install',
+    resultChannelId: thread ?? discord.privateChannelId,
+    statusMessageId,
+    interaction,
+    attachmentLimit: 10 << 20,
+    ...(thread ? {} : { userInstall: true }),
+  };
+  return { discord, id, token, statusMessageId, thread, target, callsBefore: discord.calls.length };
+}
+
+/**
+ * Counts from the fake Discord for a job where only the webhook can post: what answered the interaction (its
+ * status alone), the follow-ups made through its token, and the DMs and their Create Message calls since it began.
+ */
+function webhookOnlyPosts(job: Awaited<ReturnType<typeof webhookOnlyStatus>>, dmsBefore: number) {
+  const { discord, id, token, callsBefore } = job;
+  const answers = discord.messages.filter((m) => m.interaction_id === id);
+  const calls = discord.calls.slice(callsBefore);
+  const followUps = calls.filter((c) => c.method === 'POST' && c.path.endsWith(`/${token}`));
+  const dms = discord.messagesIn(discord.dmChannelId).slice(dmsBefore);
+  const dmPosts = calls.filter(
+    (c) => c.method === 'POST' && c.path === `/channels/${discord.dmChannelId}/messages`,
+  );
+  const dmNonces = dmPosts.map((c) => (c.body as { nonce?: string }).nonce);
+  const status = discord.messages.find((m) => m.id === job.statusMessageId)!;
+  return { answers, followUps, dms, dmNonces, status, calls };
+}
+
+async function charges(jobId: string): Promise<string[]> {
+  const entries = await rig.ledger.entries(new Date().toISOString().slice(0, 7));
+  return entries.filter((e) => e.jobId === jobId).map((e) => e.status);
+}
+
 describe('a worker killed after each platform call, before the journal', () => {
   it('Slack, an image job: one upload, one notice, one charge', async () => {
     const { channel, parentTs, target } = slackThread('C0STEPCRASH1');
@@ -271,4 +330,53 @@ describe('a worker killed after each platform call, before the journal', () => {
     expect(entries.map((e) => e.status)).toEqual(['charged']);
     expect(discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
   }, 600_000);
+  for (const where of ['user-install', 'refused'] as const) {
+    const place = where === 'user-install' ? 'a user install' : 'a channel that refuses the bot (403)';
+
+    it(`Discord, an image job of a slash command in ${place}: the image on the status, one DM notice, one charge`, async () => {
+      const job = await webhookOnlyStatus('flux', where);
+      const dmsBefore = job.discord.messagesIn(job.discord.dmChannelId).length;
+      const jobId = await enqueue('flux', `a crash-proof kite (${where}) --size 256x256`, job.target);
+      expect(await runThroughCrashes('flux', jobId)).toEqual(
+        STEPS.flux.filter((s) => s !== 'images:files').sort(),
+      );
+      const { answers, followUps, dms, dmNonces, status, calls } = webhookOnlyPosts(job, dmsBefore);
+      // The status, edited through the webhook, is the only message of the interaction: the image is on it.
+      expect(answers.map((m) => m.id)).toEqual([job.statusMessageId]);
+      expect(status.attachments).toHaveLength(1);
+      expect(status.attachments[0]!.filename).toMatch(/\.jpg$/);
+      expect(status.content).toContain('Done');
+      expect(status.via).toBe('webhook');
+      expect(followUps).toEqual([]);
+      // The notice once in the DM: sent twice (before and after its kill) with one nonce.
+      expect(dms.map((m) => m.content)).toEqual([expect.stringContaining('Your image is ready')]);
+      expect(dmNonces).toHaveLength(2);
+      expect(new Set(dmNonces).size).toBe(1);
+      if (job.thread) {
+        expect(job.discord.messagesIn(job.thread).map((m) => m.id)).toEqual([job.statusMessageId]);
+        const refused = calls.filter((c) => c.path === `/channels/${job.thread}/messages`);
+        expect(refused.every((c) => c.status === 403)).toBe(true);
+      }
+      expect(await charges(jobId)).toEqual(['charged']);
+      expect(job.discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+    }, 600_000);
+
+    it(`Discord, a streamed answer of a slash command in ${place}: the answer in the status's embed, one DM notice`, async () => {
+      const job = await webhookOnlyStatus('ask', where);
+      const dmsBefore = job.discord.messagesIn(job.discord.dmChannelId).length;
+      const question = `what survives a crash (${where})?`;
+      const jobId = await enqueue('ask', question, job.target);
+      expect(await runThroughCrashes('ask', jobId)).toEqual([...STEPS.askEdited].sort());
+      const { answers, followUps, dms, dmNonces, status } = webhookOnlyPosts(job, dmsBefore);
+      expect(answers.map((m) => m.id)).toEqual([job.statusMessageId]);
+      expect(status.embeds).toEqual([{ description: expect.stringContaining(`You asked: ${question}`) }]);
+      expect(status.attachments).toEqual([]);
+      expect(status.content).toContain('Done');
+      expect(followUps).toEqual([]);
+      expect(dms.map((m) => m.content)).toEqual([expect.stringContaining('Your answer is ready')]);
+      expect(new Set(dmNonces).size).toBe(1);
+      expect(await charges(jobId)).toEqual(['charged']);
+      expect(job.discord.calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+    }, 600_000);
+  }
 });

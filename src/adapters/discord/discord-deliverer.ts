@@ -1,4 +1,4 @@
-import { type RawFile, REST, Routes } from 'discord.js';
+import { REST, Routes } from 'discord.js';
 import type { NamedImage } from '../../core/image-files.js';
 import type {
   AnswerStreaming,
@@ -13,6 +13,9 @@ import type {
   StepRunner,
   WatchDelivery,
 } from '../../core/jobs.js';
+import type { Logger } from '../../core/ports.js';
+import { attachable, batches } from './discord-attachments.js';
+import { answerOnStatus, previewOnStatus, refusedOnStatus } from './discord-embeds.js';
 import {
   NO_MENTIONS,
   noticeContent,
@@ -22,13 +25,11 @@ import {
   statusComponents,
   statusContent,
 } from './discord-format.js';
-import { GALLERY_LIMIT, galleryBody, isComponentsV2Refusal } from './discord-gallery.js';
-import { DiscordMessages, nonceOf, TOKEN_MARGIN_MS } from './discord-messages.js';
+import { galleryBody, isComponentsV2Refusal } from './discord-gallery.js';
+import { DiscordMessages, TOKEN_MARGIN_MS, type Webhook } from './discord-messages.js';
 import { discordWatchDelivery } from './discord-watch.js';
 import { RecentKeys } from './recent-keys.js';
 
-/** "The maximum request size when sending a message is 25 MiB." */
-const REQUEST_LIMIT = 25 * 1024 * 1024;
 /** How long a result channel where Discord refused a Components V2 message gets plain attachments without asking. */
 const V2_REFUSED_MS = 60 * 60_000;
 /** Added to a user install's status when its token is about to expire with the job still running. */
@@ -43,17 +44,20 @@ export interface DiscordDelivererOptions {
   now?: () => number;
   /** Streamed answers: the least time between two edits of one message; undefined: no streaming. */
   editIntervalMs?: number;
+  /** Says when a notice could not be sent (the person takes no DMs); without it, nothing is logged. */
+  logger?: Logger;
 }
 
 /**
  * Delivers results to Discord. While an interaction's token is valid (15 minutes) the status it posted is edited
  * through its webhook; after that, or when Discord says the token is gone, through the channel with the bot token,
  * so a slow job is never lost. Results are new messages with the bot token where the bot can post (each with its
- * step's nonce), else follow-ups (see `DiscordMessages`). A user install (the bot is not a member where it was
- * used) has no channel to fall back on: its results go to the person's DM with the bot once the token is gone,
- * and a job still running when the token is about to expire says so in its status first. discord.js's REST queue
- * waits out 429s per route. Image results are one Components V2 gallery message, or plain attachments where
- * Discord refuses the flag (remembered per channel for `V2_REFUSED_MS`).
+ * step's nonce); where only the webhook can post, they are shown on the status itself (images attached, an answer
+ * in embeds) and the notice is a DM (the way each takes: `DiscordMessages.place`). A user install (the bot is not
+ * a member where it was used) has no channel to fall back on: its results go to the person's DM with the bot once
+ * the token is gone, and a job still running when the token is about to expire says so in its status first.
+ * discord.js's REST queue waits out 429s per route. Image results are one Components V2 gallery message, or plain
+ * attachments where Discord refuses the flag (remembered per channel for `V2_REFUSED_MS`).
  * @see https://discord.com/developers/docs/interactions/receiving-and-responding
  */
 export class DiscordDeliverer implements Deliverer<DiscordTarget> {
@@ -69,6 +73,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
   private readonly messages: DiscordMessages;
   /** Result channels where Discord refused a Components V2 gallery, for a while. */
   private readonly v2Refused: RecentKeys;
+  private readonly logger: Logger | undefined;
   readonly watch: WatchDelivery<DiscordTarget>;
 
   constructor(options: DiscordDelivererOptions) {
@@ -76,22 +81,48 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     this.now = options.now ?? Date.now;
     this.messages = new DiscordMessages(this.rest, options.interactionTokens, this.now);
     this.v2Refused = new RecentKeys(V2_REFUSED_MS, this.now);
+    this.logger = options.logger;
     this.watch = discordWatchDelivery(this.rest);
-    if (options.editIntervalMs !== undefined) {
-      this.streaming = {
-        editIntervalMs: options.editIntervalMs,
-        open: async (target, post) =>
-          this.messages.send(target, { content: '▍', allowed_mentions: NO_MENTIONS }, { post }),
-        preview: async (target, id, partial) => {
-          // Past a user install's token the answer so far cannot be shown; the whole answer goes to the DM.
-          if (target.userInstall && !this.messages.isLive(target)) return;
-          await this.messages.edit(target, id, {
-            content: previewContent(partial),
-            allowed_mentions: NO_MENTIONS,
-          });
-        },
-      };
-    }
+    if (options.editIntervalMs !== undefined) this.streaming = this.streamingEvery(options.editIntervalMs);
+  }
+
+  /**
+   * Streamed answers: one message that grows, with the bot token where it can post, else the status's embed (the
+   * status's own id, from `open`, tells the steps after where the answer is).
+   */
+  private streamingEvery(editIntervalMs: number): AnswerStreaming<DiscordTarget> {
+    return {
+      editIntervalMs,
+      open: async (target, post) =>
+        this.messages.send(
+          target,
+          { content: '▍', allowed_mentions: NO_MENTIONS },
+          {
+            post,
+            intoStatus: async (hook) => {
+              await this.messages.editStatus(hook, target, previewOnStatus(''));
+              return target.statusMessageId;
+            },
+          },
+        ),
+      preview: async (target, id, partial) => {
+        const onStatus = id === target.statusMessageId;
+        // Past the token the answer so far cannot be shown there; the whole answer goes to the DM.
+        if ((target.userInstall || onStatus) && !this.messages.isLive(target)) return;
+        if (onStatus) {
+          await this.messages.viaInteraction(
+            target,
+            (hook) => this.messages.editStatus(hook, target, previewOnStatus(partial)),
+            async () => undefined,
+          );
+          return;
+        }
+        await this.messages.edit(target, id, {
+          content: previewContent(partial),
+          allowed_mentions: NO_MENTIONS,
+        });
+      },
+    };
   }
 
   async updateStatus(target: DiscordTarget, view: JobView, status: JobStatus): Promise<void> {
@@ -164,29 +195,28 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     post: StepPost,
     caption?: ImageCaption,
   ): Promise<void> {
-    const files: RawFile[] = [];
-    const refused: string[] = [];
-    images.forEach((image, i) => {
-      if (image.bytes.length > target.attachmentLimit) {
-        refused.push(
-          `Image ${i + 1} is ${formatBytes(image.bytes.length)}, over the ${formatBytes(target.attachmentLimit)} upload limit here, so it could not be attached.`,
-        );
-      } else {
-        files.push({ name: image.fileName, data: Buffer.from(image.bytes), contentType: image.mimeType });
-      }
-    });
+    const { files, refused } = attachable(images, target.attachmentLimit);
+    const fileBatches = batches(files);
     // Each message of the step its own nonce: a retry gets back the batches already posted.
     const part = (n: number | string) => ({ ...post, step: `${post.step}#${n}` });
+    // Where only the webhook can post: every image, and the refusals, on the status (plain attachments: the
+    // status keeps its content and buttons, which a V2 message cannot have).
+    let onStatus = false;
+    const intoStatus = async (hook: Webhook) => {
+      const extra = refused.length > 0 ? refusedOnStatus(refused) : undefined;
+      await this.messages.attachToStatus(hook, target, { files: fileBatches, ...(extra ? { extra } : {}) });
+      onStatus = true;
+      return target.statusMessageId;
+    };
     // A channel where Discord refused V2 lately gets plain attachments at once, without a refused call per job.
     let gallery = caption !== undefined && !this.v2Refused.has(target.resultChannelId);
-    for (const [n, batch] of batches(files).entries()) {
+    for (const [n, batch] of fileBatches.entries()) {
+      if (onStatus) return;
       const names = batch.map((f) => f.name);
       if (gallery && caption) {
         try {
-          await this.messages.send(target, galleryBody(caption, names, target.userId), {
-            files: batch,
-            post: part(n),
-          });
+          const body = galleryBody(caption, names, target.userId);
+          await this.messages.send(target, body, { files: batch, post: part(n), intoStatus });
           continue;
         } catch (error) {
           // Refused here (no message was made, so the nonce is free): this and the later batches go as plain
@@ -201,66 +231,90 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         allowed_mentions: NO_MENTIONS,
         attachments: names.map((filename, id) => ({ id: String(id), filename })),
       };
-      await this.messages.send(target, body, { files: batch, post: part(n) });
+      await this.messages.send(target, body, { files: batch, post: part(n), intoStatus });
     }
-    if (refused.length > 0)
+    if (refused.length > 0 && !onStatus)
       await this.messages.send(
         target,
         { content: refused.join('\n'), allowed_mentions: NO_MENTIONS },
-        { post: part('refused') },
+        { post: part('refused'), intoStatus },
       );
   }
 
   async postAnswer(target: DiscordTarget, text: string, steps: StepRunner, streamed?: string): Promise<void> {
-    const pieces = splitAnswer(text);
-    for (const [i, piece] of pieces.entries()) {
-      await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
-        const body = { content: piece, allowed_mentions: NO_MENTIONS };
-        if (i === 0 && streamed) await this.messages.edit(target, streamed, body);
-        else await this.messages.send(target, body, { post });
-      });
-    }
-  }
-
-  /** In the result channel, or as a DM (the bot opens the DM channel first). */
-  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
-    const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
-    if (via === 'dm') {
-      // A user install's channel may be one the bot cannot see; a link to it would say nothing.
-      const where = target.userInstall ? '' : ` (in <#${target.resultChannelId}>)`;
-      await this.rest.post(Routes.channelMessages(await this.messages.dmChannel(target.userId)), {
-        body: { ...body, content: `${body.content}${where}`.slice(0, 2000), ...nonceOf(post) },
-      });
+    if (streamed === target.statusMessageId) {
+      // Streamed into the status's embed: the whole answer replaces it there (one edit, the same on a retry).
+      await steps.once('answer:1/1', (post) => this.answerOnStatus(target, text, post));
       return;
     }
-    await this.messages.send(target, body, { post });
-  }
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
-}
-
-/** Groups files so that each request stays under Discord's 25 MiB request limit (and 10 attachments, a gallery's most). */
-function batches(files: RawFile[]): RawFile[][] {
-  const result: RawFile[][] = [];
-  let current: RawFile[] = [];
-  let size = 0;
-  for (const file of files) {
-    const length = (file.data as Buffer).length;
-    if (
-      current.length > 0 &&
-      (size + length > REQUEST_LIMIT - 64 * 1024 || current.length === GALLERY_LIMIT)
-    ) {
-      result.push(current);
-      current = [];
-      size = 0;
+    const pieces = splitAnswer(text);
+    let onStatus = false;
+    for (const [i, piece] of pieces.entries()) {
+      if (onStatus) return;
+      await steps.once(`answer:${i + 1}/${pieces.length}`, async (post) => {
+        const body = { content: piece, allowed_mentions: NO_MENTIONS };
+        if (i === 0 && streamed) return this.messages.edit(target, streamed, body);
+        await this.messages.send(target, body, {
+          post,
+          // Where only the webhook can post, the whole answer goes on the status at once.
+          intoStatus: async (hook) => {
+            await this.messages.editStatus(hook, target, answerOnStatus(text));
+            onStatus = true;
+            return target.statusMessageId;
+          },
+        });
+      });
     }
-    current.push(file);
-    size += length;
   }
-  if (current.length > 0) result.push(current);
-  return result;
+
+  /** The whole answer in the status's embeds while the token lives; past it, as messages in the DM (or channel). */
+  private async answerOnStatus(target: DiscordTarget, text: string, post: StepPost): Promise<void> {
+    await this.messages.viaInteraction(
+      target,
+      async (hook) => {
+        await this.messages.editStatus(hook, target, answerOnStatus(text));
+      },
+      async () => {
+        for (const [n, piece] of splitAnswer(text).entries()) {
+          const body = { content: piece, allowed_mentions: NO_MENTIONS };
+          await this.messages.postOutside(target, body, undefined, { ...post, step: `${post.step}#${n}` });
+        }
+      },
+    );
+  }
+
+  /**
+   * In the result channel, or as a DM (the bot opens the DM channel first). Where only the interaction's webhook
+   * can post, a DM as well: the webhook would make a follow-up, which no nonce guards.
+   */
+  async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
+    const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
+    if (via === 'dm') return this.notifyByDm(target, body, post);
+    await this.messages.send(target, body, {
+      post,
+      intoStatus: async () => {
+        await this.notifyByDm(target, body, post);
+        return target.statusMessageId;
+      },
+    });
+  }
+
+  /** The notice in the person's DM; if they take no DMs from the bot, nothing more (the status says Done). */
+  private async notifyByDm(
+    target: DiscordTarget,
+    body: { content: string; allowed_mentions: unknown },
+    post: StepPost,
+  ): Promise<void> {
+    // A user install's channel may be one the bot cannot see; a link to it would say nothing.
+    const where = target.userInstall ? '' : ` (in <#${target.resultChannelId}>)`;
+    const content = `${body.content}${where}`.slice(0, 2000);
+    const sent = await this.messages.dm(target.userId, { ...body, content }, post);
+    if (sent === undefined)
+      this.logger?.info(
+        { jobId: post.job, step: post.step },
+        'the requester takes no DMs from lorabot: no notice',
+      );
+  }
 }
 
 /**

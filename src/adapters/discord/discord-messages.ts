@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { DiscordAPIError, type RawFile, type REST, Routes } from 'discord.js';
 import type { DiscordInteractionRef, DiscordTarget, InteractionTokens, StepPost } from '../../core/jobs.js';
+import type { StatusPatch } from './discord-embeds.js';
 import { NO_MENTIONS } from './discord-format.js';
 import { RecentKeys } from './recent-keys.js';
 
 /** Unknown Webhook, Invalid Webhook Token: the interaction token expired. */
 const EXPIRED_TOKEN_CODES = new Set([10015, 50027]);
+/** Cannot send messages to this user: the person takes no DMs from the bot. */
+const CANNOT_DM = 50007;
 /** Missing Access, Missing Permissions: the bot cannot post (or read) in that channel. */
 const NO_ACCESS_CODES = new Set([50001, 50013]);
 /** A token this close to its expiry is not used: a request started just before expiry may arrive after it. */
@@ -18,21 +21,38 @@ const NONCE_LENGTH = 25;
 export const MOVED_TO_DM =
   'Discord gives lorabot 15 minutes to answer where you asked; this took longer, so the result is here.';
 
+/** An interaction's webhook: its application and token. */
+export interface Webhook {
+  applicationId: string;
+  token: string;
+}
+
+/** The three ways a job's new message can take; `DiscordMessages.place` picks one. */
+export interface Ways<T> {
+  /** With the bot token in the result channel (Create Message with the step's nonce). */
+  inChannel: () => Promise<T>;
+  /** Where only the interaction's webhook can post, while its token lives: into the status (or the DM). */
+  intoStatus: (webhook: Webhook) => Promise<T>;
+  /** Past the token: the person's DM (a user install) or the result channel. */
+  outside: () => Promise<T>;
+}
+
 /**
- * How a job's messages reach Discord: which token, which route, and the guard that makes a new message
- * idempotent across a worker crash.
+ * How a job's messages reach Discord: which token, which route, and what makes each one idempotent across a worker
+ * crash. One rule picks the way of every new message (`place`):
  *
  * - Where the bot can post in the result channel (a server that installed it, or its own DM: not a user install),
- *   every new message is a Create Message with the bot token and a nonce made from the job and step, with
- *   `enforce_nonce`: a retry after a crash gets back the message already made instead of a second. A result for
- *   an application command is a reply to its status, where the interaction's follow-up used to stand.
- * - The interaction's webhook keeps what only it can do: the status it posted is edited through it while the
- *   token lives, and it posts where the bot cannot (a user install, or a channel that answered 403 Missing Access
- *   or Missing Permissions, remembered for `REFUSED_CHANNEL_MS`). Execute Webhook takes no nonce: there a post
- *   has no such guard.
+ *   a Create Message with the bot token and a nonce made from the job and step, with `enforce_nonce`: a retry
+ *   after a crash gets back the message already made instead of a second. A result for an application command is
+ *   a reply to its status.
+ * - Where only the interaction's webhook can post, while its token lives (a user install; a channel that answered
+ *   403 Missing Access or Missing Permissions, remembered for `REFUSED_CHANNEL_MS`), nothing new is made through
+ *   it: Execute Webhook takes no nonce, and its message can be found again only by the id a crash loses. The
+ *   results go INTO the job's status message instead, by Edit Webhook Message (a PATCH by id, so a retried step
+ *   makes the same edit again), and the notice goes to the person's DM with the step's nonce.
  * - Past the token, a user install's results go to the person's DM with the bot (nonce-guarded as well).
  * @see https://discord.com/developers/docs/resources/message#create-message
- * @see https://discord.com/developers/docs/resources/webhook#execute-webhook
+ * @see https://discord.com/developers/docs/resources/webhook#edit-webhook-message
  */
 export class DiscordMessages {
   /** Result channels where the bot token was refused, for a while. */
@@ -49,39 +69,108 @@ export class DiscordMessages {
     this.refusedChannels = new RecentKeys(REFUSED_CHANNEL_MS, now);
   }
 
-  /** A new message with results; returns its id. */
+  /**
+   * The one rule of where a job's new message goes (see the class): the bot token in the result channel where the
+   * bot can post, else `intoStatus` while the interaction's token lives, else `outside`.
+   */
+  async place<T>(target: DiscordTarget, ways: Ways<T>): Promise<T> {
+    const inChannel = await this.botFirst(target, ways.inChannel);
+    if (inChannel) return inChannel.value;
+    return this.viaInteraction(target, ways.intoStatus, ways.outside);
+  }
+
+  /**
+   * A new message with results; returns its id. Where only the webhook can post, `intoStatus` shows the results on
+   * the status instead (and returns the status's id).
+   */
   async send(
     target: DiscordTarget,
     body: Record<string, unknown>,
-    options: { files?: RawFile[] | undefined; post?: StepPost | undefined } = {},
+    options: {
+      files?: RawFile[] | undefined;
+      post?: StepPost | undefined;
+      intoStatus: (webhook: Webhook) => Promise<string>;
+    },
   ): Promise<string> {
     const { files, post } = options;
-    const inChannel = await this.botFirst(target, () => this.postInChannel(target, body, files, post));
-    if (inChannel) return inChannel.value.id;
-    const message = (await this.viaInteraction(
-      target,
-      (i) =>
-        this.rest.post(Routes.webhook(i.applicationId, i.token), {
-          body,
-          auth: false,
-          query: new URLSearchParams({ wait: 'true' }),
-          ...(files ? { files } : {}),
-        }),
-      () => this.postOutside(target, body, files, post),
-    )) as { id: string };
-    return message.id;
+    return this.place(target, {
+      inChannel: async () => (await this.postInChannel(target, body, files, post)).id,
+      intoStatus: options.intoStatus,
+      outside: async () => ((await this.postOutside(target, body, files, post)) as { id: string }).id,
+    });
   }
 
-  /** Edits a message lorabot posted with results, the way it was posted. */
+  /**
+   * Edit Webhook Message on the job's status: fields the patch leaves out stay as they are (the status line, its
+   * buttons, earlier attachments when it has no `attachments`).
+   * @see https://discord.com/developers/docs/resources/webhook#edit-webhook-message
+   */
+  async editStatus(webhook: Webhook, target: DiscordTarget, patch: StatusPatch): Promise<PostedMessage> {
+    return (await this.rest.patch(
+      Routes.webhookMessage(webhook.applicationId, webhook.token, target.statusMessageId),
+      { body: { allowed_mentions: NO_MENTIONS, ...patch.body }, auth: false, ...filesOf(patch.files) },
+    )) as PostedMessage;
+  }
+
+  /**
+   * Files on the status, a request per batch (each under Discord's request limit), with `extra` fields on the first.
+   * The first lists only its own files in `attachments`, so it replaces whatever an earlier attempt attached; each
+   * later one keeps those before it by id. A retried step thus ends with the same attachments, once each.
+   */
+  async attachToStatus(
+    webhook: Webhook,
+    target: DiscordTarget,
+    batches: { files: RawFile[][]; extra?: Record<string, unknown> },
+  ): Promise<void> {
+    let kept: Array<{ id: string }> = [];
+    const requests = batches.files.length > 0 ? batches.files : [[]];
+    for (const [n, files] of requests.entries()) {
+      const attachments = files.map((file, i) => ({ id: String(i), filename: file.name }));
+      const body = {
+        ...(n === 0 ? (batches.extra ?? {}) : {}),
+        ...(files.length > 0 ? { attachments: [...kept, ...attachments] } : {}),
+      };
+      const message = await this.editStatus(webhook, target, { body, files });
+      kept = (message.attachments ?? []).map(({ id }) => ({ id }));
+    }
+  }
+
+  /**
+   * A message in the person's DM with the bot, with the step's nonce: Create DM gives back the same channel and the
+   * nonce the message already made, so a retry makes none. Undefined when Discord refuses (50007: the person takes
+   * no DMs from the bot).
+   * @see https://discord.com/developers/docs/resources/user#create-dm
+   */
+  async dm(userId: string, body: Record<string, unknown>, post: StepPost): Promise<string | undefined> {
+    try {
+      const channelId = await this.dmChannel(userId);
+      const message = (await this.rest.post(Routes.channelMessages(channelId), {
+        body: { ...body, ...nonceOf(post) },
+      })) as { id: string };
+      return message.id;
+    } catch (error) {
+      if (error instanceof DiscordAPIError && Number(error.code) === CANNOT_DM) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Edits a message lorabot posted with results (never the status: see `editStatus`), the way it was posted: with
+   * the bot token in the result channel, or in the person's DM for a user install (where such a message is).
+   */
   async edit(target: DiscordTarget, messageId: string, body: Record<string, unknown>): Promise<void> {
     const patchInChannel = () =>
       this.rest.patch(Routes.channelMessage(target.resultChannelId, messageId), { body });
     if (await this.botFirst(target, patchInChannel)) return;
     await this.viaInteraction(
       target,
+      // A message of an earlier version, made through the webhook.
       (i) =>
         this.rest.patch(Routes.webhookMessage(i.applicationId, i.token, messageId), { body, auth: false }),
-      () => (target.userInstall ? this.postOutside(target, body) : patchInChannel()),
+      async () =>
+        target.userInstall
+          ? this.rest.patch(Routes.channelMessage(await this.dmChannel(target.userId), messageId), { body })
+          : patchInChannel(),
     );
   }
 
@@ -129,7 +218,7 @@ export class DiscordMessages {
    * A new message where the interaction's webhook cannot take it: the result channel, or for a user install the
    * person's DM with the bot (told once why it is there).
    */
-  private async postOutside(
+  async postOutside(
     target: DiscordTarget,
     body: Record<string, unknown>,
     files?: RawFile[],
@@ -170,11 +259,11 @@ export class DiscordMessages {
   }
 
   /** Through the interaction's webhook while its token lives and Discord takes it, else `withBot`. */
-  async viaInteraction(
+  async viaInteraction<T>(
     target: DiscordTarget,
-    withToken: (interaction: { applicationId: string; token: string }) => Promise<unknown>,
-    withBot: () => Promise<unknown>,
-  ): Promise<unknown> {
+    withToken: (interaction: Webhook) => Promise<T>,
+    withBot: () => Promise<T>,
+  ): Promise<T> {
     const interaction = target.interaction;
     const token = interaction && this.isLive(target) ? await this.tokenOf(interaction) : undefined;
     if (interaction && token !== undefined) {
@@ -214,4 +303,15 @@ export function nonceOf(post: (Pick<StepPost, 'job' | 'step'> & Partial<StepPost
 function remember(ids: Set<string>, id: string): void {
   ids.add(id);
   if (ids.size > 1000) ids.delete(ids.values().next().value!);
+}
+
+/** What Discord answers an edit with, as far as lorabot reads it. */
+interface PostedMessage {
+  id: string;
+  attachments?: Array<{ id: string }>;
+}
+
+/** A request's `files`, when it has any (a JSON body otherwise). */
+function filesOf(files: RawFile[] | undefined): { files?: RawFile[] } {
+  return files && files.length > 0 ? { files } : {};
 }

@@ -11,6 +11,8 @@ const TOKEN_LIFETIME_MS = 15 * 60_000;
 const NONCE_WINDOW_MS = 3 * 60_000;
 const FILE_LIMIT = 10 * 1024 * 1024;
 const REQUEST_LIMIT = 25 * 1024 * 1024;
+/** Titles, descriptions, field names and values, footers and author names across a message's embeds. */
+const EMBEDS_TOTAL_LIMIT = 6000;
 
 /** A file a user attaches to a message sent with `FakeDiscord.sendMessage`. */
 export interface SentAttachment {
@@ -46,7 +48,10 @@ export interface FakeMessage {
   channel_id: string;
   content: string;
   author_id: string;
-  attachments: Array<{ filename: string; bytes: Buffer }>;
+  /** Its files, each with the id Discord gave it (an edit keeps or drops them by id). */
+  attachments: FakeAttachment[];
+  /** Its rich embeds, as last sent. */
+  embeds: FakeEmbed[];
   allowed_mentions: unknown;
   /** Every content this message had (edits append). */
   history: string[];
@@ -61,6 +66,21 @@ export interface FakeMessage {
   reply_to?: string;
 }
 
+export interface FakeAttachment {
+  id: string;
+  filename: string;
+  bytes: Buffer;
+}
+
+/** An embed, as far as lorabot sends one. */
+export interface FakeEmbed {
+  title?: string;
+  description?: string;
+  footer?: { text?: string };
+  author?: { name?: string };
+  fields?: Array<{ name?: string; value?: string }>;
+}
+
 export type DiscordFault =
   | { kind: 'rate-limited'; retryAfterSeconds: number }
   | { kind: 'http'; status: number }
@@ -70,7 +90,9 @@ export type DiscordFault =
    */
   | { kind: 'refuse-v2' }
   /** The bot lacks a permission in the channel (Send Messages, Attach Files…): 403, code 50013. */
-  | { kind: 'missing-permissions' };
+  | { kind: 'missing-permissions' }
+  /** The person takes no DMs from the bot (a Create Message in a DM): 403, code 50007. */
+  | { kind: 'cannot-dm' };
 
 /**
  * Where a user-install interaction comes from: a DM between people (context 2) or the bot's DM (1), or a server the
@@ -776,6 +798,8 @@ export class FakeDiscord {
       }
       if (fault.kind === 'missing-permissions')
         return send(403, { message: 'Missing Permissions', code: 50013 });
+      if (fault.kind === 'cannot-dm')
+        return send(403, { message: 'Cannot send messages to this user', code: 50007 });
       if (fault.kind === 'rate-limited') {
         return send(
           429,
@@ -821,6 +845,8 @@ export class FakeDiscord {
     }
     const v2 = v2Problem(body, files);
     if (v2) return v2;
+    const embeds = embedsProblem(body);
+    if (embeds) return embeds;
     if (files.some((f) => f.bytes.length > FILE_LIMIT)) return 'file too large (10 MiB per file)';
     if (files.reduce((sum, f) => sum + f.bytes.length, 0) > REQUEST_LIMIT)
       return 'request entity too large (25 MiB)';
@@ -1073,7 +1099,8 @@ export class FakeDiscord {
       channel_id: channelId,
       content: String(data.content ?? ''),
       author_id: this.botId,
-      attachments: files.map((f) => ({ filename: f.name, bytes: f.bytes })),
+      attachments: files.map((f) => ({ id: snowflake(), filename: f.name, bytes: f.bytes })),
+      embeds: (data.embeds as FakeEmbed[] | undefined) ?? [],
       allowed_mentions: data.allowed_mentions,
       history: [String(data.content ?? '')],
       via,
@@ -1093,7 +1120,8 @@ export class FakeDiscord {
     if (body.allowed_mentions !== undefined) message.allowed_mentions = body.allowed_mentions;
     if (body.components !== undefined) message.components = body.components as unknown[];
     if (typeof body.flags === 'number') message.flags |= body.flags & COMPONENTS_V2_FLAG;
-    if (files.length > 0) message.attachments = files.map((f) => ({ filename: f.name, bytes: f.bytes }));
+    if (body.embeds !== undefined) message.embeds = (body.embeds as FakeEmbed[] | null) ?? [];
+    message.attachments = editedAttachments(message.attachments, body.attachments, files);
     return this.messageObject(message);
   }
 
@@ -1111,13 +1139,13 @@ export class FakeDiscord {
       mentions: [],
       mention_roles: [],
       attachments: message.attachments.map((a, i) => ({
-        id: snowflake(),
+        id: a.id,
         filename: a.filename,
         size: a.bytes.length,
         url: `${this.baseUrl}/attachments/${message.id}/${i}`,
         proxy_url: `${this.baseUrl}/attachments/${message.id}/${i}`,
       })),
-      embeds: [],
+      embeds: message.embeds.map((e) => ({ type: 'rich', ...e })),
       pinned: false,
       // A reply (type 19) or a default message.
       type: message.reply_to ? 19 : 0,
@@ -1208,6 +1236,55 @@ function v2Problem(body: DiscordCall['body'], files: DiscordCall['files']): stri
   const refs = JSON.stringify(components).match(/attachment:\/\/[^"]+/g) ?? [];
   const missing = refs.find((ref) => !names.has(ref.slice('attachment://'.length)));
   return missing ? `components: ${missing} names no uploaded file` : undefined;
+}
+
+/**
+ * A message's attachments after an edit: with `attachments` in the body, exactly those it lists (kept ones by
+ * their id, new ones by the index of their file in this request); without it, the old ones and the new files
+ * appended ("Any provided files will be appended to the message. To remove or replace files you will have to
+ * supply the `attachments` field"; in v10 the array lists retained and new attachments alike).
+ * @see https://discord.com/developers/docs/resources/webhook#edit-webhook-message
+ */
+function editedAttachments(
+  current: FakeAttachment[],
+  listed: unknown,
+  files: DiscordCall['files'],
+): FakeAttachment[] {
+  const added = (file: DiscordCall['files'][number]) => ({
+    id: snowflake(),
+    filename: file.name,
+    bytes: file.bytes,
+  });
+  if (!Array.isArray(listed)) return [...current, ...files.map(added)];
+  return (listed as Array<{ id?: unknown }>).flatMap((entry) => {
+    const id = String(entry.id);
+    const kept = current.find((a) => a.id === id);
+    if (kept) return [kept];
+    const file = /^\d{1,2}$/.test(id) ? files[Number(id)] : undefined;
+    return file ? [added(file)] : [];
+  });
+}
+
+/**
+ * The limit on a message's embeds that the OpenAPI description cannot state: 6000 characters across the titles,
+ * descriptions, field names and values, footers and author names of all of them.
+ * @see https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+ */
+function embedsProblem(body: DiscordCall['body']): string | undefined {
+  if (!body || Array.isArray(body)) return undefined;
+  const data = (body.data ?? body) as Record<string, unknown>;
+  if (!Array.isArray(data.embeds)) return undefined;
+  const total = (data.embeds as FakeEmbed[]).reduce(
+    (sum, e) =>
+      sum +
+      (e.title?.length ?? 0) +
+      (e.description?.length ?? 0) +
+      (e.footer?.text?.length ?? 0) +
+      (e.author?.name?.length ?? 0) +
+      (e.fields ?? []).reduce((n, f) => n + (f.name?.length ?? 0) + (f.value?.length ?? 0), 0),
+    0,
+  );
+  return total > EMBEDS_TOTAL_LIMIT ? `embeds: ${total} characters, over 6000 across embeds` : undefined;
 }
 
 function templateOf(path: string): string | undefined {
