@@ -123,6 +123,8 @@ describe('Discord user installs: lorabot where the bot is not a member', () => {
       dmsFrom(dmsBefore).find((m) => m.content.startsWith(`<@${USER}> Your image is ready`)),
     );
     expect(notice.via).toBe('bot');
+    // It says which request it is about: a link to the status, which Discord opens for the person.
+    expect(notice.content).toContain(`https://discord.com/channels/@me/${status.channel_id}/${status.id}`);
     expect(dmsFrom(dmsBefore)).toHaveLength(1);
     expect(discord.dmRecipients.get(discord.dmChannelId)).toBe(USER);
     // Status edits (running, the image, done) by PATCH on the webhook; no channel post, no thread.

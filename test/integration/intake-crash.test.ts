@@ -179,7 +179,12 @@ function discordSlashCase(point: Case['point'], userInstall: boolean): Case {
         .filter((m) => m.content.includes('ran `/flux') && (m.flags & 64) === 0)
         .map((m) => ({ id: m.id, text: m.content })),
     images: () => answers().filter((m) => m.attachments.length > 0).length,
-    notices: () => answers().filter((m) => m.content.includes('Your image is ready')).length,
+    // A user install's completion ping is a DM from lorabot, with a link to the status it is about.
+    notices: (statusId) =>
+      (userInstall ? discord.messagesIn(discord.dmChannelId) : answers()).filter(
+        (m) =>
+          m.content.includes('Your image is ready') && (!userInstall || m.content.includes(`/${statusId}`)),
+      ).length,
   };
 }
 

@@ -305,8 +305,9 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     body: { content: string; allowed_mentions: unknown },
     post: StepPost,
   ): Promise<void> {
-    // A user install's channel may be one the bot cannot see; a link to it would say nothing.
-    const where = target.userInstall ? '' : ` (in <#${target.resultChannelId}>)`;
+    // A user install's channel may be one the bot cannot see (a channel mention would say nothing there): a link
+    // to the status, which Discord opens for whoever can see it.
+    const where = target.userInstall ? ` (${statusLink(target)})` : ` (in <#${target.resultChannelId}>)`;
     const content = `${body.content}${where}`.slice(0, 2000);
     const sent = await this.messages.dm(target.userId, { ...body, content }, post);
     if (sent === undefined)
@@ -315,6 +316,14 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
         'the requester takes no DMs from lorabot: no notice',
       );
   }
+}
+
+/**
+ * A link to a job's status message: `@me` stands for the server in a DM or group DM.
+ * @see https://discord.com/developers/docs/reference#message-formatting
+ */
+function statusLink(target: DiscordTarget): string {
+  return `https://discord.com/channels/${target.workspaceId || '@me'}/${target.channelId}/${target.statusMessageId}`;
 }
 
 /**
