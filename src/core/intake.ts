@@ -104,7 +104,8 @@ export function jobWithStatus(job: PendingJob, posted: PostedStatus, followUpKey
  * interaction's own response; the web: an event that replaces the message), so a person sees one status message.
  */
 export interface StatusRecovery {
-  post(origin: StatusOrigin, view: JobView, status: JobStatus): Promise<PostedStatus>;
+  /** `claimedAt`: when the gateway claimed the request (ms); a status it posted is newer. */
+  post(origin: StatusOrigin, view: JobView, status: JobStatus, claimedAt: number): Promise<PostedStatus>;
   /** Tells the requester as privately as the platform allows (a refusal); never throws. */
   tell(origin: StatusOrigin, text: string): Promise<void>;
 }
