@@ -28,7 +28,10 @@ export interface SlackOrigin {
   userId: string;
   /** The thread the status goes in; none: a new message in the channel, whose thread then holds the job. */
   threadTs?: string;
+  /** An assistant thread (Slack's AI app view). */
   assistant?: true;
+  /** A new request in an assistant thread (not a follow-up): its status names the thread. */
+  namesThread?: true;
 }
 
 /** A Discord mention or DM: the status is a reply to `messageId`, and in a server a thread on it holds results. */

@@ -113,3 +113,52 @@ describe("a worker's recovery of a Slack request finds the status its gateway po
     expect(posted.target).toMatchObject({ channelId: 'C0NOSTATUS', parentTs: status.ts });
   });
 });
+
+describe("a worker's recovery of a request in an assistant thread", () => {
+  /** A thread the person opened, and the origin of a request in it (a new one, or a follow-up). */
+  function assistantThread(followUp = false) {
+    const { thread } = slack.openAssistantThread({ userId: 'U0ASKER' });
+    const at: SlackOrigin = {
+      ...origin(thread.channel),
+      threadTs: thread.threadTs,
+      assistant: true,
+      ...(followUp ? {} : { namesThread: true }),
+    };
+    return { thread, at };
+  }
+
+  const ASK: JobView = { jobId: 'job-titled', kind: 'ask', command: '/ask why is the sea salty?' };
+
+  it('names the thread after a new request, as its gateway would have, and shows the job in its loading status', async () => {
+    const { thread, at } = assistantThread();
+    const posted = await new SlackStatusRecovery(client).post(at, ASK, QUEUED, Date.now() - 2_000);
+    expect(posted.target).toMatchObject({ parentTs: thread.threadTs, assistant: true });
+    expect(thread.title).toBe('why is the sea salty?');
+    expect(thread.statuses).toEqual(['in queue, position 1']);
+    const calls = [
+      ...slack.callsTo('assistant.threads.setTitle'),
+      ...slack.callsTo('assistant.threads.setStatus'),
+    ];
+    expect(calls.flatMap((c) => c.schemaErrors)).toEqual([]);
+  });
+
+  it('names it when the gateway posted the status and stopped before naming it', async () => {
+    const { thread, at } = assistantThread();
+    // The gateway's status message, as it posts it, in the instant before it was killed.
+    const { namesThread: _, ...unnamed } = at;
+    const gateway = await postSlackStatus(client, unnamed, { ...ASK, jobId: 'job-named-late' }, QUEUED);
+    expect(thread.title).toBeUndefined();
+    const recovery = new SlackStatusRecovery(client);
+    const found = await recovery.post(at, { ...ASK, jobId: 'job-named-late' }, QUEUED, Date.now() - 2_000);
+    expect(found).toEqual(gateway);
+    expect(slack.callsTo('chat.postMessage')).toHaveLength(1);
+    expect(thread.title).toBe('why is the sea salty?');
+  });
+
+  it('leaves the title of a thread alone for a follow-up in it', async () => {
+    const { thread, at } = assistantThread(true);
+    await new SlackStatusRecovery(client).post(at, { ...ASK, jobId: 'job-follow-up' }, QUEUED, Date.now());
+    expect(thread.title).toBeUndefined();
+    expect(slack.callsTo('assistant.threads.setTitle')).toHaveLength(0);
+  });
+});

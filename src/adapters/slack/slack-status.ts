@@ -7,6 +7,7 @@ import {
   type StatusRecovery,
 } from '../../core/intake.js';
 import type { JobStatus, JobView, SlackTarget } from '../../core/jobs.js';
+import { statusInAssistantThread } from './slack-assistant-status.js';
 import { parentMessage } from './slack-format.js';
 import { STEP_EVENT } from './slack-step-posts.js';
 import { escapeSlackText } from './slack-text.js';
@@ -32,6 +33,7 @@ export async function postSlackStatus(
     unfurl_links: false,
     unfurl_media: false,
   } as ChatPostMessageArguments);
+  await statusInAssistantThread(client, origin, { view, status });
   return slackPosted(origin, String(posted.ts));
 }
 
@@ -91,8 +93,10 @@ export class SlackStatusRecovery implements StatusRecovery {
         payload?.step === STATUS_STEP
       );
     });
-    if (found?.ts) return slackPosted(origin, found.ts);
-    return postSlackStatus(this.client, origin, view, status);
+    if (!found?.ts) return postSlackStatus(this.client, origin, view, status);
+    // The gateway may have stopped before it named the thread.
+    await statusInAssistantThread(this.client, origin, { view, status });
+    return slackPosted(origin, found.ts);
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postEphemeral */
