@@ -17,6 +17,10 @@ export const UNAVAILABLE =
 export const KEPT =
   "lorabot's queue stopped answering while taking this request, so it may still run once the queue is back (its status will show here). If it has not started within a few minutes, try again.";
 
+/** What the service tells when a launch passed `LAUNCH_DEADLINE_MS`: a worker's sweep takes the request over. */
+export const DELAYED =
+  "lorabot's queue is slow right now. Your request is kept and will start by itself within a few minutes: its status will show here.";
+
 /**
  * Before each new try at giving a failed launch back (ms): the gateway's Redis connection fails at once while Redis
  * is away and reconnects within 100–2,000 ms, so a drop of a few seconds is waited out (under 4 s in all).
@@ -39,10 +43,10 @@ export interface EventContext {
  * refusal is told privately), posts its status message, queues the job with a priority that lets other people's
  * jobs pass the tail of this person's, and clears the record. A gateway that stops anywhere in between leaves the
  * record to a worker's recovery sweep, which finishes the launch; so does this one past `LAUNCH_DEADLINE_MS`
- * before it posts the status (the sweep then owns the request). Leaves nothing half done: on failure the
- * reservation, the claim and the record are released (tried again while Redis reconnects), a posted status says it
- * failed, and the person is told why; when Redis stays away, that the sweep may still run it (`KEPT`), since its
- * record may still be there.
+ * before it posts the status (the sweep then owns the request; the person is told it is kept). Leaves nothing half
+ * done: on failure the reservation, the claim and the record are released (tried again while Redis reconnects), a
+ * posted status says it failed, and the person is told why; when Redis stays away, that the sweep may still run it
+ * (`KEPT`), since its record may still be there.
  */
 export async function launch(
   deps: InboundDeps,
@@ -95,6 +99,7 @@ export async function launch(
     if (record && deps.now() - record.at > LAUNCH_DEADLINE_MS) {
       deps.logger.warn(log, 'launch took too long: a worker will post the status and queue the job');
       count(plan.kind, 'queued');
+      await platform.tell(DELAYED);
       return;
     }
     const { priority } = admission;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEPT, UNAVAILABLE } from '../../src/app/launch.js';
-import type { IntakeHook } from '../../src/core/intake.js';
+import { DELAYED, KEPT, UNAVAILABLE } from '../../src/app/launch.js';
+import { type IntakeHook, LAUNCH_DEADLINE_MS } from '../../src/core/intake.js';
 import { createRedis } from '../../src/queue/redis-connection.js';
 import { RedisKeys } from '../../src/queue/redis-keys.js';
 import { sweepAhead } from '../helpers/intake-sweep.js';
@@ -73,6 +73,35 @@ async function intakeRecord(requestKey: string): Promise<string | null> {
     connection.disconnect();
   }
 }
+
+describe('a launch whose Redis stalls past the deadline', () => {
+  it('is left to the sweep: the person is told it is kept, no status from the gateway, and the job runs once', async () => {
+    const admin = createRedis(redis.url, 'worker', 'test-admin');
+    // Every script waits from the claim until a second past the deadline (WRITE mode holds EVALSHA: the admission).
+    const claimed = at('claimed', async () => {
+      await admin.call('CLIENT', 'PAUSE', String(LAUNCH_DEADLINE_MS + 1_000), 'WRITE');
+    });
+    const request = flux('C0STALLED');
+    const requestKey = await claimed;
+    admin.disconnect();
+    const told = await waitFor('the person to be told', () => request.told()[0], LAUNCH_DEADLINE_MS + 20_000);
+    expect(told).toBe(DELAYED);
+    expect(h.logs.join('')).toContain('launch took too long');
+    expect(outcome('C0STALLED').statuses).toEqual([]);
+    expect(await h.running.producer!.queueFor('flux').getJob(requestKey)).toBeUndefined();
+    expect(await intakeRecord(requestKey)).not.toBeNull();
+
+    expect(await sweepAhead(h)).toBe(1);
+    await waitFor('the job to be done', () => outcome('C0STALLED').statuses[0]?.includes('Done'), 60_000);
+    expect(await sweepAhead(h)).toBe(0);
+    expect(outcome('C0STALLED')).toMatchObject({
+      statuses: [expect.stringContaining('Done')],
+      images: 1,
+      calls: 1,
+    });
+    expect(request.told()).toEqual([DELAYED]);
+  }, 120_000);
+});
 
 describe('a launch that fails when Redis drops, and is given back', () => {
   it('Redis back within seconds: the claim and record are given back, the person told to try again, no sweep runs it', async () => {
