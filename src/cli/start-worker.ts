@@ -99,8 +99,8 @@ function startWatchPoller(
 }
 
 /**
- * The recovery of requests whose gateway stopped between the claim and the queue (see `IntakeSweeper`): it admits
- * as the gateway does and posts statuses on each platform this worker delivers to.
+ * The recovery of requests whose gateway stopped between the claim and the queue (see `IntakeSweeper`), swept
+ * every few seconds until the worker closes.
  */
 async function startIntakeSweeper(
   context: RuntimeContext,
@@ -109,6 +109,26 @@ async function startIntakeSweeper(
   const { config, keys, logger, closers } = context;
   const producer = new JobProducer(connection, keys, config.queue);
   closers.push(() => producer.close());
+  const sweeper = await createIntakeSweeper(config, { connection, keys, logger, producer });
+  const stop = sweeper.start();
+  closers.push(async () => stop());
+}
+
+/**
+ * A worker's intake sweeper: it admits as the gateway does (the config's budgets and cap) and posts statuses on
+ * each platform this worker delivers to. `now`: for tests that sweep as if a minute had passed.
+ */
+export async function createIntakeSweeper(
+  config: Config,
+  parts: {
+    connection: ReturnType<typeof createRedis>;
+    keys: RuntimeContext['keys'];
+    logger: Logger;
+    producer: JobProducer;
+    now?: () => number;
+  },
+): Promise<IntakeSweeper> {
+  const { connection, keys, logger, producer } = parts;
   const discord = config.discord
     ? new (await import('../adapters/discord/discord-status.js')).DiscordStatusRecovery({
         token: config.discord.token,
@@ -120,7 +140,7 @@ async function startIntakeSweeper(
     ? new SlackStatusRecovery(createSlackClient(config.slack.botToken, config.slack.apiUrl, logger))
     : undefined;
   const webEvents = new WebEventLog(connection, keys);
-  const sweeper = new IntakeSweeper({
+  return new IntakeSweeper({
     intake: producer.intake,
     producer,
     admission: new BudgetReservations(connection, keys, {
@@ -134,9 +154,8 @@ async function startIntakeSweeper(
     },
     logger,
     holder: `${hostname()}:${process.pid}`,
+    ...(parts.now ? { now: parts.now } : {}),
   });
-  const stop = sweeper.start();
-  closers.push(async () => stop());
 }
 
 /** The worker's source image resolver: Slack downloads with the bot token, when Slack is configured. */

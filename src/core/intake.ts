@@ -28,7 +28,10 @@ export interface SlackOrigin {
   userId: string;
   /** The thread the status goes in; none: a new message in the channel, whose thread then holds the job. */
   threadTs?: string;
+  /** An assistant thread (Slack's AI app view). */
   assistant?: true;
+  /** A new request in an assistant thread (not a follow-up): its status names the thread. */
+  namesThread?: true;
 }
 
 /** A Discord mention or DM: the status is a reply to `messageId`, and in a server a thread on it holds results. */
@@ -104,7 +107,8 @@ export function jobWithStatus(job: PendingJob, posted: PostedStatus, followUpKey
  * interaction's own response; the web: an event that replaces the message), so a person sees one status message.
  */
 export interface StatusRecovery {
-  post(origin: StatusOrigin, view: JobView, status: JobStatus): Promise<PostedStatus>;
+  /** `claimedAt`: when the gateway claimed the request (ms); a status it posted is newer. */
+  post(origin: StatusOrigin, view: JobView, status: JobStatus, claimedAt: number): Promise<PostedStatus>;
   /** Tells the requester as privately as the platform allows (a refusal); never throws. */
   tell(origin: StatusOrigin, text: string): Promise<void>;
 }

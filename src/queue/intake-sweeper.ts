@@ -136,7 +136,7 @@ export class IntakeSweeper {
     }
     const { priority } = admitted;
     const position = await producer.position(job.kind, priority);
-    const posted = await recovery.post(origin, view, { state: 'queued', position });
+    const posted = await recovery.post(origin, view, { state: 'queued', position }, record.at);
     await producer.enqueue(requestKey, jobWithStatus(job, posted, record.followUpKey), { priority });
     return 'queued';
   }

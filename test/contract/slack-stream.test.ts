@@ -59,6 +59,36 @@ function streamedMessage(t: SlackTarget): SlackMessage {
   return found;
 }
 
+/**
+ * A stream a job's first attempt opened and left empty (its Together call refused, or its worker stopped), in a
+ * new thread of `channel` holding `followUps` messages before it; `steps` is that attempt's journal, with the id.
+ */
+async function leftEmpty(channel: string, followUps = 0) {
+  const t = target(channel);
+  for (let i = 0; i < followUps; i++) slack.seedMessage(channel, `follow-up ${i}`, t.parentTs);
+  const steps = memorySteps();
+  const id = await steps.value('answer:stream', () =>
+    deliverer().streaming!.open(t, postOf('answer:stream')),
+  );
+  return { t, id, steps };
+}
+
+/**
+ * A worker that neither started the stream nor took it over finds it still empty and writes the whole answer in
+ * it: no second stream, and the one message ends with the answer, no note.
+ */
+async function answeredByAnother(
+  t: SlackTarget,
+  id: string,
+  answer: { jobId: string; text: string; costText: string },
+): Promise<void> {
+  const other = deliverer();
+  await other.streaming!.preview(t, id, answer.text.slice(0, 8));
+  await finish(other, t, id, answer);
+  expect(slack.callsTo('chat.startStream')).toHaveLength(1);
+  expect(streamedMessage(t)).toMatchObject({ streaming: false, text: answer.text });
+}
+
 beforeAll(async () => {
   slack = await new FakeSlack().start();
   client = new WebClient(slack.botToken, {
@@ -221,46 +251,31 @@ describe('Slack native streaming (chat.startStream / appendStream / stopStream) 
   });
 
   it('a job retried on another worker before anything was shown takes the empty stream over: one message, no note', async () => {
-    const first = deliverer();
-    const t = target('C0HANDOVER');
-    const steps = memorySteps();
     // The first attempt opened the stream, then Together refused its call: nothing was appended.
-    const id = await steps.value('answer:stream', () => first.streaming!.open(t, postOf('answer:stream')));
-
-    const other = deliverer();
-    const again = await steps.value('answer:stream', () => other.streaming!.open(t, postOf('answer:stream')));
+    const { t, id, steps } = await leftEmpty('C0HANDOVER');
+    const again = await steps.value('answer:stream', () =>
+      deliverer().streaming!.open(t, postOf('answer:stream')),
+    );
     expect(again).toBe(id);
-    await other.streaming!.preview(t, again, 'The retry');
-    await finish(other, t, again, {
+    await answeredByAnother(t, id, {
       jobId: 'job-5',
       text: 'The retry writes the answer.',
       costText: 'Cost: $0.03',
-      steps,
     });
 
-    expect(slack.callsTo('chat.startStream')).toHaveLength(1);
     const thread = slack.thread('C0HANDOVER', t.parentTs);
     expect(thread).toHaveLength(1);
-    expect(thread[0]!.streaming).toBe(false);
-    expect(thread[0]!.text).toBe('The retry writes the answer.');
     expect(JSON.stringify(thread[0]!.blocks)).toContain('Cost: $0.03');
   });
 
   it('reads a thread longer than a page to its end: a retry finds the stream it left, another worker takes it over', async () => {
-    const t = target('C0LONGTHREAD');
     // A conversation of 250 follow-ups before this answer: its stream is on the thread's second page.
-    for (let i = 0; i < 250; i++) slack.seedMessage(t.channelId, `follow-up ${i}`, t.parentTs);
-    const id = await deliverer().streaming!.open(t, postOf('answer:stream'));
+    const { t, id } = await leftEmpty('C0LONGTHREAD', 250);
     // The first attempt stopped before the journal kept the stream's id: its retry looks in the thread.
     const again = await deliverer().streaming!.open(t, { ...postOf('answer:stream'), retry: true });
     expect(again).toBe(id);
-    // A worker that neither started nor took the stream over finds it still empty and writes the answer in it.
-    const other = deliverer();
-    await other.streaming!.preview(t, id, 'Read to');
-    await finish(other, t, id, { jobId: 'job-6', text: 'Read to the end.', costText: 'Cost: $0.01' });
+    await answeredByAnother(t, id, { jobId: 'job-6', text: 'Read to the end.', costText: 'Cost: $0.01' });
 
-    expect(slack.callsTo('chat.startStream')).toHaveLength(1);
-    expect(streamedMessage(t)).toMatchObject({ streaming: false, text: 'Read to the end.' });
     // Both reads (the retry's and the takeover's) the same way: two pages of 200, with metadata, each accepted.
     const reads = slack.callsTo('conversations.replies');
     expect(

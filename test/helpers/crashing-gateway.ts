@@ -5,16 +5,10 @@
  * takes requests on every configured platform. Only this file (a test helper, outside the package) gives the hook:
  * no configuration of lorabot can.
  */
-import { createLogger } from '../../src/adapters/logging/logger.js';
 import { startLorabot } from '../../src/cli/runtime.js';
-import { loadConfig } from '../../src/config/index.js';
+import { testEntry } from './test-entry.js';
 
-const crashAt = process.env.LORABOT_TEST_CRASH_AT;
-if (!crashAt) throw new Error('LORABOT_TEST_CRASH_AT is not set');
-const loaded = loadConfig({ env: process.env, cwd: process.cwd() });
-if (!loaded.success) throw new Error(loaded.error.message);
-const config = loaded.data;
-const logger = createLogger(config.logLevel, process.stdout, { format: 'json', colors: false });
+const { setting: crashAt, config, logger } = testEntry('LORABOT_TEST_CRASH_AT');
 
 const running = await startLorabot(config, {
   gateway: true,

@@ -8,20 +8,14 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger } from '../../src/adapters/logging/logger.js';
 import { startLorabot } from '../../src/cli/runtime.js';
-import { loadConfig } from '../../src/config/index.js';
+import { testEntry } from './test-entry.js';
 
-const dir = process.env.LORABOT_TEST_CRASH_DIR;
-if (!dir) throw new Error('LORABOT_TEST_CRASH_DIR is not set');
-const loaded = loadConfig({ env: process.env, cwd: process.cwd() });
-if (!loaded.success) throw new Error(loaded.error.message);
-const config = loaded.data;
-const logger = createLogger(config.logLevel, process.stdout, { format: 'json', colors: false });
+const { setting: dir, config, logger } = testEntry('LORABOT_TEST_CRASH_DIR');
 
 /** The marker of a job's step: a file name safe for any job id and step. */
 function marker(jobId: string, step: string): string {
-  return join(dir!, encodeURIComponent(`${jobId} ${step}`));
+  return join(dir, encodeURIComponent(`${jobId} ${step}`));
 }
 
 await startLorabot(config, {

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { type Running, startLorabot } from '../../src/cli/runtime.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
+import type { IntakeHook } from '../../src/core/intake.js';
 import { createRedis } from '../../src/queue/redis-connection.js';
 import {
   deliverEvent,
@@ -182,6 +183,8 @@ export async function startHarness(
     redis?: RedisKind;
     /** How the fake Together behaves: which models refuse LoRAs, need data sharing, or are gone. */
     together?: FakeTogetherOptions;
+    /** Runs at each point of the gateway's launches between the claim and the queue (`StartOptions.afterIntake`). */
+    afterIntake?: IntakeHook;
   } = {},
 ): Promise<Harness> {
   const together = await new FakeTogether(options.together).start();
@@ -211,6 +214,7 @@ export async function startHarness(
     logger,
     cwd: tmpdir(),
     redis: { url: address, source: options.redis === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL' },
+    ...(options.afterIntake ? { afterIntake: options.afterIntake } : {}),
   });
   let triggers = 0;
   /** Posts an interactivity payload, signed, as Slack does (a form with one `payload` field). */

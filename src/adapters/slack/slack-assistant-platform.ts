@@ -1,14 +1,9 @@
 import type { BlockAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { PostedStatus } from '../../app/chat-platform.js';
 import type { Requester } from '../../core/budget.js';
 import type { SlackOrigin } from '../../core/intake.js';
-import type { GatewayState, JobStatus, JobView, SlackTarget } from '../../core/jobs.js';
-import { assistantStatusText, setAssistantStatus } from './slack-assistant-status.js';
+import type { GatewayState, JobView } from '../../core/jobs.js';
 import { SlackPlatform, type SlackPrivateMessage } from './slack-platform.js';
-
-/** Slack shows a thread's title in the assistant's history; a long request is cut to this many characters. */
-const TITLE_LIMIT = 80;
 
 /**
  * The inbound port in an assistant thread (Slack's AI app view, in the person's DM with lorabot): every status
@@ -22,7 +17,7 @@ const TITLE_LIMIT = 80;
  */
 export class SlackAssistantPlatform extends SlackPlatform {
   constructor(
-    private readonly web: WebClient,
+    web: WebClient,
     requester: Requester,
     private readonly thread: { threadTs: string; respond?: RespondFn; triggerId?: string },
   ) {
@@ -39,25 +34,12 @@ export class SlackAssistantPlatform extends SlackPlatform {
   }
 
   /**
-   * The status message goes into the assistant thread; a new request (not a follow-up) names the thread.
-   * @see https://docs.slack.dev/reference/methods/assistant.threads.setTitle
+   * The status message goes into the assistant thread; a new request (not a follow-up) names the thread, and the
+   * thread's loading status follows the job (`postSlackStatus`, which a worker's recovery posts with too).
    */
-  override async postStatus(view: JobView, status: JobStatus, threadId?: string): Promise<PostedStatus> {
-    const posted = await super.postStatus(view, status, threadId);
-    const target = posted.target as SlackTarget;
-    if (!threadId) {
-      // Cosmetic: the request goes ahead under the thread's old title if Slack refuses it.
-      await this.web.assistant.threads
-        .setTitle({ channel_id: target.channelId, thread_ts: target.parentTs, title: threadTitle(view) })
-        .catch(() => undefined);
-    }
-    // Set after the status message is posted: Slack clears the loading status when lorabot posts in the thread.
-    await setAssistantStatus(this.web, target, assistantStatusText(view, status));
-    return posted;
-  }
-
   override statusOrigin(view: JobView, threadId?: string): SlackOrigin {
-    return { ...super.statusOrigin(view, threadId ?? this.thread.threadTs), assistant: true };
+    const origin = super.statusOrigin(view, threadId ?? this.thread.threadTs);
+    return { ...origin, assistant: true, ...(threadId ? {} : { namesThread: true }) };
   }
 }
 
@@ -78,14 +60,6 @@ export async function assistantPressPlatform(
   const known = await state.isRequestThread('slack', `${channelId}:${threadTs}`).catch(() => false);
   if (!known) return undefined;
   return new SlackAssistantPlatform(client, requester, { threadTs, respond, triggerId: body.trigger_id });
-}
-
-/** The thread's title: the question, or what the image shows. */
-export function threadTitle(view: Pick<JobView, 'kind' | 'command'>): string {
-  const text = view.command.replace(/^\/(?:ask|flux)\s+/, '');
-  const title = view.kind === 'flux' ? `Image: ${text}` : text;
-  const chars = [...title];
-  return chars.length <= TITLE_LIMIT ? title : `${chars.slice(0, TITLE_LIMIT - 1).join('')}…`;
 }
 
 /** @see https://docs.slack.dev/reference/methods/chat.postMessage */

@@ -7,6 +7,7 @@ import {
   type StatusRecovery,
 } from '../../core/intake.js';
 import type { JobStatus, JobView, SlackTarget } from '../../core/jobs.js';
+import { statusInAssistantThread } from './slack-assistant-status.js';
 import { parentMessage } from './slack-format.js';
 import { STEP_EVENT } from './slack-step-posts.js';
 import { escapeSlackText } from './slack-text.js';
@@ -32,6 +33,7 @@ export async function postSlackStatus(
     unfurl_links: false,
     unfurl_media: false,
   } as ChatPostMessageArguments);
+  await statusInAssistantThread(client, origin, { view, status });
   return slackPosted(origin, String(posted.ts));
 }
 
@@ -58,9 +60,15 @@ export function slackConversationKey(channelId: string, threadTs: string): strin
 }
 
 /**
+ * How much earlier than the claim a channel is read from: the status was posted after the claim, but by Slack's
+ * clock, which may differ from the gateway's.
+ */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+
+/**
  * A worker's recovery of a job whose gateway stopped before queueing it: the status message the gateway may have
- * posted is looked for first by its metadata (in the thread, or among the channel's latest messages), and posted
- * only when it is not there.
+ * posted is looked for first by its metadata (in the thread, or among the channel's messages since the claim,
+ * however many), and posted only when it is not there.
  */
 export class SlackStatusRecovery implements StatusRecovery {
   private readonly thread: SlackThreadReader;
@@ -69,10 +77,15 @@ export class SlackStatusRecovery implements StatusRecovery {
     this.thread = new SlackThreadReader(client);
   }
 
-  async post(origin: StatusOrigin, view: JobView, status: JobStatus): Promise<PostedStatus> {
+  async post(
+    origin: StatusOrigin,
+    view: JobView,
+    status: JobStatus,
+    claimedAt: number,
+  ): Promise<PostedStatus> {
     if (origin.platform !== 'slack') throw new Error(`not a Slack origin: ${origin.platform}`);
     const place = { channel: origin.channelId, ...(origin.threadTs ? { thread_ts: origin.threadTs } : {}) };
-    const found = (await this.thread.read(place)).find((message) => {
+    const found = await this.thread.findSince(place, claimedAt - CLOCK_MARGIN_MS, (message) => {
       const payload = message.metadata?.event_payload;
       return (
         message.metadata?.event_type === STEP_EVENT &&
@@ -80,8 +93,10 @@ export class SlackStatusRecovery implements StatusRecovery {
         payload?.step === STATUS_STEP
       );
     });
-    if (found?.ts) return slackPosted(origin, found.ts);
-    return postSlackStatus(this.client, origin, view, status);
+    if (!found?.ts) return postSlackStatus(this.client, origin, view, status);
+    // The gateway may have stopped before it named the thread.
+    await statusInAssistantThread(this.client, origin, { view, status });
+    return slackPosted(origin, found.ts);
   }
 
   /** @see https://docs.slack.dev/reference/methods/chat.postEphemeral */

@@ -23,11 +23,16 @@ const THREAD_PAGE = 200;
 const THREAD_PAGES = 5;
 /** A DM's or channel's last messages, where a notice or a status just posted is. */
 const DM_PAGE = 50;
+/** One page of a channel's messages since a moment, newest first. */
+const SINCE_PAGE = 200;
+/** The most pages read of a channel since a moment (2,000 messages): a channel that busy is read no further. */
+const SINCE_PAGES = 10;
 
 /**
  * The one reader of what Slack shows where a job posts, used by every retried step (a message's metadata, shared
- * files) and by a native stream taken over from another worker. A thread is read whole, oldest first, page by page
- * (`response_metadata.next_cursor`), each message once; a DM's or channel's last messages newest first. Slack's refusals and
+ * files), by a native stream taken over from another worker and by the recovery of a stopped gateway's request. A
+ * thread is read whole, oldest first, page by page (`response_metadata.next_cursor`), each message once; a DM's or
+ * channel's last messages newest first, or a channel's messages since a moment (`findSince`). Slack's refusals and
  * network failures are thrown as the Web API client gives them (it has waited out 429s and retried 5xx already):
  * each caller says what a read that failed means for it.
  * @see https://docs.slack.dev/reference/methods/conversations.replies
@@ -50,6 +55,34 @@ export class SlackThreadReader {
       limit: DM_PAGE,
     });
     return (page.messages ?? []) as FoundMessage[];
+  }
+
+  /**
+   * The message of `place` that `match` picks, posted after `since` (ms): a thread is read whole, as `read` does;
+   * a channel only from `since` on (`oldest`), newest first, page by page until the page that holds it, so that
+   * a busy channel hides nothing posted since and nothing older is read.
+   */
+  async findSince(
+    place: SlackPlace,
+    since: number,
+    match: (message: FoundMessage) => boolean,
+  ): Promise<FoundMessage | undefined> {
+    if (place.thread_ts || place.dm) return (await this.read(place)).find(match);
+    let cursor: string | undefined;
+    for (let pages = 0; pages < SINCE_PAGES; pages++) {
+      const page = await this.client.conversations.history({
+        channel: place.channel,
+        oldest: (since / 1000).toFixed(6),
+        include_all_metadata: true,
+        limit: SINCE_PAGE,
+        ...(cursor ? { cursor } : {}),
+      });
+      const found = ((page.messages ?? []) as FoundMessage[]).find(match);
+      if (found) return found;
+      cursor = page.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
   }
 
   private async thread(channel: string, ts: string): Promise<FoundMessage[]> {

@@ -218,10 +218,10 @@ export class FakeSlack {
 
   /**
    * A message already in a channel (as if the gateway had posted it): a parent for jobs a test enqueues, or a
-   * reply in the thread `threadTs`.
+   * reply in the thread `threadTs`; posted `at` (ms, default now), as a channel's older messages were.
    */
-  seedMessage(channel: string, text: string, threadTs?: string): string {
-    const ts = this.nextTs();
+  seedMessage(channel: string, text: string, threadTs?: string, at?: number): string {
+    const ts = this.nextTs(at);
     this.remember({ channel, ts, text, history: [text], ...(threadTs ? { thread_ts: threadTs } : {}) });
     return ts;
   }
@@ -579,27 +579,20 @@ export class FakeSlack {
       const parent = this.messageIndex.get(`${channel} ${ts}`);
       if (!parent) return { ok: false, error: 'thread_not_found' };
       const replies = this.conversation(channel, ts, isTrue(args.include_all_metadata));
-      const all = [this.messageObject(parent, false), ...replies];
-      const from =
-        args.cursor === undefined ? 0 : Number(Buffer.from(String(args.cursor), 'base64').toString());
-      if (!Number.isInteger(from) || from < 0 || from > all.length)
-        return { ok: false, error: 'invalid_cursor' };
-      const limit = args.limit === undefined ? 1000 : Number(args.limit);
-      const more = from + limit < all.length;
-      const next = more ? Buffer.from(String(from + limit)).toString('base64') : '';
-      return {
-        ok: true,
-        messages: all.slice(from, from + limit),
-        has_more: more,
-        response_metadata: { next_cursor: next },
-      };
+      return page([this.messageObject(parent, false), ...replies], args, 1000);
     },
-    // A channel's (or DM's) top-level messages, newest first.
+    // A channel's (or DM's) top-level messages, newest first: those between `oldest` and `latest` (ts, each
+    // left out unless `inclusive`), `limit` (default 100) a page, `response_metadata.next_cursor` to the next.
     'conversations.history': (args) => {
       const channel = String(args.channel);
-      const all = this.conversation(channel, undefined, isTrue(args.include_all_metadata)).reverse();
-      const limit = args.limit === undefined ? 100 : Number(args.limit);
-      return { ok: true, messages: all.slice(0, limit), has_more: all.length > limit };
+      const oldest = args.oldest === undefined ? Number.NEGATIVE_INFINITY : Number(args.oldest);
+      const latest = args.latest === undefined ? Number.POSITIVE_INFINITY : Number(args.latest);
+      const inclusive = isTrue(args.inclusive);
+      const inRange = (ts: number) => (inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
+      const all = this.conversation(channel, undefined, isTrue(args.include_all_metadata))
+        .filter((m) => inRange(Number(m.ts)))
+        .reverse();
+      return page(all, args, 100);
     },
     // The bot's DM with one person: its id is the id `chat.postMessage` took for the user.
     'conversations.open': (args) => {
@@ -777,9 +770,9 @@ export class FakeSlack {
     };
   }
 
-  private nextTs(): string {
+  private nextTs(at = Date.now()): string {
     this.tsCounter++;
-    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
+    return `${Math.floor(at / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
   }
 }
 
@@ -876,6 +869,25 @@ function jsonArg(value: unknown): unknown {
 }
 
 /** A boolean argument: `true` in a JSON body, `true` or `1` in a form. */
+/**
+ * One page of a list Slack pages by cursor: `limit` (or `defaultLimit`) items from the `cursor`'s offset, and the
+ * cursor of the next page (empty on the last).
+ * @see https://docs.slack.dev/apis/web-api/pagination
+ */
+function page(all: unknown[], args: Record<string, unknown>, defaultLimit: number) {
+  const from = args.cursor === undefined ? 0 : Number(Buffer.from(String(args.cursor), 'base64').toString());
+  if (!Number.isInteger(from) || from < 0 || from > all.length) return { ok: false, error: 'invalid_cursor' };
+  const limit = args.limit === undefined ? defaultLimit : Number(args.limit);
+  const more = from + limit < all.length;
+  const next = more ? Buffer.from(String(from + limit)).toString('base64') : '';
+  return {
+    ok: true,
+    messages: all.slice(from, from + limit),
+    has_more: more,
+    response_metadata: { next_cursor: next },
+  };
+}
+
 function isTrue(value: unknown): boolean {
   return value === true || value === 'true' || value === '1';
 }
