@@ -181,7 +181,7 @@ describe('results on the status where only the webhook can post', () => {
     await deliverer.notify(job.target, notice, 'thread', post('notify'));
     expect(dms()).toBe(before + 1);
     expect(discord.messagesIn(discord.dmChannelId).at(-1)!.content).toBe(
-      `<@${USER}> Your image is ready. Cost: $0.035`,
+      `<@${USER}> Your image is ready. Cost: $0.035 (https://discord.com/channels/@me/${discord.privateChannelId}/${job.target.statusMessageId})`,
     );
     discord.inject(new RegExp(`^POST /channels/${discord.dmChannelId}/messages$`), { kind: 'cannot-dm' });
     const other = await userInstallJob('flux');

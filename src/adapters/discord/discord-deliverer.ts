@@ -323,7 +323,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
  * @see https://discord.com/developers/docs/reference#message-formatting
  */
 function statusLink(target: DiscordTarget): string {
-  return `https://discord.com/channels/${target.workspaceId || '@me'}/${target.channelId}/${target.statusMessageId}`;
+  return `https://discord.com/channels/${target.workspaceId || '@me'}/${target.resultChannelId}/${target.statusMessageId}`;
 }
 
 /**
