@@ -41,6 +41,12 @@ export interface DiscordTarget {
    * webhook (never the channel), and what comes after the token expires goes to the person's DM with the bot.
    */
   userInstall?: boolean;
+  /**
+   * A user install's status that a worker's recovery had to post in the person's DM with the bot (the interaction
+   * was never answered, or its token no longer worked): that DM channel's id. The status is edited there, and the
+   * results follow it there.
+   */
+  statusInDm?: string;
 }
 
 /**

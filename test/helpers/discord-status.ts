@@ -1,3 +1,4 @@
+import type { StepPost, StepRunner } from '../../src/core/delivery.js';
 import type { FakeDiscord } from '../contract/fakes/fake-discord.js';
 
 /**
@@ -18,4 +19,24 @@ export async function answerPublicly(
   });
   if (response.status !== 204) throw new Error(`the interaction was not answered: ${response.status}`);
   return discord.interaction(id)!.originalId!;
+}
+
+/** A journal in memory: each step runs once to completion. */
+export function journal(job: string): { steps: StepRunner; post: (step: string) => StepPost } {
+  const done = new Map<string, string>();
+  const steps: StepRunner = {
+    once: async (step, run) => {
+      if (done.has(step)) return;
+      await run({ job, step, retry: false, steps });
+      done.set(step, '');
+    },
+    value: async (step, run) => {
+      const known = done.get(step);
+      if (known !== undefined) return known;
+      const value = await run({ job, step, retry: false, steps });
+      done.set(step, value);
+      return value;
+    },
+  };
+  return { steps, post: (step) => ({ job, step, retry: false, steps }) };
 }

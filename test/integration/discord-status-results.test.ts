@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscordDeliverer } from '../../src/adapters/discord/discord-deliverer.js';
 import { ANSWER_FILE, ANSWER_FILE_NOTE } from '../../src/adapters/discord/discord-embeds.js';
-import type { DiscordTarget, JobView, StepPost, StepRunner } from '../../src/core/jobs.js';
+import type { DiscordTarget, JobView } from '../../src/core/jobs.js';
 import type { Logger } from '../../src/core/ports.js';
 import { FakeDiscord } from '../contract/fakes/fake-discord.js';
-import { answerPublicly } from '../helpers/discord-status.js';
+import { answerPublicly, journal } from '../helpers/discord-status.js';
 
 /**
  * Results shown on a job's status where only the interaction's webhook can post (a user install while its token
@@ -60,26 +60,6 @@ async function userInstallJob(kind: 'flux' | 'ask') {
   const view: JobView = { jobId: `job-${id}`, kind, command: `/${kind} something` };
   const status = () => discord.messages.find((m) => m.id === statusMessageId)!;
   return { id, token, target, view, status };
-}
-
-/** A journal in memory: each step runs once to completion. */
-function journal(job: string): { steps: StepRunner; post: (step: string) => StepPost } {
-  const done = new Map<string, string>();
-  const steps: StepRunner = {
-    once: async (step, run) => {
-      if (done.has(step)) return;
-      await run({ job, step, retry: false, steps });
-      done.set(step, '');
-    },
-    value: async (step, run) => {
-      const known = done.get(step);
-      if (known !== undefined) return known;
-      const value = await run({ job, step, retry: false, steps });
-      done.set(step, value);
-      return value;
-    },
-  };
-  return { steps, post: (step) => ({ job, step, retry: false, steps }) };
 }
 
 function image(fileName: string, bytes: number) {

@@ -1,14 +1,16 @@
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HANDOFF_LINE } from '../../src/adapters/discord/discord-deliverer.js';
+import { DiscordDeliverer, HANDOFF_LINE } from '../../src/adapters/discord/discord-deliverer.js';
 import { MOVED_TO_DM } from '../../src/adapters/discord/discord-messages.js';
 import { ANSWERED_PRIVATELY, DiscordStatusRecovery } from '../../src/adapters/discord/discord-status.js';
 import { main } from '../../src/cli/cli.js';
 import type { DiscordInteractionOrigin } from '../../src/core/intake.js';
+import type { DiscordTarget } from '../../src/core/jobs.js';
 import { COMPONENTS_V2_FLAG, FakeDiscord } from '../contract/fakes/fake-discord.js';
 import type { FakeTogether } from '../contract/fakes/fake-together.js';
 import { type DiscordHarness, startDiscordHarness } from '../helpers/discord-harness.js';
+import { journal } from '../helpers/discord-status.js';
 import { waitFor } from '../helpers/wait.js';
 
 const USER = '333333333333333333';
@@ -438,6 +440,27 @@ describe("a worker's recovery of a user install's status", () => {
     expect(fake.dmRecipients.get(fake.dmChannelId)).toBe(USER);
     // Without the token: what follows goes to the DM too.
     expect(first.target).not.toHaveProperty('interaction');
+    expect(first.target).toMatchObject({ statusInDm: fake.dmChannelId });
+  });
+
+  it('keeps a status it put in the DM current there, and sends the results after it without saying they moved', async () => {
+    const { origin } = await command(false);
+    const job = { ...view, jobId: 'intake-user-install-3' };
+    const posted = await recovery.post(origin, job, queued);
+    const target = posted.target as DiscordTarget;
+    const deliverer = new DiscordDeliverer({ token: fake.token, apiUrl: fake.apiUrl });
+    const before = fake.messagesIn(fake.dmChannelId).length;
+    await deliverer.updateStatus(target, job, { state: 'done', costText: 'Cost: $0.035' });
+    const status = fake.messages.find((m) => m.id === target.statusMessageId)!;
+    expect(status.channel_id).toBe(fake.dmChannelId);
+    expect(status.content).toContain('Done');
+    const bytes = Buffer.from('a found boat');
+    const post = journal(job.jobId).post('images');
+    const image = { fileName: 'lorabot-1.jpg', mimeType: 'image/jpeg', bytes };
+    await deliverer.postImages(target, [image], post);
+    const after = fake.messagesIn(fake.dmChannelId).slice(before);
+    expect(after.map((m) => m.attachments.map((a) => a.filename))).toEqual([['lorabot-1.jpg']]);
+    expect(after.some((m) => m.content === MOVED_TO_DM)).toBe(false);
   });
 
   it('posts in the DM once the token no longer works, and tells a refusal privately', async () => {

@@ -144,11 +144,15 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
           body,
           auth: false,
         }),
-      // A user install's status is where the bot cannot reach once the token is gone.
+      // A user install's status is where the bot cannot reach once the token is gone, unless a recovery put it in
+      // the person's DM with the bot.
       async () =>
-        target.userInstall
+        target.userInstall && !target.statusInDm
           ? undefined
-          : this.rest.patch(Routes.channelMessage(target.channelId, target.statusMessageId), { body }),
+          : this.rest.patch(
+              Routes.channelMessage(target.statusInDm ?? target.channelId, target.statusMessageId),
+              { body },
+            ),
     );
   }
 
@@ -323,7 +327,10 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
  * @see https://discord.com/developers/docs/reference#message-formatting
  */
 function statusLink(target: DiscordTarget): string {
-  return `https://discord.com/channels/${target.workspaceId || '@me'}/${target.resultChannelId}/${target.statusMessageId}`;
+  const [server, channel] = target.statusInDm
+    ? ['@me', target.statusInDm]
+    : [target.workspaceId || '@me', target.resultChannelId];
+  return `https://discord.com/channels/${server}/${channel}/${target.statusMessageId}`;
 }
 
 /**

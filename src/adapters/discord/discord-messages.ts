@@ -226,7 +226,8 @@ export class DiscordMessages {
   ): Promise<unknown> {
     if (!target.userInstall) return this.postInChannel(target, body, files, post);
     const channelId = await this.dmChannel(target.userId);
-    if (!this.movedToDm.has(target.statusMessageId)) {
+    // Nothing moved where the status itself is in the DM (a recovered request): no line saying why.
+    if (!target.statusInDm && !this.movedToDm.has(target.statusMessageId)) {
       remember(this.movedToDm, target.statusMessageId);
       await this.rest.post(Routes.channelMessages(channelId), {
         body: { content: MOVED_TO_DM, allowed_mentions: NO_MENTIONS },

@@ -238,7 +238,7 @@ export class DiscordStatusRecovery implements StatusRecovery {
     const posted = (await this.rest.post(Routes.channelMessages(dm.id), {
       body: { ...body, ...nonceOf({ job: view.jobId, step: STATUS_STEP }) },
     })) as { id: string };
-    return discordPosted({ ...rest, statusMessageId: posted.id });
+    return discordPosted({ ...rest, statusMessageId: posted.id, statusInDm: dm.id });
   }
 
   /**
