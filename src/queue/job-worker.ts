@@ -28,6 +28,8 @@ import { errorText, type WorkerDependencies, WorkerServices } from './worker-ser
 const HANDED_BACK = 'handed back on shutdown';
 /** After aborting the jobs still running at the end of the grace period, how long they have to stop. */
 const ABORT_WAIT_MS = 500;
+/** On close, how long the BullMQ workers' connections may take to finish starting before they are closed anyway. */
+const READY_WAIT_MS = 1000;
 
 /** True when `promise` settles within `ms`; it keeps running either way. */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -131,6 +133,14 @@ export class JobWorkers {
   private async stop(): Promise<void> {
     const { logger, recovery } = this.options;
     const graceMs = recovery.shutdownGraceMs ?? 0;
+    // A BullMQ worker closed while its blocking connection is still being set up leaves that connection's first
+    // commands to fail with "Connection is closed" where nothing awaits them (an unhandled rejection): let it
+    // finish starting first, for a moment at most (with Redis away it never will).
+    const ready = Promise.all([this.image.waitUntilReady(), this.chat.waitUntilReady()]);
+    await settlesWithin(
+      ready.catch(() => undefined),
+      READY_WAIT_MS,
+    );
     const closed = Promise.all([this.image.close(), this.chat.close()]);
     if (this.running.size > 0) {
       logger.info({ jobs: this.running.size, graceMs }, 'waiting for running jobs before stopping');
