@@ -151,7 +151,7 @@ describe('results on the status where only the webhook can post', () => {
     expect(discord.messages.filter((m) => m.interaction_id === job.id)).toHaveLength(1);
   });
 
-  it('sends the notice by DM with its nonce; where the person takes no DMs, sends nothing more and says so at info', async () => {
+  it('sends the notice by DM with its nonce; where the person takes no DMs, as a follow-up that mentions them, and says so at info', async () => {
     const job = await userInstallJob('flux');
     const { post } = journal(job.view.jobId);
     const dms = () => discord.messagesIn(discord.dmChannelId).length;
@@ -171,6 +171,10 @@ describe('results on the status where only the webhook can post', () => {
       { level: 'info', obj: { jobId: other.view.jobId, step: 'notify' }, msg: expect.any(String) },
     ]);
     expect(JSON.stringify(logged)).not.toContain('Your image is ready');
-    expect(discord.messages.filter((m) => m.interaction_id === other.id)).toHaveLength(1);
+    // Still a new message that mentions them: the one follow-up on the interaction besides its status.
+    const made = discord.messages.filter((m) => m.interaction_id === other.id);
+    expect(made.map((m) => m.id === other.target.statusMessageId)).toEqual([true, false]);
+    expect(made[1]!.content).toBe(`<@${USER}> Your image is ready. Cost: $0.035`);
+    expect(made[1]!.flags & 64).toBe(0);
   });
 });

@@ -289,26 +289,33 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
 
   /**
    * In the result channel, or as a DM (the bot opens the DM channel first). Where only the interaction's webhook
-   * can post, a DM as well: the webhook would make a follow-up, which no nonce guards.
+   * can post, a DM as well: the webhook would make a follow-up, which no nonce guards. A person who takes no DMs
+   * from the bot still gets a message that mentions them: where the results are (there, a follow-up: the one
+   * message a worker killed in the instant after Discord took it may post again).
    */
   async notify(target: DiscordTarget, notice: Notice, via: 'thread' | 'dm', post: StepPost): Promise<void> {
     const body = { content: noticeContent(target.userId, notice), allowed_mentions: onlyUser(target.userId) };
-    if (via === 'dm') return this.notifyByDm(target, body, post);
+    if (via === 'dm' && (await this.notifyByDm(target, body, post))) return;
     await this.messages.send(target, body, {
       post,
-      intoStatus: async () => {
-        await this.notifyByDm(target, body, post);
-        return target.statusMessageId;
+      intoStatus: async (hook) => {
+        if (via === 'thread' && (await this.notifyByDm(target, body, post))) return target.statusMessageId;
+        const sent = (await this.rest.post(Routes.webhook(hook.applicationId, hook.token), {
+          body,
+          auth: false,
+          query: new URLSearchParams({ wait: 'true' }),
+        })) as { id: string };
+        return sent.id;
       },
     });
   }
 
-  /** The notice in the person's DM; if they take no DMs from the bot, nothing more (the status says Done). */
+  /** The notice in the person's DM; false when they take no DMs from the bot. */
   private async notifyByDm(
     target: DiscordTarget,
     body: { content: string; allowed_mentions: unknown },
     post: StepPost,
-  ): Promise<void> {
+  ): Promise<boolean> {
     // A user install's channel may be one the bot cannot see (a channel mention would say nothing there): a link
     // to the status, which Discord opens for whoever can see it.
     const where = target.userInstall ? ` (${statusLink(target)})` : ` (in <#${target.resultChannelId}>)`;
@@ -317,8 +324,9 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
     if (sent === undefined)
       this.logger?.info(
         { jobId: post.job, step: post.step },
-        'the requester takes no DMs from lorabot: no notice',
+        'the requester takes no DMs from lorabot: the notice goes where the results are',
       );
+    return sent !== undefined;
   }
 }
 
