@@ -74,6 +74,17 @@ async function intakeRecord(requestKey: string): Promise<string | null> {
   }
 }
 
+/** A sweep takes the request in `channel` over and runs it once: its one status Done, one image, one Together call. */
+async function sweptOnce(channel: string): Promise<void> {
+  expect(await sweepAhead(h)).toBe(1);
+  await waitFor('the job to be done', () => outcome(channel).statuses[0]?.includes('Done'), 60_000);
+  expect(outcome(channel)).toMatchObject({
+    statuses: [expect.stringContaining('Done')],
+    images: 1,
+    calls: 1,
+  });
+}
+
 describe('a launch whose Redis stalls past the deadline', () => {
   it('is left to the sweep: the person is told it is kept, no status from the gateway, and the job runs once', async () => {
     const admin = createRedis(redis.url, 'worker', 'test-admin');
@@ -91,14 +102,8 @@ describe('a launch whose Redis stalls past the deadline', () => {
     expect(await h.running.producer!.queueFor('flux').getJob(requestKey)).toBeUndefined();
     expect(await intakeRecord(requestKey)).not.toBeNull();
 
-    expect(await sweepAhead(h)).toBe(1);
-    await waitFor('the job to be done', () => outcome('C0STALLED').statuses[0]?.includes('Done'), 60_000);
+    await sweptOnce('C0STALLED');
     expect(await sweepAhead(h)).toBe(0);
-    expect(outcome('C0STALLED')).toMatchObject({
-      statuses: [expect.stringContaining('Done')],
-      images: 1,
-      calls: 1,
-    });
     expect(request.told()).toEqual([DELAYED]);
   }, 120_000);
 });
@@ -132,13 +137,7 @@ describe('a launch that fails when Redis drops, and is given back', () => {
     await redis.start();
     // The record was on disk (AOF, appendfsync always): the sweep finds the status the gateway posted and queues.
     expect(await intakeRecord(requestKey)).not.toBeNull();
-    expect(await sweepAhead(h)).toBe(1);
-    await waitFor('the job to be done', () => outcome('C0AWAY').statuses[0]?.includes('Done'), 60_000);
-    expect(outcome('C0AWAY')).toMatchObject({
-      statuses: [expect.stringContaining('Done')],
-      images: 1,
-      calls: 1,
-    });
+    await sweptOnce('C0AWAY');
     expect(request.told()).toEqual([KEPT]);
   }, 90_000);
 });
