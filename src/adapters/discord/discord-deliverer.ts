@@ -300,12 +300,7 @@ export class DiscordDeliverer implements Deliverer<DiscordTarget> {
       post,
       intoStatus: async (hook) => {
         if (via === 'thread' && (await this.notifyByDm(target, body, post))) return target.statusMessageId;
-        const sent = (await this.rest.post(Routes.webhook(hook.applicationId, hook.token), {
-          body,
-          auth: false,
-          query: new URLSearchParams({ wait: 'true' }),
-        })) as { id: string };
-        return sent.id;
+        return this.messages.followUp(hook, body);
       },
     });
   }

@@ -136,6 +136,20 @@ export class DiscordMessages {
   }
 
   /**
+   * A follow-up through the interaction's webhook: only for what must be a new message where nothing else can
+   * post it (a notice to a person who takes no DMs). Execute Webhook takes no nonce, so a retry may repeat it.
+   * @see https://discord.com/developers/docs/interactions/receiving-and-responding#create-followup-message
+   */
+  async followUp(webhook: Webhook, body: Record<string, unknown>): Promise<string> {
+    const sent = (await this.rest.post(Routes.webhook(webhook.applicationId, webhook.token), {
+      body,
+      auth: false,
+      query: new URLSearchParams({ wait: 'true' }),
+    })) as { id: string };
+    return sent.id;
+  }
+
+  /**
    * A message in the person's DM with the bot, with the step's nonce: Create DM gives back the same channel and the
    * nonce the message already made, so a retry makes none. Undefined when Discord refuses (50007: the person takes
    * no DMs from the bot).
